@@ -1,0 +1,28 @@
+//! Where packets come from and go to.
+//!
+//! A [`Device`] moves whole IPv4 packets. The driver reads until the device
+//! would block, then sends everything the engine has due. Implementations:
+//! the TUN device ([`tun::TunDevice`]) and a pcap tap ([`pcap::PcapTap`]) that
+//! wraps any device and records both directions for Wireshark.
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// A source and sink of raw IPv4 packets.
+pub trait Device: Send {
+    /// Reads one packet into `buf`. `Ok(None)` when no packet is waiting
+    /// (the device would block).
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>>;
+
+    /// Sends one packet.
+    fn send(&mut self, packet: &[u8]) -> io::Result<()>;
+
+    /// A descriptor that polls readable when [`Device::recv`] has a packet;
+    /// `None` for devices with no descriptor (in-memory ones).
+    fn raw_fd(&self) -> Option<RawFd>;
+
+    /// Largest packet this device carries.
+    fn mtu(&self) -> usize {
+        1500
+    }
+}

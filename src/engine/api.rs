@@ -1,0 +1,188 @@
+//! The contract between a TCP engine and everything above it.
+//!
+//! Two engines implement [`Engine`]: ours ([`crate::engine::Stack`]) and
+//! smoltcp wrapped as a reference ([`crate::reference::SmolEngine`]). The
+//! driver, the socket API and the simulation tests only ever see this trait,
+//! which is what lets `--stack tuntcp|smoltcp` pick one at run time and lets
+//! the tests run the same scenario through both.
+//!
+//! # Calling order (quinn-proto style, sans-IO)
+//!
+//! The engine does no I/O and reads no clock. A driver loop does, in order:
+//!
+//! 1. [`Engine::handle_packet`] for every IPv4 packet that arrived,
+//! 2. [`Engine::handle_timeout`] with the current time,
+//! 3. [`Engine::poll_transmit`] until it returns `None`, sending each packet,
+//! 4. sleep until [`Engine::poll_timeout`] or until a packet or an
+//!    application call arrives.
+//!
+//! Application calls (`listen`, `connect`, `send`, ...) may come between any
+//! two of these steps; whatever they queue goes out at the next
+//! `poll_transmit`. No call blocks: "not yet" is [`ApiError::WouldBlock`],
+//! and the socket layer above decides whether to wait.
+
+use std::fmt;
+use std::net::SocketAddrV4;
+
+use crate::time::Instant;
+
+/// A connection inside an engine. Opaque, only meaningful to the engine that
+/// returned it; stays valid until [`Engine::close`] or [`Engine::abort`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u32);
+
+/// A listening port inside an engine, until [`Engine::close_listener`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ListenerId(pub u32);
+
+/// Why an application call did not do what was asked. The socket layer maps
+/// each to the `std::io::ErrorKind` a Rust programmer expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiError {
+    /// Nothing can be done yet (no data, no room, no connection to accept,
+    /// handshake still in progress). Retry after the engine next runs.
+    WouldBlock,
+    /// The peer answered our SYN with RST (RFC 9293 §3.10.7.3).
+    ConnectionRefused,
+    /// The peer reset a synchronized connection (RFC 9293 §3.10.7.4).
+    ConnectionReset,
+    /// Retransmissions gave up (RFC 9293 §3.8.3, R2) or connect timed out.
+    TimedOut,
+    /// The local address and port are already taken.
+    AddrInUse,
+    /// The local address is not the engine's own.
+    AddrNotAvailable,
+    /// The connection is not (or no longer) able to do this.
+    NotConnected,
+    /// Write after our own `shutdown_write` (or after the connection ended).
+    BrokenPipe,
+    /// The handle is unknown to this engine (already closed?).
+    InvalidHandle,
+    /// A configured limit (connections, listeners, ports) is reached.
+    ResourceLimit,
+    /// Arguments make no sense (port 0 to connect to, backlog 0, ...).
+    InvalidInput,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            ApiError::WouldBlock => "operation would block",
+            ApiError::ConnectionRefused => "connection refused",
+            ApiError::ConnectionReset => "connection reset by peer",
+            ApiError::TimedOut => "connection timed out",
+            ApiError::AddrInUse => "address already in use",
+            ApiError::AddrNotAvailable => "address not available",
+            ApiError::NotConnected => "not connected",
+            ApiError::BrokenPipe => "broken pipe",
+            ApiError::InvalidHandle => "invalid socket handle",
+            ApiError::ResourceLimit => "connection limit reached",
+            ApiError::InvalidInput => "invalid argument",
+        };
+        f.write_str(text)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// What the application can learn about a connection at any time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnInfo {
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    /// RFC 9293 state name, e.g. "ESTABLISHED", for logs and tests.
+    pub state: &'static str,
+}
+
+/// Counters every engine keeps; the names say what was counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub packets_in: u64,
+    pub packets_out: u64,
+    /// Inbound packets dropped for any reason (bad checksum, fragment, no room...).
+    pub packets_dropped: u64,
+    pub connections_opened: u64,
+    pub retransmissions: u64,
+    pub resets_sent: u64,
+}
+
+/// A TCP/IPv4 engine with one local address. See the module docs for the
+/// calling order. Implementations are deterministic given the same inputs
+/// and the same `now` values.
+pub trait Engine: Send {
+    /// "tuntcp" or "smoltcp".
+    fn name(&self) -> &'static str;
+
+    // ----- network side -----
+
+    /// Takes one inbound IPv4 packet. Bad packets are dropped and counted,
+    /// never a panic.
+    fn handle_packet(&mut self, now: Instant, packet: &[u8]);
+
+    /// Writes the next outbound IPv4 packet into `buf` and returns its
+    /// length, or `None` when nothing is due. `buf` is at least the MTU
+    /// (1500 bytes).
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize>;
+
+    /// When [`Engine::handle_timeout`] should next be called; `None` if no
+    /// timer is running.
+    fn poll_timeout(&mut self) -> Option<Instant>;
+
+    /// Runs every timer due at or before `now`.
+    fn handle_timeout(&mut self, now: Instant);
+
+    // ----- application side -----
+
+    /// Passive open (RFC 9293 §3.10.1): listens on `local` with an accept
+    /// queue of `backlog` connections.
+    fn listen(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError>;
+
+    /// Takes the oldest established connection off the accept queue, or
+    /// `WouldBlock` when there is none yet.
+    fn accept(&mut self, listener: ListenerId) -> Result<ConnId, ApiError>;
+
+    /// Stops listening. Connections not yet accepted are reset.
+    fn close_listener(&mut self, listener: ListenerId);
+
+    /// Active open (RFC 9293 §3.10.1): sends SYN to `remote`. `local_port`
+    /// `None` picks an ephemeral port. Poll [`Engine::connect_status`].
+    fn connect(
+        &mut self,
+        now: Instant,
+        remote: SocketAddrV4,
+        local_port: Option<u16>,
+    ) -> Result<ConnId, ApiError>;
+
+    /// `Ok(())` once the handshake is complete, `WouldBlock` while it is in
+    /// progress, `ConnectionRefused` / `TimedOut` / `ConnectionReset` if it
+    /// failed.
+    fn connect_status(&self, conn: ConnId) -> Result<(), ApiError>;
+
+    /// Queues bytes for sending; returns how many fit in the send buffer
+    /// (at least 1), or `WouldBlock` when it is full.
+    fn send(&mut self, conn: ConnId, data: &[u8]) -> Result<usize, ApiError>;
+
+    /// Takes received bytes in order. `Ok(0)` means the peer sent FIN and
+    /// everything before it has been read; `WouldBlock` means no data yet.
+    fn recv(&mut self, conn: ConnId, buf: &mut [u8]) -> Result<usize, ApiError>;
+
+    /// Half-close: sends FIN after the queued data; receiving goes on.
+    fn shutdown_write(&mut self, conn: ConnId) -> Result<(), ApiError>;
+
+    /// Graceful close as in close(2): FIN after queued data, the handle is
+    /// released now and the engine finishes the close on its own (through
+    /// TIME-WAIT where that applies).
+    fn close(&mut self, conn: ConnId);
+
+    /// Sends RST and forgets the connection (RFC 9293 §3.10.5).
+    fn abort(&mut self, conn: ConnId);
+
+    /// Turns Nagle's algorithm off (`true`) or on (RFC 9293 §3.7.4).
+    fn set_nodelay(&mut self, conn: ConnId, nodelay: bool) -> Result<(), ApiError>;
+
+    /// Addresses and state of a connection.
+    fn conn_info(&self, conn: ConnId) -> Result<ConnInfo, ApiError>;
+
+    /// Counters since the engine was made.
+    fn stats(&self) -> EngineStats;
+}

@@ -1,0 +1,7 @@
+//! The TCP engines' common contract ([`Engine`]) and our own engine.
+//!
+//! Sans-IO: nothing in here does a syscall, starts a thread or reads a clock.
+
+pub mod api;
+
+pub use api::{ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId};
