@@ -14,3 +14,4 @@
 pub mod device;
 pub mod engine;
 pub mod time;
+pub mod wire;

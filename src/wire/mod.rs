@@ -1,0 +1,65 @@
+//! Packet formats: IPv4, TCP (with options) and ICMP echo, plus the
+//! wrapping sequence-number type.
+//!
+//! # The parsing rule
+//!
+//! Bytes from the network are untrusted. They are checked here, once, by the
+//! `parse` functions (lengths, versions, checksums, option lengths) and turned
+//! into small plain structs (`Ipv4Repr`, `TcpSegment`, `EchoRequest`). After
+//! that nothing above this layer indexes raw bytes, so nothing above can panic
+//! on them. A packet that fails a check comes back as a [`WireError`] that says
+//! why, so the engine can log and count the drop.
+//!
+//! Emitting goes the other way: the engine fills a repr and the `emit`
+//! functions write header bytes and checksums into the caller's buffer.
+
+pub mod checksum;
+pub mod icmp;
+pub mod ipv4;
+pub mod options;
+pub mod seq;
+pub mod tcp;
+
+pub use icmp::EchoRequest;
+pub use ipv4::{Ipv4Repr, IPV4_HEADER_LEN, PROTO_ICMP, PROTO_TCP};
+pub use options::TcpOptions;
+pub use seq::SeqNum;
+pub use tcp::{TcpFlags, TcpHeader, TcpSegment, TCP_HEADER_LEN};
+
+use std::fmt;
+
+/// Why a packet was refused by the parser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WireError {
+    /// Fewer bytes than the headers (or a length field) promise.
+    Truncated,
+    /// IP version other than 4.
+    NotIpv4,
+    /// Header length field smaller than the fixed header.
+    BadHeaderLength,
+    /// Header (IPv4) or whole-segment (TCP, ICMP) checksum does not verify.
+    BadChecksum,
+    /// An IPv4 fragment: we do not reassemble, so fragments are dropped.
+    Fragment,
+    /// A TCP option whose length byte is impossible (RFC 9293 MUST-7).
+    BadOption,
+    /// Not a message we handle (ICMP types other than echo request...).
+    Unsupported,
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            WireError::Truncated => "truncated packet",
+            WireError::NotIpv4 => "not IPv4",
+            WireError::BadHeaderLength => "bad header length",
+            WireError::BadChecksum => "bad checksum",
+            WireError::Fragment => "IPv4 fragment",
+            WireError::BadOption => "illegal TCP option length",
+            WireError::Unsupported => "unsupported message",
+        };
+        f.write_str(text)
+    }
+}
+
+impl std::error::Error for WireError {}
