@@ -3,5 +3,9 @@
 //! Sans-IO: nothing in here does a syscall, starts a thread or reads a clock.
 
 pub mod api;
+pub mod config;
+pub mod isn;
+pub mod tcp;
 
 pub use api::{ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId};
+pub use config::StackConfig;

@@ -1,0 +1,90 @@
+//! Everything about the engine that a user may want to tune, with defaults
+//! close to what Linux does.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use super::isn::IsnSecret;
+
+/// Settings for a [`crate::engine::Stack`]. Make one with
+/// [`StackConfig::new`] and change the public fields you care about.
+#[derive(Clone, Debug)]
+pub struct StackConfig {
+    /// The one IPv4 address the stack answers for; packets to others are ignored.
+    pub local_addr: Ipv4Addr,
+    /// Send buffer per connection, in bytes.
+    pub send_buffer: usize,
+    /// Receive buffer per connection, in bytes. We do not use window scaling
+    /// (RFC 7323), so at most 65535 of it can be advertised.
+    pub recv_buffer: usize,
+    /// The MSS we announce (§3.7.1): MTU 1500 - 20 (IPv4) - 20 (TCP).
+    pub mss: u16,
+    /// Maximum Segment Lifetime; TIME-WAIT lasts 2 * MSL (§3.10.7.4).
+    /// Default 30 s so TIME-WAIT lasts 60 s, as on Linux.
+    pub msl: Duration,
+    /// Lower bound of the retransmission timeout. RFC 6298 (2.4) says 1 s
+    /// SHOULD; Linux and most stacks use 200 ms, which we follow.
+    pub min_rto: Duration,
+    /// Upper bound of the retransmission timeout; RFC 6298 (2.5) allows a
+    /// maximum "provided it is at least 60 seconds".
+    pub max_rto: Duration,
+    /// A connection whose sent data (or SYN, or FIN) goes unacknowledged this
+    /// long is given up with `TimedOut` (§3.8.3, threshold R2).
+    pub give_up_after: Duration,
+    /// An opening handshake (SYN-SENT or SYN-RECEIVED) that has not finished
+    /// after this long is given up (§3.8.3, R2 for SYN is at least 3 min
+    /// in the RFC; Linux gives up after about 2 min, we default to 75 s like BSD).
+    pub handshake_timeout: Duration,
+    /// How long an ACK may be held back hoping to piggyback it (RFC 1122
+    /// §4.2.3.2: less than 0.5 s). `None` acknowledges every segment at once.
+    pub delayed_ack: Option<Duration>,
+    /// Most connections (of any state) alive at once; more are refused.
+    pub max_connections: usize,
+    /// Most out-of-order byte ranges kept per connection; segments that would
+    /// need more are dropped (the sender retransmits them).
+    pub max_ooo_ranges: usize,
+    /// Challenge ACKs (RFC 5961) a connection may send per second.
+    pub challenge_acks_per_sec: u32,
+    /// Most packets (RSTs for unknown connections, ICMP echo replies) queued
+    /// for sending outside any connection; more are dropped and counted.
+    pub max_control_queue: usize,
+    /// Secret key of the ISN generator (RFC 6528). Tests pin it; production
+    /// uses [`StackConfig::with_random_secret`].
+    pub isn_secret: IsnSecret,
+    /// If set, every connection uses this ISN instead of the RFC 6528
+    /// generator. Only for tests (sequence numbers near 2^32, exact packets).
+    pub fixed_isn: Option<u32>,
+}
+
+impl StackConfig {
+    /// Defaults with a fixed, all-zero ISN secret: deterministic, fine for
+    /// tests, predictable for attackers. Call [`StackConfig::with_random_secret`]
+    /// in production.
+    pub fn new(local_addr: Ipv4Addr) -> StackConfig {
+        StackConfig {
+            local_addr,
+            send_buffer: 64 * 1024,
+            recv_buffer: 64 * 1024 - 1,
+            mss: 1460,
+            msl: Duration::from_secs(30),
+            min_rto: Duration::from_millis(200),
+            max_rto: Duration::from_secs(60),
+            give_up_after: Duration::from_secs(100),
+            handshake_timeout: Duration::from_secs(75),
+            delayed_ack: Some(Duration::from_millis(40)),
+            max_connections: 1024,
+            max_ooo_ranges: 8,
+            challenge_acks_per_sec: 10,
+            max_control_queue: 64,
+            isn_secret: IsnSecret::default(),
+            fixed_isn: None,
+        }
+    }
+
+    /// Replaces the ISN secret with 16 random bytes from the OS. This is the
+    /// only I/O connected to the engine, and it happens here, at construction.
+    pub fn with_random_secret(mut self) -> StackConfig {
+        self.isn_secret = IsnSecret::random();
+        self
+    }
+}

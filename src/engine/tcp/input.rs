@@ -1,0 +1,416 @@
+//! SEGMENT ARRIVES (RFC 9293 §3.10.7), for a segment that found its TCB.
+//!
+//! SYN-SENT has its own procedure (§3.10.7.3). All other states follow
+//! §3.10.7.4 step by step, one function per step, in the RFC's order:
+//! sequence number, RST, (security), SYN, ACK, URG, text, FIN. Each step
+//! either lets the segment go on to the next one or ends its processing.
+//! With the RFC 5961 mitigations: exact-match RST, challenge ACKs, and the
+//! ACK-value window check.
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use log::{debug, trace};
+
+use super::congestion::AckAction;
+use super::reply::rst_for;
+use super::state::State;
+use super::tcb::{Tcb, MAX_WINDOW};
+use super::timers::TimerKind;
+use crate::engine::api::ApiError;
+use crate::time::Instant;
+use crate::wire::{SeqNum, TcpSegment};
+
+/// What ended a segment's processing early: `Some(rst)` to send a reset.
+type Step = ControlFlow<Option<crate::wire::TcpHeader>>;
+
+const STOP: Step = ControlFlow::Break(None);
+
+impl Tcb {
+    /// Processes one segment for this connection. Returns a RST to send in
+    /// reply when the RFC asks for one (replies that are ACKs are sent by
+    /// the normal output path).
+    pub fn handle_segment(&mut self, now: Instant, seg: &TcpSegment) -> Option<crate::wire::TcpHeader> {
+        trace!("{} <- {}: {} len {} in {}", self.local, self.remote, seg.header, seg.payload.len(), self.state);
+        let flow = match self.state {
+            State::Closed | State::Listen => STOP,
+            State::SynSent => self.on_segment_in_syn_sent(now, seg),
+            _ => self.on_segment_in_other_states(now, seg),
+        };
+        self.update_persist_timer(now);
+        match flow {
+            ControlFlow::Break(rst) => rst,
+            ControlFlow::Continue(()) => None,
+        }
+    }
+
+    /// §3.10.7.3 SYN-SENT STATE.
+    fn on_segment_in_syn_sent(&mut self, now: Instant, seg: &TcpSegment) -> Step {
+        let h = &seg.header;
+        // First, check the ACK bit.
+        if let Some(ack) = h.ack {
+            if ack <= self.iss || ack > self.snd_max {
+                debug!("{}: unacceptable ACK {} in SYN-SENT", self.local, ack);
+                return ControlFlow::Break(rst_for(seg));
+            }
+        }
+        // Second, check the RST bit: only with an acceptable ACK (SEG.ACK
+        // names our SYN, so the RST is not blind).
+        if h.flags.rst {
+            if h.ack.is_some() {
+                self.fail(ApiError::ConnectionRefused);
+            }
+            return STOP;
+        }
+        // Fourth, check the SYN bit; fifth, neither SYN nor RST: drop.
+        if !h.flags.syn {
+            return STOP;
+        }
+        self.synchronize_receive(h);
+        self.last_heard = now;
+        match h.ack {
+            Some(ack) => {
+                // Our SYN is acknowledged: "change the connection state to
+                // ESTABLISHED, form an ACK segment ... and send it."
+                self.acknowledge_syn(now, ack);
+                self.snd_wl2 = ack;
+                self.on_established();
+                self.ack_now = true;
+                // "If there are other controls or text in the segment, then
+                // continue processing at the sixth step".
+                let after_syn = TcpSegment {
+                    header: crate::wire::TcpHeader { seq: h.seq + 1, ..*h },
+                    payload: seg.payload,
+                };
+                self.process_text(now, &after_syn);
+                self.process_fin(now, &after_syn);
+            }
+            None => {
+                // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK
+                // segment <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it".
+                // Text on this SYN is not kept; the peer will send it again.
+                self.set_state(State::SynReceived);
+                self.snd_nxt = self.iss;
+            }
+        }
+        STOP
+    }
+
+    /// Our SYN got acknowledged by `ack` (SND.UNA < ack =< SND.MAX).
+    fn acknowledge_syn(&mut self, now: Instant, ack: SeqNum) {
+        self.snd_una = ack;
+        self.snd_nxt = self.snd_nxt.max(ack);
+        self.take_rtt_sample(now, ack);
+        self.timers.stop(TimerKind::Retransmit);
+        self.stalled_since = None;
+    }
+
+    /// §3.10.7.4 "Other States", steps one to eight.
+    fn on_segment_in_other_states(&mut self, now: Instant, seg: &TcpSegment) -> Step {
+        if self.is_retransmitted_syn(seg) {
+            // The peer did not get our SYN-ACK: send it again now rather
+            // than wait for our retransmission timer.
+            self.snd_nxt = self.iss;
+            return STOP;
+        }
+        self.check_sequence(now, seg)?;
+        self.last_heard = now;
+        self.check_rst(now, seg)?;
+        self.check_syn(now, seg)?;
+        self.check_ack(now, seg)?;
+        // Sixth, the URG bit: urgent data is delivered inline like any other
+        // (RFC 6093 advises applications not to rely on it); nothing to do.
+        self.process_text(now, seg);
+        self.process_fin(now, seg);
+        ControlFlow::Continue(())
+    }
+
+    fn is_retransmitted_syn(&self, seg: &TcpSegment) -> bool {
+        let h = &seg.header;
+        self.state == State::SynReceived && h.flags.syn && !h.flags.rst && h.ack.is_none() && h.seq == self.irs
+    }
+
+    /// RCV.WND: what we last advertised, measured from RCV.NXT.
+    pub(super) fn rcv_wnd(&self) -> usize {
+        self.rcv_adv.since(self.rcv_nxt)
+    }
+
+    /// First step: the four cases of Table 6 (§3.10.7.4).
+    fn check_sequence(&mut self, now: Instant, seg: &TcpSegment) -> Step {
+        let seq = seg.header.seq;
+        let len = seg.seg_len();
+        let wnd = self.rcv_wnd();
+        let window_end = self.rcv_nxt + wnd;
+        let acceptable = match (len, wnd) {
+            (0, 0) => seq == self.rcv_nxt,
+            (0, _) => seq.in_range(self.rcv_nxt, window_end),
+            (_, 0) => false,
+            (_, _) => {
+                seq.in_range(self.rcv_nxt, window_end) || (seq + len - 1).in_range(self.rcv_nxt, window_end)
+            }
+        };
+        if acceptable {
+            return ControlFlow::Continue(());
+        }
+        debug!(
+            "{} <- {}: unacceptable segment seq {} len {} (RCV.NXT {} RCV.WND {})",
+            self.local, self.remote, seq, len, self.rcv_nxt, wnd
+        );
+        if !seg.header.flags.rst {
+            // "an acknowledgment should be sent in reply".
+            self.ack_now = true;
+            if self.state == State::TimeWait && seg.header.flags.fin {
+                // A retransmitted FIN in TIME-WAIT (its sequence number is
+                // old, so it lands here): "Acknowledge it, and restart the
+                // 2 MSL timeout" (§3.10.7.4, fifth step, TIME-WAIT).
+                self.enter_time_wait(now);
+            }
+        }
+        STOP
+    }
+
+    /// Second step, with RFC 5961 §3: only an RST at exactly RCV.NXT resets.
+    fn check_rst(&mut self, now: Instant, seg: &TcpSegment) -> Step {
+        if !seg.header.flags.rst {
+            return ControlFlow::Continue(());
+        }
+        if seg.header.seq != self.rcv_nxt {
+            debug!("{} <- {}: in-window RST not at RCV.NXT, challenge ACK", self.local, self.remote);
+            self.challenge_ack(now);
+            return STOP;
+        }
+        match self.state {
+            // Passive open: "return this connection to LISTEN state"; the
+            // listener never left LISTEN, so this TCB just goes away.
+            State::SynReceived if self.passive => self.set_state(State::Closed),
+            State::SynReceived => self.fail(ApiError::ConnectionRefused),
+            State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                self.fail(ApiError::ConnectionReset)
+            }
+            // CLOSING, LAST-ACK, TIME-WAIT: "enter the CLOSED state".
+            _ => self.set_state(State::Closed),
+        }
+        STOP
+    }
+
+    /// Fourth step: a SYN on a synchronized connection gets a challenge ACK
+    /// (RFC 5961 §4); in SYN-RECEIVED from a listener the TCB is dropped.
+    fn check_syn(&mut self, now: Instant, seg: &TcpSegment) -> Step {
+        if !seg.header.flags.syn {
+            return ControlFlow::Continue(());
+        }
+        if self.state == State::SynReceived && self.passive {
+            debug!("{} <- {}: SYN in SYN-RECEIVED, back to LISTEN", self.local, self.remote);
+            self.set_state(State::Closed);
+            return STOP;
+        }
+        debug!("{} <- {}: SYN in {}, challenge ACK", self.local, self.remote, self.state);
+        self.challenge_ack(now);
+        STOP
+    }
+
+    /// Sends an ACK that a blind attacker cannot use, at most
+    /// `challenge_acks_per_sec` a second (RFC 5961 §7).
+    pub(super) fn challenge_ack(&mut self, now: Instant) {
+        if now - self.challenge_window_start >= Duration::from_secs(1) {
+            self.challenge_window_start = now;
+            self.challenge_count = 0;
+        }
+        if self.challenge_count < self.cfg.challenge_acks_per_sec {
+            self.challenge_count += 1;
+            self.ack_now = true;
+        } else {
+            debug!("{} -> {}: challenge ACK rate limit reached", self.local, self.remote);
+        }
+    }
+
+    /// Fifth step: the ACK field.
+    fn check_ack(&mut self, now: Instant, seg: &TcpSegment) -> Step {
+        let Some(ack) = seg.header.ack else {
+            return STOP; // "if the ACK bit is off, drop the segment and return"
+        };
+        if self.state == State::SynReceived {
+            // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED".
+            if !(self.snd_una < ack && ack <= self.snd_max) {
+                debug!("{} <- {}: bad ACK {} in SYN-RECEIVED", self.local, self.remote, ack);
+                return ControlFlow::Break(rst_for(seg));
+            }
+            self.acknowledge_syn(now, self.iss + 1);
+            self.snd_wnd = usize::from(seg.header.window);
+            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+            self.snd_wl1 = seg.header.seq;
+            self.snd_wl2 = ack;
+            self.on_established();
+        }
+        // RFC 5961 §5: acceptable only in (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT.
+        let oldest_acceptable = self.snd_una - self.max_snd_wnd.max(1);
+        if ack > self.snd_max || ack < oldest_acceptable {
+            debug!("{} <- {}: ACK {} outside [{}, {}]", self.local, self.remote, ack, oldest_acceptable, self.snd_max);
+            self.challenge_ack(now);
+            return STOP;
+        }
+        if ack > self.snd_una {
+            self.on_new_ack(now, ack);
+        } else if self.is_duplicate_ack(seg, ack) {
+            self.on_duplicate_ack();
+        }
+        self.update_send_window(seg, ack);
+        self.ack_state_transitions(now)
+    }
+
+    /// "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK" and
+    /// drop the acknowledged bytes; RTT sample, congestion window, timers.
+    fn on_new_ack(&mut self, now: Instant, ack: SeqNum) {
+        let acked = ack.since(self.snd_una);
+        self.send_buf.discard(acked);
+        self.snd_una = ack;
+        self.snd_nxt = self.snd_nxt.max(ack);
+        self.take_rtt_sample(now, ack);
+        self.stalled_since = None;
+        let flight = self.snd_max.since(self.snd_una);
+        if self.cc.on_new_ack(ack, acked, flight) == AckAction::RetransmitFirst {
+            self.retransmit_first = true;
+        }
+        // RFC 6298 (5.2) all acknowledged: stop; (5.3) else restart.
+        if self.snd_una >= self.snd_nxt {
+            self.timers.stop(TimerKind::Retransmit);
+        } else {
+            self.restart_retransmit_timer(now);
+        }
+    }
+
+    /// RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no data or
+    /// SYN/FIN in the segment, same ACK, same window.
+    fn is_duplicate_ack(&self, seg: &TcpSegment, ack: SeqNum) -> bool {
+        ack == self.snd_una
+            && self.snd_nxt > self.snd_una
+            && seg.seg_len() == 0
+            && usize::from(seg.header.window) == self.snd_wnd
+    }
+
+    fn on_duplicate_ack(&mut self) {
+        let flight = self.snd_max.since(self.snd_una);
+        if self.cc.on_duplicate_ack(flight, self.snd_max) == AckAction::RetransmitFirst {
+            debug!("{} -> {}: third duplicate ACK, fast retransmit", self.local, self.remote);
+            self.retransmit_first = true;
+        }
+    }
+
+    /// "If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
+    /// set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
+    fn update_send_window(&mut self, seg: &TcpSegment, ack: SeqNum) {
+        let seq = seg.header.seq;
+        if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack) {
+            self.snd_wnd = usize::from(seg.header.window);
+            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+            self.snd_wl1 = seq;
+            self.snd_wl2 = ack;
+        }
+    }
+
+    /// Whether our FIN has been sent and acknowledged.
+    pub(super) fn fin_acked(&self) -> bool {
+        self.fin_seq.is_some_and(|fin| self.snd_una > fin)
+    }
+
+    /// The per-state part of the fifth step.
+    fn ack_state_transitions(&mut self, now: Instant) -> Step {
+        match self.state {
+            // "if the FIN segment is now acknowledged, then enter FIN-WAIT-2".
+            State::FinWait1 if self.fin_acked() => self.set_state(State::FinWait2),
+            // "if the ACK acknowledges our FIN, then enter the TIME-WAIT
+            // state; otherwise, ignore the segment."
+            State::Closing => {
+                if self.fin_acked() {
+                    self.enter_time_wait(now);
+                }
+                return STOP;
+            }
+            // "If our FIN is now acknowledged, delete the TCB".
+            State::LastAck => {
+                if self.fin_acked() {
+                    self.set_state(State::Closed);
+                }
+                return STOP;
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Seventh step: segment text. The segment has passed the sequence
+    /// check, so some of it is at or after RCV.NXT and inside the window;
+    /// the rest is trimmed off here ("only the new parts are processed").
+    pub(super) fn process_text(&mut self, now: Instant, seg: &TcpSegment) {
+        if seg.payload.is_empty() || !self.state.can_receive_data() {
+            return;
+        }
+        let offset = seg.header.seq.diff(self.rcv_nxt);
+        let skip = usize::try_from(-offset).unwrap_or(0);
+        let start = usize::try_from(offset).unwrap_or(0);
+        let window = self.rcv_wnd().min(self.recv_buf.free());
+        if skip >= seg.payload.len() || start >= window {
+            self.ack_now = true; // a duplicate or beyond the window: re-ACK
+            return;
+        }
+        let data = &seg.payload[skip..];
+        let data = &data[..data.len().min(window - start)];
+        if self.reassembly.insert(start..start + data.len()).is_err() {
+            debug!("{} <- {}: out-of-order queue full, segment dropped", self.local, self.remote);
+            self.ack_now = true;
+            return;
+        }
+        self.recv_buf.write_unallocated(start, data);
+        let in_order = self.reassembly.pop_front();
+        self.recv_buf.commit(in_order);
+        self.rcv_nxt += in_order;
+        self.schedule_ack(now, start > 0 || in_order > data.len() || !self.reassembly.is_empty());
+    }
+
+    /// RFC 1122 §4.2.3.2 delayed ACK: at least every second segment, never
+    /// later than the delay; out-of-order data and filled holes are ACKed
+    /// at once so the sender's fast retransmit works (RFC 5681 §4.2).
+    fn schedule_ack(&mut self, now: Instant, immediately: bool) {
+        self.segments_unacked += 1;
+        match self.cfg.delayed_ack {
+            Some(delay) if !immediately && self.segments_unacked < 2 => {
+                if !self.timers.is_running(TimerKind::DelayedAck) {
+                    self.timers.start(TimerKind::DelayedAck, now + delay);
+                }
+            }
+            _ => self.ack_now = true,
+        }
+    }
+
+    /// Eighth step: the FIN bit. Only a FIN right at RCV.NXT counts (all
+    /// data before it has arrived); a FIN after a hole is ignored and will
+    /// come again.
+    pub(super) fn process_fin(&mut self, now: Instant, seg: &TcpSegment) {
+        if !seg.header.flags.fin || self.fin_received {
+            return;
+        }
+        let fin_seq = seg.header.seq + seg.payload.len();
+        if fin_seq != self.rcv_nxt {
+            return;
+        }
+        self.rcv_nxt += 1;
+        // The FIN took one number of the window we advertised.
+        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
+        self.fin_received = true;
+        self.ack_now = true;
+        match self.state {
+            State::SynReceived | State::Established => self.set_state(State::CloseWait),
+            // "If our FIN has been ACKed ... enter TIME-WAIT ...; otherwise,
+            // enter the CLOSING state."
+            State::FinWait1 if self.fin_acked() => self.enter_time_wait(now),
+            State::FinWait1 => self.set_state(State::Closing),
+            State::FinWait2 => self.enter_time_wait(now),
+            _ => {}
+        }
+    }
+
+    /// The largest window we could advertise right now.
+    pub(super) fn window_limit(&self) -> usize {
+        self.recv_buf.free().min(MAX_WINDOW)
+    }
+}

@@ -1,0 +1,33 @@
+//! One TCP connection, RFC 9293, as a plain data structure driven by the
+//! stack: segments in ([`Tcb::handle_segment`]), segments out
+//! ([`Tcb::poll_segment`]), timers ([`Tcb::handle_timeout`]) and the
+//! application's calls.
+//!
+//! # Files
+//!
+//! - `state.rs`: the eleven states of §3.3.2.
+//! - `tcb.rs`: the Transmission Control Block, its one state setter, and
+//!   the application calls (§3.10.1 to §3.10.6).
+//! - `input.rs`: SEGMENT ARRIVES (§3.10.7), one function per step.
+//! - `output.rs`: what to send next (data, FIN, probes, ACKs).
+//! - `timeouts.rs`: retransmission, persist, delayed ACK, TIME-WAIT (§3.10.8).
+//! - `reply.rs`: RSTs in reply to segments (§3.10.7.1).
+//! - `timers.rs`, `rtt.rs` (RFC 6298), `congestion.rs` (RFC 5681, 6582),
+//!   `ring.rs` (buffers), `reassembly.rs` (out-of-order ranges).
+
+pub mod congestion;
+pub mod input;
+pub mod output;
+pub mod reassembly;
+pub mod reply;
+pub mod ring;
+pub mod rtt;
+pub mod state;
+pub mod tcb;
+pub mod timeouts;
+pub mod timers;
+
+pub use output::Outgoing;
+pub use reply::rst_for;
+pub use state::State;
+pub use tcb::Tcb;

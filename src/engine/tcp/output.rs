@@ -1,0 +1,208 @@
+//! What a connection sends next: one segment per call.
+//!
+//! Priorities, highest first: the handshake's SYN or SYN-ACK; a fast
+//! retransmission; new (or, after a timeout, resent) data and FIN as far as
+//! the windows allow; a zero-window probe; a bare ACK. Every segment after
+//! the SYN carries the current ACK and window, so any of them clears a
+//! pending ACK.
+
+use log::trace;
+
+use super::state::State;
+use super::tcb::Tcb;
+use super::timers::TimerKind;
+use crate::time::Instant;
+use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpOptions};
+
+/// A segment ready to be written: its header, and the first `payload_len`
+/// bytes of the buffer passed to [`Tcb::poll_segment`] as payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub header: TcpHeader,
+    pub payload_len: usize,
+}
+
+impl Tcb {
+    /// The next segment to send, with its payload copied into `payload`.
+    pub fn poll_segment(&mut self, now: Instant, payload: &mut [u8]) -> Option<Outgoing> {
+        let out = match self.state {
+            State::Closed | State::Listen => None,
+            State::SynSent => (self.snd_nxt == self.iss).then(|| self.emit_syn(now, false)),
+            State::SynReceived if self.snd_nxt == self.iss => Some(self.emit_syn(now, true)),
+            State::SynReceived => self.ack_now.then(|| self.emit_segment(self.snd_nxt, 0, false, payload)),
+            _ => self.poll_synchronized(now, payload),
+        };
+        if let Some(out) = &out {
+            trace!("{} -> {}: {} len {} in {}", self.local, self.remote, out.header, out.payload_len, self.state);
+        }
+        self.update_persist_timer(now);
+        out
+    }
+
+    /// SYN (active open) or SYN-ACK (§3.10.7.2), with our MSS (§3.7.1).
+    fn emit_syn(&mut self, now: Instant, with_ack: bool) -> Outgoing {
+        let retransmission = self.snd_max != self.iss;
+        let header = TcpHeader {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq: self.iss,
+            ack: with_ack.then_some(self.rcv_nxt),
+            flags: TcpFlags { syn: true, ..TcpFlags::default() },
+            window: self.advertise_window(),
+            urgent: 0,
+            options: TcpOptions { mss: Some(self.cfg.our_mss) },
+        };
+        self.snd_nxt = self.iss + 1;
+        self.snd_max = self.snd_max.max(self.snd_nxt);
+        self.clear_pending_ack();
+        self.note_sent(now, self.iss, 1, retransmission);
+        Outgoing { header, payload_len: 0 }
+    }
+
+    fn poll_synchronized(&mut self, now: Instant, payload: &mut [u8]) -> Option<Outgoing> {
+        if std::mem::take(&mut self.retransmit_first) {
+            if let Some(out) = self.emit_first_unacked(payload) {
+                return Some(out);
+            }
+        }
+        if let Some(out) = self.emit_new_data(now, payload) {
+            return Some(out);
+        }
+        if std::mem::take(&mut self.probe_now) {
+            if let Some(out) = self.emit_window_probe(payload) {
+                return Some(out);
+            }
+        }
+        self.ack_now.then(|| self.emit_segment(self.snd_nxt, 0, false, payload))
+    }
+
+    /// Data from SND.NXT, limited by the peer's window, the congestion
+    /// window and the MSS; FIN on the last segment once it is requested.
+    fn emit_new_data(&mut self, now: Instant, payload: &mut [u8]) -> Option<Outgoing> {
+        if self.fin_seq.is_some_and(|fin| self.snd_nxt > fin) {
+            return None; // everything, FIN included, is out
+        }
+        let flight = self.snd_nxt.since(self.snd_una);
+        let unsent = self.send_buf.len().saturating_sub(flight);
+        let usable = self.snd_wnd.min(self.cc.cwnd).saturating_sub(flight);
+        let mut len = unsent.min(usable).min(self.send_mss).min(payload.len());
+        let fin = self.fin_requested && self.state.fin_queued() && len == unsent;
+        if len > 0 && len < self.send_mss && !fin && !self.small_segment_allowed(len, unsent, flight) {
+            len = 0;
+        }
+        if len == 0 && !fin {
+            return None;
+        }
+        let seq = self.snd_nxt;
+        let retransmission = seq < self.snd_max;
+        let out = self.emit_segment(seq, len, fin, payload);
+        let seq_len = len + usize::from(fin);
+        self.snd_nxt = seq + seq_len;
+        self.snd_max = self.snd_max.max(self.snd_nxt);
+        self.note_sent(now, seq, seq_len, retransmission);
+        Some(out)
+    }
+
+    /// Nagle's algorithm (§3.7.4) and sender-side silly window syndrome
+    /// avoidance (§3.8.6.2.1) decide whether a less-than-full segment may
+    /// go: when nothing is in flight (Nagle, and nothing else would ever
+    /// wake us), when it is all there is and Nagle is off, or when it is at
+    /// least half the largest window the peer ever offered.
+    fn small_segment_allowed(&self, len: usize, unsent: usize, flight: usize) -> bool {
+        flight == 0 || (self.nodelay && len == unsent) || len >= self.max_snd_wnd / 2
+    }
+
+    /// Fast retransmit (RFC 5681 §3.2) or NewReno partial ACK (RFC 6582):
+    /// the segment at SND.UNA again, without moving SND.NXT.
+    fn emit_first_unacked(&mut self, payload: &mut [u8]) -> Option<Outgoing> {
+        let outstanding = self.snd_nxt.since(self.snd_una);
+        let len = outstanding.min(self.send_buf.len()).min(self.send_mss).min(payload.len());
+        let fin = self.fin_seq.is_some_and(|fin| self.snd_una + len == fin && self.snd_nxt > fin);
+        if len == 0 && !fin {
+            return None;
+        }
+        self.retransmissions += 1;
+        self.rtt_probe = None; // Karn's rule (RFC 6298 §3)
+        Some(self.emit_segment(self.snd_una, len, fin, payload))
+    }
+
+    /// Zero-window probe (§3.8.6.1): one byte past the window. SND.NXT does
+    /// not move, so the retransmission timer stays off and the persist timer
+    /// keeps probing with backoff for as long as the peer answers; if the
+    /// byte is accepted its ACK (allowed up to SND.MAX) moves SND.NXT on.
+    fn emit_window_probe(&mut self, payload: &mut [u8]) -> Option<Outgoing> {
+        if self.snd_wnd > 0 || self.snd_nxt != self.snd_una || self.send_buf.is_empty() || payload.is_empty() {
+            return None;
+        }
+        let out = self.emit_segment(self.snd_nxt, 1, false, payload);
+        self.snd_max = self.snd_max.max(self.snd_nxt + 1);
+        Some(out)
+    }
+
+    /// Builds a segment at `seq` with `len` bytes of the send buffer, the
+    /// current ACK and window. Does not move SND.NXT (callers do).
+    fn emit_segment(&mut self, seq: SeqNum, len: usize, fin: bool, payload: &mut [u8]) -> Outgoing {
+        let offset = seq.since(self.snd_una);
+        let copied = self.send_buf.read_at(offset, &mut payload[..len]);
+        let reaches_end = offset + copied == self.send_buf.len();
+        if fin {
+            self.fin_seq = Some(seq + copied);
+        }
+        let header = TcpHeader {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq,
+            ack: Some(self.rcv_nxt),
+            flags: TcpFlags { fin, psh: copied > 0 && reaches_end, ..TcpFlags::default() },
+            window: self.advertise_window(),
+            urgent: 0,
+            options: TcpOptions::default(),
+        };
+        self.clear_pending_ack();
+        Outgoing { header, payload_len: copied }
+    }
+
+    fn clear_pending_ack(&mut self) {
+        self.ack_now = false;
+        self.segments_unacked = 0;
+        self.timers.stop(TimerKind::DelayedAck);
+    }
+
+    /// Bookkeeping for a segment that used `seq_len` sequence numbers:
+    /// RTT timing (not of retransmissions: Karn), and the retransmission
+    /// timer "if it is not running" (RFC 6298 (5.1)).
+    fn note_sent(&mut self, now: Instant, seq: SeqNum, seq_len: usize, retransmission: bool) {
+        if seq_len == 0 {
+            return;
+        }
+        if retransmission {
+            self.retransmissions += 1;
+            self.rtt_probe = None;
+        } else if self.rtt_probe.is_none() {
+            self.rtt_probe = Some((seq, now));
+        }
+        if !self.timers.is_running(TimerKind::Retransmit) {
+            self.restart_retransmit_timer(now);
+        }
+    }
+
+    /// The window to put in a segment now. Receiver-side SWS avoidance
+    /// (§3.8.6.2.2): the right edge only moves when it can move by at least
+    /// min(half the buffer, one MSS); it never moves left.
+    pub(super) fn advertise_window(&mut self) -> u16 {
+        if self.state == State::SynSent {
+            return self.window_limit() as u16;
+        }
+        if self.window_increase_worth_sending() {
+            self.rcv_adv = self.rcv_nxt + self.window_limit();
+        }
+        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
+        self.rcv_wnd().min(u16::MAX as usize) as u16
+    }
+
+    pub(super) fn window_increase_worth_sending(&self) -> bool {
+        let edge = self.rcv_nxt + self.window_limit();
+        let threshold = (self.recv_buf.capacity() / 2).min(self.send_mss).max(1);
+        edge.diff(self.rcv_adv) >= threshold as i32
+    }
+}

@@ -1,0 +1,125 @@
+//! Round-trip time estimation and the retransmission timeout, RFC 6298.
+
+use std::time::Duration;
+
+/// RFC 6298 (2.1): "Until a round-trip time (RTT) measurement has been made
+/// ... the sender SHOULD set RTO <- 1 second".
+const INITIAL_RTO: Duration = Duration::from_secs(1);
+/// G, the clock granularity of RFC 6298 (2.2): our clock counts microseconds,
+/// but a floor of 1 ms keeps RTO from collapsing onto SRTT on a quiet link.
+const CLOCK_GRANULARITY: Duration = Duration::from_millis(1);
+/// Doubling stops here; by then the user timeout has long given up.
+const MAX_BACKOFF_SHIFT: u32 = 16;
+
+pub struct RttEstimator {
+    srtt: Option<Duration>,
+    rttvar: Duration,
+    /// RTO before backoff.
+    base_rto: Duration,
+    /// Number of doublings since the last fresh RTT sample (RFC 6298 (5.5)).
+    backoff: u32,
+    min_rto: Duration,
+    max_rto: Duration,
+}
+
+impl RttEstimator {
+    pub fn new(min_rto: Duration, max_rto: Duration) -> RttEstimator {
+        RttEstimator {
+            srtt: None,
+            rttvar: Duration::ZERO,
+            base_rto: INITIAL_RTO.clamp(min_rto, max_rto.max(min_rto)),
+            backoff: 0,
+            min_rto,
+            max_rto: max_rto.max(min_rto),
+        }
+    }
+
+    /// Feeds one measurement R (never from a retransmitted segment: Karn's
+    /// rule is enforced by the caller, RFC 6298 §3).
+    pub fn sample(&mut self, r: Duration) {
+        match self.srtt {
+            // RFC 6298 (2.2): first measurement.
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            // RFC 6298 (2.3): alpha = 1/8, beta = 1/4, RTTVAR first.
+            Some(srtt) => {
+                let delta = srtt.abs_diff(r);
+                self.rttvar = self.rttvar * 3 / 4 + delta / 4;
+                self.srtt = Some(srtt * 7 / 8 + r / 8);
+            }
+        }
+        let srtt = self.srtt.unwrap_or(r);
+        // RTO <- SRTT + max (G, K*RTTVAR), K = 4, then (2.4) and (2.5) bounds.
+        let rto = srtt + CLOCK_GRANULARITY.max(self.rttvar * 4);
+        self.base_rto = rto.clamp(self.min_rto, self.max_rto);
+        self.backoff = 0;
+    }
+
+    /// The timeout to arm now, including backoff.
+    pub fn rto(&self) -> Duration {
+        let factor = 1u32 << self.backoff.min(MAX_BACKOFF_SHIFT);
+        (self.base_rto * factor).min(self.max_rto)
+    }
+
+    /// RFC 6298 (5.5): "The host MUST set RTO <- RTO * 2 ("back off the timer")".
+    pub fn back_off(&mut self) {
+        self.backoff = (self.backoff + 1).min(MAX_BACKOFF_SHIFT);
+    }
+
+    pub fn srtt(&self) -> Option<Duration> {
+        self.srtt
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn initial_rto_is_one_second() {
+        assert_eq!(RttEstimator::new(ms(200), ms(60_000)).rto(), ms(1000));
+    }
+
+    #[test]
+    fn first_sample_sets_srtt_and_half_rttvar() {
+        let mut rtt = RttEstimator::new(ms(1), ms(60_000));
+        rtt.sample(ms(100));
+        // RTO = 100 + 4 * 50
+        assert_eq!(rtt.rto(), ms(300));
+    }
+
+    #[test]
+    fn later_samples_are_smoothed() {
+        let mut rtt = RttEstimator::new(ms(1), ms(60_000));
+        rtt.sample(ms(100));
+        rtt.sample(ms(200));
+        // RTTVAR = 3/4*50 + 1/4*100 = 62.5; SRTT = 87.5 + 25 = 112.5
+        assert_eq!(rtt.srtt(), Some(Duration::from_micros(112_500)));
+        assert_eq!(rtt.rto(), Duration::from_micros(112_500 + 250_000));
+    }
+
+    #[test]
+    fn min_rto_applies() {
+        let mut rtt = RttEstimator::new(ms(200), ms(60_000));
+        rtt.sample(ms(1));
+        assert_eq!(rtt.rto(), ms(200));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum_and_a_sample_resets_it() {
+        let mut rtt = RttEstimator::new(ms(200), ms(5_000));
+        rtt.back_off();
+        assert_eq!(rtt.rto(), ms(2000));
+        rtt.back_off();
+        rtt.back_off();
+        assert_eq!(rtt.rto(), ms(5000));
+        rtt.sample(ms(10));
+        assert_eq!(rtt.rto(), ms(200));
+    }
+}

@@ -1,0 +1,449 @@
+//! The Transmission Control Block (RFC 9293 §3.3.1): everything one
+//! connection remembers, and the calls the application makes on it.
+//!
+//! Send sequence space (§3.3.1, Figure 3):
+//!
+//! ```text
+//!            1         2          3          4
+//!       ----------|----------|----------|----------
+//!              SND.UNA    SND.NXT    SND.UNA
+//!                                   +SND.WND
+//!  1 - old sequence numbers that have been acknowledged
+//!  2 - sequence numbers of unacknowledged data
+//!  3 - sequence numbers allowed for new data transmission
+//!  4 - future sequence numbers that are not yet allowed
+//! ```
+//!
+//! Receive sequence space (§3.3.1, Figure 4):
+//!
+//! ```text
+//!                1          2          3
+//!            ----------|----------|----------
+//!                   RCV.NXT    RCV.NXT
+//!                             +RCV.WND
+//!  1 - old sequence numbers that have been acknowledged
+//!  2 - sequence numbers allowed for new reception
+//!  3 - future sequence numbers that are not yet allowed
+//! ```
+//!
+//! The send buffer holds exactly the bytes from SND.UNA on (sent but not
+//! acknowledged, then not yet sent); the receive buffer holds bytes the
+//! application has not read yet, followed in its free space by out-of-order
+//! bytes waiting for a hole to fill.
+//!
+//! Segment arrival is in `input.rs`, segment output in `output.rs`, timer
+//! expiry in `timeouts.rs`; this file has the state, its one setter, and the
+//! application calls.
+
+use std::net::SocketAddrV4;
+use std::time::Duration;
+
+use log::debug;
+
+use super::congestion::Congestion;
+use super::reassembly::Reassembly;
+use super::ring::RingBuffer;
+use super::rtt::RttEstimator;
+use super::state::State;
+use super::timers::{TimerKind, Timers};
+use crate::engine::api::ApiError;
+use crate::engine::config::StackConfig;
+use crate::time::Instant;
+use crate::wire::{SeqNum, TcpFlags, TcpHeader};
+
+/// RFC 9293 §3.7.1 (MUST-15): without an MSS option, assume 536 for IPv4.
+pub const DEFAULT_SEND_MSS: usize = 536;
+/// The smallest send MSS we accept from a peer. An MSS of 0 (or 1) would
+/// make us emit empty or one-byte segments forever; Linux floors it at 88
+/// (TCP_MIN_MSS) and so do we. Peers that really need less are not viable
+/// on IPv4 anyway: every IPv4 host accepts 576-byte datagrams (RFC 791).
+pub const MIN_SEND_MSS: usize = 88;
+/// The window field is 16 bits and we do not negotiate window scaling.
+pub const MAX_WINDOW: usize = u16::MAX as usize;
+
+/// Per-connection copy of the settings the TCB needs.
+#[derive(Clone, Copy, Debug)]
+pub struct TcbConfig {
+    pub our_mss: u16,
+    pub msl: Duration,
+    pub min_rto: Duration,
+    pub max_rto: Duration,
+    pub give_up_after: Duration,
+    pub handshake_timeout: Duration,
+    pub delayed_ack: Option<Duration>,
+    pub challenge_acks_per_sec: u32,
+}
+
+impl TcbConfig {
+    pub fn from_stack(config: &StackConfig) -> TcbConfig {
+        TcbConfig {
+            our_mss: config.mss,
+            msl: config.msl,
+            min_rto: config.min_rto,
+            max_rto: config.max_rto,
+            give_up_after: config.give_up_after,
+            handshake_timeout: config.handshake_timeout,
+            delayed_ack: config.delayed_ack,
+            challenge_acks_per_sec: config.challenge_acks_per_sec,
+        }
+    }
+}
+
+/// One connection.
+pub struct Tcb {
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    pub(super) state: State,
+    pub(super) cfg: TcbConfig,
+    /// Came from a listener (passive open): a RST in SYN-RECEIVED just
+    /// removes it, nobody is told (§3.10.7.4).
+    pub(super) passive: bool,
+
+    // Send sequence variables (§3.3.1).
+    pub(super) iss: SeqNum,
+    pub(super) snd_una: SeqNum,
+    pub(super) snd_nxt: SeqNum,
+    /// Highest sequence number sent so far, plus one. SND.NXT goes back to
+    /// SND.UNA when the retransmission timer fires (we resend everything from
+    /// there), but ACKs up to this point remain acceptable.
+    pub(super) snd_max: SeqNum,
+    pub(super) snd_wnd: usize,
+    pub(super) snd_wl1: SeqNum,
+    pub(super) snd_wl2: SeqNum,
+    /// MAX.SND.WND of RFC 5961 §5 and §3.8.6.2.1 (largest window seen).
+    pub(super) max_snd_wnd: usize,
+    /// Effective send MSS (§3.7.1, MUST-16).
+    pub(super) send_mss: usize,
+    /// Sequence number our FIN occupies, once it has been sent.
+    pub(super) fin_seq: Option<SeqNum>,
+
+    // Receive sequence variables (§3.3.1).
+    pub(super) irs: SeqNum,
+    pub(super) rcv_nxt: SeqNum,
+    /// Right edge of the window we last advertised (RCV.NXT + RCV.WND then).
+    /// It never moves left: "The total of RCV.NXT and RCV.WND should not be
+    /// reduced" (§3.10.7.4, seventh step).
+    pub(super) rcv_adv: SeqNum,
+
+    pub(super) send_buf: RingBuffer,
+    pub(super) recv_buf: RingBuffer,
+    pub(super) reassembly: Reassembly,
+    /// The application asked for FIN (shutdown_write or close).
+    pub(super) fin_requested: bool,
+    /// The peer's FIN has been received in order.
+    pub(super) fin_received: bool,
+
+    pub(super) timers: Timers,
+    pub(super) rtt: RttEstimator,
+    /// One segment being timed for RTT: (its sequence number, when sent).
+    pub(super) rtt_probe: Option<(SeqNum, Instant)>,
+    pub(super) cc: Congestion,
+
+    /// An ACK must go out at the next poll.
+    pub(super) ack_now: bool,
+    /// In-order data segments received since we last sent an ACK.
+    pub(super) segments_unacked: u32,
+    /// Fast retransmit or partial ACK asked to resend the segment at SND.UNA.
+    pub(super) retransmit_first: bool,
+    /// The persist timer fired: send one byte into the zero window.
+    pub(super) probe_now: bool,
+    pub(super) persist_backoff: u32,
+    pub(super) challenge_window_start: Instant,
+    pub(super) challenge_count: u32,
+
+    pub(super) opened_at: Instant,
+    /// Last time an acceptable segment arrived (zero-window give-up).
+    pub(super) last_heard: Instant,
+    /// First retransmission timeout since SND.UNA last moved (give-up).
+    pub(super) stalled_since: Option<Instant>,
+
+    /// Why the connection ended, as the application will be told.
+    pub(super) error: Option<ApiError>,
+    pub(super) nodelay: bool,
+    /// Segments sent again; the stack adds them to its statistics.
+    pub(super) retransmissions: u64,
+}
+
+impl Tcb {
+    fn new(now: Instant, local: SocketAddrV4, remote: SocketAddrV4, iss: SeqNum, config: &StackConfig) -> Tcb {
+        let cfg = TcbConfig::from_stack(config);
+        Tcb {
+            local,
+            remote,
+            state: State::Closed,
+            cfg,
+            passive: false,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_max: iss,
+            snd_wnd: 0,
+            snd_wl1: SeqNum(0),
+            snd_wl2: iss,
+            max_snd_wnd: 0,
+            send_mss: DEFAULT_SEND_MSS.min(usize::from(cfg.our_mss)),
+            fin_seq: None,
+            irs: SeqNum(0),
+            rcv_nxt: SeqNum(0),
+            rcv_adv: SeqNum(0),
+            send_buf: RingBuffer::new(config.send_buffer),
+            recv_buf: RingBuffer::new(config.recv_buffer),
+            reassembly: Reassembly::new(config.max_ooo_ranges),
+            fin_requested: false,
+            fin_received: false,
+            timers: Timers::default(),
+            rtt: RttEstimator::new(cfg.min_rto, cfg.max_rto),
+            rtt_probe: None,
+            cc: Congestion::new(DEFAULT_SEND_MSS),
+            ack_now: false,
+            segments_unacked: 0,
+            retransmit_first: false,
+            probe_now: false,
+            persist_backoff: 0,
+            challenge_window_start: now,
+            challenge_count: 0,
+            opened_at: now,
+            last_heard: now,
+            stalled_since: None,
+            error: None,
+            nodelay: false,
+            retransmissions: 0,
+        }
+    }
+
+    /// Active open (§3.10.1): a TCB in SYN-SENT; the SYN goes out at the next poll.
+    pub fn connect(now: Instant, local: SocketAddrV4, remote: SocketAddrV4, iss: SeqNum, config: &StackConfig) -> Tcb {
+        let mut tcb = Tcb::new(now, local, remote, iss, config);
+        tcb.set_state(State::SynSent);
+        tcb
+    }
+
+    /// Passive open, third step of §3.10.7.2: a SYN reached a listener.
+    /// The TCB starts in SYN-RECEIVED; the SYN-ACK goes out at the next poll.
+    pub fn accept_syn(
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        iss: SeqNum,
+        syn: &TcpHeader,
+        config: &StackConfig,
+    ) -> Tcb {
+        let mut tcb = Tcb::new(now, local, remote, iss, config);
+        tcb.passive = true;
+        tcb.set_state(State::SynReceived);
+        tcb.synchronize_receive(syn);
+        tcb
+    }
+
+    /// "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ" (§3.10.7.2 and
+    /// §3.10.7.3), the peer's window and MSS (§3.7.1) from its SYN.
+    pub(super) fn synchronize_receive(&mut self, syn: &TcpHeader) {
+        self.irs = syn.seq;
+        self.rcv_nxt = syn.seq + 1;
+        self.rcv_adv = self.rcv_nxt + self.recv_buf.free().min(MAX_WINDOW);
+        self.snd_wnd = usize::from(syn.window);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = syn.seq;
+        self.apply_peer_mss(syn.options.mss);
+    }
+
+    /// §3.7.1: effective send MSS = min(peer's MSS, what our MTU allows)
+    /// (MUST-16), 536 if no option came (MUST-15), never below
+    /// [`MIN_SEND_MSS`] so a bogus MSS cannot stall the connection.
+    fn apply_peer_mss(&mut self, mss: Option<u16>) {
+        let announced = mss.map_or(DEFAULT_SEND_MSS, usize::from);
+        self.send_mss = announced.min(usize::from(self.cfg.our_mss)).max(MIN_SEND_MSS);
+        self.cc.set_smss(self.send_mss);
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn is_passive(&self) -> bool {
+        self.passive
+    }
+
+    /// The one place a connection changes state (§3.3.2); logged with the
+    /// 4-tuple so a trace reads like the RFC's state diagram.
+    pub(super) fn set_state(&mut self, next: State) {
+        if self.state == next {
+            return;
+        }
+        debug!("{} -> {}: {} => {}", self.local, self.remote, self.state, next);
+        self.state = next;
+        if next == State::Closed {
+            self.timers.stop_all();
+        }
+    }
+
+    /// Enters TIME-WAIT (or restarts its timer): "start the time-wait
+    /// timer, turn off the other timers" (§3.10.7.4, eighth step).
+    pub(super) fn enter_time_wait(&mut self, now: Instant) {
+        self.set_state(State::TimeWait);
+        self.timers.stop_all();
+        self.timers.start(TimerKind::TimeWait, now + self.cfg.msl * 2);
+    }
+
+    /// The connection ends with `error` for the application: buffers are
+    /// flushed and every later call reports it (§3.10.7.4 "any outstanding
+    /// RECEIVEs and SEND should receive reset responses").
+    pub(super) fn fail(&mut self, error: ApiError) {
+        self.error = Some(error);
+        self.send_buf.discard(self.send_buf.len());
+        self.recv_buf.discard(self.recv_buf.len());
+        self.set_state(State::Closed);
+    }
+
+    /// When the stack should call [`Tcb::handle_timeout`] next.
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// Retransmissions since the last call (for the stack's counters).
+    pub fn take_retransmissions(&mut self) -> u64 {
+        std::mem::take(&mut self.retransmissions)
+    }
+
+    /// True when the TCB has something to send at the next poll (a cheap
+    /// over-approximation: the poll itself decides what exactly).
+    pub fn wants_to_send(&self) -> bool {
+        match self.state {
+            State::Closed | State::Listen => false,
+            State::SynSent | State::SynReceived => self.snd_nxt == self.iss || self.ack_now,
+            _ => {
+                self.ack_now
+                    || self.retransmit_first
+                    || self.probe_now
+                    || self.snd_nxt.since(self.snd_una) < self.send_buf.len()
+                    || (self.fin_requested && self.fin_seq.is_none_or(|fin| self.snd_nxt <= fin))
+            }
+        }
+    }
+
+    // ----- application calls -----
+
+    pub fn connect_status(&self) -> Result<(), ApiError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        match self.state {
+            State::SynSent | State::SynReceived => Err(ApiError::WouldBlock),
+            State::Closed | State::Listen => Err(ApiError::NotConnected),
+            _ => Ok(()),
+        }
+    }
+
+    /// SEND (§3.10.2): queues as much of `data` as fits.
+    pub fn send(&mut self, data: &[u8]) -> Result<usize, ApiError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        match self.state {
+            State::SynSent | State::SynReceived => return Err(ApiError::WouldBlock),
+            State::Established | State::CloseWait if !self.fin_requested => {}
+            // "error: connection closing" once our FIN is queued.
+            _ => return Err(ApiError::BrokenPipe),
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        match self.send_buf.enqueue(data) {
+            0 => Err(ApiError::WouldBlock),
+            n => Ok(n),
+        }
+    }
+
+    /// RECEIVE (§3.10.3): takes bytes in order; `Ok(0)` after the peer's FIN.
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, ApiError> {
+        if !self.recv_buf.is_empty() {
+            let n = self.recv_buf.dequeue(buf);
+            self.on_application_read();
+            return Ok(n);
+        }
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        if self.fin_received {
+            return Ok(0);
+        }
+        match self.state {
+            State::Closed | State::Listen => Err(ApiError::NotConnected),
+            _ => Err(ApiError::WouldBlock),
+        }
+    }
+
+    /// Reading made room: if the window can now open by a worthwhile amount
+    /// (receiver-side SWS avoidance, §3.8.6.2.2), tell the peer right away
+    /// rather than waiting for its next segment or probe.
+    fn on_application_read(&mut self) {
+        if self.state.can_receive_data() && self.window_increase_worth_sending() {
+            self.ack_now = true;
+        }
+    }
+
+    /// CLOSE for the sending direction (§3.10.4): FIN after queued data.
+    pub fn shutdown_write(&mut self) -> Result<(), ApiError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        self.fin_requested = true;
+        match self.state {
+            // SYN-SENT/SYN-RECEIVED: "queue for processing after entering
+            // ESTABLISHED"; the flag does it (see `on_established`).
+            State::SynSent | State::SynReceived => {}
+            State::Established => self.set_state(State::FinWait1),
+            State::CloseWait => self.set_state(State::LastAck),
+            State::Closed | State::Listen => return Err(ApiError::NotConnected),
+            // FIN already queued: closing twice is fine.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Called on every way into ESTABLISHED: a FIN the application asked for
+    /// during the handshake goes out now.
+    pub(super) fn on_established(&mut self) {
+        self.set_state(State::Established);
+        if self.fin_requested {
+            self.set_state(State::FinWait1);
+        }
+    }
+
+    /// Whether closing the handle must reset instead of FIN: data the
+    /// application never read would be lost silently otherwise (RFC 2525
+    /// §2.17, what Linux does; RFC 9293 §3.10.4 leaves the choice open).
+    pub fn close_should_reset(&self) -> bool {
+        !self.recv_buf.is_empty() && self.error.is_none()
+    }
+
+    /// ABORT (§3.10.5): the RST to send, if the state calls for one, and
+    /// the TCB becomes CLOSED. SYN-SENT and the closing states send nothing.
+    pub fn abort(&mut self) -> Option<TcpHeader> {
+        let rst = match self.state {
+            State::SynReceived | State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                // SEQ = the highest we sent, so it matches the peer's RCV.NXT
+                // in the usual case and passes its RFC 5961 exact-match check.
+                Some(TcpHeader {
+                    src_port: self.local.port(),
+                    dst_port: self.remote.port(),
+                    seq: self.snd_max,
+                    ack: Some(self.rcv_nxt),
+                    flags: TcpFlags { rst: true, ..TcpFlags::default() },
+                    ..TcpHeader::default()
+                })
+            }
+            _ => None,
+        };
+        self.fail(ApiError::ConnectionReset);
+        rst
+    }
+
+    pub fn set_nodelay(&mut self, nodelay: bool) {
+        self.nodelay = nodelay;
+    }
+
+    pub fn error(&self) -> Option<ApiError> {
+        self.error
+    }
+}

@@ -1,0 +1,120 @@
+//! What happens when a connection's timers fire (RFC 9293 §3.10.8).
+
+use log::debug;
+
+use super::state::State;
+use super::tcb::Tcb;
+use super::timers::TimerKind;
+use crate::engine::api::ApiError;
+use crate::time::Instant;
+use crate::wire::SeqNum;
+
+impl Tcb {
+    /// Runs every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(kind) = self.timers.due(now) {
+            self.timers.stop(kind);
+            match kind {
+                TimerKind::Retransmit => self.on_retransmit_timeout(now),
+                TimerKind::Persist => self.on_persist_timeout(now),
+                TimerKind::DelayedAck => self.ack_now = true,
+                // "If the time-wait timeout expires on a connection, delete
+                // the TCB, enter the CLOSED state, and return."
+                TimerKind::TimeWait => self.set_state(State::Closed),
+            }
+        }
+        self.update_persist_timer(now);
+    }
+
+    /// RFC 6298 (5.4)-(5.6): go back to SND.UNA and send again (SYN,
+    /// SYN-ACK, data or FIN alike), back off the timer, shrink cwnd (RFC
+    /// 5681 §3.1). Or give up: "USER TIMEOUT" (§3.10.8) / R2 (§3.8.3).
+    fn on_retransmit_timeout(&mut self, now: Instant) {
+        if self.give_up_deadline().is_some_and(|deadline| now >= deadline) {
+            debug!("{} -> {}: no answer, giving up in {}", self.local, self.remote, self.state);
+            self.fail(ApiError::TimedOut);
+            return;
+        }
+        if self.snd_max == self.snd_una {
+            return; // nothing outstanding any more
+        }
+        debug!("{} -> {}: retransmission timeout, resending from {}", self.local, self.remote, self.snd_una);
+        self.stalled_since.get_or_insert(now);
+        self.cc.on_timeout(self.snd_max.since(self.snd_una));
+        self.rtt.back_off();
+        self.rtt_probe = None;
+        self.retransmit_first = false;
+        self.snd_nxt = self.snd_una;
+        if self.snd_una == self.iss {
+            // SYN or SYN-ACK: the output path resends it when SND.NXT = ISS.
+            return;
+        }
+        // The resent segment re-arms the timer; arm it here too so that a
+        // closed peer window cannot leave us without any timer.
+        self.restart_retransmit_timer(now);
+    }
+
+    /// When the connection gives up if nothing is acknowledged.
+    fn give_up_deadline(&self) -> Option<Instant> {
+        match self.state {
+            State::SynSent | State::SynReceived => Some(self.opened_at + self.cfg.handshake_timeout),
+            _ => self.stalled_since.map(|since| since + self.cfg.give_up_after),
+        }
+    }
+
+    /// (Re)starts the retransmission timer at RTO, but never past the
+    /// moment the connection would give up.
+    pub(super) fn restart_retransmit_timer(&mut self, now: Instant) {
+        let mut at = now + self.rtt.rto();
+        if let Some(deadline) = self.give_up_deadline() {
+            at = at.min(deadline.max(now));
+        }
+        self.timers.start(TimerKind::Retransmit, at);
+    }
+
+    /// A valid RTT sample when `ack` covers the timed segment.
+    pub(super) fn take_rtt_sample(&mut self, now: Instant, ack: SeqNum) {
+        if let Some((seq, sent_at)) = self.rtt_probe {
+            if ack > seq {
+                self.rtt.sample(now - sent_at);
+                self.rtt_probe = None;
+            }
+        }
+    }
+
+    /// §3.8.6.1: the peer's window is zero and we have data: probe it.
+    /// The peer "must not" be left unprobed, and we keep the connection up
+    /// as long as the peer answers the probes.
+    fn on_persist_timeout(&mut self, now: Instant) {
+        if now - self.last_heard >= self.cfg.give_up_after {
+            debug!("{} -> {}: zero-window probes unanswered, giving up", self.local, self.remote);
+            self.fail(ApiError::TimedOut);
+            return;
+        }
+        self.probe_now = true;
+        self.persist_backoff = (self.persist_backoff + 1).min(16);
+    }
+
+    /// Starts the persist timer when the send side is stuck on a zero
+    /// window with nothing in flight; stops it otherwise.
+    pub(super) fn update_persist_timer(&mut self, now: Instant) {
+        let unsent = self.send_buf.len().saturating_sub(self.snd_nxt.since(self.snd_una));
+        let stuck = self.state.is_synchronized()
+            && self.snd_wnd == 0
+            && unsent > 0
+            && self.snd_nxt == self.snd_una
+            && !self.probe_now
+            && !self.timers.is_running(TimerKind::Retransmit);
+        if stuck {
+            if !self.timers.is_running(TimerKind::Persist) {
+                let interval = (self.rtt.rto() * (1u32 << self.persist_backoff)).min(self.cfg.max_rto);
+                self.timers.start(TimerKind::Persist, now + interval);
+            }
+        } else {
+            self.timers.stop(TimerKind::Persist);
+            if self.snd_wnd > 0 {
+                self.persist_backoff = 0;
+            }
+        }
+    }
+}
