@@ -5,7 +5,11 @@
 pub mod api;
 pub mod config;
 pub mod isn;
+pub mod stack;
 pub mod tcp;
+#[cfg(test)]
+mod tests;
 
 pub use api::{ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId};
 pub use config::StackConfig;
+pub use stack::Stack;

@@ -1,0 +1,194 @@
+//! The [`Engine`] contract, implemented by [`Stack`].
+
+use std::net::SocketAddrV4;
+
+use super::{FourTuple, Listener, Stack};
+use crate::engine::api::{ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId};
+use crate::engine::tcp::{State, Tcb};
+use crate::time::Instant;
+
+impl Stack {
+    /// The TCB behind a handle the application holds.
+    fn handle(&mut self, conn: ConnId) -> Result<&mut Tcb, ApiError> {
+        match self.conns.get_mut(&conn.0) {
+            Some(entry) if entry.has_handle => Ok(&mut entry.tcb),
+            _ => Err(ApiError::InvalidHandle),
+        }
+    }
+
+    /// Runs `call` on the connection, then refiles it (a send may queue
+    /// output, a read may open the window).
+    fn with_conn<T>(&mut self, conn: ConnId, call: impl FnOnce(&mut Tcb) -> T) -> Result<T, ApiError> {
+        let result = call(self.handle(conn)?);
+        self.touch(conn.0);
+        Ok(result)
+    }
+
+    fn is_local(&self, addr: &SocketAddrV4) -> bool {
+        addr.ip().is_unspecified() || *addr.ip() == self.config.local_addr
+    }
+}
+
+impl Engine for Stack {
+    fn name(&self) -> &'static str {
+        "tuntcp"
+    }
+
+    fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
+        self.on_packet(now, packet);
+    }
+
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        self.transmit(now, buf)
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.next_timeout()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.run_timers(now);
+    }
+
+    fn listen(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError> {
+        if !self.is_local(&local) {
+            return Err(ApiError::AddrNotAvailable);
+        }
+        if local.port() == 0 || backlog == 0 {
+            return Err(ApiError::InvalidInput);
+        }
+        if self.listener_by_port.contains_key(&local.port()) {
+            return Err(ApiError::AddrInUse);
+        }
+        let id = self.next_listener_id;
+        self.next_listener_id = self.next_listener_id.wrapping_add(1).max(1);
+        let local = SocketAddrV4::new(self.config.local_addr, local.port());
+        let listener = Listener { local, backlog, accept_queue: Default::default(), embryonic: 0 };
+        self.listeners.insert(id, listener);
+        self.listener_by_port.insert(local.port(), id);
+        Ok(ListenerId(id))
+    }
+
+    fn accept(&mut self, listener: ListenerId) -> Result<ConnId, ApiError> {
+        let queue = &mut self.listeners.get_mut(&listener.0).ok_or(ApiError::InvalidHandle)?.accept_queue;
+        while let Some(id) = queue.pop_front() {
+            if let Some(entry) = self.conns.get_mut(&id) {
+                entry.has_handle = true;
+                entry.listener = None;
+                entry.in_accept_queue = false;
+                return Ok(ConnId(id));
+            }
+        }
+        Err(ApiError::WouldBlock)
+    }
+
+    fn close_listener(&mut self, listener: ListenerId) {
+        let Some(removed) = self.listeners.remove(&listener.0) else { return };
+        if self.listener_by_port.get(&removed.local.port()) == Some(&listener.0) {
+            self.listener_by_port.remove(&removed.local.port());
+        }
+        // Not-yet-accepted connections, established or still in the
+        // handshake, are reset: nobody will ever accept them.
+        let orphans: Vec<u32> =
+            self.conns.iter().filter(|(_, e)| e.listener == Some(listener.0)).map(|(&id, _)| id).collect();
+        for id in orphans {
+            if let Some(mut entry) = self.conns.remove(&id) {
+                if let Some(rst) = entry.tcb.abort() {
+                    self.queue_rst(entry.tcb.local, entry.tcb.remote, rst);
+                }
+                let tuple = FourTuple { local: entry.tcb.local, remote: entry.tcb.remote };
+                self.by_tuple.remove(&tuple);
+            }
+        }
+    }
+
+    fn connect(&mut self, now: Instant, remote: SocketAddrV4, local_port: Option<u16>) -> Result<ConnId, ApiError> {
+        if remote.port() == 0 || remote.ip().is_unspecified() || remote.ip().is_broadcast() {
+            return Err(ApiError::InvalidInput);
+        }
+        if self.conns.len() >= self.config.max_connections {
+            return Err(ApiError::ResourceLimit);
+        }
+        let port = match local_port {
+            Some(0) => return Err(ApiError::InvalidInput),
+            Some(port) => port,
+            None => self.ephemeral_port(remote).ok_or(ApiError::ResourceLimit)?,
+        };
+        let local = SocketAddrV4::new(self.config.local_addr, port);
+        if self.by_tuple.contains_key(&FourTuple { local, remote }) {
+            return Err(ApiError::AddrInUse);
+        }
+        let iss = self.choose_isn(now, local, remote);
+        let tcb = Tcb::connect(now, local, remote, iss, &self.config);
+        self.stats.connections_opened += 1;
+        Ok(ConnId(self.insert(tcb, true, None)))
+    }
+
+    fn connect_status(&self, conn: ConnId) -> Result<(), ApiError> {
+        match self.conns.get(&conn.0) {
+            Some(entry) if entry.has_handle => entry.tcb.connect_status(),
+            _ => Err(ApiError::InvalidHandle),
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, data: &[u8]) -> Result<usize, ApiError> {
+        self.with_conn(conn, |tcb| tcb.send(data))?
+    }
+
+    fn recv(&mut self, conn: ConnId, buf: &mut [u8]) -> Result<usize, ApiError> {
+        self.with_conn(conn, |tcb| tcb.recv(buf))?
+    }
+
+    fn shutdown_write(&mut self, conn: ConnId) -> Result<(), ApiError> {
+        self.with_conn(conn, |tcb| tcb.shutdown_write())?
+    }
+
+    /// §3.10.4 CLOSE. The handle goes now; the TCB finishes on its own.
+    fn close(&mut self, conn: ConnId) {
+        let Ok(tcb) = self.handle(conn) else { return };
+        let rst = if tcb.close_should_reset() || tcb.state() == State::SynSent {
+            // Unread data: RST (RFC 2525 §2.17). SYN-SENT: "delete the TCB"
+            // (no RST is sent for it: abort() knows).
+            tcb.abort()
+        } else {
+            let _ = tcb.shutdown_write();
+            None
+        };
+        let (local, remote) = (tcb.local, tcb.remote);
+        if let Some(rst) = rst {
+            self.queue_rst(local, remote, rst);
+        }
+        if let Some(entry) = self.conns.get_mut(&conn.0) {
+            entry.has_handle = false;
+        }
+        self.touch(conn.0);
+    }
+
+    /// §3.10.5 ABORT: RST if the state calls for one, and forget it.
+    fn abort(&mut self, conn: ConnId) {
+        let Ok(tcb) = self.handle(conn) else { return };
+        let rst = tcb.abort();
+        let (local, remote) = (tcb.local, tcb.remote);
+        if let Some(rst) = rst {
+            self.queue_rst(local, remote, rst);
+        }
+        self.remove(conn.0);
+    }
+
+    fn set_nodelay(&mut self, conn: ConnId, nodelay: bool) -> Result<(), ApiError> {
+        self.with_conn(conn, |tcb| tcb.set_nodelay(nodelay))
+    }
+
+    fn conn_info(&self, conn: ConnId) -> Result<ConnInfo, ApiError> {
+        match self.conns.get(&conn.0) {
+            Some(entry) if entry.has_handle => {
+                Ok(ConnInfo { local: entry.tcb.local, remote: entry.tcb.remote, state: entry.tcb.state().name() })
+            }
+            _ => Err(ApiError::InvalidHandle),
+        }
+    }
+
+    fn stats(&self) -> EngineStats {
+        self.stats
+    }
+}

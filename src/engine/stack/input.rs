@@ -1,0 +1,130 @@
+//! `handle_packet`: from raw IPv4 bytes to the TCB a segment belongs to.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use log::{debug, trace};
+
+use super::{ControlPacket, FourTuple, Stack};
+use crate::engine::tcp::{rst_for, Tcb};
+use crate::time::Instant;
+use crate::wire::{EchoRequest, Ipv4Repr, TcpSegment, PROTO_ICMP, PROTO_TCP};
+
+/// Longest ping payload we echo: what fits in one 1500-byte reply.
+const MAX_ECHO_DATA: usize = 1500 - 20 - 8;
+
+impl Stack {
+    pub(super) fn on_packet(&mut self, now: Instant, packet: &[u8]) {
+        self.stats.packets_in += 1;
+        let (ip, payload) = match Ipv4Repr::parse(packet) {
+            Ok(parsed) => parsed,
+            Err(reason) => return self.drop_packet(format_args!("IPv4: {reason}")),
+        };
+        if ip.dst != self.config.local_addr {
+            return self.drop_packet(format_args!("IPv4: for {} not us", ip.dst));
+        }
+        if !is_unicast(ip.src) {
+            return self.drop_packet(format_args!("IPv4: bad source {}", ip.src));
+        }
+        match ip.protocol {
+            PROTO_TCP => self.on_tcp(now, &ip, payload),
+            PROTO_ICMP => self.on_icmp(&ip, payload),
+            other => self.drop_packet(format_args!("IPv4: protocol {other} not handled")),
+        }
+    }
+
+    fn drop_packet(&mut self, reason: std::fmt::Arguments) {
+        debug!("dropped packet: {reason}");
+        self.stats.packets_dropped += 1;
+    }
+
+    /// RFC 1122 §3.2.2.6: answer echo requests with the same data.
+    fn on_icmp(&mut self, ip: &Ipv4Repr, bytes: &[u8]) {
+        match EchoRequest::parse(bytes) {
+            Ok(echo) if echo.data.len() <= MAX_ECHO_DATA => {
+                let reply = ControlPacket::EchoReply {
+                    to: ip.src,
+                    ident: echo.ident,
+                    seq_no: echo.seq_no,
+                    data: echo.data.to_vec(),
+                };
+                self.queue_control(reply);
+            }
+            Ok(_) => self.drop_packet(format_args!("ICMP: echo request too long")),
+            Err(reason) => self.drop_packet(format_args!("ICMP: {reason}")),
+        }
+    }
+
+    fn on_tcp(&mut self, now: Instant, ip: &Ipv4Repr, bytes: &[u8]) {
+        let seg = match TcpSegment::parse(ip.src, ip.dst, bytes) {
+            Ok(seg) => seg,
+            Err(reason) => return self.drop_packet(format_args!("TCP: {reason}")),
+        };
+        let local = SocketAddrV4::new(ip.dst, seg.header.dst_port);
+        let remote = SocketAddrV4::new(ip.src, seg.header.src_port);
+        if let Some(&id) = self.by_tuple.get(&FourTuple { local, remote }) {
+            let Some(entry) = self.conns.get_mut(&id) else { return };
+            if let Some(rst) = entry.tcb.handle_segment(now, &seg) {
+                self.queue_rst(local, remote, rst);
+            }
+            self.touch(id);
+        } else if let Some(&listener_id) = self.listener_by_port.get(&local.port()) {
+            self.on_listen_segment(now, listener_id, local, remote, &seg);
+        } else {
+            // §3.10.7.1: no TCB. Anything but a RST gets a RST.
+            trace!("{local} <- {remote}: no connection for {}", seg.header);
+            self.stats.packets_dropped += 1;
+            if let Some(rst) = rst_for(&seg) {
+                self.queue_rst(local, remote, rst);
+            }
+        }
+    }
+
+    /// §3.10.7.2 LISTEN STATE.
+    fn on_listen_segment(
+        &mut self,
+        now: Instant,
+        listener_id: u32,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seg: &TcpSegment,
+    ) {
+        let h = &seg.header;
+        // First, RST: "An incoming RST should be ignored."
+        if h.flags.rst {
+            return self.drop_packet(format_args!("TCP: RST to a listener"));
+        }
+        // Second, ACK: "An acceptable reset segment should be formed".
+        if h.ack.is_some() {
+            self.stats.packets_dropped += 1;
+            if let Some(rst) = rst_for(seg) {
+                self.queue_rst(local, remote, rst);
+            }
+            return;
+        }
+        // Fourth: "This should not be reached. Drop the segment".
+        if !h.flags.syn {
+            return self.drop_packet(format_args!("TCP: neither SYN nor ACK to a listener"));
+        }
+        // Third, SYN. A full backlog drops it without answer, so the client
+        // tries again later (as Linux does) instead of seeing a refusal.
+        let Some(listener) = self.listeners.get(&listener_id) else { return };
+        if listener.accept_queue.len() + listener.embryonic >= listener.backlog {
+            return self.drop_packet(format_args!("TCP: backlog of {local} full, SYN dropped"));
+        }
+        if self.conns.len() >= self.config.max_connections {
+            return self.drop_packet(format_args!("TCP: connection limit reached, SYN dropped"));
+        }
+        let iss = self.choose_isn(now, local, remote);
+        let tcb = Tcb::accept_syn(now, local, remote, iss, h, &self.config);
+        if let Some(listener) = self.listeners.get_mut(&listener_id) {
+            listener.embryonic += 1;
+        }
+        self.insert(tcb, false, Some(listener_id));
+    }
+}
+
+/// A source address a TCP peer can have: not 0.0.0.0, broadcast,
+/// multicast or reserved class E (RFC 1122 §3.2.1.3 and §4.2.3.10).
+fn is_unicast(addr: Ipv4Addr) -> bool {
+    !(addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() || addr.octets()[0] >= 240)
+}

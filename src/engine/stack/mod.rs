@@ -1,0 +1,236 @@
+//! [`Stack`]: our engine. It owns every connection and listener and does
+//! the work that is not one connection's: checking IP headers, finding the
+//! connection a segment belongs to (demultiplexing), creating connections
+//! for SYNs to listening ports, resetting segments nobody owns, answering
+//! pings, choosing ISNs and ephemeral ports, and scheduling output and
+//! timers across connections.
+//!
+//! - `input.rs`: `handle_packet`, from IPv4 down to the right TCB.
+//! - `transmit.rs`: `poll_transmit`, `poll_timeout`, `handle_timeout`.
+//! - `calls.rs`: the [`Engine`](crate::engine::Engine) implementation.
+//!
+//! Bookkeeping is the point of this file: after anything touches a
+//! connection, [`Stack::touch`] files it where it now belongs (output
+//! queue, timer heap, accept queue, or gone).
+
+mod calls;
+mod input;
+mod transmit;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use log::debug;
+
+use super::api::EngineStats;
+use super::config::StackConfig;
+use super::isn;
+use super::tcp::{State, Tcb};
+use crate::time::Instant;
+use crate::wire::{SeqNum, TcpHeader};
+
+/// Ephemeral ports for active opens (RFC 6335 §6, the IANA dynamic range).
+const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
+
+/// A connection's identity on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct FourTuple {
+    local: SocketAddrV4,
+    remote: SocketAddrV4,
+}
+
+/// A connection and what the stack knows about it.
+struct Entry {
+    tcb: Tcb,
+    /// The application holds a `ConnId` for it (accepted or connected, and
+    /// not closed yet). Without a handle, a CLOSED entry is deleted.
+    has_handle: bool,
+    /// The listener that created it, until the application accepts it.
+    listener: Option<u32>,
+    /// Waiting in that listener's accept queue.
+    in_accept_queue: bool,
+    /// Waiting in the output queue.
+    in_ready: bool,
+    /// The timer-heap entry that is current for this connection.
+    scheduled: Option<Instant>,
+}
+
+struct Listener {
+    local: SocketAddrV4,
+    backlog: usize,
+    /// Established connections not yet accepted, oldest first.
+    accept_queue: VecDeque<u32>,
+    /// Connections of this listener still in the handshake.
+    embryonic: usize,
+}
+
+/// A packet that belongs to no connection's output: RSTs for segments we
+/// cannot place, and ICMP echo replies.
+enum ControlPacket {
+    Rst { local: SocketAddrV4, remote: SocketAddrV4, header: TcpHeader },
+    EchoReply { to: Ipv4Addr, ident: u16, seq_no: u16, data: Vec<u8> },
+}
+
+/// Our RFC 9293 TCP/IPv4 engine. See [`crate::engine::Engine`] for the
+/// calling order.
+pub struct Stack {
+    config: StackConfig,
+    conns: HashMap<u32, Entry>,
+    by_tuple: HashMap<FourTuple, u32>,
+    listeners: HashMap<u32, Listener>,
+    listener_by_port: HashMap<u16, u32>,
+    next_conn_id: u32,
+    next_listener_id: u32,
+    next_ephemeral: u16,
+    control: VecDeque<ControlPacket>,
+    /// Connections that may have something to send, in turn.
+    ready: VecDeque<u32>,
+    /// (when, connection) with stale entries skipped on the way out.
+    timers: BinaryHeap<Reverse<(Instant, u32)>>,
+    stats: EngineStats,
+}
+
+impl Stack {
+    pub fn new(config: StackConfig) -> Stack {
+        Stack {
+            conns: HashMap::new(),
+            by_tuple: HashMap::new(),
+            listeners: HashMap::new(),
+            listener_by_port: HashMap::new(),
+            next_conn_id: 1,
+            next_listener_id: 1,
+            next_ephemeral: *EPHEMERAL_PORTS.start(),
+            control: VecDeque::with_capacity(config.max_control_queue),
+            ready: VecDeque::new(),
+            timers: BinaryHeap::new(),
+            stats: EngineStats::default(),
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &StackConfig {
+        &self.config
+    }
+
+    /// RFC 6528 ISN for a new connection (or the fixed one tests ask for).
+    fn choose_isn(&self, now: Instant, local: SocketAddrV4, remote: SocketAddrV4) -> SeqNum {
+        match self.config.fixed_isn {
+            Some(isn) => SeqNum(isn),
+            None => isn::generate(&self.config.isn_secret, now, local, remote),
+        }
+    }
+
+    /// Adds a connection; returns its id.
+    fn insert(&mut self, tcb: Tcb, has_handle: bool, listener: Option<u32>) -> u32 {
+        let mut id = self.next_conn_id;
+        while id == 0 || self.conns.contains_key(&id) {
+            id = id.wrapping_add(1);
+        }
+        self.next_conn_id = id.wrapping_add(1);
+        let tuple = FourTuple { local: tcb.local, remote: tcb.remote };
+        self.by_tuple.insert(tuple, id);
+        let entry = Entry { tcb, has_handle, listener, in_accept_queue: false, in_ready: false, scheduled: None };
+        self.conns.insert(id, entry);
+        self.touch(id);
+        id
+    }
+
+    /// Files connection `id` where it belongs after anything happened to it.
+    fn touch(&mut self, id: u32) {
+        let Some(entry) = self.conns.get_mut(&id) else { return };
+        self.stats.retransmissions += entry.tcb.take_retransmissions();
+        if entry.tcb.state() == State::Closed {
+            self.retire(id);
+            return;
+        }
+        if let Some(listener_id) = entry.listener {
+            if entry.tcb.state().is_synchronized() && !entry.in_accept_queue {
+                entry.in_accept_queue = true;
+                self.stats.connections_opened += 1;
+                if let Some(listener) = self.listeners.get_mut(&listener_id) {
+                    listener.embryonic = listener.embryonic.saturating_sub(1);
+                    listener.accept_queue.push_back(id);
+                }
+            }
+        }
+        if !entry.in_ready && entry.tcb.wants_to_send() {
+            entry.in_ready = true;
+            self.ready.push_back(id);
+        }
+        Self::schedule(&mut self.timers, id, entry);
+    }
+
+    fn schedule(timers: &mut BinaryHeap<Reverse<(Instant, u32)>>, id: u32, entry: &mut Entry) {
+        let at = entry.tcb.poll_at();
+        if at != entry.scheduled {
+            entry.scheduled = at;
+            if let Some(at) = at {
+                timers.push(Reverse((at, id)));
+            }
+        }
+    }
+
+    /// A connection reached CLOSED: its 4-tuple is free again, and unless
+    /// the application still holds it (to read the error), it is deleted.
+    fn retire(&mut self, id: u32) {
+        let Some(entry) = self.conns.get_mut(&id) else { return };
+        let tuple = FourTuple { local: entry.tcb.local, remote: entry.tcb.remote };
+        if self.by_tuple.get(&tuple) == Some(&id) {
+            self.by_tuple.remove(&tuple);
+        }
+        entry.scheduled = None;
+        if entry.has_handle {
+            return;
+        }
+        self.remove(id);
+    }
+
+    /// Deletes a connection and every reference to it.
+    fn remove(&mut self, id: u32) {
+        let Some(entry) = self.conns.remove(&id) else { return };
+        let tuple = FourTuple { local: entry.tcb.local, remote: entry.tcb.remote };
+        if self.by_tuple.get(&tuple) == Some(&id) {
+            self.by_tuple.remove(&tuple);
+        }
+        if let Some(listener) = entry.listener.and_then(|l| self.listeners.get_mut(&l)) {
+            if entry.in_accept_queue {
+                listener.accept_queue.retain(|&queued| queued != id);
+            } else {
+                listener.embryonic = listener.embryonic.saturating_sub(1);
+            }
+        }
+        // Stale ids in `ready` and `timers` are skipped when they come up.
+    }
+
+    /// Queues a packet outside any connection; a full queue drops it.
+    fn queue_control(&mut self, packet: ControlPacket) {
+        if self.control.len() >= self.config.max_control_queue {
+            debug!("control queue full, dropping a RST or echo reply");
+            self.stats.packets_dropped += 1;
+            return;
+        }
+        self.control.push_back(packet);
+    }
+
+    fn queue_rst(&mut self, local: SocketAddrV4, remote: SocketAddrV4, header: TcpHeader) {
+        self.queue_control(ControlPacket::Rst { local, remote, header });
+    }
+
+    /// A free local port for a connection to `remote`, from the ephemeral
+    /// range, starting after the last one handed out.
+    fn ephemeral_port(&mut self, remote: SocketAddrV4) -> Option<u16> {
+        let span = usize::from(EPHEMERAL_PORTS.end() - EPHEMERAL_PORTS.start()) + 1;
+        for _ in 0..span {
+            let port = self.next_ephemeral;
+            self.next_ephemeral =
+                if port == *EPHEMERAL_PORTS.end() { *EPHEMERAL_PORTS.start() } else { port + 1 };
+            let local = SocketAddrV4::new(self.config.local_addr, port);
+            if !self.listener_by_port.contains_key(&port) && !self.by_tuple.contains_key(&FourTuple { local, remote })
+            {
+                return Some(port);
+            }
+        }
+        None
+    }
+}

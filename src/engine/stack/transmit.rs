@@ -1,0 +1,92 @@
+//! Output and time: `poll_transmit`, `poll_timeout`, `handle_timeout`.
+
+use std::cmp::Reverse;
+
+use super::{ControlPacket, Stack};
+use crate::time::Instant;
+use crate::wire::tcp::emit_ipv4_tcp;
+use crate::wire::ipv4::DEFAULT_TTL;
+use crate::wire::{EchoRequest, Ipv4Repr, IPV4_HEADER_LEN, PROTO_TCP, TCP_HEADER_LEN};
+
+/// Data segments carry no options, so their payload starts here.
+const DATA_PAYLOAD_START: usize = IPV4_HEADER_LEN + TCP_HEADER_LEN;
+
+impl Stack {
+    /// One packet: control packets first (they are replies to what just
+    /// arrived), then connections in turn.
+    pub(super) fn transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        while let Some(packet) = self.control.pop_front() {
+            if let Some(len) = self.emit_control(&packet, buf) {
+                self.stats.packets_out += 1;
+                return Some(len);
+            }
+        }
+        while let Some(id) = self.ready.pop_front() {
+            let Some(entry) = self.conns.get_mut(&id) else { continue };
+            entry.in_ready = false;
+            let Some(out) = entry.tcb.poll_segment(now, &mut buf[DATA_PAYLOAD_START..]) else {
+                // Nothing after all (window closed, Nagle...): only timers
+                // may have changed. Not re-queued, so this loop ends.
+                Self::schedule(&mut self.timers, id, entry);
+                continue;
+            };
+            debug_assert!(out.payload_len == 0 || out.header.header_len() == TCP_HEADER_LEN);
+            let (src, dst) = (*entry.tcb.local.ip(), *entry.tcb.remote.ip());
+            let tcp_len = out.header.emit(src, dst, &mut buf[IPV4_HEADER_LEN..], out.payload_len);
+            let ip = Ipv4Repr { src, dst, protocol: PROTO_TCP, ttl: DEFAULT_TTL, payload_len: tcp_len };
+            ip.emit(buf);
+            self.stats.packets_out += 1;
+            self.touch(id);
+            return Some(IPV4_HEADER_LEN + tcp_len);
+        }
+        None
+    }
+
+    fn emit_control(&mut self, packet: &ControlPacket, buf: &mut [u8]) -> Option<usize> {
+        match packet {
+            ControlPacket::Rst { local, remote, header } => {
+                debug_assert!(header.flags.rst);
+                self.stats.resets_sent += 1;
+                log::trace!("{local} -> {remote}: {header}");
+                Some(emit_ipv4_tcp(*local.ip(), *remote.ip(), header, &[], buf))
+            }
+            ControlPacket::EchoReply { to, ident, seq_no, data } => {
+                let echo = EchoRequest { ident: *ident, seq_no: *seq_no, data };
+                echo.emit_reply(self.config.local_addr, *to, buf)
+            }
+        }
+    }
+
+    /// The earliest timer of any connection. Heap entries that no longer
+    /// match their connection's schedule are thrown away here.
+    pub(super) fn next_timeout(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((at, id))) = self.timers.peek() {
+            if self.is_current(at, id) {
+                return Some(at);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    fn is_current(&self, at: Instant, id: u32) -> bool {
+        self.conns.get(&id).is_some_and(|entry| entry.scheduled == Some(at))
+    }
+
+    pub(super) fn run_timers(&mut self, now: Instant) {
+        while let Some(&Reverse((at, id))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if !self.is_current(at, id) {
+                continue;
+            }
+            if let Some(entry) = self.conns.get_mut(&id) {
+                entry.scheduled = None;
+                entry.tcb.handle_timeout(now);
+            }
+            self.touch(id);
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Packet-exact test helpers (smoltcp style): the test plays the peer at
+//! 192.0.2.1:49500, the stack is 192.0.2.2:80, time is always explicit, and
+//! every packet the stack sends is compared whole.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::engine::{ConnId, Engine, ListenerId, Stack, StackConfig};
+use crate::time::Instant;
+use crate::wire::tcp::emit_ipv4_tcp;
+use crate::wire::{Ipv4Repr, SeqNum, TcpFlags, TcpHeader, TcpOptions, TcpSegment, PROTO_TCP};
+
+pub const LOCAL_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+pub const REMOTE_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+pub const LOCAL_PORT: u16 = 80;
+pub const REMOTE_PORT: u16 = 49500;
+pub const LOCAL: SocketAddrV4 = SocketAddrV4::new(LOCAL_IP, LOCAL_PORT);
+pub const REMOTE: SocketAddrV4 = SocketAddrV4::new(REMOTE_IP, REMOTE_PORT);
+/// Our ISS (pinned through `StackConfig::fixed_isn`).
+pub const LOCAL_ISS: u32 = 10_000;
+pub const REMOTE_ISS: u32 = 50_000;
+/// The window the peer offers in the templates.
+pub const REMOTE_WIN: u16 = 64_000;
+/// Our receive buffer in the test config, so also our window.
+pub const LOCAL_WIN: u16 = 8_000;
+pub const MSS: u16 = 1460;
+
+pub fn ms(n: u64) -> Instant {
+    Instant::from_millis(n)
+}
+
+pub fn flags(f: &str) -> TcpFlags {
+    TcpFlags {
+        syn: f.contains('S'),
+        fin: f.contains('F'),
+        rst: f.contains('R'),
+        psh: f.contains('P'),
+        urg: f.contains('U'),
+    }
+}
+
+/// Deterministic config: fixed ISS, no delayed ACK, small receive buffer.
+pub fn config() -> StackConfig {
+    StackConfig {
+        fixed_isn: Some(LOCAL_ISS),
+        delayed_ack: None,
+        recv_buffer: usize::from(LOCAL_WIN),
+        send_buffer: 16_000,
+        ..StackConfig::new(LOCAL_IP)
+    }
+}
+
+/// A segment from the peer, in the established connection: SEQ and ACK
+/// one past the two ISSs.
+pub fn from_peer() -> TcpHeader {
+    TcpHeader {
+        src_port: REMOTE_PORT,
+        dst_port: LOCAL_PORT,
+        seq: SeqNum(REMOTE_ISS + 1),
+        ack: Some(SeqNum(LOCAL_ISS + 1)),
+        window: REMOTE_WIN,
+        ..TcpHeader::default()
+    }
+}
+
+/// A segment we expect from the stack, in the established connection.
+pub fn to_peer() -> TcpHeader {
+    TcpHeader {
+        src_port: LOCAL_PORT,
+        dst_port: REMOTE_PORT,
+        seq: SeqNum(LOCAL_ISS + 1),
+        ack: Some(SeqNum(REMOTE_ISS + 1)),
+        window: LOCAL_WIN,
+        ..TcpHeader::default()
+    }
+}
+
+pub fn peer_syn() -> TcpHeader {
+    TcpHeader {
+        seq: SeqNum(REMOTE_ISS),
+        ack: None,
+        flags: flags("S"),
+        options: TcpOptions { mss: Some(MSS) },
+        ..from_peer()
+    }
+}
+
+pub fn our_syn_ack() -> TcpHeader {
+    TcpHeader { seq: SeqNum(LOCAL_ISS), flags: flags("S"), options: TcpOptions { mss: Some(MSS) }, ..to_peer() }
+}
+
+pub fn packet_from(src: Ipv4Addr, header: &TcpHeader, payload: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0u8; 1600];
+    let len = emit_ipv4_tcp(src, LOCAL_IP, header, payload, &mut buf);
+    buf.truncate(len);
+    buf
+}
+
+/// The peer sends `header` + `payload` at time `at`.
+#[track_caller]
+pub fn send(stack: &mut Stack, at: Instant, header: TcpHeader, payload: &[u8]) {
+    stack.handle_packet(at, &packet_from(REMOTE_IP, &header, payload));
+}
+
+/// Runs timers due at `at`, then takes exactly one packet; it must be TCP
+/// from us to the peer.
+#[track_caller]
+pub fn recv(stack: &mut Stack, at: Instant) -> (TcpHeader, Vec<u8>) {
+    stack.handle_timeout(at);
+    let mut buf = [0u8; 1500];
+    let len = stack.poll_transmit(at, &mut buf).expect("expected a packet, got none");
+    let (ip, bytes) = Ipv4Repr::parse(&buf[..len]).expect("we sent a bad IPv4 packet");
+    assert_eq!((ip.src, ip.dst, ip.protocol), (LOCAL_IP, REMOTE_IP, PROTO_TCP));
+    let seg = TcpSegment::parse(ip.src, ip.dst, bytes).expect("we sent a bad TCP segment");
+    (seg.header, seg.payload.to_vec())
+}
+
+/// Expects exactly `header` with `payload`.
+#[track_caller]
+pub fn expect(stack: &mut Stack, at: Instant, header: TcpHeader, payload: &[u8]) {
+    let (got, data) = recv(stack, at);
+    assert_eq!(got, header, "\n got: {got}\nwant: {header}");
+    assert_eq!(data, payload, "payload differs");
+}
+
+/// Expects silence at `at` (after running due timers).
+#[track_caller]
+pub fn recv_nothing(stack: &mut Stack, at: Instant) {
+    stack.handle_timeout(at);
+    let mut buf = [0u8; 1500];
+    if let Some(len) = stack.poll_transmit(at, &mut buf) {
+        let (ip, bytes) = Ipv4Repr::parse(&buf[..len]).unwrap();
+        match TcpSegment::parse(ip.src, ip.dst, bytes) {
+            Ok(seg) => panic!("expected nothing, got {} len {}", seg.header, seg.payload.len()),
+            Err(_) => panic!("expected nothing, got a non-TCP packet"),
+        }
+    }
+}
+
+/// Reads everything available.
+#[track_caller]
+pub fn read_all(stack: &mut Stack, conn: ConnId) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = stack.recv(conn, &mut buf) {
+        out.extend_from_slice(&buf[..n]);
+    }
+    out
+}
+
+pub fn state(stack: &Stack, conn: ConnId) -> &'static str {
+    stack.conn_info(conn).unwrap().state
+}
+
+pub fn listening_with(config: StackConfig) -> (Stack, ListenerId) {
+    let mut stack = Stack::new(config);
+    let listener = stack.listen(LOCAL, 8).unwrap();
+    (stack, listener)
+}
+
+/// Passive open driven to ESTABLISHED at t = 0..10 ms and accepted.
+pub fn established_with(config: StackConfig) -> (Stack, ConnId) {
+    let (mut stack, listener) = listening_with(config);
+    send(&mut stack, ms(0), peer_syn(), b"");
+    expect(&mut stack, ms(0), our_syn_ack(), b"");
+    send(&mut stack, ms(10), from_peer(), b"");
+    recv_nothing(&mut stack, ms(10));
+    let conn = stack.accept(listener).unwrap();
+    assert_eq!(state(&stack, conn), "ESTABLISHED");
+    (stack, conn)
+}
+
+pub fn established() -> (Stack, ConnId) {
+    established_with(config())
+}
+
+/// Active open from port 80 to the peer, driven to ESTABLISHED.
+pub fn connected_with(config: StackConfig) -> (Stack, ConnId) {
+    let mut stack = Stack::new(config);
+    let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
+    let syn = TcpHeader { seq: SeqNum(LOCAL_ISS), ack: None, flags: flags("S"), options: TcpOptions { mss: Some(MSS) }, ..to_peer() };
+    expect(&mut stack, ms(0), TcpHeader { window: LOCAL_WIN, ..syn }, b"");
+    let syn_ack = TcpHeader { seq: SeqNum(REMOTE_ISS), flags: flags("S"), options: TcpOptions { mss: Some(MSS) }, ..from_peer() };
+    send(&mut stack, ms(10), syn_ack, b"");
+    expect(&mut stack, ms(10), to_peer(), b"");
+    assert_eq!(stack.connect_status(conn), Ok(()));
+    (stack, conn)
+}
+
+/// Sends `data` from our side and checks it goes out as one segment.
+#[track_caller]
+pub fn send_and_expect(stack: &mut Stack, conn: ConnId, at: Instant, seq_offset: u32, data: &[u8]) {
+    assert_eq!(stack.send(conn, data), Ok(data.len()));
+    let header = TcpHeader { seq: SeqNum(LOCAL_ISS + 1 + seq_offset), flags: flags("P"), ..to_peer() };
+    expect(stack, at, header, data);
+}

@@ -1,0 +1,12 @@
+//! Packet-exact tests of the whole engine, on virtual time. Each test
+//! names the RFC section whose behaviour it pins down.
+
+mod harness;
+
+mod close;
+mod data;
+mod handshake;
+mod ip;
+mod retransmit;
+mod security;
+mod window;
