@@ -108,7 +108,9 @@ impl Tcb {
         if stuck {
             if !self.timers.is_running(TimerKind::Persist) {
                 let interval = (self.rtt.rto() * (1u32 << self.persist_backoff)).min(self.cfg.max_rto);
-                self.timers.start(TimerKind::Persist, now + interval);
+                // Never later than the moment we would give up on a silent peer.
+                let give_up = self.last_heard + self.cfg.give_up_after;
+                self.timers.start(TimerKind::Persist, (now + interval).min(give_up.max(now)));
             }
         } else {
             self.timers.stop(TimerKind::Persist);

@@ -1,1 +1,166 @@
+//! Moving data: §3.8 (data communication), §3.10.7.4 seventh step,
+//! out-of-order queueing (SHLD-31), delayed ACK (RFC 1122 §4.2.3.2),
+//! Nagle (§3.7.4), sequence numbers across 2^32 (§3.4).
+
 use super::harness::*;
+use crate::engine::{ApiError, Engine};
+use crate::wire::{SeqNum, TcpHeader};
+
+fn ack_for(received: u32) -> TcpHeader {
+    TcpHeader { ack: Some(SeqNum(REMOTE_ISS + 1 + received)), window: LOCAL_WIN - received as u16, ..to_peer() }
+}
+
+fn peer_data_at(offset: u32) -> TcpHeader {
+    TcpHeader { seq: SeqNum(REMOTE_ISS + 1 + offset), ..from_peer() }
+}
+
+#[test]
+fn in_order_data_is_acked_and_read_s3_10_7_4() {
+    let (mut stack, conn) = established();
+    let mut buf = [0u8; 16];
+    assert_eq!(stack.recv(conn, &mut buf), Err(ApiError::WouldBlock));
+    send(&mut stack, ms(20), from_peer(), b"hello");
+    expect(&mut stack, ms(20), ack_for(5), b"");
+    assert_eq!(stack.recv(conn, &mut buf), Ok(5));
+    assert_eq!(&buf[..5], b"hello");
+}
+
+#[test]
+fn our_data_goes_out_and_acks_free_the_buffer_s3_10_2() {
+    let (mut stack, conn) = established();
+    send_and_expect(&mut stack, conn, ms(20), 0, b"abc");
+    send(&mut stack, ms(30), TcpHeader { ack: Some(SeqNum(LOCAL_ISS + 4)), ..from_peer() }, b"");
+    recv_nothing(&mut stack, ms(30));
+    assert_eq!(stack.poll_timeout(), None, "retransmission timer stops when all is acked");
+}
+
+#[test]
+fn out_of_order_segment_is_held_and_delivered_when_the_hole_fills_shld_31() {
+    let (mut stack, conn) = established();
+    send(&mut stack, ms(20), peer_data_at(3), b"def");
+    // Immediate duplicate ACK for the hole (RFC 5681 §4.2); nothing readable.
+    expect(&mut stack, ms(20), TcpHeader { window: LOCAL_WIN, ..to_peer() }, b"");
+    let mut buf = [0u8; 16];
+    assert_eq!(stack.recv(conn, &mut buf), Err(ApiError::WouldBlock));
+    send(&mut stack, ms(21), peer_data_at(0), b"abc");
+    expect(&mut stack, ms(21), ack_for(6), b"");
+    assert_eq!(read_all(&mut stack, conn), b"abcdef");
+}
+
+#[test]
+fn overlapping_and_duplicate_segments_are_delivered_exactly_once() {
+    let (mut stack, conn) = established();
+    send(&mut stack, ms(20), peer_data_at(0), b"abcd");
+    send(&mut stack, ms(21), peer_data_at(2), b"cdefg"); // overlaps the left part
+    send(&mut stack, ms(22), peer_data_at(9), b"jk"); // out of order
+    send(&mut stack, ms(23), peer_data_at(9), b"jk"); // duplicate of it
+    send(&mut stack, ms(24), peer_data_at(6), b"ghij"); // fills the hole, overlaps both sides
+    send(&mut stack, ms(25), peer_data_at(0), b"abcdefgh"); // old duplicate
+    assert_eq!(read_all(&mut stack, conn), b"abcdefghijk");
+}
+
+#[test]
+fn out_of_order_queue_is_bounded() {
+    let mut cfg = config();
+    cfg.max_ooo_ranges = 2;
+    let (mut stack, conn) = established_with(cfg);
+    send(&mut stack, ms(20), peer_data_at(10), b"x");
+    send(&mut stack, ms(20), peer_data_at(20), b"y");
+    send(&mut stack, ms(20), peer_data_at(30), b"z"); // third hole: dropped
+    let mut data = vec![b'.'; 30];
+    data[10] = b'x';
+    data[20] = b'y';
+    send(&mut stack, ms(21), peer_data_at(0), &data[..10]);
+    send(&mut stack, ms(21), peer_data_at(11), &data[11..20]);
+    send(&mut stack, ms(21), peer_data_at(21), &data[21..30]);
+    assert_eq!(read_all(&mut stack, conn), data, "the dropped byte at 30 is not there");
+}
+
+#[test]
+fn send_buffer_fills_up_and_then_would_block() {
+    let mut cfg = config();
+    cfg.send_buffer = 100;
+    let (mut stack, conn) = established_with(cfg);
+    assert_eq!(stack.send(conn, &[1u8; 150]), Ok(100));
+    assert_eq!(stack.send(conn, b"more"), Err(ApiError::WouldBlock));
+}
+
+#[test]
+fn delayed_ack_waits_for_a_second_segment_or_the_timer_rfc1122_4_2_3_2() {
+    let mut cfg = config();
+    cfg.delayed_ack = Some(std::time::Duration::from_millis(40));
+    let (mut stack, _conn) = established_with(cfg);
+    send(&mut stack, ms(100), peer_data_at(0), b"a");
+    recv_nothing(&mut stack, ms(139));
+    expect(&mut stack, ms(140), ack_for(1), b"");
+    // Two segments: the second is ACKed at once.
+    send(&mut stack, ms(200), peer_data_at(1), b"b");
+    recv_nothing(&mut stack, ms(200));
+    send(&mut stack, ms(201), peer_data_at(2), b"c");
+    expect(&mut stack, ms(201), ack_for(3), b"");
+    recv_nothing(&mut stack, ms(300));
+}
+
+#[test]
+fn nagle_holds_small_segments_while_data_is_unacked_s3_7_4() {
+    let (mut stack, conn) = established();
+    send_and_expect(&mut stack, conn, ms(20), 0, b"a");
+    stack.send(conn, b"b").unwrap();
+    recv_nothing(&mut stack, ms(21));
+    send(&mut stack, ms(30), TcpHeader { ack: Some(SeqNum(LOCAL_ISS + 2)), ..from_peer() }, b"");
+    let header = TcpHeader { seq: SeqNum(LOCAL_ISS + 2), flags: flags("P"), ..to_peer() };
+    expect(&mut stack, ms(30), header, b"b");
+}
+
+#[test]
+fn nodelay_sends_small_segments_at_once_s3_7_4() {
+    let (mut stack, conn) = established();
+    stack.set_nodelay(conn, true).unwrap();
+    send_and_expect(&mut stack, conn, ms(20), 0, b"a");
+    send_and_expect(&mut stack, conn, ms(21), 1, b"b");
+}
+
+#[test]
+fn full_sized_segments_are_not_held_by_nagle() {
+    let (mut stack, conn) = established();
+    let data = vec![9u8; 3000];
+    stack.send(conn, &data).unwrap();
+    let (first, a) = recv(&mut stack, ms(20));
+    let (second, b) = recv(&mut stack, ms(20));
+    assert_eq!((a.len(), b.len()), (1460, 1460));
+    assert_eq!(second.seq, first.seq + 1460);
+    // The 80-byte tail waits for an ACK (Nagle).
+    recv_nothing(&mut stack, ms(20));
+}
+
+#[test]
+fn sequence_numbers_wrap_in_both_directions_s3_4() {
+    let mut cfg = config();
+    let our_iss = u32::MAX - 2;
+    cfg.fixed_isn = Some(our_iss);
+    let (mut stack, listener) = listening_with(cfg);
+    let peer_iss = u32::MAX - 1;
+    let syn = TcpHeader { seq: SeqNum(peer_iss), ..peer_syn() };
+    send(&mut stack, ms(0), syn, b"");
+    let (syn_ack, _) = recv(&mut stack, ms(0));
+    assert_eq!((syn_ack.seq, syn_ack.ack), (SeqNum(our_iss), Some(SeqNum(u32::MAX))));
+    let base = TcpHeader { seq: SeqNum(u32::MAX), ack: Some(SeqNum(u32::MAX - 1)), ..from_peer() };
+    send(&mut stack, ms(1), base, b"");
+    let conn = stack.accept(listener).unwrap();
+    // Peer data 0xffffffff.. crosses zero.
+    send(&mut stack, ms(2), base, b"wrap!");
+    let (ack, _) = recv(&mut stack, ms(2));
+    assert_eq!(ack.ack, Some(SeqNum(4)));
+    assert_eq!(read_all(&mut stack, conn), b"wrap!");
+    // Our data crosses zero too, and its ACK (past zero) is accepted.
+    stack.set_nodelay(conn, true).unwrap();
+    stack.send(conn, b"0123456789").unwrap();
+    let (seg, data) = recv(&mut stack, ms(3));
+    assert_eq!((seg.seq, data.len()), (SeqNum(u32::MAX - 1), 10));
+    send(&mut stack, ms(4), TcpHeader { seq: SeqNum(4), ack: Some(SeqNum(8)), ..base }, b"");
+    assert_eq!(stack.poll_timeout(), None, "everything acknowledged across the wrap");
+    // An out-of-order segment across the wrap is held and delivered.
+    send(&mut stack, ms(5), TcpHeader { seq: SeqNum(7), ack: Some(SeqNum(8)), ..base }, b"cd");
+    send(&mut stack, ms(5), TcpHeader { seq: SeqNum(4), ack: Some(SeqNum(8)), ..base }, b"xab");
+    assert_eq!(read_all(&mut stack, conn), b"xabcd");
+}

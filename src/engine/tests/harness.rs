@@ -159,9 +159,10 @@ pub fn listening_with(config: StackConfig) -> (Stack, ListenerId) {
 
 /// Passive open driven to ESTABLISHED at t = 0..10 ms and accepted.
 pub fn established_with(config: StackConfig) -> (Stack, ConnId) {
+    let window = config.recv_buffer.min(usize::from(u16::MAX)) as u16;
     let (mut stack, listener) = listening_with(config);
     send(&mut stack, ms(0), peer_syn(), b"");
-    expect(&mut stack, ms(0), our_syn_ack(), b"");
+    expect(&mut stack, ms(0), TcpHeader { window, ..our_syn_ack() }, b"");
     send(&mut stack, ms(10), from_peer(), b"");
     recv_nothing(&mut stack, ms(10));
     let conn = stack.accept(listener).unwrap();

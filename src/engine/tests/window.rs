@@ -1,1 +1,209 @@
+//! Windows: the acceptability table of §3.10.7.4 at its ±1 edges, zero
+//! windows both ways (§3.8.6.1 persist), window updates and SWS avoidance
+//! (§3.8.6.2), shrinking peer windows.
+
 use super::harness::*;
+use crate::engine::{ApiError, Engine, StackConfig};
+use crate::wire::{SeqNum, TcpHeader};
+
+fn small_window_config(window: u16) -> StackConfig {
+    StackConfig { recv_buffer: usize::from(window), ..config() }
+}
+
+fn peer_data_at(offset: u32) -> TcpHeader {
+    TcpHeader { seq: SeqNum(REMOTE_ISS + 1 + offset), ..from_peer() }
+}
+
+fn our_ack(received: u32, window: u16) -> TcpHeader {
+    TcpHeader { ack: Some(SeqNum(REMOTE_ISS + 1 + received)), window, ..to_peer() }
+}
+
+#[test]
+fn last_byte_at_the_window_edge_is_accepted_one_past_is_not_s3_10_7_4() {
+    let (mut stack, conn) = established_with(small_window_config(1000));
+    // Segment starting at RCV.NXT+RCV.WND-1: acceptable (first byte inside).
+    send(&mut stack, ms(20), peer_data_at(999), b"z");
+    expect(&mut stack, ms(20), our_ack(0, 1000), b"");
+    // Starting at RCV.NXT+RCV.WND: not acceptable, ACK and drop.
+    send(&mut stack, ms(21), peer_data_at(1000), b"!");
+    expect(&mut stack, ms(21), our_ack(0, 1000), b"");
+    let fill = vec![b'a'; 999];
+    send(&mut stack, ms(22), peer_data_at(0), &fill);
+    expect(&mut stack, ms(22), our_ack(1000, 0), b"");
+    let got = read_all(&mut stack, conn);
+    assert_eq!(got.len(), 1000);
+    assert_eq!(got[999], b'z');
+}
+
+#[test]
+fn segment_straddling_the_right_edge_is_trimmed_s3_10_7_4() {
+    let (mut stack, conn) = established_with(small_window_config(10));
+    send(&mut stack, ms(20), peer_data_at(0), b"0123456789abcdef");
+    expect(&mut stack, ms(20), our_ack(10, 0), b"");
+    assert_eq!(read_all(&mut stack, conn), b"0123456789");
+}
+
+#[test]
+fn segment_straddling_the_left_edge_keeps_only_new_bytes_s3_10_7_4() {
+    let (mut stack, conn) = established();
+    send(&mut stack, ms(20), peer_data_at(0), b"abc");
+    recv(&mut stack, ms(20));
+    // Starts one before RCV.NXT, ends inside: acceptable, old part trimmed.
+    send(&mut stack, ms(21), peer_data_at(2), b"cde");
+    assert_eq!(read_all(&mut stack, conn), b"abcde");
+}
+
+#[test]
+fn segment_ending_just_before_rcv_nxt_is_unacceptable_s3_10_7_4() {
+    let (mut stack, conn) = established();
+    send(&mut stack, ms(20), peer_data_at(0), b"abc");
+    recv(&mut stack, ms(20));
+    send(&mut stack, ms(21), peer_data_at(0), b"abc");
+    expect(&mut stack, ms(21), our_ack(3, LOCAL_WIN - 3), b"");
+    assert_eq!(read_all(&mut stack, conn), b"abc");
+}
+
+#[test]
+fn zero_window_accepts_only_segments_at_rcv_nxt_without_data_s3_10_7_4() {
+    let (mut stack, conn) = established_with(small_window_config(4));
+    send(&mut stack, ms(20), peer_data_at(0), b"full");
+    expect(&mut stack, ms(20), our_ack(4, 0), b"");
+    // Data into a zero window: not acceptable, ACK says window 0.
+    send(&mut stack, ms(21), peer_data_at(4), b"x");
+    expect(&mut stack, ms(21), our_ack(4, 0), b"");
+    // A bare ACK at RCV.NXT is fine (and processed: it acks our data).
+    stack.set_nodelay(conn, true).unwrap();
+    send_and_expect_window(&mut stack, conn);
+}
+
+fn send_and_expect_window(stack: &mut crate::engine::Stack, conn: crate::engine::ConnId) {
+    stack.send(conn, b"q").unwrap();
+    let (seg, _) = recv(stack, ms(22));
+    assert_eq!(seg.window, 0);
+    let ack = TcpHeader { seq: SeqNum(REMOTE_ISS + 5), ack: Some(SeqNum(LOCAL_ISS + 2)), ..from_peer() };
+    send(stack, ms(23), ack, b"");
+    recv_nothing(stack, ms(23));
+    assert_eq!(stack.poll_timeout(), None);
+}
+
+#[test]
+fn reading_opens_the_window_with_an_update_but_not_for_a_few_bytes_s3_8_6_2_2() {
+    let (mut stack, conn) = established_with(small_window_config(4000));
+    let data = vec![1u8; 4000];
+    for (i, chunk) in data.chunks(1000).enumerate() {
+        send(&mut stack, ms(20), peer_data_at(i as u32 * 1000), chunk);
+        recv(&mut stack, ms(20));
+    }
+    // Reading 100 bytes frees less than min(buffer/2, MSS): no update.
+    let mut buf = [0u8; 100];
+    stack.recv(conn, &mut buf).unwrap();
+    recv_nothing(&mut stack, ms(30));
+    // Reading 2000 more frees enough: window update right away.
+    let mut big = [0u8; 2000];
+    stack.recv(conn, &mut big).unwrap();
+    expect(&mut stack, ms(31), our_ack(4000, 2100), b"");
+}
+
+#[test]
+fn advertised_window_never_shrinks_s3_8_6_2_2() {
+    let (mut stack, conn) = established_with(small_window_config(4000));
+    send(&mut stack, ms(20), peer_data_at(0), &[1u8; 1000]);
+    let (ack, _) = recv(&mut stack, ms(20));
+    let right_edge = ack.ack.unwrap() + usize::from(ack.window);
+    let mut buf = [0u8; 10];
+    stack.recv(conn, &mut buf).unwrap(); // a little room, below the threshold
+    stack.set_nodelay(conn, true).unwrap();
+    stack.send(conn, b"x").unwrap();
+    let (seg, _) = recv(&mut stack, ms(21));
+    assert_eq!(seg.ack.unwrap() + usize::from(seg.window), right_edge);
+}
+
+#[test]
+fn zero_window_from_the_peer_is_probed_with_backoff_and_survives_s3_8_6_1() {
+    let (mut stack, conn) = established();
+    let closed = TcpHeader { window: 0, ..from_peer() };
+    send(&mut stack, ms(20), closed, b"");
+    assert_eq!(stack.send(conn, b"abc"), Ok(3));
+    recv_nothing(&mut stack, ms(20));
+    // Probes: one byte past the window, after the RTO (200 ms: the
+    // handshake measured 10 ms and the minimum applies), then doubling.
+    let probe = TcpHeader { seq: SeqNum(LOCAL_ISS + 1), flags: flags("P").then_no_psh(), ..to_peer() };
+    let mut at = 20;
+    for gap in [200, 400, 800] {
+        recv_nothing(&mut stack, ms(at + gap - 1));
+        at += gap;
+        expect(&mut stack, ms(at), probe, b"a");
+        send(&mut stack, ms(at + 5), closed, b""); // answered: still closed
+    }
+    // The connection stays up long past the give-up time while answered.
+    let mut t = at;
+    while t < 300_000 {
+        t = stack.poll_timeout().unwrap().total_millis();
+        recv(&mut stack, ms(t));
+        send(&mut stack, ms(t + 5), closed, b"");
+    }
+    assert_eq!(state(&stack, conn), "ESTABLISHED");
+    // The window opens: data flows from where it was.
+    send(&mut stack, ms(t + 10), from_peer(), b"");
+    let header = TcpHeader { seq: SeqNum(LOCAL_ISS + 1), flags: flags("P"), ..to_peer() };
+    expect(&mut stack, ms(t + 10), header, b"abc");
+}
+
+#[test]
+fn unanswered_zero_window_probes_give_up() {
+    let mut cfg = config();
+    cfg.give_up_after = std::time::Duration::from_secs(30);
+    let (mut stack, conn) = established_with(cfg);
+    send(&mut stack, ms(20), TcpHeader { window: 0, ..from_peer() }, b"");
+    stack.send(conn, b"abc").unwrap();
+    recv_nothing(&mut stack, ms(20));
+    while let Some(at) = stack.poll_timeout() {
+        stack.handle_timeout(at);
+        let mut buf = [0u8; 1500];
+        while stack.poll_transmit(at, &mut buf).is_some() {}
+        assert!(at <= ms(40_000));
+    }
+    assert_eq!(stack.send(conn, b"x"), Err(ApiError::TimedOut));
+    assert_eq!(state(&stack, conn), "CLOSED");
+}
+
+#[test]
+fn probe_accepted_by_an_opening_window_moves_on() {
+    let (mut stack, conn) = established();
+    send(&mut stack, ms(20), TcpHeader { window: 0, ..from_peer() }, b"");
+    stack.send(conn, b"abc").unwrap();
+    recv_nothing(&mut stack, ms(20));
+    let (probe, data) = recv(&mut stack, ms(220));
+    assert_eq!((probe.seq, data.as_slice()), (SeqNum(LOCAL_ISS + 1), b"a".as_slice()));
+    // The peer took the byte and opened its window.
+    send(&mut stack, ms(230), TcpHeader { ack: Some(SeqNum(LOCAL_ISS + 2)), ..from_peer() }, b"");
+    let rest = TcpHeader { seq: SeqNum(LOCAL_ISS + 2), flags: flags("P"), ..to_peer() };
+    expect(&mut stack, ms(230), rest, b"bc");
+}
+
+#[test]
+fn a_shrinking_peer_window_limits_what_we_send() {
+    let (mut stack, conn) = established();
+    stack.set_nodelay(conn, true).unwrap();
+    send(&mut stack, ms(20), TcpHeader { window: 100, ..from_peer() }, b"");
+    stack.send(conn, &[5u8; 300]).unwrap();
+    let (_, data) = recv(&mut stack, ms(21));
+    assert_eq!(data.len(), 100);
+    recv_nothing(&mut stack, ms(21));
+    // The peer acks 100 but offers only 50 now.
+    send(&mut stack, ms(30), TcpHeader { ack: Some(SeqNum(LOCAL_ISS + 101)), window: 50, ..from_peer() }, b"");
+    let (_, data) = recv(&mut stack, ms(30));
+    assert_eq!(data.len(), 50);
+    recv_nothing(&mut stack, ms(30));
+}
+
+trait NoPsh {
+    fn then_no_psh(self) -> Self;
+}
+
+impl NoPsh for crate::wire::TcpFlags {
+    fn then_no_psh(mut self) -> Self {
+        self.psh = false;
+        self
+    }
+}
