@@ -394,8 +394,9 @@ impl Tcb {
             return;
         }
         self.rcv_nxt += 1;
-        // The FIN took one number of the window we advertised.
-        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
+        // The FIN takes a sequence number but no buffer space: the right
+        // edge moves with it, so the window we offer stays the same.
+        self.rcv_adv += 1;
         self.fin_received = true;
         self.ack_now = true;
         match self.state {
