@@ -39,7 +39,12 @@ impl IsnSecret {
 }
 
 /// Picks the ISN for a new connection.
-pub fn generate(secret: &IsnSecret, now: Instant, local: SocketAddrV4, remote: SocketAddrV4) -> SeqNum {
+pub fn generate(
+    secret: &IsnSecret,
+    now: Instant,
+    local: SocketAddrV4,
+    remote: SocketAddrV4,
+) -> SeqNum {
     // M: RFC 6528 §3 "a timer that is incremented every 4 microseconds".
     let m = (now.total_micros() / 4) as u32;
     let mut tuple = [0u8; 12];
@@ -121,7 +126,12 @@ mod tests {
     fn isn_advances_with_the_4_microsecond_clock() {
         let secret = IsnSecret([7; 16]);
         let a = generate(&secret, Instant::from_micros(0), addr(2, 80), addr(1, 5000));
-        let b = generate(&secret, Instant::from_micros(400), addr(2, 80), addr(1, 5000));
+        let b = generate(
+            &secret,
+            Instant::from_micros(400),
+            addr(2, 80),
+            addr(1, 5000),
+        );
         assert_eq!(b.diff(a), 100);
     }
 
@@ -131,7 +141,10 @@ mod tests {
         let secret = IsnSecret([7; 16]);
         let base = generate(&secret, now, addr(2, 80), addr(1, 5000));
         assert_ne!(base, generate(&secret, now, addr(2, 80), addr(1, 5001)));
-        assert_ne!(base, generate(&IsnSecret([8; 16]), now, addr(2, 80), addr(1, 5000)));
+        assert_ne!(
+            base,
+            generate(&IsnSecret([8; 16]), now, addr(2, 80), addr(1, 5000))
+        );
     }
 
     #[test]

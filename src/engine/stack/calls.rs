@@ -18,7 +18,11 @@ impl Stack {
 
     /// Runs `call` on the connection, then refiles it (a send may queue
     /// output, a read may open the window).
-    fn with_conn<T>(&mut self, conn: ConnId, call: impl FnOnce(&mut Tcb) -> T) -> Result<T, ApiError> {
+    fn with_conn<T>(
+        &mut self,
+        conn: ConnId,
+        call: impl FnOnce(&mut Tcb) -> T,
+    ) -> Result<T, ApiError> {
         let result = call(self.handle(conn)?);
         self.touch(conn.0);
         Ok(result)
@@ -63,14 +67,23 @@ impl Engine for Stack {
         let id = self.next_listener_id;
         self.next_listener_id = self.next_listener_id.wrapping_add(1).max(1);
         let local = SocketAddrV4::new(self.config.local_addr, local.port());
-        let listener = Listener { local, backlog, accept_queue: Default::default(), embryonic: 0 };
+        let listener = Listener {
+            local,
+            backlog,
+            accept_queue: Default::default(),
+            embryonic: 0,
+        };
         self.listeners.insert(id, listener);
         self.listener_by_port.insert(local.port(), id);
         Ok(ListenerId(id))
     }
 
     fn accept(&mut self, listener: ListenerId) -> Result<ConnId, ApiError> {
-        let queue = &mut self.listeners.get_mut(&listener.0).ok_or(ApiError::InvalidHandle)?.accept_queue;
+        let queue = &mut self
+            .listeners
+            .get_mut(&listener.0)
+            .ok_or(ApiError::InvalidHandle)?
+            .accept_queue;
         while let Some(id) = queue.pop_front() {
             if let Some(entry) = self.conns.get_mut(&id) {
                 entry.has_handle = true;
@@ -83,26 +96,40 @@ impl Engine for Stack {
     }
 
     fn close_listener(&mut self, listener: ListenerId) {
-        let Some(removed) = self.listeners.remove(&listener.0) else { return };
+        let Some(removed) = self.listeners.remove(&listener.0) else {
+            return;
+        };
         if self.listener_by_port.get(&removed.local.port()) == Some(&listener.0) {
             self.listener_by_port.remove(&removed.local.port());
         }
         // Not-yet-accepted connections, established or still in the
         // handshake, are reset: nobody will ever accept them.
-        let orphans: Vec<u32> =
-            self.conns.iter().filter(|(_, e)| e.listener == Some(listener.0)).map(|(&id, _)| id).collect();
+        let orphans: Vec<u32> = self
+            .conns
+            .iter()
+            .filter(|(_, e)| e.listener == Some(listener.0))
+            .map(|(&id, _)| id)
+            .collect();
         for id in orphans {
             if let Some(mut entry) = self.conns.remove(&id) {
                 if let Some(rst) = entry.tcb.abort() {
                     self.queue_rst(entry.tcb.local, entry.tcb.remote, rst);
                 }
-                let tuple = FourTuple { local: entry.tcb.local, remote: entry.tcb.remote };
+                let tuple = FourTuple {
+                    local: entry.tcb.local,
+                    remote: entry.tcb.remote,
+                };
                 self.by_tuple.remove(&tuple);
             }
         }
     }
 
-    fn connect(&mut self, now: Instant, remote: SocketAddrV4, local_port: Option<u16>) -> Result<ConnId, ApiError> {
+    fn connect(
+        &mut self,
+        now: Instant,
+        remote: SocketAddrV4,
+        local_port: Option<u16>,
+    ) -> Result<ConnId, ApiError> {
         if remote.port() == 0 || remote.ip().is_unspecified() || remote.ip().is_broadcast() {
             return Err(ApiError::InvalidInput);
         }
@@ -181,9 +208,11 @@ impl Engine for Stack {
 
     fn conn_info(&self, conn: ConnId) -> Result<ConnInfo, ApiError> {
         match self.conns.get(&conn.0) {
-            Some(entry) if entry.has_handle => {
-                Ok(ConnInfo { local: entry.tcb.local, remote: entry.tcb.remote, state: entry.tcb.state().name() })
-            }
+            Some(entry) if entry.has_handle => Ok(ConnInfo {
+                local: entry.tcb.local,
+                remote: entry.tcb.remote,
+                state: entry.tcb.state().name(),
+            }),
             _ => Err(ApiError::InvalidHandle),
         }
     }

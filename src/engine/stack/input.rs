@@ -62,7 +62,9 @@ impl Stack {
         let local = SocketAddrV4::new(ip.dst, seg.header.dst_port);
         let remote = SocketAddrV4::new(ip.src, seg.header.src_port);
         if let Some(&id) = self.by_tuple.get(&FourTuple { local, remote }) {
-            let Some(entry) = self.conns.get_mut(&id) else { return };
+            let Some(entry) = self.conns.get_mut(&id) else {
+                return;
+            };
             if let Some(rst) = entry.tcb.handle_segment(now, &seg) {
                 self.queue_rst(local, remote, rst);
             }
@@ -107,7 +109,9 @@ impl Stack {
         }
         // Third, SYN. A full backlog drops it without answer, so the client
         // tries again later (as Linux does) instead of seeing a refusal.
-        let Some(listener) = self.listeners.get(&listener_id) else { return };
+        let Some(listener) = self.listeners.get(&listener_id) else {
+            return;
+        };
         if listener.accept_queue.len() + listener.embryonic >= listener.backlog {
             return self.drop_packet(format_args!("TCP: backlog of {local} full, SYN dropped"));
         }
@@ -126,5 +130,8 @@ impl Stack {
 /// A source address a TCP peer can have: not 0.0.0.0, broadcast,
 /// multicast or reserved class E (RFC 1122 §3.2.1.3 and §4.2.3.10).
 fn is_unicast(addr: Ipv4Addr) -> bool {
-    !(addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() || addr.octets()[0] >= 240)
+    !(addr.is_unspecified()
+        || addr.is_broadcast()
+        || addr.is_multicast()
+        || addr.octets()[0] >= 240)
 }

@@ -68,8 +68,17 @@ struct Listener {
 /// A packet that belongs to no connection's output: RSTs for segments we
 /// cannot place, and ICMP echo replies.
 enum ControlPacket {
-    Rst { local: SocketAddrV4, remote: SocketAddrV4, header: TcpHeader },
-    EchoReply { to: Ipv4Addr, ident: u16, seq_no: u16, data: Vec<u8> },
+    Rst {
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        header: TcpHeader,
+    },
+    EchoReply {
+        to: Ipv4Addr,
+        ident: u16,
+        seq_no: u16,
+        data: Vec<u8>,
+    },
 }
 
 /// Our RFC 9293 TCP/IPv4 engine. See [`crate::engine::Engine`] for the
@@ -128,9 +137,19 @@ impl Stack {
             id = id.wrapping_add(1);
         }
         self.next_conn_id = id.wrapping_add(1);
-        let tuple = FourTuple { local: tcb.local, remote: tcb.remote };
+        let tuple = FourTuple {
+            local: tcb.local,
+            remote: tcb.remote,
+        };
         self.by_tuple.insert(tuple, id);
-        let entry = Entry { tcb, has_handle, listener, in_accept_queue: false, in_ready: false, scheduled: None };
+        let entry = Entry {
+            tcb,
+            has_handle,
+            listener,
+            in_accept_queue: false,
+            in_ready: false,
+            scheduled: None,
+        };
         self.conns.insert(id, entry);
         self.touch(id);
         id
@@ -138,7 +157,9 @@ impl Stack {
 
     /// Files connection `id` where it belongs after anything happened to it.
     fn touch(&mut self, id: u32) {
-        let Some(entry) = self.conns.get_mut(&id) else { return };
+        let Some(entry) = self.conns.get_mut(&id) else {
+            return;
+        };
         self.stats.retransmissions += entry.tcb.take_retransmissions();
         if entry.tcb.state() == State::Closed {
             self.retire(id);
@@ -174,8 +195,13 @@ impl Stack {
     /// A connection reached CLOSED: its 4-tuple is free again, and unless
     /// the application still holds it (to read the error), it is deleted.
     fn retire(&mut self, id: u32) {
-        let Some(entry) = self.conns.get_mut(&id) else { return };
-        let tuple = FourTuple { local: entry.tcb.local, remote: entry.tcb.remote };
+        let Some(entry) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let tuple = FourTuple {
+            local: entry.tcb.local,
+            remote: entry.tcb.remote,
+        };
         if self.by_tuple.get(&tuple) == Some(&id) {
             self.by_tuple.remove(&tuple);
         }
@@ -188,8 +214,13 @@ impl Stack {
 
     /// Deletes a connection and every reference to it.
     fn remove(&mut self, id: u32) {
-        let Some(entry) = self.conns.remove(&id) else { return };
-        let tuple = FourTuple { local: entry.tcb.local, remote: entry.tcb.remote };
+        let Some(entry) = self.conns.remove(&id) else {
+            return;
+        };
+        let tuple = FourTuple {
+            local: entry.tcb.local,
+            remote: entry.tcb.remote,
+        };
         if self.by_tuple.get(&tuple) == Some(&id) {
             self.by_tuple.remove(&tuple);
         }
@@ -214,7 +245,11 @@ impl Stack {
     }
 
     fn queue_rst(&mut self, local: SocketAddrV4, remote: SocketAddrV4, header: TcpHeader) {
-        self.queue_control(ControlPacket::Rst { local, remote, header });
+        self.queue_control(ControlPacket::Rst {
+            local,
+            remote,
+            header,
+        });
     }
 
     /// A free local port for a connection to `remote`, from the ephemeral
@@ -223,10 +258,14 @@ impl Stack {
         let span = usize::from(EPHEMERAL_PORTS.end() - EPHEMERAL_PORTS.start()) + 1;
         for _ in 0..span {
             let port = self.next_ephemeral;
-            self.next_ephemeral =
-                if port == *EPHEMERAL_PORTS.end() { *EPHEMERAL_PORTS.start() } else { port + 1 };
+            self.next_ephemeral = if port == *EPHEMERAL_PORTS.end() {
+                *EPHEMERAL_PORTS.start()
+            } else {
+                port + 1
+            };
             let local = SocketAddrV4::new(self.config.local_addr, port);
-            if !self.listener_by_port.contains_key(&port) && !self.by_tuple.contains_key(&FourTuple { local, remote })
+            if !self.listener_by_port.contains_key(&port)
+                && !self.by_tuple.contains_key(&FourTuple { local, remote })
             {
                 return Some(port);
             }

@@ -4,8 +4,8 @@ use std::cmp::Reverse;
 
 use super::{ControlPacket, Stack};
 use crate::time::Instant;
-use crate::wire::tcp::emit_ipv4_tcp;
 use crate::wire::ipv4::DEFAULT_TTL;
+use crate::wire::tcp::emit_ipv4_tcp;
 use crate::wire::{EchoRequest, Ipv4Repr, IPV4_HEADER_LEN, PROTO_TCP, TCP_HEADER_LEN};
 
 /// Data segments carry no options, so their payload starts here.
@@ -22,7 +22,9 @@ impl Stack {
             }
         }
         while let Some(id) = self.ready.pop_front() {
-            let Some(entry) = self.conns.get_mut(&id) else { continue };
+            let Some(entry) = self.conns.get_mut(&id) else {
+                continue;
+            };
             entry.in_ready = false;
             let Some(out) = entry.tcb.poll_segment(now, &mut buf[DATA_PAYLOAD_START..]) else {
                 // Nothing after all (window closed, Nagle...): only timers
@@ -32,8 +34,16 @@ impl Stack {
             };
             debug_assert!(out.payload_len == 0 || out.header.header_len() == TCP_HEADER_LEN);
             let (src, dst) = (*entry.tcb.local.ip(), *entry.tcb.remote.ip());
-            let tcp_len = out.header.emit(src, dst, &mut buf[IPV4_HEADER_LEN..], out.payload_len);
-            let ip = Ipv4Repr { src, dst, protocol: PROTO_TCP, ttl: DEFAULT_TTL, payload_len: tcp_len };
+            let tcp_len = out
+                .header
+                .emit(src, dst, &mut buf[IPV4_HEADER_LEN..], out.payload_len);
+            let ip = Ipv4Repr {
+                src,
+                dst,
+                protocol: PROTO_TCP,
+                ttl: DEFAULT_TTL,
+                payload_len: tcp_len,
+            };
             ip.emit(buf);
             self.stats.packets_out += 1;
             self.touch(id);
@@ -44,14 +54,27 @@ impl Stack {
 
     fn emit_control(&mut self, packet: &ControlPacket, buf: &mut [u8]) -> Option<usize> {
         match packet {
-            ControlPacket::Rst { local, remote, header } => {
+            ControlPacket::Rst {
+                local,
+                remote,
+                header,
+            } => {
                 debug_assert!(header.flags.rst);
                 self.stats.resets_sent += 1;
                 log::trace!("{local} -> {remote}: {header}");
                 Some(emit_ipv4_tcp(*local.ip(), *remote.ip(), header, &[], buf))
             }
-            ControlPacket::EchoReply { to, ident, seq_no, data } => {
-                let echo = EchoRequest { ident: *ident, seq_no: *seq_no, data };
+            ControlPacket::EchoReply {
+                to,
+                ident,
+                seq_no,
+                data,
+            } => {
+                let echo = EchoRequest {
+                    ident: *ident,
+                    seq_no: *seq_no,
+                    data,
+                };
                 echo.emit_reply(self.config.local_addr, *to, buf)
             }
         }
@@ -70,7 +93,9 @@ impl Stack {
     }
 
     fn is_current(&self, at: Instant, id: u32) -> bool {
-        self.conns.get(&id).is_some_and(|entry| entry.scheduled == Some(at))
+        self.conns
+            .get(&id)
+            .is_some_and(|entry| entry.scheduled == Some(at))
     }
 
     pub(super) fn run_timers(&mut self, now: Instant) {

@@ -125,7 +125,10 @@ mod tests {
         let mut cc = Congestion::new(1000);
         assert_eq!(cc.on_duplicate_ack(8000, SeqNum(9000)), AckAction::Nothing);
         assert_eq!(cc.on_duplicate_ack(8000, SeqNum(9000)), AckAction::Nothing);
-        assert_eq!(cc.on_duplicate_ack(8000, SeqNum(9000)), AckAction::RetransmitFirst);
+        assert_eq!(
+            cc.on_duplicate_ack(8000, SeqNum(9000)),
+            AckAction::RetransmitFirst
+        );
         assert_eq!(cc.ssthresh, 4000);
         assert_eq!(cc.cwnd, 7000);
         cc.on_duplicate_ack(8000, SeqNum(9000));
@@ -138,7 +141,10 @@ mod tests {
         for _ in 0..3 {
             cc.on_duplicate_ack(8000, SeqNum(9000));
         }
-        assert_eq!(cc.on_new_ack(SeqNum(3000), 2000, 6000), AckAction::RetransmitFirst);
+        assert_eq!(
+            cc.on_new_ack(SeqNum(3000), 2000, 6000),
+            AckAction::RetransmitFirst
+        );
         assert!(cc.in_recovery());
         assert_eq!(cc.on_new_ack(SeqNum(9000), 6000, 0), AckAction::Nothing);
         assert!(!cc.in_recovery());

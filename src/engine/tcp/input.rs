@@ -30,8 +30,19 @@ impl Tcb {
     /// Processes one segment for this connection. Returns a RST to send in
     /// reply when the RFC asks for one (replies that are ACKs are sent by
     /// the normal output path).
-    pub fn handle_segment(&mut self, now: Instant, seg: &TcpSegment) -> Option<crate::wire::TcpHeader> {
-        trace!("{} <- {}: {} len {} in {}", self.local, self.remote, seg.header, seg.payload.len(), self.state);
+    pub fn handle_segment(
+        &mut self,
+        now: Instant,
+        seg: &TcpSegment,
+    ) -> Option<crate::wire::TcpHeader> {
+        trace!(
+            "{} <- {}: {} len {} in {}",
+            self.local,
+            self.remote,
+            seg.header,
+            seg.payload.len(),
+            self.state
+        );
         let flow = match self.state {
             State::Closed | State::Listen => STOP,
             State::SynSent => self.on_segment_in_syn_sent(now, seg),
@@ -79,7 +90,10 @@ impl Tcb {
                 // "If there are other controls or text in the segment, then
                 // continue processing at the sixth step".
                 let after_syn = TcpSegment {
-                    header: crate::wire::TcpHeader { seq: h.seq + 1, ..*h },
+                    header: crate::wire::TcpHeader {
+                        seq: h.seq + 1,
+                        ..*h
+                    },
                     payload: seg.payload,
                 };
                 self.process_text(now, &after_syn);
@@ -127,7 +141,11 @@ impl Tcb {
 
     fn is_retransmitted_syn(&self, seg: &TcpSegment) -> bool {
         let h = &seg.header;
-        self.state == State::SynReceived && h.flags.syn && !h.flags.rst && h.ack.is_none() && h.seq == self.irs
+        self.state == State::SynReceived
+            && h.flags.syn
+            && !h.flags.rst
+            && h.ack.is_none()
+            && h.seq == self.irs
     }
 
     /// RCV.WND: what we last advertised, measured from RCV.NXT.
@@ -146,7 +164,8 @@ impl Tcb {
             (0, _) => seq.in_range(self.rcv_nxt, window_end),
             (_, 0) => false,
             (_, _) => {
-                seq.in_range(self.rcv_nxt, window_end) || (seq + len - 1).in_range(self.rcv_nxt, window_end)
+                seq.in_range(self.rcv_nxt, window_end)
+                    || (seq + len - 1).in_range(self.rcv_nxt, window_end)
             }
         };
         if acceptable {
@@ -175,7 +194,10 @@ impl Tcb {
             return ControlFlow::Continue(());
         }
         if seg.header.seq != self.rcv_nxt {
-            debug!("{} <- {}: in-window RST not at RCV.NXT, challenge ACK", self.local, self.remote);
+            debug!(
+                "{} <- {}: in-window RST not at RCV.NXT, challenge ACK",
+                self.local, self.remote
+            );
             self.challenge_ack(now);
             return STOP;
         }
@@ -200,11 +222,17 @@ impl Tcb {
             return ControlFlow::Continue(());
         }
         if self.state == State::SynReceived && self.passive {
-            debug!("{} <- {}: SYN in SYN-RECEIVED, back to LISTEN", self.local, self.remote);
+            debug!(
+                "{} <- {}: SYN in SYN-RECEIVED, back to LISTEN",
+                self.local, self.remote
+            );
             self.set_state(State::Closed);
             return STOP;
         }
-        debug!("{} <- {}: SYN in {}, challenge ACK", self.local, self.remote, self.state);
+        debug!(
+            "{} <- {}: SYN in {}, challenge ACK",
+            self.local, self.remote, self.state
+        );
         self.challenge_ack(now);
         STOP
     }
@@ -220,7 +248,10 @@ impl Tcb {
             self.challenge_count += 1;
             self.ack_now = true;
         } else {
-            debug!("{} -> {}: challenge ACK rate limit reached", self.local, self.remote);
+            debug!(
+                "{} -> {}: challenge ACK rate limit reached",
+                self.local, self.remote
+            );
         }
     }
 
@@ -232,7 +263,10 @@ impl Tcb {
         if self.state == State::SynReceived {
             // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED".
             if !(self.snd_una < ack && ack <= self.snd_max) {
-                debug!("{} <- {}: bad ACK {} in SYN-RECEIVED", self.local, self.remote, ack);
+                debug!(
+                    "{} <- {}: bad ACK {} in SYN-RECEIVED",
+                    self.local, self.remote, ack
+                );
                 return ControlFlow::Break(rst_for(seg));
             }
             self.acknowledge_syn(now, self.iss + 1);
@@ -245,7 +279,10 @@ impl Tcb {
         // RFC 5961 §5: acceptable only in (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT.
         let oldest_acceptable = self.snd_una - self.max_snd_wnd.max(1);
         if ack > self.snd_max || ack < oldest_acceptable {
-            debug!("{} <- {}: ACK {} outside [{}, {}]", self.local, self.remote, ack, oldest_acceptable, self.snd_max);
+            debug!(
+                "{} <- {}: ACK {} outside [{}, {}]",
+                self.local, self.remote, ack, oldest_acceptable, self.snd_max
+            );
             self.challenge_ack(now);
             return STOP;
         }
@@ -291,7 +328,10 @@ impl Tcb {
     fn on_duplicate_ack(&mut self) {
         let flight = self.snd_max.since(self.snd_una);
         if self.cc.on_duplicate_ack(flight, self.snd_max) == AckAction::RetransmitFirst {
-            debug!("{} -> {}: third duplicate ACK, fast retransmit", self.local, self.remote);
+            debug!(
+                "{} -> {}: third duplicate ACK, fast retransmit",
+                self.local, self.remote
+            );
             self.retransmit_first = true;
         }
     }
@@ -356,7 +396,10 @@ impl Tcb {
         let data = &seg.payload[skip..];
         let data = &data[..data.len().min(window - start)];
         if self.reassembly.insert(start..start + data.len()).is_err() {
-            debug!("{} <- {}: out-of-order queue full, segment dropped", self.local, self.remote);
+            debug!(
+                "{} <- {}: out-of-order queue full, segment dropped",
+                self.local, self.remote
+            );
             self.ack_now = true;
             return;
         }
@@ -364,7 +407,10 @@ impl Tcb {
         let in_order = self.reassembly.pop_front();
         self.recv_buf.commit(in_order);
         self.rcv_nxt += in_order;
-        self.schedule_ack(now, start > 0 || in_order > data.len() || !self.reassembly.is_empty());
+        self.schedule_ack(
+            now,
+            start > 0 || in_order > data.len() || !self.reassembly.is_empty(),
+        );
     }
 
     /// RFC 1122 §4.2.3.2 delayed ACK: at least every second segment, never

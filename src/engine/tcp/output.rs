@@ -29,11 +29,20 @@ impl Tcb {
             State::Closed | State::Listen => None,
             State::SynSent => (self.snd_nxt == self.iss).then(|| self.emit_syn(now, false)),
             State::SynReceived if self.snd_nxt == self.iss => Some(self.emit_syn(now, true)),
-            State::SynReceived => self.ack_now.then(|| self.emit_segment(self.snd_nxt, 0, false, payload)),
+            State::SynReceived => self
+                .ack_now
+                .then(|| self.emit_segment(self.snd_nxt, 0, false, payload)),
             _ => self.poll_synchronized(now, payload),
         };
         if let Some(out) = &out {
-            trace!("{} -> {}: {} len {} in {}", self.local, self.remote, out.header, out.payload_len, self.state);
+            trace!(
+                "{} -> {}: {} len {} in {}",
+                self.local,
+                self.remote,
+                out.header,
+                out.payload_len,
+                self.state
+            );
         }
         self.update_persist_timer(now);
         out
@@ -47,16 +56,24 @@ impl Tcb {
             dst_port: self.remote.port(),
             seq: self.iss,
             ack: with_ack.then_some(self.rcv_nxt),
-            flags: TcpFlags { syn: true, ..TcpFlags::default() },
+            flags: TcpFlags {
+                syn: true,
+                ..TcpFlags::default()
+            },
             window: self.advertise_window(),
             urgent: 0,
-            options: TcpOptions { mss: Some(self.cfg.our_mss) },
+            options: TcpOptions {
+                mss: Some(self.cfg.our_mss),
+            },
         };
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.snd_max.max(self.snd_nxt);
         self.clear_pending_ack();
         self.note_sent(now, self.iss, 1, retransmission);
-        Outgoing { header, payload_len: 0 }
+        Outgoing {
+            header,
+            payload_len: 0,
+        }
     }
 
     fn poll_synchronized(&mut self, now: Instant, payload: &mut [u8]) -> Option<Outgoing> {
@@ -73,7 +90,8 @@ impl Tcb {
                 return Some(out);
             }
         }
-        self.ack_now.then(|| self.emit_segment(self.snd_nxt, 0, false, payload))
+        self.ack_now
+            .then(|| self.emit_segment(self.snd_nxt, 0, false, payload))
     }
 
     /// Data from SND.NXT, limited by the peer's window, the congestion
@@ -87,7 +105,11 @@ impl Tcb {
         let usable = self.snd_wnd.min(self.cc.cwnd).saturating_sub(flight);
         let mut len = unsent.min(usable).min(self.send_mss).min(payload.len());
         let fin = self.fin_requested && self.state.fin_queued() && len == unsent;
-        if len > 0 && len < self.send_mss && !fin && !self.small_segment_allowed(len, unsent, flight) {
+        if len > 0
+            && len < self.send_mss
+            && !fin
+            && !self.small_segment_allowed(len, unsent, flight)
+        {
             len = 0;
         }
         if len == 0 && !fin {
@@ -116,8 +138,13 @@ impl Tcb {
     /// the segment at SND.UNA again, without moving SND.NXT.
     fn emit_first_unacked(&mut self, payload: &mut [u8]) -> Option<Outgoing> {
         let outstanding = self.snd_nxt.since(self.snd_una);
-        let len = outstanding.min(self.send_buf.len()).min(self.send_mss).min(payload.len());
-        let fin = self.fin_seq.is_some_and(|fin| self.snd_una + len == fin && self.snd_nxt > fin);
+        let len = outstanding
+            .min(self.send_buf.len())
+            .min(self.send_mss)
+            .min(payload.len());
+        let fin = self
+            .fin_seq
+            .is_some_and(|fin| self.snd_una + len == fin && self.snd_nxt > fin);
         if len == 0 && !fin {
             return None;
         }
@@ -131,7 +158,11 @@ impl Tcb {
     /// keeps probing with backoff for as long as the peer answers; if the
     /// byte is accepted its ACK (allowed up to SND.MAX) moves SND.NXT on.
     fn emit_window_probe(&mut self, payload: &mut [u8]) -> Option<Outgoing> {
-        if self.snd_wnd > 0 || self.snd_nxt != self.snd_una || self.send_buf.is_empty() || payload.is_empty() {
+        if self.snd_wnd > 0
+            || self.snd_nxt != self.snd_una
+            || self.send_buf.is_empty()
+            || payload.is_empty()
+        {
             return None;
         }
         let out = self.emit_segment(self.snd_nxt, 1, false, payload);
@@ -153,13 +184,20 @@ impl Tcb {
             dst_port: self.remote.port(),
             seq,
             ack: Some(self.rcv_nxt),
-            flags: TcpFlags { fin, psh: copied > 0 && reaches_end, ..TcpFlags::default() },
+            flags: TcpFlags {
+                fin,
+                psh: copied > 0 && reaches_end,
+                ..TcpFlags::default()
+            },
             window: self.advertise_window(),
             urgent: 0,
             options: TcpOptions::default(),
         };
         self.clear_pending_ack();
-        Outgoing { header, payload_len: copied }
+        Outgoing {
+            header,
+            payload_len: copied,
+        }
     }
 
     fn clear_pending_ack(&mut self) {

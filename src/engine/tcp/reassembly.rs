@@ -22,7 +22,10 @@ pub struct TooManyHoles;
 impl Reassembly {
     pub fn new(limit: usize) -> Reassembly {
         // +1: a new range may be inserted before merging collapses it.
-        Reassembly { ranges: Vec::with_capacity(limit + 1), limit: limit.max(1) }
+        Reassembly {
+            ranges: Vec::with_capacity(limit + 1),
+            limit: limit.max(1),
+        }
     }
 
     /// True when nothing is waiting past a hole.
@@ -39,7 +42,10 @@ impl Reassembly {
         // Ranges that overlap or touch the new one get merged into it.
         let first = self.ranges.iter().position(|r| r.end >= range.start);
         let first = first.unwrap_or(self.ranges.len());
-        let last = self.ranges[first..].iter().take_while(|r| r.start <= range.end).count();
+        let last = self.ranges[first..]
+            .iter()
+            .take_while(|r| r.start <= range.end)
+            .count();
         if last == 0 && self.ranges.len() >= self.limit {
             return Err(TooManyHoles);
         }

@@ -23,7 +23,10 @@ pub fn rst_for(seg: &TcpSegment) -> Option<TcpHeader> {
         dst_port: h.src_port,
         seq,
         ack,
-        flags: TcpFlags { rst: true, ..TcpFlags::default() },
+        flags: TcpFlags {
+            rst: true,
+            ..TcpFlags::default()
+        },
         ..TcpHeader::default()
     })
 }
@@ -42,7 +45,10 @@ mod tests {
             src_port: 5000,
             dst_port: 80,
             seq: SeqNum(u32::MAX),
-            flags: TcpFlags { syn: true, ..TcpFlags::default() },
+            flags: TcpFlags {
+                syn: true,
+                ..TcpFlags::default()
+            },
             ..TcpHeader::default()
         };
         let rst = rst_for(&segment(syn, b"ab")).unwrap();
@@ -54,14 +60,26 @@ mod tests {
 
     #[test]
     fn segment_with_ack_gets_rst_at_its_ack() {
-        let ack = TcpHeader { src_port: 5000, dst_port: 80, seq: SeqNum(9), ack: Some(SeqNum(77)), ..TcpHeader::default() };
+        let ack = TcpHeader {
+            src_port: 5000,
+            dst_port: 80,
+            seq: SeqNum(9),
+            ack: Some(SeqNum(77)),
+            ..TcpHeader::default()
+        };
         let rst = rst_for(&segment(ack, b"")).unwrap();
         assert_eq!((rst.seq, rst.ack), (SeqNum(77), None));
     }
 
     #[test]
     fn rst_is_never_answered() {
-        let rst = TcpHeader { flags: TcpFlags { rst: true, ..TcpFlags::default() }, ..TcpHeader::default() };
+        let rst = TcpHeader {
+            flags: TcpFlags {
+                rst: true,
+                ..TcpFlags::default()
+            },
+            ..TcpHeader::default()
+        };
         assert_eq!(rst_for(&segment(rst, b"")), None);
     }
 }

@@ -20,7 +20,11 @@ pub struct RingBuffer {
 
 impl RingBuffer {
     pub fn new(capacity: usize) -> RingBuffer {
-        RingBuffer { storage: vec![0; capacity].into_boxed_slice(), read_at: 0, len: 0 }
+        RingBuffer {
+            storage: vec![0; capacity].into_boxed_slice(),
+            read_at: 0,
+            len: 0,
+        }
     }
 
     pub fn capacity(&self) -> usize {

@@ -90,12 +90,18 @@ impl State {
     /// §3.3.2 / §3.10.7.4: the states after the handshake has finished, where
     /// both sequence spaces are known ("synchronized states").
     pub fn is_synchronized(self) -> bool {
-        !matches!(self, State::Closed | State::Listen | State::SynSent | State::SynReceived)
+        !matches!(
+            self,
+            State::Closed | State::Listen | State::SynSent | State::SynReceived
+        )
     }
 
     /// States in which the peer may still send us data: before its FIN.
     pub fn can_receive_data(self) -> bool {
-        matches!(self, State::SynReceived | State::Established | State::FinWait1 | State::FinWait2)
+        matches!(
+            self,
+            State::SynReceived | State::Established | State::FinWait1 | State::FinWait2
+        )
     }
 
     /// States in which our FIN has been sent (or at least decided on).

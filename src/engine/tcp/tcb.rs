@@ -165,7 +165,13 @@ pub struct Tcb {
 }
 
 impl Tcb {
-    fn new(now: Instant, local: SocketAddrV4, remote: SocketAddrV4, iss: SeqNum, config: &StackConfig) -> Tcb {
+    fn new(
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        iss: SeqNum,
+        config: &StackConfig,
+    ) -> Tcb {
         let cfg = TcbConfig::from_stack(config);
         Tcb {
             local,
@@ -212,7 +218,13 @@ impl Tcb {
     }
 
     /// Active open (§3.10.1): a TCB in SYN-SENT; the SYN goes out at the next poll.
-    pub fn connect(now: Instant, local: SocketAddrV4, remote: SocketAddrV4, iss: SeqNum, config: &StackConfig) -> Tcb {
+    pub fn connect(
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        iss: SeqNum,
+        config: &StackConfig,
+    ) -> Tcb {
         let mut tcb = Tcb::new(now, local, remote, iss, config);
         tcb.set_state(State::SynSent);
         tcb
@@ -252,7 +264,9 @@ impl Tcb {
     /// [`MIN_SEND_MSS`] so a bogus MSS cannot stall the connection.
     fn apply_peer_mss(&mut self, mss: Option<u16>) {
         let announced = mss.map_or(DEFAULT_SEND_MSS, usize::from);
-        self.send_mss = announced.min(usize::from(self.cfg.our_mss)).max(MIN_SEND_MSS);
+        self.send_mss = announced
+            .min(usize::from(self.cfg.our_mss))
+            .max(MIN_SEND_MSS);
         self.cc.set_smss(self.send_mss);
     }
 
@@ -270,7 +284,10 @@ impl Tcb {
         if self.state == next {
             return;
         }
-        debug!("{} -> {}: {} => {}", self.local, self.remote, self.state, next);
+        debug!(
+            "{} -> {}: {} => {}",
+            self.local, self.remote, self.state, next
+        );
         self.state = next;
         if next == State::Closed {
             self.timers.stop_all();
@@ -282,7 +299,8 @@ impl Tcb {
     pub(super) fn enter_time_wait(&mut self, now: Instant) {
         self.set_state(State::TimeWait);
         self.timers.stop_all();
-        self.timers.start(TimerKind::TimeWait, now + self.cfg.msl * 2);
+        self.timers
+            .start(TimerKind::TimeWait, now + self.cfg.msl * 2);
     }
 
     /// The connection ends with `error` for the application: buffers are
@@ -421,7 +439,11 @@ impl Tcb {
     /// the TCB becomes CLOSED. SYN-SENT and the closing states send nothing.
     pub fn abort(&mut self) -> Option<TcpHeader> {
         let rst = match self.state {
-            State::SynReceived | State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+            State::SynReceived
+            | State::Established
+            | State::FinWait1
+            | State::FinWait2
+            | State::CloseWait => {
                 // SEQ = the highest we sent, so it matches the peer's RCV.NXT
                 // in the usual case and passes its RFC 5961 exact-match check.
                 Some(TcpHeader {
@@ -429,7 +451,10 @@ impl Tcb {
                     dst_port: self.remote.port(),
                     seq: self.snd_max,
                     ack: Some(self.rcv_nxt),
-                    flags: TcpFlags { rst: true, ..TcpFlags::default() },
+                    flags: TcpFlags {
+                        rst: true,
+                        ..TcpFlags::default()
+                    },
                     ..TcpHeader::default()
                 })
             }

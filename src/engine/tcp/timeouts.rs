@@ -30,15 +30,24 @@ impl Tcb {
     /// SYN-ACK, data or FIN alike), back off the timer, shrink cwnd (RFC
     /// 5681 §3.1). Or give up: "USER TIMEOUT" (§3.10.8) / R2 (§3.8.3).
     fn on_retransmit_timeout(&mut self, now: Instant) {
-        if self.give_up_deadline().is_some_and(|deadline| now >= deadline) {
-            debug!("{} -> {}: no answer, giving up in {}", self.local, self.remote, self.state);
+        if self
+            .give_up_deadline()
+            .is_some_and(|deadline| now >= deadline)
+        {
+            debug!(
+                "{} -> {}: no answer, giving up in {}",
+                self.local, self.remote, self.state
+            );
             self.fail(ApiError::TimedOut);
             return;
         }
         if self.snd_max == self.snd_una {
             return; // nothing outstanding any more
         }
-        debug!("{} -> {}: retransmission timeout, resending from {}", self.local, self.remote, self.snd_una);
+        debug!(
+            "{} -> {}: retransmission timeout, resending from {}",
+            self.local, self.remote, self.snd_una
+        );
         self.stalled_since.get_or_insert(now);
         self.cc.on_timeout(self.snd_max.since(self.snd_una));
         self.rtt.back_off();
@@ -57,8 +66,12 @@ impl Tcb {
     /// When the connection gives up if nothing is acknowledged.
     fn give_up_deadline(&self) -> Option<Instant> {
         match self.state {
-            State::SynSent | State::SynReceived => Some(self.opened_at + self.cfg.handshake_timeout),
-            _ => self.stalled_since.map(|since| since + self.cfg.give_up_after),
+            State::SynSent | State::SynReceived => {
+                Some(self.opened_at + self.cfg.handshake_timeout)
+            }
+            _ => self
+                .stalled_since
+                .map(|since| since + self.cfg.give_up_after),
         }
     }
 
@@ -87,7 +100,10 @@ impl Tcb {
     /// as long as the peer answers the probes.
     fn on_persist_timeout(&mut self, now: Instant) {
         if now - self.last_heard >= self.cfg.give_up_after {
-            debug!("{} -> {}: zero-window probes unanswered, giving up", self.local, self.remote);
+            debug!(
+                "{} -> {}: zero-window probes unanswered, giving up",
+                self.local, self.remote
+            );
             self.fail(ApiError::TimedOut);
             return;
         }
@@ -98,7 +114,10 @@ impl Tcb {
     /// Starts the persist timer when the send side is stuck on a zero
     /// window with nothing in flight; stops it otherwise.
     pub(super) fn update_persist_timer(&mut self, now: Instant) {
-        let unsent = self.send_buf.len().saturating_sub(self.snd_nxt.since(self.snd_una));
+        let unsent = self
+            .send_buf
+            .len()
+            .saturating_sub(self.snd_nxt.since(self.snd_una));
         let stuck = self.state.is_synchronized()
             && self.snd_wnd == 0
             && unsent > 0
@@ -107,10 +126,12 @@ impl Tcb {
             && !self.timers.is_running(TimerKind::Retransmit);
         if stuck {
             if !self.timers.is_running(TimerKind::Persist) {
-                let interval = (self.rtt.rto() * (1u32 << self.persist_backoff)).min(self.cfg.max_rto);
+                let interval =
+                    (self.rtt.rto() * (1u32 << self.persist_backoff)).min(self.cfg.max_rto);
                 // Never later than the moment we would give up on a silent peer.
                 let give_up = self.last_heard + self.cfg.give_up_after;
-                self.timers.start(TimerKind::Persist, (now + interval).min(give_up.max(now)));
+                self.timers
+                    .start(TimerKind::Persist, (now + interval).min(give_up.max(now)));
             }
         } else {
             self.timers.stop(TimerKind::Persist);

@@ -41,7 +41,10 @@ impl Timers {
 
     /// A timer due at `now`, if any; the caller stops it and acts.
     pub fn due(&self, now: Instant) -> Option<TimerKind> {
-        self.all().iter().find(|(at, _)| matches!(at, Some(t) if *t <= now)).map(|(_, kind)| *kind)
+        self.all()
+            .iter()
+            .find(|(at, _)| matches!(at, Some(t) if *t <= now))
+            .map(|(_, kind)| *kind)
     }
 
     pub fn stop(&mut self, kind: TimerKind) {
@@ -85,7 +88,10 @@ mod tests {
         assert_eq!(t.due(Instant::from_millis(39)), None);
         assert_eq!(t.due(Instant::from_millis(40)), Some(TimerKind::DelayedAck));
         t.stop(TimerKind::DelayedAck);
-        assert_eq!(t.due(Instant::from_millis(500)), Some(TimerKind::Retransmit));
+        assert_eq!(
+            t.due(Instant::from_millis(500)),
+            Some(TimerKind::Retransmit)
+        );
         assert!(t.is_running(TimerKind::Retransmit));
         t.stop_all();
         assert_eq!(t.next(), None);

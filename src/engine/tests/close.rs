@@ -9,22 +9,35 @@ use crate::wire::{SeqNum, TcpHeader};
 
 /// Our FIN right after the handshake (no data sent).
 fn our_fin() -> TcpHeader {
-    TcpHeader { flags: flags("F"), ..to_peer() }
+    TcpHeader {
+        flags: flags("F"),
+        ..to_peer()
+    }
 }
 
 /// The peer's FIN right after the handshake, acking only our SYN.
 fn peer_fin() -> TcpHeader {
-    TcpHeader { flags: flags("F"), ..from_peer() }
+    TcpHeader {
+        flags: flags("F"),
+        ..from_peer()
+    }
 }
 
 /// The peer's ACK of our FIN.
 fn peer_acks_our_fin() -> TcpHeader {
-    TcpHeader { ack: Some(SeqNum(LOCAL_ISS + 2)), ..from_peer() }
+    TcpHeader {
+        ack: Some(SeqNum(LOCAL_ISS + 2)),
+        ..from_peer()
+    }
 }
 
 /// Our ACK of the peer's FIN, after ours went out.
 fn our_ack_of_fin_after_ours() -> TcpHeader {
-    TcpHeader { seq: SeqNum(LOCAL_ISS + 2), ack: Some(SeqNum(REMOTE_ISS + 2)), ..to_peer() }
+    TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 2),
+        ack: Some(SeqNum(REMOTE_ISS + 2)),
+        ..to_peer()
+    }
 }
 
 #[test]
@@ -35,7 +48,15 @@ fn active_close_walks_fin_wait_1_fin_wait_2_time_wait_closed_s3_6() {
     expect(&mut stack, ms(20), our_fin(), b"");
     send(&mut stack, ms(30), peer_acks_our_fin(), b"");
     assert_eq!(state(&stack, conn), "FIN-WAIT-2");
-    send(&mut stack, ms(40), TcpHeader { flags: flags("F"), ..peer_acks_our_fin() }, b"");
+    send(
+        &mut stack,
+        ms(40),
+        TcpHeader {
+            flags: flags("F"),
+            ..peer_acks_our_fin()
+        },
+        b"",
+    );
     assert_eq!(state(&stack, conn), "TIME-WAIT");
     expect(&mut stack, ms(40), our_ack_of_fin_after_ours(), b"");
     let mut buf = [0u8; 4];
@@ -53,16 +74,41 @@ fn fin_and_ack_together_go_straight_to_time_wait_s3_10_7_4() {
     let (mut stack, conn) = established();
     stack.shutdown_write(conn).unwrap();
     expect(&mut stack, ms(20), our_fin(), b"");
-    send(&mut stack, ms(30), TcpHeader { flags: flags("F"), ..peer_acks_our_fin() }, b"");
+    send(
+        &mut stack,
+        ms(30),
+        TcpHeader {
+            flags: flags("F"),
+            ..peer_acks_our_fin()
+        },
+        b"",
+    );
     assert_eq!(state(&stack, conn), "TIME-WAIT");
 }
 
 #[test]
 fn passive_close_walks_close_wait_last_ack_closed_s3_6() {
     let (mut stack, conn) = established();
-    send(&mut stack, ms(20), TcpHeader { flags: flags("F"), ..from_peer() }, b"bye");
+    send(
+        &mut stack,
+        ms(20),
+        TcpHeader {
+            flags: flags("F"),
+            ..from_peer()
+        },
+        b"bye",
+    );
     assert_eq!(state(&stack, conn), "CLOSE-WAIT");
-    expect(&mut stack, ms(20), TcpHeader { ack: Some(SeqNum(REMOTE_ISS + 5)), window: LOCAL_WIN - 3, ..to_peer() }, b"");
+    expect(
+        &mut stack,
+        ms(20),
+        TcpHeader {
+            ack: Some(SeqNum(REMOTE_ISS + 5)),
+            window: LOCAL_WIN - 3,
+            ..to_peer()
+        },
+        b"",
+    );
     // Data before the FIN is read first, then end of stream.
     assert_eq!(read_all(&mut stack, conn), b"bye");
     let mut buf = [0u8; 4];
@@ -70,9 +116,22 @@ fn passive_close_walks_close_wait_last_ack_closed_s3_6() {
     stack.shutdown_write(conn).unwrap();
     assert_eq!(state(&stack, conn), "LAST-ACK");
     // Reading 3 bytes is too little to move the window (SWS avoidance).
-    let fin = TcpHeader { flags: flags("F"), ack: Some(SeqNum(REMOTE_ISS + 5)), window: LOCAL_WIN - 3, ..to_peer() };
+    let fin = TcpHeader {
+        flags: flags("F"),
+        ack: Some(SeqNum(REMOTE_ISS + 5)),
+        window: LOCAL_WIN - 3,
+        ..to_peer()
+    };
     expect(&mut stack, ms(30), fin, b"");
-    send(&mut stack, ms(40), TcpHeader { seq: SeqNum(REMOTE_ISS + 5), ..peer_acks_our_fin() }, b"");
+    send(
+        &mut stack,
+        ms(40),
+        TcpHeader {
+            seq: SeqNum(REMOTE_ISS + 5),
+            ..peer_acks_our_fin()
+        },
+        b"",
+    );
     assert_eq!(state(&stack, conn), "CLOSED");
     assert_eq!(stack.poll_timeout(), None);
 }
@@ -86,7 +145,15 @@ fn simultaneous_close_goes_through_closing_s3_6() {
     send(&mut stack, ms(21), peer_fin(), b"");
     assert_eq!(state(&stack, conn), "CLOSING");
     expect(&mut stack, ms(21), our_ack_of_fin_after_ours(), b"");
-    send(&mut stack, ms(22), TcpHeader { seq: SeqNum(REMOTE_ISS + 2), ..peer_acks_our_fin() }, b"");
+    send(
+        &mut stack,
+        ms(22),
+        TcpHeader {
+            seq: SeqNum(REMOTE_ISS + 2),
+            ..peer_acks_our_fin()
+        },
+        b"",
+    );
     assert_eq!(state(&stack, conn), "TIME-WAIT");
 }
 
@@ -99,7 +166,12 @@ fn half_close_lets_data_flow_the_other_way_s3_6() {
     assert_eq!(stack.send(conn, b"no"), Err(ApiError::BrokenPipe));
     // FIN-WAIT-2: the peer keeps talking and we keep acknowledging.
     send(&mut stack, ms(40), peer_acks_our_fin(), b"still here");
-    let ack = TcpHeader { seq: SeqNum(LOCAL_ISS + 2), ack: Some(SeqNum(REMOTE_ISS + 11)), window: LOCAL_WIN - 10, ..to_peer() };
+    let ack = TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 2),
+        ack: Some(SeqNum(REMOTE_ISS + 11)),
+        window: LOCAL_WIN - 10,
+        ..to_peer()
+    };
     expect(&mut stack, ms(40), ack, b"");
     assert_eq!(read_all(&mut stack, conn), b"still here");
 }
@@ -112,7 +184,11 @@ fn peer_half_close_lets_us_keep_sending_in_close_wait_s3_6() {
     let mut buf = [0u8; 4];
     assert_eq!(stack.recv(conn, &mut buf), Ok(0));
     assert_eq!(stack.send(conn, b"reply"), Ok(5));
-    let data = TcpHeader { flags: flags("P"), ack: Some(SeqNum(REMOTE_ISS + 2)), ..to_peer() };
+    let data = TcpHeader {
+        flags: flags("P"),
+        ack: Some(SeqNum(REMOTE_ISS + 2)),
+        ..to_peer()
+    };
     expect(&mut stack, ms(21), data, b"reply");
     assert_eq!(state(&stack, conn), "CLOSE-WAIT");
 }
@@ -122,7 +198,10 @@ fn retransmitted_fin_in_time_wait_is_reacked_and_restarts_the_timer_s3_10_7_4() 
     let (mut stack, conn) = established();
     stack.shutdown_write(conn).unwrap();
     expect(&mut stack, ms(20), our_fin(), b"");
-    let fin_ack = TcpHeader { flags: flags("F"), ..peer_acks_our_fin() };
+    let fin_ack = TcpHeader {
+        flags: flags("F"),
+        ..peer_acks_our_fin()
+    };
     send(&mut stack, ms(30), fin_ack, b"");
     expect(&mut stack, ms(30), our_ack_of_fin_after_ours(), b"");
     // Our ACK was lost; the peer's FIN comes again 30 s later.
@@ -137,11 +216,22 @@ fn retransmitted_fin_in_time_wait_is_reacked_and_restarts_the_timer_s3_10_7_4() 
 
 #[test]
 fn msl_is_configurable() {
-    let cfg = StackConfig { msl: Duration::from_secs(1), ..config() };
+    let cfg = StackConfig {
+        msl: Duration::from_secs(1),
+        ..config()
+    };
     let (mut stack, conn) = established_with(cfg);
     stack.shutdown_write(conn).unwrap();
     recv(&mut stack, ms(20));
-    send(&mut stack, ms(30), TcpHeader { flags: flags("F"), ..peer_acks_our_fin() }, b"");
+    send(
+        &mut stack,
+        ms(30),
+        TcpHeader {
+            flags: flags("F"),
+            ..peer_acks_our_fin()
+        },
+        b"",
+    );
     recv(&mut stack, ms(30));
     assert_eq!(stack.poll_timeout(), Some(ms(2030)));
 }
@@ -164,10 +254,22 @@ fn lost_fin_is_retransmitted_in_last_ack_s3_8_1() {
     send(&mut stack, ms(20), peer_fin(), b"");
     recv(&mut stack, ms(20));
     stack.close(conn);
-    let fin = TcpHeader { flags: flags("F"), ack: Some(SeqNum(REMOTE_ISS + 2)), ..to_peer() };
+    let fin = TcpHeader {
+        flags: flags("F"),
+        ack: Some(SeqNum(REMOTE_ISS + 2)),
+        ..to_peer()
+    };
     expect(&mut stack, ms(21), fin, b"");
     expect(&mut stack, ms(221), fin, b"");
-    send(&mut stack, ms(230), TcpHeader { seq: SeqNum(REMOTE_ISS + 2), ..peer_acks_our_fin() }, b"");
+    send(
+        &mut stack,
+        ms(230),
+        TcpHeader {
+            seq: SeqNum(REMOTE_ISS + 2),
+            ..peer_acks_our_fin()
+        },
+        b"",
+    );
     assert_eq!(stack.poll_timeout(), None, "TCB deleted after LAST-ACK");
     // The tuple is free again: a new segment gets a RST.
     send(&mut stack, ms(240), from_peer(), b"x");
@@ -180,7 +282,10 @@ fn fin_is_sent_after_queued_data_s3_10_4() {
     let (mut stack, conn) = established();
     stack.send(conn, b"last words").unwrap();
     stack.shutdown_write(conn).unwrap();
-    let header = TcpHeader { flags: flags("PF"), ..to_peer() };
+    let header = TcpHeader {
+        flags: flags("PF"),
+        ..to_peer()
+    };
     expect(&mut stack, ms(20), header, b"last words");
 }
 
@@ -191,7 +296,15 @@ fn close_releases_the_handle_and_the_engine_finishes_alone_s3_10_4() {
     assert_eq!(stack.conn_info(conn), Err(ApiError::InvalidHandle));
     assert_eq!(stack.send(conn, b"x"), Err(ApiError::InvalidHandle));
     expect(&mut stack, ms(20), our_fin(), b"");
-    send(&mut stack, ms(30), TcpHeader { flags: flags("F"), ..peer_acks_our_fin() }, b"");
+    send(
+        &mut stack,
+        ms(30),
+        TcpHeader {
+            flags: flags("F"),
+            ..peer_acks_our_fin()
+        },
+        b"",
+    );
     expect(&mut stack, ms(30), our_ack_of_fin_after_ours(), b"");
     // TIME-WAIT runs without a handle, then the TCB is freed.
     assert_eq!(stack.poll_timeout(), Some(ms(60_030)));
@@ -205,7 +318,12 @@ fn close_with_unread_data_sends_rst_s3_10_4() {
     send(&mut stack, ms(20), from_peer(), b"unread");
     recv(&mut stack, ms(20));
     stack.close(conn);
-    let rst = TcpHeader { flags: flags("R"), ack: Some(SeqNum(REMOTE_ISS + 7)), window: 0, ..to_peer() };
+    let rst = TcpHeader {
+        flags: flags("R"),
+        ack: Some(SeqNum(REMOTE_ISS + 7)),
+        window: 0,
+        ..to_peer()
+    };
     expect(&mut stack, ms(21), rst, b"");
     recv_nothing(&mut stack, ms(5000));
 }
@@ -214,7 +332,11 @@ fn close_with_unread_data_sends_rst_s3_10_4() {
 fn abort_sends_rst_and_forgets_s3_10_5() {
     let (mut stack, conn) = established();
     stack.abort(conn);
-    let rst = TcpHeader { flags: flags("R"), window: 0, ..to_peer() };
+    let rst = TcpHeader {
+        flags: flags("R"),
+        window: 0,
+        ..to_peer()
+    };
     expect(&mut stack, ms(20), rst, b"");
     assert_eq!(stack.conn_info(conn), Err(ApiError::InvalidHandle));
     assert_eq!(stack.poll_timeout(), None);
@@ -237,7 +359,11 @@ fn close_listener_resets_connections_not_yet_accepted() {
     expect(&mut stack, ms(0), our_syn_ack(), b"");
     send(&mut stack, ms(10), from_peer(), b"");
     stack.close_listener(listener);
-    let rst = TcpHeader { flags: flags("R"), window: 0, ..to_peer() };
+    let rst = TcpHeader {
+        flags: flags("R"),
+        window: 0,
+        ..to_peer()
+    };
     expect(&mut stack, ms(11), rst, b"");
     // The port is closed now: a new SYN gets RST,ACK.
     send(&mut stack, ms(12), peer_syn(), b"");
@@ -248,7 +374,15 @@ fn close_listener_resets_connections_not_yet_accepted() {
 #[test]
 fn ended_connection_keeps_its_handle_and_reports_closed() {
     let (mut stack, conn) = established();
-    send(&mut stack, ms(20), TcpHeader { flags: flags("R"), ..from_peer() }, b"");
+    send(
+        &mut stack,
+        ms(20),
+        TcpHeader {
+            flags: flags("R"),
+            ..from_peer()
+        },
+        b"",
+    );
     let info = stack.conn_info(conn).unwrap();
     assert_eq!(info.state, "CLOSED");
     let mut buf = [0u8; 4];

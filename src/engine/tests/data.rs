@@ -7,11 +7,18 @@ use crate::engine::{ApiError, Engine};
 use crate::wire::{SeqNum, TcpHeader};
 
 fn ack_for(received: u32) -> TcpHeader {
-    TcpHeader { ack: Some(SeqNum(REMOTE_ISS + 1 + received)), window: LOCAL_WIN - received as u16, ..to_peer() }
+    TcpHeader {
+        ack: Some(SeqNum(REMOTE_ISS + 1 + received)),
+        window: LOCAL_WIN - received as u16,
+        ..to_peer()
+    }
 }
 
 fn peer_data_at(offset: u32) -> TcpHeader {
-    TcpHeader { seq: SeqNum(REMOTE_ISS + 1 + offset), ..from_peer() }
+    TcpHeader {
+        seq: SeqNum(REMOTE_ISS + 1 + offset),
+        ..from_peer()
+    }
 }
 
 #[test]
@@ -29,9 +36,21 @@ fn in_order_data_is_acked_and_read_s3_10_7_4() {
 fn our_data_goes_out_and_acks_free_the_buffer_s3_10_2() {
     let (mut stack, conn) = established();
     send_and_expect(&mut stack, conn, ms(20), 0, b"abc");
-    send(&mut stack, ms(30), TcpHeader { ack: Some(SeqNum(LOCAL_ISS + 4)), ..from_peer() }, b"");
+    send(
+        &mut stack,
+        ms(30),
+        TcpHeader {
+            ack: Some(SeqNum(LOCAL_ISS + 4)),
+            ..from_peer()
+        },
+        b"",
+    );
     recv_nothing(&mut stack, ms(30));
-    assert_eq!(stack.poll_timeout(), None, "retransmission timer stops when all is acked");
+    assert_eq!(
+        stack.poll_timeout(),
+        None,
+        "retransmission timer stops when all is acked"
+    );
 }
 
 #[test]
@@ -39,7 +58,15 @@ fn out_of_order_segment_is_held_and_delivered_when_the_hole_fills_shld_31() {
     let (mut stack, conn) = established();
     send(&mut stack, ms(20), peer_data_at(3), b"def");
     // Immediate duplicate ACK for the hole (RFC 5681 §4.2); nothing readable.
-    expect(&mut stack, ms(20), TcpHeader { window: LOCAL_WIN, ..to_peer() }, b"");
+    expect(
+        &mut stack,
+        ms(20),
+        TcpHeader {
+            window: LOCAL_WIN,
+            ..to_peer()
+        },
+        b"",
+    );
     let mut buf = [0u8; 16];
     assert_eq!(stack.recv(conn, &mut buf), Err(ApiError::WouldBlock));
     send(&mut stack, ms(21), peer_data_at(0), b"abc");
@@ -73,7 +100,11 @@ fn out_of_order_queue_is_bounded() {
     send(&mut stack, ms(21), peer_data_at(0), &data[..10]);
     send(&mut stack, ms(21), peer_data_at(11), &data[11..20]);
     send(&mut stack, ms(21), peer_data_at(21), &data[21..30]);
-    assert_eq!(read_all(&mut stack, conn), data, "the dropped byte at 30 is not there");
+    assert_eq!(
+        read_all(&mut stack, conn),
+        data,
+        "the dropped byte at 30 is not there"
+    );
 }
 
 #[test]
@@ -107,8 +138,20 @@ fn nagle_holds_small_segments_while_data_is_unacked_s3_7_4() {
     send_and_expect(&mut stack, conn, ms(20), 0, b"a");
     stack.send(conn, b"b").unwrap();
     recv_nothing(&mut stack, ms(21));
-    send(&mut stack, ms(30), TcpHeader { ack: Some(SeqNum(LOCAL_ISS + 2)), ..from_peer() }, b"");
-    let header = TcpHeader { seq: SeqNum(LOCAL_ISS + 2), flags: flags("P"), ..to_peer() };
+    send(
+        &mut stack,
+        ms(30),
+        TcpHeader {
+            ack: Some(SeqNum(LOCAL_ISS + 2)),
+            ..from_peer()
+        },
+        b"",
+    );
+    let header = TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 2),
+        flags: flags("P"),
+        ..to_peer()
+    };
     expect(&mut stack, ms(30), header, b"b");
 }
 
@@ -140,11 +183,21 @@ fn sequence_numbers_wrap_in_both_directions_s3_4() {
     cfg.fixed_isn = Some(our_iss);
     let (mut stack, listener) = listening_with(cfg);
     let peer_iss = u32::MAX - 1;
-    let syn = TcpHeader { seq: SeqNum(peer_iss), ..peer_syn() };
+    let syn = TcpHeader {
+        seq: SeqNum(peer_iss),
+        ..peer_syn()
+    };
     send(&mut stack, ms(0), syn, b"");
     let (syn_ack, _) = recv(&mut stack, ms(0));
-    assert_eq!((syn_ack.seq, syn_ack.ack), (SeqNum(our_iss), Some(SeqNum(u32::MAX))));
-    let base = TcpHeader { seq: SeqNum(u32::MAX), ack: Some(SeqNum(u32::MAX - 1)), ..from_peer() };
+    assert_eq!(
+        (syn_ack.seq, syn_ack.ack),
+        (SeqNum(our_iss), Some(SeqNum(u32::MAX)))
+    );
+    let base = TcpHeader {
+        seq: SeqNum(u32::MAX),
+        ack: Some(SeqNum(u32::MAX - 1)),
+        ..from_peer()
+    };
     send(&mut stack, ms(1), base, b"");
     let conn = stack.accept(listener).unwrap();
     // Peer data 0xffffffff.. crosses zero.
@@ -157,10 +210,41 @@ fn sequence_numbers_wrap_in_both_directions_s3_4() {
     stack.send(conn, b"0123456789").unwrap();
     let (seg, data) = recv(&mut stack, ms(3));
     assert_eq!((seg.seq, data.len()), (SeqNum(u32::MAX - 1), 10));
-    send(&mut stack, ms(4), TcpHeader { seq: SeqNum(4), ack: Some(SeqNum(8)), ..base }, b"");
-    assert_eq!(stack.poll_timeout(), None, "everything acknowledged across the wrap");
+    send(
+        &mut stack,
+        ms(4),
+        TcpHeader {
+            seq: SeqNum(4),
+            ack: Some(SeqNum(8)),
+            ..base
+        },
+        b"",
+    );
+    assert_eq!(
+        stack.poll_timeout(),
+        None,
+        "everything acknowledged across the wrap"
+    );
     // An out-of-order segment across the wrap is held and delivered.
-    send(&mut stack, ms(5), TcpHeader { seq: SeqNum(7), ack: Some(SeqNum(8)), ..base }, b"cd");
-    send(&mut stack, ms(5), TcpHeader { seq: SeqNum(4), ack: Some(SeqNum(8)), ..base }, b"xab");
+    send(
+        &mut stack,
+        ms(5),
+        TcpHeader {
+            seq: SeqNum(7),
+            ack: Some(SeqNum(8)),
+            ..base
+        },
+        b"cd",
+    );
+    send(
+        &mut stack,
+        ms(5),
+        TcpHeader {
+            seq: SeqNum(4),
+            ack: Some(SeqNum(8)),
+            ..base
+        },
+        b"xab",
+    );
     assert_eq!(read_all(&mut stack, conn), b"xabcd");
 }

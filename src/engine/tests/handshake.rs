@@ -52,7 +52,10 @@ fn ephemeral_ports_come_from_the_dynamic_range() {
 fn connect_to_the_same_tuple_twice_is_addr_in_use() {
     let mut stack = Stack::new(config());
     stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
-    assert_eq!(stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)), Err(ApiError::AddrInUse));
+    assert_eq!(
+        stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)),
+        Err(ApiError::AddrInUse)
+    );
 }
 
 #[test]
@@ -60,7 +63,12 @@ fn rst_answering_our_syn_is_connection_refused_s3_10_7_3() {
     let mut stack = Stack::new(config());
     let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
     recv(&mut stack, ms(0));
-    let rst = TcpHeader { seq: SeqNum(0), ack: Some(SeqNum(LOCAL_ISS + 1)), flags: flags("R"), ..from_peer() };
+    let rst = TcpHeader {
+        seq: SeqNum(0),
+        ack: Some(SeqNum(LOCAL_ISS + 1)),
+        flags: flags("R"),
+        ..from_peer()
+    };
     send(&mut stack, ms(5), rst, b"");
     assert_eq!(stack.connect_status(conn), Err(ApiError::ConnectionRefused));
     assert_eq!(state(&stack, conn), "CLOSED");
@@ -72,7 +80,11 @@ fn rst_without_ack_in_syn_sent_is_ignored_s3_10_7_3() {
     let mut stack = Stack::new(config());
     let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
     recv(&mut stack, ms(0));
-    let rst = TcpHeader { ack: None, flags: flags("R"), ..from_peer() };
+    let rst = TcpHeader {
+        ack: None,
+        flags: flags("R"),
+        ..from_peer()
+    };
     send(&mut stack, ms(5), rst, b"");
     assert_eq!(state(&stack, conn), "SYN-SENT");
 }
@@ -83,9 +95,20 @@ fn bad_ack_in_syn_sent_gets_rst_at_seg_ack_s3_10_7_3() {
     let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
     recv(&mut stack, ms(0));
     for bad in [LOCAL_ISS, LOCAL_ISS + 2] {
-        let syn_ack = TcpHeader { seq: SeqNum(REMOTE_ISS), ack: Some(SeqNum(bad)), flags: flags("S"), ..from_peer() };
+        let syn_ack = TcpHeader {
+            seq: SeqNum(REMOTE_ISS),
+            ack: Some(SeqNum(bad)),
+            flags: flags("S"),
+            ..from_peer()
+        };
         send(&mut stack, ms(5), syn_ack, b"");
-        let rst = TcpHeader { seq: SeqNum(bad), ack: None, flags: flags("R"), window: 0, ..to_peer() };
+        let rst = TcpHeader {
+            seq: SeqNum(bad),
+            ack: None,
+            flags: flags("R"),
+            window: 0,
+            ..to_peer()
+        };
         expect(&mut stack, ms(5), rst, b"");
     }
     assert_eq!(state(&stack, conn), "SYN-SENT");
@@ -103,7 +126,12 @@ fn simultaneous_open_goes_through_syn_received_s3_5() {
     expect(&mut stack, ms(5), our_syn_ack(), b"");
     // The peer's SYN-ACK: its SYN is old now, so it is answered with an
     // ACK; its ACK arrives again in the peer's reply to our SYN-ACK.
-    let peer_syn_ack = TcpHeader { seq: SeqNum(REMOTE_ISS), flags: flags("S"), options: TcpOptions { mss: Some(MSS) }, ..from_peer() };
+    let peer_syn_ack = TcpHeader {
+        seq: SeqNum(REMOTE_ISS),
+        flags: flags("S"),
+        options: TcpOptions { mss: Some(MSS) },
+        ..from_peer()
+    };
     send(&mut stack, ms(6), peer_syn_ack, b"");
     expect(&mut stack, ms(6), to_peer(), b"");
     send(&mut stack, ms(7), from_peer(), b"");
@@ -114,15 +142,38 @@ fn simultaneous_open_goes_through_syn_received_s3_5() {
 #[test]
 fn ack_to_a_listener_gets_rst_s3_10_7_2() {
     let (mut stack, _) = listening_with(config());
-    send(&mut stack, ms(0), TcpHeader { ack: Some(SeqNum(777)), ..from_peer() }, b"");
-    let rst = TcpHeader { seq: SeqNum(777), ack: None, flags: flags("R"), window: 0, ..to_peer() };
+    send(
+        &mut stack,
+        ms(0),
+        TcpHeader {
+            ack: Some(SeqNum(777)),
+            ..from_peer()
+        },
+        b"",
+    );
+    let rst = TcpHeader {
+        seq: SeqNum(777),
+        ack: None,
+        flags: flags("R"),
+        window: 0,
+        ..to_peer()
+    };
     expect(&mut stack, ms(0), rst, b"");
 }
 
 #[test]
 fn rst_to_a_listener_is_ignored_s3_10_7_2() {
     let (mut stack, _) = listening_with(config());
-    send(&mut stack, ms(0), TcpHeader { ack: None, flags: flags("R"), ..from_peer() }, b"");
+    send(
+        &mut stack,
+        ms(0),
+        TcpHeader {
+            ack: None,
+            flags: flags("R"),
+            ..from_peer()
+        },
+        b"",
+    );
     recv_nothing(&mut stack, ms(0));
 }
 
@@ -130,7 +181,13 @@ fn rst_to_a_listener_is_ignored_s3_10_7_2() {
 fn syn_to_a_closed_port_gets_rst_ack_s3_10_7_1() {
     let mut stack = Stack::new(config());
     send(&mut stack, ms(0), peer_syn(), b"");
-    let rst = TcpHeader { seq: SeqNum(0), ack: Some(SeqNum(REMOTE_ISS + 1)), flags: flags("R"), window: 0, ..to_peer() };
+    let rst = TcpHeader {
+        seq: SeqNum(0),
+        ack: Some(SeqNum(REMOTE_ISS + 1)),
+        flags: flags("R"),
+        window: 0,
+        ..to_peer()
+    };
     expect(&mut stack, ms(0), rst, b"");
     assert_eq!(stack.stats().resets_sent, 1);
 }
@@ -139,9 +196,23 @@ fn syn_to_a_closed_port_gets_rst_ack_s3_10_7_1() {
 fn data_to_a_closed_port_gets_rst_at_its_ack_and_rst_gets_nothing_s3_10_7_1() {
     let mut stack = Stack::new(config());
     send(&mut stack, ms(0), from_peer(), b"hello");
-    let rst = TcpHeader { seq: SeqNum(LOCAL_ISS + 1), ack: None, flags: flags("R"), window: 0, ..to_peer() };
+    let rst = TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 1),
+        ack: None,
+        flags: flags("R"),
+        window: 0,
+        ..to_peer()
+    };
     expect(&mut stack, ms(0), rst, b"");
-    send(&mut stack, ms(1), TcpHeader { flags: flags("R"), ..from_peer() }, b"");
+    send(
+        &mut stack,
+        ms(1),
+        TcpHeader {
+            flags: flags("R"),
+            ..from_peer()
+        },
+        b"",
+    );
     recv_nothing(&mut stack, ms(1));
 }
 
@@ -159,9 +230,23 @@ fn bad_ack_in_syn_received_gets_rst_s3_10_7_4() {
     let (mut stack, listener) = listening_with(config());
     send(&mut stack, ms(0), peer_syn(), b"");
     expect(&mut stack, ms(0), our_syn_ack(), b"");
-    send(&mut stack, ms(5), TcpHeader { ack: Some(SeqNum(LOCAL_ISS + 5)), ..from_peer() }, b"");
+    send(
+        &mut stack,
+        ms(5),
+        TcpHeader {
+            ack: Some(SeqNum(LOCAL_ISS + 5)),
+            ..from_peer()
+        },
+        b"",
+    );
     // Not SND.UNA < SEG.ACK =< SND.NXT: "form a reset segment <SEQ=SEG.ACK><CTL=RST>".
-    let rst = TcpHeader { seq: SeqNum(LOCAL_ISS + 5), ack: None, flags: flags("R"), window: 0, ..to_peer() };
+    let rst = TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 5),
+        ack: None,
+        flags: flags("R"),
+        window: 0,
+        ..to_peer()
+    };
     expect(&mut stack, ms(5), rst, b"");
     assert_eq!(stack.accept(listener), Err(ApiError::WouldBlock));
 }
@@ -171,7 +256,16 @@ fn rst_in_syn_received_returns_to_listen_silently_s3_10_7_4() {
     let (mut stack, listener) = listening_with(config());
     send(&mut stack, ms(0), peer_syn(), b"");
     expect(&mut stack, ms(0), our_syn_ack(), b"");
-    send(&mut stack, ms(5), TcpHeader { ack: None, flags: flags("R"), ..from_peer() }, b"");
+    send(
+        &mut stack,
+        ms(5),
+        TcpHeader {
+            ack: None,
+            flags: flags("R"),
+            ..from_peer()
+        },
+        b"",
+    );
     recv_nothing(&mut stack, ms(5000));
     assert_eq!(stack.accept(listener), Err(ApiError::WouldBlock));
     // The listener still works.
@@ -182,7 +276,10 @@ fn rst_in_syn_received_returns_to_listen_silently_s3_10_7_4() {
 #[test]
 fn mss_option_of_zero_is_clamped_so_data_still_flows_s3_7_1() {
     let (mut stack, listener) = listening_with(config());
-    let syn = TcpHeader { options: TcpOptions { mss: Some(0) }, ..peer_syn() };
+    let syn = TcpHeader {
+        options: TcpOptions { mss: Some(0) },
+        ..peer_syn()
+    };
     send(&mut stack, ms(0), syn, b"");
     expect(&mut stack, ms(0), our_syn_ack(), b"");
     send(&mut stack, ms(1), from_peer(), b"");
@@ -198,7 +295,15 @@ fn mss_option_of_zero_is_clamped_so_data_still_flows_s3_7_1() {
 #[test]
 fn peer_mss_limits_our_segments_and_536_is_the_default_s3_7_1() {
     let (mut stack, listener) = listening_with(config());
-    send(&mut stack, ms(0), TcpHeader { options: TcpOptions { mss: None }, ..peer_syn() }, b"");
+    send(
+        &mut stack,
+        ms(0),
+        TcpHeader {
+            options: TcpOptions { mss: None },
+            ..peer_syn()
+        },
+        b"",
+    );
     recv(&mut stack, ms(0));
     send(&mut stack, ms(1), from_peer(), b"");
     let conn = stack.accept(listener).unwrap();
@@ -215,7 +320,10 @@ fn full_backlog_drops_syns_silently_so_clients_retry() {
     expect(&mut stack, ms(0), our_syn_ack(), b"");
     send(&mut stack, ms(1), from_peer(), b"");
     // The accept queue (1) is full: a second client's SYN is dropped.
-    let other = TcpHeader { src_port: REMOTE_PORT + 1, ..peer_syn() };
+    let other = TcpHeader {
+        src_port: REMOTE_PORT + 1,
+        ..peer_syn()
+    };
     let dropped_before = stack.stats().packets_dropped;
     send(&mut stack, ms(2), other, b"");
     recv_nothing(&mut stack, ms(2));
@@ -257,7 +365,13 @@ fn connect_times_out_after_the_handshake_timeout_s3_8_3() {
     cfg.handshake_timeout = std::time::Duration::from_secs(4);
     let mut stack = Stack::new(cfg);
     let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
-    let syn = TcpHeader { seq: SeqNum(LOCAL_ISS), ack: None, flags: flags("S"), options: TcpOptions { mss: Some(MSS) }, ..to_peer() };
+    let syn = TcpHeader {
+        seq: SeqNum(LOCAL_ISS),
+        ack: None,
+        flags: flags("S"),
+        options: TcpOptions { mss: Some(MSS) },
+        ..to_peer()
+    };
     expect(&mut stack, ms(0), syn, b"");
     // Lost SYN is sent again after the initial RTO of 1 s (RFC 6298 (2.1)).
     expect(&mut stack, ms(1000), syn, b"");

@@ -85,7 +85,12 @@ pub fn peer_syn() -> TcpHeader {
 }
 
 pub fn our_syn_ack() -> TcpHeader {
-    TcpHeader { seq: SeqNum(LOCAL_ISS), flags: flags("S"), options: TcpOptions { mss: Some(MSS) }, ..to_peer() }
+    TcpHeader {
+        seq: SeqNum(LOCAL_ISS),
+        flags: flags("S"),
+        options: TcpOptions { mss: Some(MSS) },
+        ..to_peer()
+    }
 }
 
 pub fn packet_from(src: Ipv4Addr, header: &TcpHeader, payload: &[u8]) -> Vec<u8> {
@@ -107,9 +112,14 @@ pub fn send(stack: &mut Stack, at: Instant, header: TcpHeader, payload: &[u8]) {
 pub fn recv(stack: &mut Stack, at: Instant) -> (TcpHeader, Vec<u8>) {
     stack.handle_timeout(at);
     let mut buf = [0u8; 1500];
-    let len = stack.poll_transmit(at, &mut buf).expect("expected a packet, got none");
+    let len = stack
+        .poll_transmit(at, &mut buf)
+        .expect("expected a packet, got none");
     let (ip, bytes) = Ipv4Repr::parse(&buf[..len]).expect("we sent a bad IPv4 packet");
-    assert_eq!((ip.src, ip.dst, ip.protocol), (LOCAL_IP, REMOTE_IP, PROTO_TCP));
+    assert_eq!(
+        (ip.src, ip.dst, ip.protocol),
+        (LOCAL_IP, REMOTE_IP, PROTO_TCP)
+    );
     let seg = TcpSegment::parse(ip.src, ip.dst, bytes).expect("we sent a bad TCP segment");
     (seg.header, seg.payload.to_vec())
 }
@@ -130,7 +140,11 @@ pub fn recv_nothing(stack: &mut Stack, at: Instant) {
     if let Some(len) = stack.poll_transmit(at, &mut buf) {
         let (ip, bytes) = Ipv4Repr::parse(&buf[..len]).unwrap();
         match TcpSegment::parse(ip.src, ip.dst, bytes) {
-            Ok(seg) => panic!("expected nothing, got {} len {}", seg.header, seg.payload.len()),
+            Ok(seg) => panic!(
+                "expected nothing, got {} len {}",
+                seg.header,
+                seg.payload.len()
+            ),
             Err(_) => panic!("expected nothing, got a non-TCP packet"),
         }
     }
@@ -162,7 +176,15 @@ pub fn established_with(config: StackConfig) -> (Stack, ConnId) {
     let window = config.recv_buffer.min(usize::from(u16::MAX)) as u16;
     let (mut stack, listener) = listening_with(config);
     send(&mut stack, ms(0), peer_syn(), b"");
-    expect(&mut stack, ms(0), TcpHeader { window, ..our_syn_ack() }, b"");
+    expect(
+        &mut stack,
+        ms(0),
+        TcpHeader {
+            window,
+            ..our_syn_ack()
+        },
+        b"",
+    );
     send(&mut stack, ms(10), from_peer(), b"");
     recv_nothing(&mut stack, ms(10));
     let conn = stack.accept(listener).unwrap();
@@ -178,9 +200,28 @@ pub fn established() -> (Stack, ConnId) {
 pub fn connected_with(config: StackConfig) -> (Stack, ConnId) {
     let mut stack = Stack::new(config);
     let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
-    let syn = TcpHeader { seq: SeqNum(LOCAL_ISS), ack: None, flags: flags("S"), options: TcpOptions { mss: Some(MSS) }, ..to_peer() };
-    expect(&mut stack, ms(0), TcpHeader { window: LOCAL_WIN, ..syn }, b"");
-    let syn_ack = TcpHeader { seq: SeqNum(REMOTE_ISS), flags: flags("S"), options: TcpOptions { mss: Some(MSS) }, ..from_peer() };
+    let syn = TcpHeader {
+        seq: SeqNum(LOCAL_ISS),
+        ack: None,
+        flags: flags("S"),
+        options: TcpOptions { mss: Some(MSS) },
+        ..to_peer()
+    };
+    expect(
+        &mut stack,
+        ms(0),
+        TcpHeader {
+            window: LOCAL_WIN,
+            ..syn
+        },
+        b"",
+    );
+    let syn_ack = TcpHeader {
+        seq: SeqNum(REMOTE_ISS),
+        flags: flags("S"),
+        options: TcpOptions { mss: Some(MSS) },
+        ..from_peer()
+    };
     send(&mut stack, ms(10), syn_ack, b"");
     expect(&mut stack, ms(10), to_peer(), b"");
     assert_eq!(stack.connect_status(conn), Ok(()));
@@ -191,6 +232,10 @@ pub fn connected_with(config: StackConfig) -> (Stack, ConnId) {
 #[track_caller]
 pub fn send_and_expect(stack: &mut Stack, conn: ConnId, at: Instant, seq_offset: u32, data: &[u8]) {
     assert_eq!(stack.send(conn, data), Ok(data.len()));
-    let header = TcpHeader { seq: SeqNum(LOCAL_ISS + 1 + seq_offset), flags: flags("P"), ..to_peer() };
+    let header = TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 1 + seq_offset),
+        flags: flags("P"),
+        ..to_peer()
+    };
     expect(stack, at, header, data);
 }

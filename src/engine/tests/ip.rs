@@ -96,7 +96,9 @@ fn fix_tcp_checksum(packet: &mut [u8]) {
 fn unknown_options_are_skipped_must_6_must_64() {
     // A SYN the way Linux sends it: MSS, SACK-permitted, timestamps, NOP,
     // window scale; odd alignment included.
-    let options = [2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7];
+    let options = [
+        2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+    ];
     let mut packet = syn_packet();
     let header_len = 20 + options.len();
     packet.truncate(40); // drop the template's own options
@@ -115,16 +117,30 @@ fn unknown_options_are_skipped_must_6_must_64() {
 fn icmp_echo_is_answered() {
     let mut stack = Stack::new(config());
     let mut icmp = [0u8; 12];
-    EchoRequest { ident: 0x1234, seq_no: 7, data: b"ping" }.emit_request(&mut icmp);
+    EchoRequest {
+        ident: 0x1234,
+        seq_no: 7,
+        data: b"ping",
+    }
+    .emit_request(&mut icmp);
     let mut packet = vec![0u8; 32];
-    let ip = Ipv4Repr { src: REMOTE_IP, dst: LOCAL_IP, protocol: PROTO_ICMP, ttl: 64, payload_len: 12 };
+    let ip = Ipv4Repr {
+        src: REMOTE_IP,
+        dst: LOCAL_IP,
+        protocol: PROTO_ICMP,
+        ttl: 64,
+        payload_len: 12,
+    };
     ip.emit(&mut packet);
     packet[20..].copy_from_slice(&icmp);
     stack.handle_packet(ms(0), &packet);
     let mut buf = [0u8; 1500];
     let len = stack.poll_transmit(ms(0), &mut buf).expect("an echo reply");
     let (reply_ip, reply) = Ipv4Repr::parse(&buf[..len]).unwrap();
-    assert_eq!((reply_ip.src, reply_ip.dst, reply_ip.protocol), (LOCAL_IP, REMOTE_IP, PROTO_ICMP));
+    assert_eq!(
+        (reply_ip.src, reply_ip.dst, reply_ip.protocol),
+        (LOCAL_IP, REMOTE_IP, PROTO_ICMP)
+    );
     assert_eq!(reply[0], 0, "echo reply type");
     assert_eq!(&reply[4..], &[0x12, 0x34, 0, 7, b'p', b'i', b'n', b'g']);
     assert_eq!(checksum::checksum(reply), 0);
@@ -140,10 +156,25 @@ fn broadcast_source_is_dropped() {
 #[test]
 fn a_bad_packet_does_not_disturb_an_established_connection() {
     let (mut stack, conn) = established();
-    let mut packet = packet_from(REMOTE_IP, &TcpHeader { flags: flags("R"), ..from_peer() }, b"");
+    let mut packet = packet_from(
+        REMOTE_IP,
+        &TcpHeader {
+            flags: flags("R"),
+            ..from_peer()
+        },
+        b"",
+    );
     packet[25] ^= 1; // corrupt the sequence number: checksum fails
     stack.handle_packet(ms(20), &packet);
     assert_eq!(state(&stack, conn), "ESTABLISHED");
-    send(&mut stack, ms(21), TcpHeader { seq: SeqNum(REMOTE_ISS + 1), ..from_peer() }, b"ok");
+    send(
+        &mut stack,
+        ms(21),
+        TcpHeader {
+            seq: SeqNum(REMOTE_ISS + 1),
+            ..from_peer()
+        },
+        b"ok",
+    );
     assert_eq!(read_all(&mut stack, conn), b"ok");
 }

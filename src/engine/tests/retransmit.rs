@@ -8,11 +8,18 @@ use crate::engine::{ApiError, Engine, StackConfig};
 use crate::wire::{SeqNum, TcpHeader};
 
 fn data_at(offset: u32) -> TcpHeader {
-    TcpHeader { seq: SeqNum(LOCAL_ISS + 1 + offset), flags: flags("P"), ..to_peer() }
+    TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 1 + offset),
+        flags: flags("P"),
+        ..to_peer()
+    }
 }
 
 fn peer_ack(offset: u32) -> TcpHeader {
-    TcpHeader { ack: Some(SeqNum(LOCAL_ISS + 1 + offset)), ..from_peer() }
+    TcpHeader {
+        ack: Some(SeqNum(LOCAL_ISS + 1 + offset)),
+        ..from_peer()
+    }
 }
 
 #[test]
@@ -32,7 +39,10 @@ fn lost_data_is_resent_after_rto_with_exponential_backoff_rfc6298_5() {
 
 #[test]
 fn min_rto_is_configurable() {
-    let cfg = StackConfig { min_rto: Duration::from_millis(50), ..config() };
+    let cfg = StackConfig {
+        min_rto: Duration::from_millis(50),
+        ..config()
+    };
     let (mut stack, conn) = established_with(cfg);
     send_and_expect(&mut stack, conn, ms(20), 0, b"x");
     // RTT 10 ms: RTO = 10 + 4 * 5 = 30, raised to the 50 ms minimum.
@@ -58,7 +68,7 @@ fn karn_no_rtt_sample_from_a_retransmitted_segment_rfc6298_3() {
     send_and_expect(&mut stack, conn, ms(20), 0, b"a");
     expect(&mut stack, ms(220), data_at(0), b"a");
     send(&mut stack, ms(230), peer_ack(1), b""); // ambiguous: no sample
-    // The backed-off RTO (400 ms) stays until a fresh sample (RFC 6298 (5.7)).
+                                                 // The backed-off RTO (400 ms) stays until a fresh sample (RFC 6298 (5.7)).
     send_and_expect(&mut stack, conn, ms(300), 1, b"b");
     recv_nothing(&mut stack, ms(699));
     expect(&mut stack, ms(700), data_at(1), b"b");
@@ -66,7 +76,10 @@ fn karn_no_rtt_sample_from_a_retransmitted_segment_rfc6298_3() {
 
 #[test]
 fn connection_gives_up_and_reports_timed_out_s3_8_3() {
-    let cfg = StackConfig { give_up_after: Duration::from_secs(2), ..config() };
+    let cfg = StackConfig {
+        give_up_after: Duration::from_secs(2),
+        ..config()
+    };
     let (mut stack, conn) = established_with(cfg);
     send_and_expect(&mut stack, conn, ms(20), 0, b"void");
     expect(&mut stack, ms(220), data_at(0), b"void"); // first timeout: the clock starts
@@ -84,12 +97,18 @@ fn connection_gives_up_and_reports_timed_out_s3_8_3() {
 
 #[test]
 fn initial_window_is_ten_segments_rfc6928() {
-    let cfg = StackConfig { send_buffer: 30_000, ..config() };
+    let cfg = StackConfig {
+        send_buffer: 30_000,
+        ..config()
+    };
     let (mut stack, conn) = established_with(cfg);
     assert_eq!(stack.send(conn, &[3u8; 30_000]), Ok(30_000));
     for i in 0..10 {
         let (seg, data) = recv(&mut stack, ms(20));
-        assert_eq!((seg.seq, data.len()), (SeqNum(LOCAL_ISS + 1 + i * 1460), 1460));
+        assert_eq!(
+            (seg.seq, data.len()),
+            (SeqNum(LOCAL_ISS + 1 + i * 1460), 1460)
+        );
     }
     recv_nothing(&mut stack, ms(20));
     // Slow start: each ACK of a full segment opens room for two more.
@@ -152,6 +171,9 @@ fn after_a_timeout_only_one_segment_goes_out_rfc5681_3_1() {
     send(&mut stack, ms(230), peer_ack(1460), b"");
     let (a, _) = recv(&mut stack, ms(230));
     let (b, _) = recv(&mut stack, ms(230));
-    assert_eq!((a.seq, b.seq), (SeqNum(LOCAL_ISS + 1 + 1460), SeqNum(LOCAL_ISS + 1 + 2920)));
+    assert_eq!(
+        (a.seq, b.seq),
+        (SeqNum(LOCAL_ISS + 1 + 1460), SeqNum(LOCAL_ISS + 1 + 2920))
+    );
     recv_nothing(&mut stack, ms(230));
 }

@@ -7,15 +7,25 @@ use crate::engine::{ApiError, Engine, StackConfig};
 use crate::wire::{SeqNum, TcpHeader};
 
 fn small_window_config(window: u16) -> StackConfig {
-    StackConfig { recv_buffer: usize::from(window), ..config() }
+    StackConfig {
+        recv_buffer: usize::from(window),
+        ..config()
+    }
 }
 
 fn peer_data_at(offset: u32) -> TcpHeader {
-    TcpHeader { seq: SeqNum(REMOTE_ISS + 1 + offset), ..from_peer() }
+    TcpHeader {
+        seq: SeqNum(REMOTE_ISS + 1 + offset),
+        ..from_peer()
+    }
 }
 
 fn our_ack(received: u32, window: u16) -> TcpHeader {
-    TcpHeader { ack: Some(SeqNum(REMOTE_ISS + 1 + received)), window, ..to_peer() }
+    TcpHeader {
+        ack: Some(SeqNum(REMOTE_ISS + 1 + received)),
+        window,
+        ..to_peer()
+    }
 }
 
 #[test]
@@ -80,7 +90,11 @@ fn send_and_expect_window(stack: &mut crate::engine::Stack, conn: crate::engine:
     stack.send(conn, b"q").unwrap();
     let (seg, _) = recv(stack, ms(22));
     assert_eq!(seg.window, 0);
-    let ack = TcpHeader { seq: SeqNum(REMOTE_ISS + 5), ack: Some(SeqNum(LOCAL_ISS + 2)), ..from_peer() };
+    let ack = TcpHeader {
+        seq: SeqNum(REMOTE_ISS + 5),
+        ack: Some(SeqNum(LOCAL_ISS + 2)),
+        ..from_peer()
+    };
     send(stack, ms(23), ack, b"");
     recv_nothing(stack, ms(23));
     assert_eq!(stack.poll_timeout(), None);
@@ -121,13 +135,20 @@ fn advertised_window_never_shrinks_s3_8_6_2_2() {
 #[test]
 fn zero_window_from_the_peer_is_probed_with_backoff_and_survives_s3_8_6_1() {
     let (mut stack, conn) = established();
-    let closed = TcpHeader { window: 0, ..from_peer() };
+    let closed = TcpHeader {
+        window: 0,
+        ..from_peer()
+    };
     send(&mut stack, ms(20), closed, b"");
     assert_eq!(stack.send(conn, b"abc"), Ok(3));
     recv_nothing(&mut stack, ms(20));
     // Probes: one byte past the window, after the RTO (200 ms: the
     // handshake measured 10 ms and the minimum applies), then doubling.
-    let probe = TcpHeader { seq: SeqNum(LOCAL_ISS + 1), flags: flags("P").then_no_psh(), ..to_peer() };
+    let probe = TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 1),
+        flags: flags("P").then_no_psh(),
+        ..to_peer()
+    };
     let mut at = 20;
     for gap in [200, 400, 800] {
         recv_nothing(&mut stack, ms(at + gap - 1));
@@ -145,7 +166,11 @@ fn zero_window_from_the_peer_is_probed_with_backoff_and_survives_s3_8_6_1() {
     assert_eq!(state(&stack, conn), "ESTABLISHED");
     // The window opens: data flows from where it was.
     send(&mut stack, ms(t + 10), from_peer(), b"");
-    let header = TcpHeader { seq: SeqNum(LOCAL_ISS + 1), flags: flags("P"), ..to_peer() };
+    let header = TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 1),
+        flags: flags("P"),
+        ..to_peer()
+    };
     expect(&mut stack, ms(t + 10), header, b"abc");
 }
 
@@ -154,7 +179,15 @@ fn unanswered_zero_window_probes_give_up() {
     let mut cfg = config();
     cfg.give_up_after = std::time::Duration::from_secs(30);
     let (mut stack, conn) = established_with(cfg);
-    send(&mut stack, ms(20), TcpHeader { window: 0, ..from_peer() }, b"");
+    send(
+        &mut stack,
+        ms(20),
+        TcpHeader {
+            window: 0,
+            ..from_peer()
+        },
+        b"",
+    );
     stack.send(conn, b"abc").unwrap();
     recv_nothing(&mut stack, ms(20));
     while let Some(at) = stack.poll_timeout() {
@@ -170,14 +203,37 @@ fn unanswered_zero_window_probes_give_up() {
 #[test]
 fn probe_accepted_by_an_opening_window_moves_on() {
     let (mut stack, conn) = established();
-    send(&mut stack, ms(20), TcpHeader { window: 0, ..from_peer() }, b"");
+    send(
+        &mut stack,
+        ms(20),
+        TcpHeader {
+            window: 0,
+            ..from_peer()
+        },
+        b"",
+    );
     stack.send(conn, b"abc").unwrap();
     recv_nothing(&mut stack, ms(20));
     let (probe, data) = recv(&mut stack, ms(220));
-    assert_eq!((probe.seq, data.as_slice()), (SeqNum(LOCAL_ISS + 1), b"a".as_slice()));
+    assert_eq!(
+        (probe.seq, data.as_slice()),
+        (SeqNum(LOCAL_ISS + 1), b"a".as_slice())
+    );
     // The peer took the byte and opened its window.
-    send(&mut stack, ms(230), TcpHeader { ack: Some(SeqNum(LOCAL_ISS + 2)), ..from_peer() }, b"");
-    let rest = TcpHeader { seq: SeqNum(LOCAL_ISS + 2), flags: flags("P"), ..to_peer() };
+    send(
+        &mut stack,
+        ms(230),
+        TcpHeader {
+            ack: Some(SeqNum(LOCAL_ISS + 2)),
+            ..from_peer()
+        },
+        b"",
+    );
+    let rest = TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 2),
+        flags: flags("P"),
+        ..to_peer()
+    };
     expect(&mut stack, ms(230), rest, b"bc");
 }
 
@@ -185,13 +241,30 @@ fn probe_accepted_by_an_opening_window_moves_on() {
 fn a_shrinking_peer_window_limits_what_we_send() {
     let (mut stack, conn) = established();
     stack.set_nodelay(conn, true).unwrap();
-    send(&mut stack, ms(20), TcpHeader { window: 100, ..from_peer() }, b"");
+    send(
+        &mut stack,
+        ms(20),
+        TcpHeader {
+            window: 100,
+            ..from_peer()
+        },
+        b"",
+    );
     stack.send(conn, &[5u8; 300]).unwrap();
     let (_, data) = recv(&mut stack, ms(21));
     assert_eq!(data.len(), 100);
     recv_nothing(&mut stack, ms(21));
     // The peer acks 100 but offers only 50 now.
-    send(&mut stack, ms(30), TcpHeader { ack: Some(SeqNum(LOCAL_ISS + 101)), window: 50, ..from_peer() }, b"");
+    send(
+        &mut stack,
+        ms(30),
+        TcpHeader {
+            ack: Some(SeqNum(LOCAL_ISS + 101)),
+            window: 50,
+            ..from_peer()
+        },
+        b"",
+    );
     let (_, data) = recv(&mut stack, ms(30));
     assert_eq!(data.len(), 50);
     recv_nothing(&mut stack, ms(30));
