@@ -162,7 +162,12 @@ impl Tcb {
         let acceptable = match (len, wnd) {
             (0, 0) => seq == self.rcv_nxt,
             (0, _) => seq.in_range(self.rcv_nxt, window_end),
-            (_, 0) => false,
+            // Table 6 says "not acceptable", but "special allowance should
+            // be made to accept valid ACKs, URGs, and RSTs": a segment right
+            // at RCV.NXT goes on so its ACK and window are used (otherwise two
+            // ends with full buffers can deadlock); the seventh step then
+            // finds no room for its text, drops it and sends an ACK.
+            (_, 0) => seq == self.rcv_nxt,
             (_, _) => {
                 seq.in_range(self.rcv_nxt, window_end)
                     || (seq + len - 1).in_range(self.rcv_nxt, window_end)
@@ -176,8 +181,14 @@ impl Tcb {
             self.local, self.remote, seq, len, self.rcv_nxt, wnd
         );
         if !seg.header.flags.rst {
-            // "an acknowledgment should be sent in reply".
-            self.ack_now = true;
+            // "an acknowledgment should be sent in reply". Replies to
+            // segments without data share the challenge-ACK budget, so two
+            // confused ends cannot bounce bare ACKs at each other forever.
+            if len > 0 {
+                self.ack_now = true;
+            } else {
+                self.challenge_ack(now);
+            }
             if self.state == State::TimeWait && seg.header.flags.fin {
                 // A retransmitted FIN in TIME-WAIT (its sequence number is
                 // old, so it lands here): "Acknowledge it, and restart the
@@ -278,10 +289,11 @@ impl Tcb {
         }
         // RFC 5961 §5: acceptable only in (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT.
         let oldest_acceptable = self.snd_una - self.max_snd_wnd.max(1);
-        if ack > self.snd_max || ack < oldest_acceptable {
+        let newest_acceptable = self.highest_acceptable_ack();
+        if ack > newest_acceptable || ack < oldest_acceptable {
             debug!(
                 "{} <- {}: ACK {} outside [{}, {}]",
-                self.local, self.remote, ack, oldest_acceptable, self.snd_max
+                self.local, self.remote, ack, oldest_acceptable, newest_acceptable
             );
             self.challenge_ack(now);
             return STOP;
@@ -295,6 +307,16 @@ impl Tcb {
         self.ack_state_transitions(now)
     }
 
+    /// SND.NXT of the RFC's checks: the highest number we have sent, plus
+    /// the zero-window probe byte if one is out.
+    fn highest_acceptable_ack(&self) -> SeqNum {
+        if self.probe_sent {
+            self.snd_max.max(self.snd_nxt + 1)
+        } else {
+            self.snd_max
+        }
+    }
+
     /// "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK" and
     /// drop the acknowledged bytes; RTT sample, congestion window, timers.
     fn on_new_ack(&mut self, now: Instant, ack: SeqNum) {
@@ -302,6 +324,8 @@ impl Tcb {
         self.send_buf.discard(acked);
         self.snd_una = ack;
         self.snd_nxt = self.snd_nxt.max(ack);
+        self.snd_max = self.snd_max.max(self.snd_nxt);
+        self.probe_sent = false;
         self.take_rtt_sample(now, ack);
         self.stalled_since = None;
         let flight = self.snd_max.since(self.snd_una);

@@ -29,9 +29,7 @@ impl Tcb {
             State::Closed | State::Listen => None,
             State::SynSent => (self.snd_nxt == self.iss).then(|| self.emit_syn(now, false)),
             State::SynReceived if self.snd_nxt == self.iss => Some(self.emit_syn(now, true)),
-            State::SynReceived => self
-                .ack_now
-                .then(|| self.emit_segment(self.snd_nxt, 0, false, payload)),
+            State::SynReceived => self.ack_now.then(|| self.emit_ack(payload)),
             _ => self.poll_synchronized(now, payload),
         };
         if let Some(out) = &out {
@@ -90,8 +88,15 @@ impl Tcb {
                 return Some(out);
             }
         }
-        self.ack_now
-            .then(|| self.emit_segment(self.snd_nxt, 0, false, payload))
+        self.ack_now.then(|| self.emit_ack(payload))
+    }
+
+    /// A bare ACK. Its SEQ is SND.MAX, not SND.NXT: after a timeout SND.NXT
+    /// points back into data the peer may already have, and an ACK with
+    /// such an old SEQ would be unacceptable to the peer and answered with
+    /// an ACK of its own, forever (BSD's tcp_output makes the same choice).
+    fn emit_ack(&mut self, payload: &mut [u8]) -> Outgoing {
+        self.emit_segment(self.snd_max, 0, false, payload)
     }
 
     /// Data from SND.NXT, limited by the peer's window, the congestion
@@ -156,7 +161,7 @@ impl Tcb {
     /// Zero-window probe (§3.8.6.1): one byte past the window. SND.NXT does
     /// not move, so the retransmission timer stays off and the persist timer
     /// keeps probing with backoff for as long as the peer answers; if the
-    /// byte is accepted its ACK (allowed up to SND.MAX) moves SND.NXT on.
+    /// byte is accepted, its ACK (valid while `probe_sent`) moves SND.NXT on.
     fn emit_window_probe(&mut self, payload: &mut [u8]) -> Option<Outgoing> {
         if self.snd_wnd > 0
             || self.snd_nxt != self.snd_una
@@ -166,7 +171,7 @@ impl Tcb {
             return None;
         }
         let out = self.emit_segment(self.snd_nxt, 1, false, payload);
-        self.snd_max = self.snd_max.max(self.snd_nxt + 1);
+        self.probe_sent = true;
         Some(out)
     }
 

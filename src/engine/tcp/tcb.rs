@@ -147,6 +147,8 @@ pub struct Tcb {
     pub(super) retransmit_first: bool,
     /// The persist timer fired: send one byte into the zero window.
     pub(super) probe_now: bool,
+    /// A zero-window probe byte (at SND.NXT) is out: an ACK for it is valid.
+    pub(super) probe_sent: bool,
     pub(super) persist_backoff: u32,
     pub(super) challenge_window_start: Instant,
     pub(super) challenge_count: u32,
@@ -205,6 +207,7 @@ impl Tcb {
             segments_unacked: 0,
             retransmit_first: false,
             probe_now: false,
+            probe_sent: false,
             persist_backoff: 0,
             challenge_window_start: now,
             challenge_count: 0,

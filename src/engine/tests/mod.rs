@@ -7,6 +7,7 @@ mod close;
 mod data;
 mod handshake;
 mod ip;
+mod pair;
 mod retransmit;
 mod security;
 mod window;
