@@ -163,11 +163,12 @@ impl Tcb {
             (0, 0) => seq == self.rcv_nxt,
             (0, _) => seq.in_range(self.rcv_nxt, window_end),
             // Table 6 says "not acceptable", but "special allowance should
-            // be made to accept valid ACKs, URGs, and RSTs": a segment right
-            // at RCV.NXT goes on so its ACK and window are used (otherwise two
-            // ends with full buffers can deadlock); the seventh step then
-            // finds no room for its text, drops it and sends an ACK.
-            (_, 0) => seq == self.rcv_nxt,
+            // be made to accept valid ACKs, URGs, and RSTs": a segment that
+            // covers RCV.NXT goes on so its ACK and window are used
+            // (otherwise two ends with full buffers can deadlock, each
+            // ignoring the other's ACKs); the seventh step then finds no
+            // room for its text, drops it and sends an ACK.
+            (_, 0) => self.rcv_nxt.in_range(seq, seq + len),
             (_, _) => {
                 seq.in_range(self.rcv_nxt, window_end)
                     || (seq + len - 1).in_range(self.rcv_nxt, window_end)

@@ -94,9 +94,12 @@ impl Tcb {
     /// A bare ACK. Its SEQ is SND.MAX, not SND.NXT: after a timeout SND.NXT
     /// points back into data the peer may already have, and an ACK with
     /// such an old SEQ would be unacceptable to the peer and answered with
-    /// an ACK of its own, forever (BSD's tcp_output makes the same choice).
+    /// an ACK of its own (BSD's tcp_output makes the same choice). But never
+    /// past the right edge of the peer's window, where a zero-window peer
+    /// would refuse it (Linux's tcp_acceptable_seq).
     fn emit_ack(&mut self, payload: &mut [u8]) -> Outgoing {
-        self.emit_segment(self.snd_max, 0, false, payload)
+        let seq = self.snd_max.min(self.snd_una + self.snd_wnd);
+        self.emit_segment(seq, 0, false, payload)
     }
 
     /// Data from SND.NXT, limited by the peer's window, the congestion

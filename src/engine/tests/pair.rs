@@ -150,11 +150,26 @@ fn echo_through(seed: u64, loss_percent: u64, total: usize) {
             Ok(0) => break,
             Ok(n) => echoed.extend_from_slice(&buf[..n]),
             Err(ApiError::WouldBlock) => {}
-            Err(e) => panic!("client recv after {} of {total} echoed: {e}", echoed.len()),
+            Err(e) => panic!(
+                "seed {seed}: client recv after {} of {total} echoed: {e}",
+                echoed.len()
+            ),
         }
         pair.advance();
     }
     assert_eq!(echoed.len(), total, "seed {seed}: echo incomplete");
+    log::info!(
+        "seed {seed}: {total} bytes echoed by {} with {:?} / {:?}",
+        pair.now,
+        pair.client.stats(),
+        pair.server.stats()
+    );
+    if loss_percent > 0 {
+        assert!(
+            pair.client.stats().retransmissions > 0,
+            "seed {seed}: the link lost nothing?"
+        );
+    }
     assert!(echoed == data, "seed {seed}: echoed bytes differ");
     // Both ends finish the close: the client sits in TIME-WAIT, the
     // server's TCB is gone after LAST-ACK.
@@ -193,8 +208,15 @@ fn echo_survives_twenty_percent_loss() {
 #[test]
 #[ignore = "long: run with --ignored to soak the engine"]
 fn soak_many_seeds() {
-    let seeds: u64 = std::env::var("SOAK_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(50);
-    for seed in 1..=seeds {
+    let var = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    let first = var("SOAK_FIRST", 1);
+    for seed in first..first + var("SOAK_SEEDS", 50) {
+        log::info!("soak seed {seed}");
         echo_through(seed, 5, 1 << 20);
         echo_through(seed + 1000, 15, 128 * 1024);
     }

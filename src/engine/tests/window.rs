@@ -280,3 +280,39 @@ impl NoPsh for crate::wire::TcpFlags {
         self
     }
 }
+
+#[test]
+fn data_into_a_zero_window_still_delivers_its_ack_s3_10_7_4() {
+    // "special allowance should be made to accept valid ACKs": without it,
+    // two ends with full buffers ignore each other's ACKs and deadlock.
+    let (mut stack, conn) = established_with(small_window_config(4));
+    stack.set_nodelay(conn, true).unwrap();
+    stack.send(conn, b"out").unwrap();
+    let (out, _) = recv(&mut stack, ms(20));
+    assert_eq!(out.seq, SeqNum(LOCAL_ISS + 1));
+    send(&mut stack, ms(21), peer_data_at(0), b"full");
+    let (ack, _) = recv(&mut stack, ms(21));
+    assert_eq!(ack.window, 0);
+    // More data at RCV.NXT, overlapping old bytes, carrying the ACK of "out".
+    let acking = TcpHeader {
+        seq: SeqNum(REMOTE_ISS + 3),
+        ack: Some(SeqNum(LOCAL_ISS + 4)),
+        ..from_peer()
+    };
+    send(&mut stack, ms(30), acking, b"llmore");
+    let ack_only = TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 4),
+        ..our_ack(4, 0)
+    };
+    expect(&mut stack, ms(30), ack_only, b"");
+    assert_eq!(
+        stack.poll_timeout(),
+        None,
+        "our data counts as acknowledged"
+    );
+    assert_eq!(
+        read_all(&mut stack, conn),
+        b"full",
+        "the text beyond the window was dropped"
+    );
+}
