@@ -161,6 +161,7 @@ impl Stack {
             return;
         };
         self.stats.retransmissions += entry.tcb.take_retransmissions();
+        self.stats.packets_dropped += entry.tcb.take_dropped();
         if entry.tcb.state() == State::Closed {
             self.retire(id);
             return;

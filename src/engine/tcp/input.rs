@@ -62,6 +62,7 @@ impl Tcb {
         if let Some(ack) = h.ack {
             if ack <= self.iss || ack > self.snd_max {
                 debug!("{}: unacceptable ACK {} in SYN-SENT", self.local, ack);
+                self.segments_dropped += 1;
                 return ControlFlow::Break(rst_for(seg));
             }
         }
@@ -70,11 +71,14 @@ impl Tcb {
         if h.flags.rst {
             if h.ack.is_some() {
                 self.fail(ApiError::ConnectionRefused);
+            } else {
+                self.segments_dropped += 1;
             }
             return STOP;
         }
         // Fourth, check the SYN bit; fifth, neither SYN nor RST: drop.
         if !h.flags.syn {
+            self.segments_dropped += 1;
             return STOP;
         }
         self.synchronize_receive(h);
@@ -181,6 +185,7 @@ impl Tcb {
             "{} <- {}: unacceptable segment seq {} len {} (RCV.NXT {} RCV.WND {})",
             self.local, self.remote, seq, len, self.rcv_nxt, wnd
         );
+        self.segments_dropped += 1;
         if !seg.header.flags.rst {
             // "an acknowledgment should be sent in reply". Replies to
             // segments without data share the challenge-ACK budget, so two
@@ -210,6 +215,7 @@ impl Tcb {
                 "{} <- {}: in-window RST not at RCV.NXT, challenge ACK",
                 self.local, self.remote
             );
+            self.segments_dropped += 1;
             self.challenge_ack(now);
             return STOP;
         }
@@ -238,6 +244,7 @@ impl Tcb {
                 "{} <- {}: SYN in SYN-RECEIVED, back to LISTEN",
                 self.local, self.remote
             );
+            self.segments_dropped += 1;
             self.set_state(State::Closed);
             return STOP;
         }
@@ -245,6 +252,7 @@ impl Tcb {
             "{} <- {}: SYN in {}, challenge ACK",
             self.local, self.remote, self.state
         );
+        self.segments_dropped += 1;
         self.challenge_ack(now);
         STOP
     }
@@ -270,7 +278,9 @@ impl Tcb {
     /// Fifth step: the ACK field.
     fn check_ack(&mut self, now: Instant, seg: &TcpSegment) -> Step {
         let Some(ack) = seg.header.ack else {
-            return STOP; // "if the ACK bit is off, drop the segment and return"
+            // "if the ACK bit is off, drop the segment and return"
+            self.segments_dropped += 1;
+            return STOP;
         };
         if self.state == State::SynReceived {
             // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED".
@@ -279,6 +289,7 @@ impl Tcb {
                     "{} <- {}: bad ACK {} in SYN-RECEIVED",
                     self.local, self.remote, ack
                 );
+                self.segments_dropped += 1;
                 return ControlFlow::Break(rst_for(seg));
             }
             self.acknowledge_syn(now, self.iss + 1);
@@ -296,6 +307,7 @@ impl Tcb {
                 "{} <- {}: ACK {} outside [{}, {}]",
                 self.local, self.remote, ack, oldest_acceptable, newest_acceptable
             );
+            self.segments_dropped += 1;
             self.challenge_ack(now);
             return STOP;
         }
@@ -425,6 +437,7 @@ impl Tcb {
                 "{} <- {}: out-of-order queue full, segment dropped",
                 self.local, self.remote
             );
+            self.segments_dropped += 1;
             self.ack_now = true;
             return;
         }

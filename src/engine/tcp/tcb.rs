@@ -164,6 +164,8 @@ pub struct Tcb {
     pub(super) nodelay: bool,
     /// Segments sent again; the stack adds them to its statistics.
     pub(super) retransmissions: u64,
+    /// Segments dropped by the checks of §3.10.7 (for the statistics too).
+    pub(super) segments_dropped: u64,
 }
 
 impl Tcb {
@@ -217,6 +219,7 @@ impl Tcb {
             error: None,
             nodelay: false,
             retransmissions: 0,
+            segments_dropped: 0,
         }
     }
 
@@ -324,6 +327,11 @@ impl Tcb {
     /// Retransmissions since the last call (for the stack's counters).
     pub fn take_retransmissions(&mut self) -> u64 {
         std::mem::take(&mut self.retransmissions)
+    }
+
+    /// Segments dropped since the last call (for the stack's counters).
+    pub fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.segments_dropped)
     }
 
     /// True when the TCB has something to send at the next poll (a cheap

@@ -404,3 +404,69 @@ fn lost_final_ack_is_recovered_by_data_s3_5() {
     let conn = stack.accept(listener).unwrap();
     assert_eq!(read_all(&mut stack, conn), b"hi");
 }
+
+#[test]
+fn connection_limit_refuses_connects_and_drops_syns() {
+    let mut cfg = config();
+    cfg.max_connections = 1;
+    let (mut stack, _) = listening_with(cfg);
+    send(&mut stack, ms(0), peer_syn(), b"");
+    recv(&mut stack, ms(0));
+    let other = TcpHeader {
+        src_port: REMOTE_PORT + 1,
+        ..peer_syn()
+    };
+    send(&mut stack, ms(1), other, b"");
+    recv_nothing(&mut stack, ms(1));
+    let elsewhere = std::net::SocketAddrV4::new(REMOTE_IP, 9);
+    assert_eq!(
+        stack.connect(ms(2), elsewhere, None),
+        Err(ApiError::ResourceLimit)
+    );
+}
+
+#[test]
+fn shutdown_during_syn_sent_sends_fin_once_established_s3_10_4() {
+    let mut stack = Stack::new(config());
+    let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
+    recv(&mut stack, ms(0));
+    stack.shutdown_write(conn).unwrap();
+    let syn_ack = TcpHeader {
+        seq: SeqNum(REMOTE_ISS),
+        flags: flags("S"),
+        ..from_peer()
+    };
+    send(&mut stack, ms(10), syn_ack, b"");
+    assert_eq!(state(&stack, conn), "FIN-WAIT-1");
+    expect(
+        &mut stack,
+        ms(10),
+        TcpHeader {
+            flags: flags("F"),
+            ..to_peer()
+        },
+        b"",
+    );
+}
+
+#[test]
+fn unacceptable_segments_count_as_dropped() {
+    let (mut stack, _conn) = established();
+    let before = stack.stats().packets_dropped;
+    send(
+        &mut stack,
+        ms(20),
+        TcpHeader {
+            seq: SeqNum(REMOTE_ISS + 100_000),
+            ..from_peer()
+        },
+        b"far",
+    );
+    assert_eq!(stack.stats().packets_dropped, before + 1);
+}
+
+#[test]
+fn the_engine_is_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Stack>();
+}

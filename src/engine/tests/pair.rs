@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use crate::engine::{ApiError, ConnId, Engine, Stack, StackConfig};
+use crate::engine::{ApiError, ConnId, Engine, ListenerId, Stack, StackConfig};
 use crate::time::Instant;
 
 const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -98,9 +98,40 @@ impl Pair {
     }
 }
 
-fn echo_through(seed: u64, loss_percent: u64, total: usize) {
-    let _ = env_logger::builder().is_test(true).try_init();
-    let mut pair = Pair::new(seed, loss_percent);
+/// The server application: reads, writes everything back, closes on EOF.
+struct EchoServer {
+    conn: Option<ConnId>,
+    pending: Vec<u8>,
+    done: bool,
+}
+
+impl EchoServer {
+    fn step(&mut self, stack: &mut Stack, listener: ListenerId, buf: &mut [u8]) {
+        if self.conn.is_none() {
+            self.conn = stack.accept(listener).ok();
+        }
+        let Some(conn) = self.conn else { return };
+        if !self.pending.is_empty() {
+            if let Ok(n) = stack.send(conn, &self.pending) {
+                self.pending.drain(..n);
+            }
+        }
+        if self.pending.is_empty() && !self.done {
+            match stack.recv(conn, buf) {
+                Ok(0) => {
+                    stack.close(conn);
+                    self.done = true;
+                }
+                Ok(n) => self.pending.extend_from_slice(&buf[..n]),
+                Err(ApiError::WouldBlock) => {}
+                Err(e) => panic!("server recv: {e}"),
+            }
+        }
+    }
+}
+
+/// Runs the echo until the client has read end-of-stream; returns what it read.
+fn run_echo(pair: &mut Pair, seed: u64, data: &[u8]) -> Vec<u8> {
     let listener = pair
         .server
         .listen(SocketAddrV4::new(SERVER_IP, 7), 4)
@@ -109,40 +140,21 @@ fn echo_through(seed: u64, loss_percent: u64, total: usize) {
         .client
         .connect(pair.now, SocketAddrV4::new(SERVER_IP, 7), None)
         .unwrap();
-    let data: Vec<u8> = (0..total).map(|i| (i * 7 + i / 251) as u8).collect();
-    let (mut sent, mut echoed) = (0, Vec::with_capacity(total));
-    let mut server: Option<ConnId> = None;
-    let mut pending_echo: Vec<u8> = Vec::new();
-    let mut server_done = false;
+    let mut server = EchoServer {
+        conn: None,
+        pending: Vec::new(),
+        done: false,
+    };
+    let (mut sent, mut echoed) = (0, Vec::with_capacity(data.len()));
     let mut buf = vec![0u8; 8192];
     for _ in 0..5_000_000 {
         pair.step();
-        if server.is_none() {
-            server = pair.server.accept(listener).ok();
-        }
-        if sent < total {
+        server.step(&mut pair.server, listener, &mut buf);
+        if sent < data.len() {
             if let Ok(n) = pair.client.send(client, &data[sent..]) {
                 sent += n;
-                if sent == total {
+                if sent == data.len() {
                     pair.client.shutdown_write(client).unwrap();
-                }
-            }
-        }
-        if let Some(conn) = server {
-            if !pending_echo.is_empty() {
-                if let Ok(n) = pair.server.send(conn, &pending_echo) {
-                    pending_echo.drain(..n);
-                }
-            }
-            if pending_echo.is_empty() && !server_done {
-                match pair.server.recv(conn, &mut buf) {
-                    Ok(0) => {
-                        pair.server.close(conn);
-                        server_done = true;
-                    }
-                    Ok(n) => pending_echo.extend_from_slice(&buf[..n]),
-                    Err(ApiError::WouldBlock) => {}
-                    Err(e) => panic!("server recv: {e}"),
                 }
             }
         }
@@ -151,29 +163,36 @@ fn echo_through(seed: u64, loss_percent: u64, total: usize) {
             Ok(n) => echoed.extend_from_slice(&buf[..n]),
             Err(ApiError::WouldBlock) => {}
             Err(e) => panic!(
-                "seed {seed}: client recv after {} of {total} echoed: {e}",
+                "seed {seed}: client recv after {} echoed: {e}",
                 echoed.len()
             ),
         }
         pair.advance();
     }
+    pair.client.close(client);
+    echoed
+}
+
+fn echo_through(seed: u64, loss_percent: u64, total: usize) {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let mut pair = Pair::new(seed, loss_percent);
+    let data: Vec<u8> = (0..total).map(|i| (i * 7 + i / 251) as u8).collect();
+    let echoed = run_echo(&mut pair, seed, &data);
     assert_eq!(echoed.len(), total, "seed {seed}: echo incomplete");
+    assert!(echoed == data, "seed {seed}: echoed bytes differ");
+    let (client, server) = (pair.client.stats(), pair.server.stats());
     log::info!(
-        "seed {seed}: {total} bytes echoed by {} with {:?} / {:?}",
-        pair.now,
-        pair.client.stats(),
-        pair.server.stats()
+        "seed {seed}: {total} bytes echoed by {} with {client:?} / {server:?}",
+        pair.now
     );
     if loss_percent > 0 {
         assert!(
-            pair.client.stats().retransmissions > 0,
+            client.retransmissions > 0,
             "seed {seed}: the link lost nothing?"
         );
     }
-    assert!(echoed == data, "seed {seed}: echoed bytes differ");
     // Both ends finish the close: the client sits in TIME-WAIT, the
     // server's TCB is gone after LAST-ACK.
-    pair.client.close(client);
     for _ in 0..100_000 {
         pair.step();
         if pair.wire.is_empty() && pair.server.poll_timeout().is_none() {
