@@ -11,6 +11,9 @@
 //! - [`apps`]: echo server and connect client.
 //! - [`time`]: the engines' notion of time.
 
+pub mod apps;
 pub mod device;
+pub mod driver;
 pub mod engine;
+pub mod socket;
 pub mod time;

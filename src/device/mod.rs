@@ -26,3 +26,5 @@ pub trait Device: Send {
         1500
     }
 }
+
+pub mod socketpair;
