@@ -46,7 +46,10 @@ fn serve_client(stream: TcpStream, peer: SocketAddr) {
 /// Copies what arrives back to the sender until `read` returns 0 (the
 /// peer's FIN). TCP is a byte stream with no message boundaries: a read
 /// returns whatever has arrived, which need not be one of the peer's writes.
-pub fn echo_until_eof(mut stream: &TcpStream) -> io::Result<u64> {
+///
+/// Generic over the stream so the very same code serves on kernel sockets
+/// (`&std::net::TcpStream`), which is how the benchmarks compare the stacks.
+pub fn echo_until_eof(mut stream: impl Read + Write) -> io::Result<u64> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
     loop {
