@@ -8,6 +8,15 @@
 use std::io;
 use std::os::fd::RawFd;
 
+pub mod error;
+pub mod netconfig;
+pub mod pcap;
+pub mod tun;
+
+pub use error::DeviceError;
+pub use pcap::PcapTap;
+pub use tun::TunDevice;
+
 /// A source and sink of raw IPv4 packets.
 pub trait Device: Send {
     /// Reads one packet into `buf`. `Ok(None)` when no packet is waiting
