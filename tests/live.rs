@@ -184,6 +184,56 @@ fn harness_transfer_helpers_work_against_a_kernel_echo_server() {
     });
 }
 
+/// Without CAP_NET_ADMIN, opening a TUN device tells the user to use sudo.
+/// Capabilities are per thread in Linux, so the namespace thread drops its
+/// own and the rest of the test process keeps root.
+#[test]
+fn tun_device_without_cap_net_admin_says_run_with_sudo() {
+    run_in_new_netns(|| {
+        drop_effective_capability(CAP_NET_ADMIN);
+        let err = TunDevice::open("tun0").unwrap_err();
+        assert!(matches!(err, DeviceError::NotPermitted { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "could not create TUN device tun0: permission denied. tuntcp needs root \
+             (CAP_NET_ADMIN) to create and configure TUN devices: run it with sudo"
+        );
+    });
+}
+
+/// From linux/capability.h; libc does not export the capability numbers.
+const CAP_NET_ADMIN: u32 = 12;
+
+/// Removes one capability from the calling thread's effective set
+/// (capget/capset, _LINUX_CAPABILITY_VERSION_3: two 32-bit words).
+fn drop_effective_capability(capability: u32) {
+    #[repr(C)]
+    struct CapHeader {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct CapData {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    let mut header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0, // this thread
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: header and two data words, as version 3 expects.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    assert_eq!(rc, 0, "capget: {}", std::io::Error::last_os_error());
+    data[(capability / 32) as usize].effective &= !(1 << (capability % 32));
+    // SAFETY: as above.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
+    assert_eq!(rc, 0, "capset: {}", std::io::Error::last_os_error());
+}
+
 /// The device layer end to end with no stack at all: the kernel's ping goes
 /// out through a TunDevice in a PcapTap, we answer by hand, ping succeeds,
 /// and tshark decodes the capture.
