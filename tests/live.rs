@@ -184,6 +184,39 @@ fn harness_transfer_helpers_work_against_a_kernel_echo_server() {
     });
 }
 
+/// The device is non-blocking: with nothing queued (the link is down, so
+/// the kernel sends nothing), recv answers `None` at once instead of
+/// waiting, and the descriptor is there for poll.
+#[test]
+fn tun_device_recv_returns_none_when_idle() {
+    let (result_tx, result_rx) = mpsc::channel();
+    let _netns = spawn_in_new_netns(move || {
+        let mut tun = TunDevice::open("tun0").unwrap();
+        assert!(tun.raw_fd().is_some());
+        assert_eq!(tun.mtu(), 1500);
+        let mut buf = [0u8; 1500];
+        result_tx
+            .send(tun.recv(&mut buf).map_err(|e| e.to_string()))
+            .unwrap();
+    });
+    let result = result_rx
+        .recv_timeout(SHORT)
+        .expect("recv blocked on an idle TUN device");
+    assert_eq!(result, Ok(None));
+}
+
+#[test]
+fn tun_device_set_mtu_reaches_the_kernel() {
+    run_in_new_netns(|| {
+        let mut tun = TunDevice::open("tun0").unwrap();
+        tun.set_mtu(1280).unwrap();
+        assert_eq!(tun.mtu(), 1280);
+        assert_eq!(netconfig::mtu("tun0").unwrap(), 1280);
+        let link = run_ok("ip", &["link", "show", "tun0"], SHORT);
+        assert!(link.contains("mtu 1280"), "{link}");
+    });
+}
+
 /// Without CAP_NET_ADMIN, opening a TUN device tells the user to use sudo.
 /// Capabilities are per thread in Linux, so the namespace thread drops its
 /// own and the rest of the test process keeps root.
