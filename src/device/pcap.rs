@@ -340,6 +340,32 @@ mod tests {
         std::fs::remove_file(&path).ok();
     }
 
+    /// A device that refuses every packet.
+    struct BrokenDevice;
+
+    impl Device for BrokenDevice {
+        fn recv(&mut self, _buf: &mut [u8]) -> io::Result<Option<usize>> {
+            Ok(None)
+        }
+        fn send(&mut self, _packet: &[u8]) -> io::Result<()> {
+            Err(io::Error::other("link is down"))
+        }
+        fn raw_fd(&self) -> Option<RawFd> {
+            None
+        }
+    }
+
+    #[test]
+    fn failed_sends_are_reported_and_not_recorded() {
+        let path = temp_pcap("failed-send");
+        let mut tap = PcapTap::create(BrokenDevice, &path).unwrap();
+        let err = tap.send(&tcp_packet(1, b"lost")).unwrap_err();
+        assert_eq!(err.to_string(), "link is down");
+        drop(tap);
+        assert_eq!(read_pcap(&path).1.len(), 0);
+        std::fs::remove_file(&path).ok();
+    }
+
     #[test]
     fn create_fails_with_the_path_in_the_message() {
         let err = PcapTap::create(QueueDevice::default(), "/nonexistent-dir/x.pcap")
