@@ -13,4 +13,5 @@
 
 pub mod device;
 pub mod engine;
+pub mod reference;
 pub mod time;
