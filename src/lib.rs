@@ -15,5 +15,6 @@ pub mod apps;
 pub mod device;
 pub mod driver;
 pub mod engine;
+pub mod reference;
 pub mod socket;
 pub mod time;
