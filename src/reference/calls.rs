@@ -265,6 +265,10 @@ impl Engine for SmolEngine {
         "smoltcp"
     }
 
+    fn local_ip(&self) -> std::net::Ipv4Addr {
+        self.config.addr
+    }
+
     fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
         self.on_packet(now, packet);
     }

@@ -75,6 +75,11 @@ impl Stack {
             .stop()
     }
 
+    /// True once [`Stack::shutdown`] has begun.
+    pub fn is_stopped(&self) -> bool {
+        self.cell.is_stopped()
+    }
+
     pub(crate) fn cell(&self) -> &Arc<EngineCell> {
         &self.cell
     }
