@@ -23,7 +23,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::netns::*;
-use tuntcp::device::{netconfig, Device, DeviceError, PcapTap, TunDevice};
+use ::tuntcp::device::{netconfig, Device, DeviceError, PcapTap, TunDevice};
 
 const ECHO_PORT: u16 = 7;
 const MEGABYTE: usize = 1 << 20;

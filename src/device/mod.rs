@@ -5,6 +5,8 @@
 //! the TUN device ([`tun::TunDevice`]) and a pcap tap ([`pcap::PcapTap`]) that
 //! wraps any device and records both directions for Wireshark.
 
+pub mod memory;
+
 use std::io;
 use std::os::fd::RawFd;
 

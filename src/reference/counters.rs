@@ -74,6 +74,11 @@ impl OutboundCounter {
         self.marks.retain(|tuple, _| live(tuple));
     }
 
+    /// One past the highest sequence number sent on `tuple`.
+    pub fn sent_high(&self, tuple: &Tuple) -> Option<u32> {
+        self.marks.get(tuple).map(|mark| mark.high)
+    }
+
     pub fn forget(&mut self, tuple: &Tuple) {
         self.marks.remove(tuple);
     }
@@ -96,6 +101,7 @@ mod tests {
             seq_len,
             syn,
             ack: true,
+            ack_number: 0,
             rst: false,
         }
     }

@@ -128,6 +128,9 @@ impl SmolEngine {
             Inbound::Tcp(segment) if segment.dst.ip() != &self.config.addr => {
                 self.drop_packet("TCP segment not addressed to us")
             }
+            Inbound::Tcp(segment) if self.is_duplicate_ack_of_data_before_fin(&segment) => {
+                log::debug!("smoltcp engine withheld a duplicate ACK below its FIN: {segment:?}");
+            }
             Inbound::Tcp(segment) => {
                 log::trace!("smoltcp in: {segment:?}");
                 self.ingest(packet, Some(segment))
@@ -203,6 +206,42 @@ impl SmolEngine {
             }
         }
         parked
+    }
+
+    /// Works around a smoltcp 0.14 bug that stalls a close for good.
+    ///
+    /// When only our FIN is unacknowledged and three duplicate ACKs arrive
+    /// (the peer answering old retransmissions, say), smoltcp starts a fast
+    /// retransmit, finds no data to resend, sends nothing, and has already
+    /// turned its retransmission timer off: the FIN is never sent again
+    /// and the connection hangs in FIN-WAIT-1 / CLOSING / LAST-ACK. Found by
+    /// the simulation tests (faulty link). Such duplicates carry nothing
+    /// smoltcp needs (all data is acknowledged, nothing is left to send, so
+    /// no window matters), so they are withheld; the retransmission timer
+    /// then resends the FIN (RFC 9293 §3.8.1).
+    fn is_duplicate_ack_of_data_before_fin(&self, segment: &SegmentFacts) -> bool {
+        let pure_ack = segment.ack && segment.seq_len == 0 && !segment.rst;
+        if !pure_ack {
+            return false;
+        }
+        let tuple = (segment.dst, segment.src);
+        // ACK of our FIN itself (one past the highest sequence sent) passes.
+        if self.outbound.sent_high(&tuple) != Some(segment.ack_number.wrapping_add(1)) {
+            return false;
+        }
+        self.sockets.iter().any(|(_, socket)| {
+            let Some(socket) = tcp::Socket::downcast(socket) else {
+                return false;
+            };
+            let fin_unacked = matches!(
+                socket.state(),
+                State::FinWait1 | State::Closing | State::LastAck
+            );
+            let ours = socket.local_endpoint().and_then(to_socket_addr) == Some(tuple.0)
+                && socket.remote_endpoint().and_then(to_socket_addr) == Some(tuple.1);
+            // Empty send queue: smoltcp already saw this ACK once.
+            ours && fin_unacked && socket.send_queue() == 0
+        })
     }
 
     pub(super) fn on_timeout(&mut self, now: Instant) {

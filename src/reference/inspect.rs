@@ -17,6 +17,8 @@ pub struct SegmentFacts {
     pub src: SocketAddrV4,
     pub dst: SocketAddrV4,
     pub seq: u32,
+    /// Meaningful only when `ack` is set.
+    pub ack_number: u32,
     /// Length in sequence space: payload, plus one each for SYN and FIN.
     pub seq_len: u32,
     pub syn: bool,
@@ -81,6 +83,7 @@ fn tcp_facts(ip: &Ipv4Packet<&[u8]>, verify: bool) -> Option<SegmentFacts> {
         src: SocketAddrV4::new(src_ip, tcp.src_port()),
         dst: SocketAddrV4::new(dst_ip, tcp.dst_port()),
         seq: tcp.seq_number().0 as u32,
+        ack_number: tcp.ack_number().0 as u32,
         seq_len: u32::try_from(tcp.segment_len()).unwrap_or(u32::MAX),
         syn: tcp.syn(),
         ack: tcp.ack(),

@@ -26,6 +26,8 @@ struct Pair {
     server_unreachable: bool,
     /// Every packet that reached the server, for replaying.
     to_server_log: Vec<Vec<u8>>,
+    /// Every packet that reached the client.
+    to_client_log: Vec<Vec<u8>>,
 }
 
 impl Pair {
@@ -44,6 +46,7 @@ impl Pair {
             now: Instant::ZERO,
             server_unreachable: false,
             to_server_log: Vec::new(),
+            to_client_log: Vec::new(),
         }
     }
 
@@ -60,6 +63,7 @@ impl Pair {
         }
         while let Some(len) = self.server.poll_transmit(self.now, &mut buf) {
             moved += 1;
+            self.to_client_log.push(buf[..len].to_vec());
             self.client.handle_packet(self.now, &buf[..len]);
         }
         moved
@@ -368,6 +372,29 @@ fn a_duplicate_syn_reaches_its_connection_not_a_listener_in_a_lower_slot() {
         assert_eq!(socket.state(), State::Listen);
     }
     assert_eq!(pair.server.accept(listener), Err(ApiError::WouldBlock));
+}
+
+#[test]
+fn a_lost_fin_is_resent_even_after_duplicate_acks_of_the_data_before_it() {
+    let (mut pair, _l, client, server) = Pair::established();
+    pair.client.send(client, b"data").unwrap();
+    pair.settle();
+    assert_eq!(recv_all(&mut pair.server, server), Ok(b"data".to_vec()));
+    let ack_of_data = pair.to_client_log.last().unwrap().clone();
+
+    pair.client.shutdown_write(client).unwrap();
+    pair.server_unreachable = true;
+    pair.transfer(); // the FIN is lost
+    pair.server_unreachable = false;
+    for _ in 0..3 {
+        pair.client.handle_packet(pair.now, &ack_of_data);
+    }
+    pair.run_for(Duration::from_secs(5));
+    assert_eq!(
+        pair.server.recv(server, &mut [0u8; 4]),
+        Ok(0),
+        "the FIN arrived"
+    );
 }
 
 #[test]
