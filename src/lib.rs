@@ -11,7 +11,11 @@
 //! - [`apps`]: echo server and connect client.
 //! - [`time`]: the engines' notion of time.
 
+pub mod apps;
 pub mod device;
+pub mod driver;
 pub mod engine;
+pub mod reference;
+pub mod socket;
 pub mod time;
 pub mod wire;

@@ -5,8 +5,19 @@
 //! the TUN device ([`tun::TunDevice`]) and a pcap tap ([`pcap::PcapTap`]) that
 //! wraps any device and records both directions for Wireshark.
 
+pub mod memory;
+
 use std::io;
 use std::os::fd::RawFd;
+
+pub mod error;
+pub mod netconfig;
+pub mod pcap;
+pub mod tun;
+
+pub use error::DeviceError;
+pub use pcap::PcapTap;
+pub use tun::TunDevice;
 
 /// A source and sink of raw IPv4 packets.
 pub trait Device: Send {
@@ -26,3 +37,5 @@ pub trait Device: Send {
         1500
     }
 }
+
+pub mod socketpair;

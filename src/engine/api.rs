@@ -22,7 +22,7 @@
 //! and the socket layer above decides whether to wait.
 
 use std::fmt;
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::time::Instant;
 
@@ -112,6 +112,9 @@ pub struct EngineStats {
 pub trait Engine: Send {
     /// "tuntcp" or "smoltcp".
     fn name(&self) -> &'static str;
+
+    /// The engine's own IPv4 address; listening on 0.0.0.0 means this one.
+    fn local_ip(&self) -> Ipv4Addr;
 
     // ----- network side -----
 

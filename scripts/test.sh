@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The one test command for tuntcp (CI's .ci/run calls it).
+#
+# Runs as root on a fresh Debian/Ubuntu machine with Rust installed:
+#   1. installs the tools the live tests drive (netcat, tshark, ping, ...)
+#      when they are missing,
+#   2. checks formatting and lints,
+#   3. runs every test in release mode (the simulation and live tests push
+#      megabytes through the stack; debug builds make them crawl).
+#
+# Usage: scripts/test.sh            everything
+#        scripts/test.sh --install  only install the missing tools
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+# Debian package that provides each command the tests run.
+declare -A PACKAGE_FOR=(
+    [nc]=netcat-openbsd
+    [tshark]=tshark
+    [ip]=iproute2
+    [tc]=iproute2
+    [ping]=iputils-ping
+    [tcpdump]=tcpdump
+    [socat]=socat
+)
+
+fail() {
+    echo "scripts/test.sh: FAILED: $*" >&2
+    exit 1
+}
+
+install_missing_tools() {
+    local missing=()
+    local cmd
+    for cmd in "${!PACKAGE_FOR[@]}"; do
+        command -v "$cmd" >/dev/null 2>&1 || missing+=("${PACKAGE_FOR[$cmd]}")
+    done
+    # scapy is a Python module, not a command; ask dpkg, since `python3` on
+    # PATH may be a different interpreter (pyenv) than Debian's.
+    dpkg -s python3-scapy >/dev/null 2>&1 || missing+=(python3-scapy)
+    if [ "${#missing[@]}" -eq 0 ]; then
+        echo "== test tools: all present"
+        return
+    fi
+    # Deduplicate (ip and tc both come from iproute2).
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+    echo "== installing missing test tools: ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then
+        fail "installing ${missing[*]} needs root (the live tests need root anyway): run with sudo"
+    fi
+    apt-get update
+    # tshark asks whether non-root users may capture; preseed "no" so the
+    # install never stops to ask.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# The live tests open /dev/net/tun; containers and minimal kernels may lack
+# the node or the module.
+ensure_tun_device() {
+    [ -c /dev/net/tun ] && return
+    echo "== /dev/net/tun missing: loading the tun module"
+    modprobe tun 2>/dev/null || true
+    if [ ! -c /dev/net/tun ]; then
+        mkdir -p /dev/net
+        mknod /dev/net/tun c 10 200 || fail "no /dev/net/tun and could not create it (load the tun module: modprobe tun)"
+    fi
+}
+
+# rustup's minimal profile has neither rustfmt nor clippy.
+ensure_rust_components() {
+    cargo fmt --version >/dev/null 2>&1 || add_rust_component rustfmt
+    cargo clippy --version >/dev/null 2>&1 || add_rust_component clippy
+}
+
+add_rust_component() {
+    command -v rustup >/dev/null || fail "$1 is missing and rustup is not there to add it"
+    echo "== adding rust component $1"
+    rustup component add "$1"
+}
+
+main() {
+    install_missing_tools
+    if [ "${1:-}" = "--install" ]; then
+        return
+    fi
+    [ "$(id -u)" -eq 0 ] || fail "the live tests create TUN devices in network namespaces and need root: run with sudo"
+    ensure_tun_device
+    ensure_rust_components
+
+    echo "== cargo fmt --check"
+    cargo fmt --all -- --check || fail "code is not formatted: run 'cargo fmt'"
+
+    echo "== cargo clippy --all-targets -- -D warnings"
+    cargo clippy --all-targets -- -D warnings || fail "clippy found problems"
+
+    echo "== cargo test --release"
+    cargo test --release || fail "tests failed"
+
+    echo "== all checks passed"
+}
+
+main "$@"

@@ -1,0 +1,63 @@
+//! The echo server (RFC 862's service, port 7): every byte read is written
+//! back, until the client closes.
+//!
+//! Two classic server designs, as taught in socket courses:
+//! - **threaded** (concurrent): one thread per accepted client;
+//! - **iterative**: one client at a time; the next waits in the listener's
+//!   backlog (its handshake done, its data buffered) until the current one
+//!   closes.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+
+use crate::socket::{TcpListener, TcpStream};
+
+/// How the server handles clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerMode {
+    Threaded,
+    Iterative,
+}
+
+/// Accepts clients forever (until the stack stops), echoing each.
+pub fn serve(listener: &TcpListener, mode: ServerMode) -> io::Result<()> {
+    loop {
+        let (stream, peer) = listener.accept()?;
+        match mode {
+            ServerMode::Iterative => serve_client(stream, peer),
+            ServerMode::Threaded => {
+                std::thread::Builder::new()
+                    .name(format!("echo {peer}"))
+                    .spawn(move || serve_client(stream, peer))?;
+            }
+        }
+    }
+}
+
+/// Echoes one client and logs how it ended.
+fn serve_client(stream: TcpStream, peer: SocketAddr) {
+    match echo_until_eof(&stream) {
+        Ok(bytes) => log::info!("{peer} closed after {bytes} bytes echoed"),
+        Err(err) => log::info!("{peer} ended with an error: {err}"),
+    }
+    // Dropping the stream closes our side: FIN, then LAST-ACK.
+}
+
+/// Copies what arrives back to the sender until `read` returns 0 (the
+/// peer's FIN). TCP is a byte stream with no message boundaries: a read
+/// returns whatever has arrived, which need not be one of the peer's writes.
+///
+/// Generic over the stream so the very same code serves on kernel sockets
+/// (`&std::net::TcpStream`), which is how the benchmarks compare the stacks.
+pub fn echo_until_eof(mut stream: impl Read + Write) -> io::Result<u64> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        stream.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}

@@ -1,0 +1,4 @@
+//! Applications written against the socket API, identical on either engine.
+
+pub mod connect;
+pub mod echo;

@@ -1,0 +1,174 @@
+//! The command line. Its names and defaults are a contract other tools rely
+//! on (scripts, tests, the README): change them only with care.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tuntcp",
+    version,
+    about = "A userspace TCP/IP stack on a TUN device"
+)]
+pub struct Cli {
+    /// More log output: -v info, -vv debug (every state change), -vvv trace
+    /// (every segment). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve echo (RFC 862): every byte a client sends comes back.
+    Echo(EchoArgs),
+    /// Open a connection from the stack (active open) and copy stdin to it
+    /// and it to stdout, like `nc -N`.
+    Connect(ConnectArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EchoArgs {
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// The TCP port to listen on.
+    #[arg(long, default_value_t = 7)]
+    pub port: u16,
+    /// threaded: a thread per client; iterative: one client at a time, the
+    /// next waits in the backlog.
+    #[arg(long, value_enum, default_value_t = Mode::Threaded)]
+    pub mode: Mode,
+    /// Length of the accept queue (listen(2)'s backlog).
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=65_535))]
+    pub backlog: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectArgs {
+    /// Server to connect to, e.g. 192.0.2.1:9000 (the host side).
+    pub remote: SocketAddrV4,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// Options shared by every command: the interface and the stack.
+#[derive(Args, Debug)]
+pub struct NetArgs {
+    /// The TUN device, created if absent.
+    #[arg(long, default_value = "tun0")]
+    pub iface: String,
+    /// Address and prefix given to the kernel's side of the TUN device.
+    #[arg(long, default_value = "192.0.2.1/24")]
+    pub host_addr: Cidr,
+    /// Use the interface exactly as it is (no address, no link up).
+    #[arg(long)]
+    pub no_configure: bool,
+    /// The stack's own address.
+    #[arg(long, default_value = "192.0.2.2")]
+    pub addr: Ipv4Addr,
+    /// Which TCP engine serves: ours, or smoltcp (the reference).
+    #[arg(long, value_enum, default_value_t = StackKind::Smoltcp)]
+    pub stack: StackKind,
+    /// Write every packet, both directions, to this pcap file (Wireshark).
+    #[arg(long)]
+    pub pcap: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    Threaded,
+    Iterative,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StackKind {
+    Tuntcp,
+    Smoltcp,
+}
+
+/// An IPv4 address with a prefix length, as in `192.0.2.1/24`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    pub addr: Ipv4Addr,
+    pub prefix_len: u8,
+}
+
+impl Cidr {
+    /// Whether `ip` is in this network.
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(self.prefix_len))
+            .unwrap_or(0);
+        u32::from(ip) & mask == u32::from(self.addr) & mask
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Cidr, String> {
+        let (addr, prefix) = text
+            .split_once('/')
+            .ok_or_else(|| format!("'{text}' is not ADDRESS/PREFIX, e.g. 192.0.2.1/24"))?;
+        let addr = addr
+            .parse()
+            .map_err(|_| format!("'{addr}' is not an IPv4 address"))?;
+        let prefix_len = prefix
+            .parse::<u8>()
+            .ok()
+            .filter(|p| (1..=30).contains(p))
+            .ok_or_else(|| format!("prefix '/{prefix}' must be a number from 1 to 30"))?;
+        Ok(Cidr { addr, prefix_len })
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix_len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_parses_and_rejects_with_reasons() {
+        let cidr: Cidr = "192.0.2.1/24".parse().unwrap();
+        assert_eq!(cidr.addr, Ipv4Addr::new(192, 0, 2, 1));
+        assert_eq!(cidr.prefix_len, 24);
+        assert!(cidr.contains(Ipv4Addr::new(192, 0, 2, 2)));
+        assert!(!cidr.contains(Ipv4Addr::new(192, 0, 3, 2)));
+        assert!("192.0.2.1"
+            .parse::<Cidr>()
+            .unwrap_err()
+            .contains("ADDRESS/PREFIX"));
+        assert!("192.0.2.999/24"
+            .parse::<Cidr>()
+            .unwrap_err()
+            .contains("not an IPv4"));
+        assert!("192.0.2.1/33"
+            .parse::<Cidr>()
+            .unwrap_err()
+            .contains("1 to 30"));
+    }
+
+    #[test]
+    fn defaults_are_the_documented_contract() {
+        let cli = Cli::try_parse_from(["tuntcp", "echo"]).unwrap();
+        let Command::Echo(echo) = cli.command else {
+            panic!("not echo")
+        };
+        assert_eq!(echo.net.iface, "tun0");
+        assert_eq!(echo.net.host_addr.to_string(), "192.0.2.1/24");
+        assert_eq!(echo.net.addr, Ipv4Addr::new(192, 0, 2, 2));
+        assert_eq!(echo.port, 7);
+        assert_eq!(echo.backlog, 128);
+        assert_eq!(echo.mode, Mode::Threaded);
+        assert!(!echo.net.no_configure);
+    }
+}

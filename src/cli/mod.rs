@@ -1,0 +1,70 @@
+//! The `tuntcp` program: command-line options to running applications.
+
+pub mod args;
+mod setup;
+mod signals;
+
+use std::io::Write;
+
+use args::{Cli, Command, Mode};
+use tuntcp::apps;
+use tuntcp::socket::{TcpListener, TcpStream};
+
+/// Runs the chosen command; the error is a sentence for the user.
+pub fn run(cli: Cli) -> Result<(), String> {
+    let signal_set = signals::block_termination_signals()
+        .map_err(|err| format!("cannot set up signal handling: {err}"))?;
+    match cli.command {
+        Command::Echo(echo) => {
+            let stack = setup::start_stack(&echo.net)?;
+            signals::stop_on_signal(signal_set, stack.clone()).map_err(|e| e.to_string())?;
+            let local = (stack.local_ip(), echo.port);
+            let listener = TcpListener::bind_on(&stack, local, echo.backlog as usize)
+                .map_err(|err| format!("cannot listen on {}:{}: {err}", local.0, local.1))?;
+            let mode = match echo.mode {
+                Mode::Threaded => apps::echo::ServerMode::Threaded,
+                Mode::Iterative => apps::echo::ServerMode::Iterative,
+            };
+            // The one line a user reads to know it works and how to try it.
+            println!(
+                "tuntcp echo ({}, {:?}) listening on {}:{} — try: nc {} {}",
+                stack.engine_name(),
+                mode,
+                local.0,
+                local.1,
+                local.0,
+                local.1
+            );
+            let _ = std::io::stdout().flush();
+            let served = apps::echo::serve(&listener, mode);
+            finish(&stack, served.map(|_| ()), "echo server stopped")
+        }
+        Command::Connect(connect) => {
+            let stack = setup::start_stack(&connect.net)?;
+            signals::stop_on_signal(signal_set, stack.clone()).map_err(|e| e.to_string())?;
+            let stream = TcpStream::connect_on(&stack, connect.remote, None)
+                .map_err(|err| format!("cannot connect to {}: {err}", connect.remote))?;
+            apps::connect::run(stream)
+                .map_err(|err| format!("connection to {} failed: {err}", connect.remote))?;
+            stack.shutdown().map_err(|err| err.to_string())
+        }
+    }
+}
+
+/// Ends a command: an error caused by a signal stopping the stack is a
+/// clean exit. Shutting down here too (it is idempotent) makes sure the
+/// signal thread's shutdown, with its pcap flush, is complete before
+/// `main` returns and the process ends.
+fn finish(
+    stack: &tuntcp::socket::Stack,
+    result: std::io::Result<()>,
+    what: &str,
+) -> Result<(), String> {
+    let stopped_by_signal = stack.is_stopped();
+    let shutdown = stack.shutdown();
+    match result {
+        Err(_) if stopped_by_signal => Ok(()),
+        Err(err) => Err(format!("{what}: {err}")),
+        Ok(()) => shutdown.map_err(|err| format!("stopping the stack: {err}")),
+    }
+}

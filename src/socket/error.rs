@@ -1,0 +1,64 @@
+//! Engine errors as the `std::io::Error`s a Rust programmer expects.
+
+use std::io;
+
+use crate::engine::ApiError;
+
+/// Maps an engine error onto the `io::ErrorKind` std::net would give for
+/// the same situation, keeping the engine's sentence as the message.
+pub fn to_io_error(err: ApiError) -> io::Error {
+    let kind = match err {
+        ApiError::WouldBlock => io::ErrorKind::WouldBlock,
+        ApiError::ConnectionRefused => io::ErrorKind::ConnectionRefused,
+        ApiError::ConnectionReset => io::ErrorKind::ConnectionReset,
+        ApiError::TimedOut => io::ErrorKind::TimedOut,
+        ApiError::AddrInUse => io::ErrorKind::AddrInUse,
+        ApiError::AddrNotAvailable => io::ErrorKind::AddrNotAvailable,
+        ApiError::NotConnected | ApiError::InvalidHandle => io::ErrorKind::NotConnected,
+        ApiError::BrokenPipe => io::ErrorKind::BrokenPipe,
+        ApiError::ResourceLimit => io::ErrorKind::OutOfMemory,
+        ApiError::InvalidInput => io::ErrorKind::InvalidInput,
+    };
+    io::Error::new(kind, err)
+}
+
+/// The error every call returns once the stack has been shut down.
+pub fn stack_stopped() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "the tuntcp stack has been shut down",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_match_std_net() {
+        assert_eq!(
+            to_io_error(ApiError::ConnectionRefused).kind(),
+            io::ErrorKind::ConnectionRefused
+        );
+        assert_eq!(
+            to_io_error(ApiError::ConnectionReset).kind(),
+            io::ErrorKind::ConnectionReset
+        );
+        assert_eq!(
+            to_io_error(ApiError::TimedOut).kind(),
+            io::ErrorKind::TimedOut
+        );
+        assert_eq!(
+            to_io_error(ApiError::WouldBlock).kind(),
+            io::ErrorKind::WouldBlock
+        );
+        assert_eq!(
+            to_io_error(ApiError::AddrInUse).kind(),
+            io::ErrorKind::AddrInUse
+        );
+        assert_eq!(
+            to_io_error(ApiError::ConnectionRefused).to_string(),
+            "connection refused"
+        );
+    }
+}

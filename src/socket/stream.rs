@@ -1,0 +1,307 @@
+//! [`TcpStream`]: connect → write/read → shutdown → close.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::error::{stack_stopped, to_io_error};
+use super::stack::{resolve_v4, Stack};
+use crate::engine::{ApiError, ConnId, ConnInfo, Engine};
+
+/// A TCP connection, like `std::net::TcpStream`.
+///
+/// `read` returns 0 once the peer has sent FIN and every byte before it has
+/// been read. `shutdown(Write)` sends FIN and reading goes on (half-close).
+/// Dropping the last clone closes the connection gracefully.
+pub struct TcpStream {
+    inner: Arc<StreamInner>,
+}
+
+/// What clones made by [`TcpStream::try_clone`] share, as dup'ed file
+/// descriptors share one socket and its options.
+struct StreamInner {
+    stack: Stack,
+    conn: ConnId,
+    local: SocketAddrV4,
+    peer: SocketAddrV4,
+    nonblocking: AtomicBool,
+    read_shut: AtomicBool,
+    read_timeout: Mutex<Option<Duration>>,
+    write_timeout: Mutex<Option<Duration>>,
+}
+
+impl TcpStream {
+    /// Opens a connection through the default stack (see
+    /// [`Stack::set_default`]), waiting for the 3-way handshake.
+    pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        TcpStream::connect_on(&Stack::default_stack()?, addr, None)
+    }
+
+    /// Opens a connection through `stack`: sends SYN and waits until the
+    /// handshake completes, is refused, or `timeout` passes.
+    pub fn connect_on(
+        stack: &Stack,
+        addr: impl ToSocketAddrs,
+        timeout: Option<Duration>,
+    ) -> io::Result<TcpStream> {
+        let remote = resolve_v4(addr)?;
+        let cell = stack.cell();
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let mut engine = cell.lock();
+        let conn = engine
+            .connect(cell.now(), remote, None)
+            .map_err(to_io_error)?;
+        cell.wake_driver();
+        loop {
+            match engine.connect_status(conn) {
+                Ok(()) => break,
+                Err(ApiError::WouldBlock) => {
+                    let (guard, timed_out) = cell.wait_turn(engine, deadline);
+                    engine = guard;
+                    if timed_out || cell.is_stopped() {
+                        engine.abort(conn);
+                        cell.wake_driver();
+                        return Err(if cell.is_stopped() {
+                            stack_stopped()
+                        } else {
+                            to_io_error(ApiError::TimedOut)
+                        });
+                    }
+                }
+                Err(err) => {
+                    engine.abort(conn);
+                    return Err(to_io_error(err));
+                }
+            }
+        }
+        let info = engine.conn_info(conn).map_err(to_io_error)?;
+        drop(engine);
+        log::info!("connected {} -> {}", info.local, info.remote);
+        Ok(TcpStream::from_accepted(stack, conn, info))
+    }
+
+    pub(crate) fn from_accepted(stack: &Stack, conn: ConnId, info: ConnInfo) -> TcpStream {
+        TcpStream {
+            inner: Arc::new(StreamInner {
+                stack: stack.clone(),
+                conn,
+                local: info.local,
+                peer: info.remote,
+                nonblocking: AtomicBool::new(false),
+                read_shut: AtomicBool::new(false),
+                read_timeout: Mutex::new(None),
+                write_timeout: Mutex::new(None),
+            }),
+        }
+    }
+
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::V4(self.inner.peer))
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::V4(self.inner.local))
+    }
+
+    /// The connection's RFC 9293 state, e.g. "ESTABLISHED" or "CLOSE-WAIT".
+    pub fn tcp_state(&self) -> io::Result<&'static str> {
+        let engine = self.inner.stack.cell().lock();
+        Ok(engine
+            .conn_info(self.inner.conn)
+            .map_err(to_io_error)?
+            .state)
+    }
+
+    /// `Write` sends a FIN after the queued data (the peer's `read` returns
+    /// 0); `Read` makes our own reads return 0; `Both` does both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            self.inner.read_shut.store(true, Ordering::Relaxed);
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            let cell = self.inner.stack.cell();
+            cell.lock()
+                .shutdown_write(self.inner.conn)
+                .map_err(to_io_error)?;
+            cell.wake_driver();
+        }
+        Ok(())
+    }
+
+    /// Turns Nagle's algorithm off (`true`): small writes go out at once.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        let cell = self.inner.stack.cell();
+        cell.lock()
+            .set_nodelay(self.inner.conn, nodelay)
+            .map_err(to_io_error)
+    }
+
+    /// `None` waits forever; `Some(zero)` is refused, as in std.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        *lock(&self.inner.read_timeout) = check_timeout(timeout)?;
+        Ok(())
+    }
+
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        *lock(&self.inner.write_timeout) = check_timeout(timeout)?;
+        Ok(())
+    }
+
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(*lock(&self.inner.read_timeout))
+    }
+
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(*lock(&self.inner.write_timeout))
+    }
+
+    /// In non-blocking mode reads and writes return `WouldBlock` instead of
+    /// waiting.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.inner.nonblocking.store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Another handle to the same connection (as `dup(2)`), e.g. to read in
+    /// one thread and write in another.
+    pub fn try_clone(&self) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            inner: Arc::clone(&self.inner),
+        })
+    }
+
+    /// Sends FIN and waits until the peer has acknowledged it (our side in
+    /// FIN-WAIT-2, TIME-WAIT or CLOSED), at most `timeout`: what a program
+    /// about to exit does so its last bytes and FIN are not lost with it.
+    pub fn linger(&self, timeout: Duration) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)?;
+        let finished = |state: &str| matches!(state, "FIN-WAIT-2" | "TIME-WAIT" | "CLOSED");
+        self.inner
+            .wait(Some(timeout), |engine, conn| match engine.conn_info(conn) {
+                Ok(info) if finished(info.state) => Ok(()),
+                Ok(_) => Err(ApiError::WouldBlock),
+                Err(err) => Err(err),
+            })
+    }
+}
+
+impl StreamInner {
+    /// Runs `op` until it stops saying `WouldBlock`, waiting for driver
+    /// turns in between unless non-blocking, at most `timeout`.
+    fn wait<T>(
+        &self,
+        timeout: Option<Duration>,
+        mut op: impl FnMut(&mut dyn Engine, ConnId) -> Result<T, ApiError>,
+    ) -> io::Result<T> {
+        let cell = self.stack.cell();
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let mut engine = cell.lock();
+        loop {
+            match op(engine.as_mut(), self.conn) {
+                Ok(value) => {
+                    drop(engine);
+                    // Reading opens the window, writing queues data: either
+                    // may have something for the driver to send.
+                    cell.wake_driver();
+                    return Ok(value);
+                }
+                Err(ApiError::WouldBlock) => {
+                    if self.nonblocking.load(Ordering::Relaxed) {
+                        return Err(to_io_error(ApiError::WouldBlock));
+                    }
+                    if cell.is_stopped() {
+                        return Err(stack_stopped());
+                    }
+                    let (guard, timed_out) = cell.wait_turn(engine, deadline);
+                    engine = guard;
+                    if timed_out && !cell.is_stopped() {
+                        // std reports an expired socket timeout as WouldBlock on Unix.
+                        return Err(io::Error::new(
+                            io::ErrorKind::WouldBlock,
+                            "timed out waiting for the peer",
+                        ));
+                    }
+                }
+                Err(err) => return Err(to_io_error(err)),
+            }
+        }
+    }
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() || self.inner.read_shut.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        let timeout = *lock(&self.inner.read_timeout);
+        self.inner
+            .wait(timeout, |engine, conn| engine.recv(conn, buf))
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let timeout = *lock(&self.inner.write_timeout);
+        self.inner
+            .wait(timeout, |engine, conn| engine.send(conn, buf))
+    }
+
+    /// Data is handed to the engine by `write`; there is no user-space
+    /// buffer to flush.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self).flush()
+    }
+}
+
+impl Drop for StreamInner {
+    /// close(2): FIN after the queued data; the engine finishes the close.
+    fn drop(&mut self) {
+        let cell = self.stack.cell();
+        cell.lock().close(self.conn);
+        cell.wake_driver();
+        log::debug!("closed {} -> {}", self.local, self.peer);
+    }
+}
+
+impl std::fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local", &self.inner.local)
+            .field("peer", &self.inner.peer)
+            .finish()
+    }
+}
+
+fn check_timeout(timeout: Option<Duration>) -> io::Result<Option<Duration>> {
+    if timeout == Some(Duration::ZERO) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "cannot set a 0 duration timeout",
+        ));
+    }
+    Ok(timeout)
+}
+
+fn lock<T: Copy>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,668 @@
+//! Live tests: the real `tuntcp` binary on a real TUN device, with the Linux
+//! kernel's TCP, netcat and ping as peers.
+//!
+//! Every test runs in a private network namespace (see common/netns.rs), so
+//! they run in parallel, each with its own `tun0`, and never touch the
+//! host's network. They need root.
+//!
+//! The `harness_*` and `tun_device_*` tests check the harness and the device
+//! layer by themselves (no CLI needed). The rest drive the binary and run
+//! once per stack, in modules that `live_tests!` at the bottom generates
+//! (`smoltcp::ping_is_answered`, ...); adding a stack is a one-word change
+//! there. Run one stack with `cargo test --release --test live smoltcp::`.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+use common::netns::*;
+use ::tuntcp::device::{netconfig, Device, DeviceError, PcapTap, TunDevice};
+
+const ECHO_PORT: u16 = 7;
+const MEGABYTE: usize = 1 << 20;
+/// Read timeout for bulk transfers: generous, since a lossy netem link and
+/// a loaded 2-core CI machine are slow, but bounded so a stall fails.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(120);
+const SHORT: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------------------
+// The harness and the device layer, without the CLI.
+// ---------------------------------------------------------------------------
+
+/// A TUN device configured inside a test namespace has its address and is
+/// up there, while the host namespace never sees it.
+#[test]
+fn harness_tun_lives_only_inside_its_namespace() {
+    let ifname = unique_ifname();
+    let inner_name = ifname.clone();
+    let (configured_tx, configured_rx) = mpsc::channel();
+    let (host_checked_tx, host_checked_rx) = mpsc::channel::<()>();
+    let netns = spawn_in_new_netns(move || {
+        let tun = TunDevice::open(&inner_name).unwrap();
+        assert_eq!(tun.name(), inner_name);
+        netconfig::configure_host_side(&inner_name, "192.0.2.1".parse().unwrap(), 24).unwrap();
+        let addr = run_ok("ip", &["-4", "addr", "show", &inner_name], SHORT);
+        let link = run_ok("ip", &["link", "show", "lo"], SHORT);
+        configured_tx.send(()).unwrap();
+        // Keep the device alive until the host side has looked.
+        host_checked_rx.recv_timeout(SHORT).unwrap();
+        drop(tun);
+        (addr, link)
+    });
+
+    configured_rx
+        .recv_timeout(SHORT)
+        .expect("namespace thread did not configure the device");
+    assert!(
+        host_has_no_interface(&ifname),
+        "{ifname} leaked into the host namespace while the test namespace was alive"
+    );
+    host_checked_tx.send(()).unwrap();
+    let (addr, lo) = netns
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+
+    assert!(
+        addr.contains("inet 192.0.2.1/24"),
+        "address missing:\n{addr}"
+    );
+    assert!(addr.contains(",UP"), "interface not up:\n{addr}");
+    assert!(lo.contains(",UP"), "lo not up in the test namespace:\n{lo}");
+    assert!(
+        host_has_no_interface(&ifname),
+        "{ifname} appeared in the host namespace"
+    );
+}
+
+fn host_has_no_interface(ifname: &str) -> bool {
+    matches!(
+        netconfig::mtu(ifname),
+        Err(DeviceError::NoSuchInterface { .. })
+    )
+}
+
+/// Two namespaces alive at once can each create and address their own tun0.
+#[test]
+fn harness_parallel_namespaces_each_get_their_own_tun0() {
+    let both_open = Arc::new(Barrier::new(2));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let both_open = Arc::clone(&both_open);
+            spawn_in_new_netns(move || {
+                let tun = TunDevice::open("tun0").unwrap();
+                netconfig::configure_host_side("tun0", "192.0.2.1".parse().unwrap(), 24).unwrap();
+                // Both devices exist at the same moment, in different namespaces.
+                both_open.wait();
+                drop(tun);
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    }
+}
+
+/// A second open of a TUN device that is in use fails with a sentence.
+#[test]
+fn harness_second_open_of_a_busy_tun_is_explained() {
+    run_in_new_netns(|| {
+        let _first = TunDevice::open("tun0").unwrap();
+        let err = TunDevice::open("tun0").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "interface tun0 is in use by another program: stop that program or choose another name with --iface"
+        );
+    });
+}
+
+#[test]
+fn harness_child_guard_kills_and_reaps_on_drop() {
+    let mut command = Command::new("sleep");
+    command.arg("1000");
+    let child = ChildGuard::spawn("sleep", command);
+    let proc_dir = format!("/proc/{}", child.pid());
+    assert!(Path::new(&proc_dir).exists());
+    drop(child);
+    // Reaped: not even a zombie is left.
+    assert!(
+        !Path::new(&proc_dir).exists(),
+        "{proc_dir} still exists after drop"
+    );
+}
+
+#[test]
+fn harness_waiting_for_a_line_has_a_deadline() {
+    let mut command = Command::new("sh");
+    command.args(["-c", "echo ready; exec sleep 1000"]);
+    let mut child = ChildGuard::spawn("sh", command);
+    assert_eq!(child.next_line(SHORT).unwrap(), "ready");
+    let err = child.next_line(Duration::from_millis(200)).unwrap_err();
+    assert!(err.contains("printed no line within"), "{err}");
+    assert!(child.wait_timeout(Duration::from_millis(200)).is_err());
+    let status = child.terminate(SHORT).unwrap();
+    assert_eq!(describe(status), "killed by signal 15");
+}
+
+/// The transfer helpers the per-stack tests use, checked against the
+/// kernel's own TCP (192.0.2.2 on `lo`, a thread-per-connection echo
+/// server), so a failing live test is about the stack, not the harness.
+#[test]
+fn harness_transfer_helpers_work_against_a_kernel_echo_server() {
+    run_in_new_netns(|| {
+        run_ok("ip", &["addr", "add", "192.0.2.2/32", "dev", "lo"], SHORT);
+        let listener = TcpListener::bind((STACK_ADDR, ECHO_PORT)).unwrap();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                thread::spawn(move || {
+                    let mut reader = stream.try_clone().unwrap();
+                    std::io::copy(&mut reader, &mut stream).unwrap();
+                    // Dropping both handles closes the connection after EOF.
+                });
+            }
+        });
+        assert_eq!(nc_exchange(b"kernel echo\n"), "kernel echo\n");
+        echo_exactly(pattern(3, 10 * MEGABYTE));
+        let clients: Vec<_> = (0..8)
+            .map(|client| thread::spawn(move || echo_exactly(pattern(200 + client, MEGABYTE))))
+            .collect();
+        for client in clients {
+            client
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
+        let addr: SocketAddr = format!("{STACK_ADDR}:9").parse().unwrap();
+        let err = TcpStream::connect_timeout(&addr, SHORT).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    });
+}
+
+/// The device is non-blocking: with nothing queued (the link is down, so
+/// the kernel sends nothing), recv answers `None` at once instead of
+/// waiting, and the descriptor is there for poll.
+#[test]
+fn tun_device_recv_returns_none_when_idle() {
+    let (result_tx, result_rx) = mpsc::channel();
+    let _netns = spawn_in_new_netns(move || {
+        let mut tun = TunDevice::open("tun0").unwrap();
+        assert!(tun.raw_fd().is_some());
+        assert_eq!(tun.mtu(), 1500);
+        let mut buf = [0u8; 1500];
+        result_tx
+            .send(tun.recv(&mut buf).map_err(|e| e.to_string()))
+            .unwrap();
+    });
+    let result = result_rx
+        .recv_timeout(SHORT)
+        .expect("recv blocked on an idle TUN device");
+    assert_eq!(result, Ok(None));
+}
+
+#[test]
+fn tun_device_set_mtu_reaches_the_kernel() {
+    run_in_new_netns(|| {
+        let mut tun = TunDevice::open("tun0").unwrap();
+        tun.set_mtu(1280).unwrap();
+        assert_eq!(tun.mtu(), 1280);
+        assert_eq!(netconfig::mtu("tun0").unwrap(), 1280);
+        let link = run_ok("ip", &["link", "show", "tun0"], SHORT);
+        assert!(link.contains("mtu 1280"), "{link}");
+    });
+}
+
+/// Without CAP_NET_ADMIN, opening a TUN device tells the user to use sudo.
+/// Capabilities are per thread in Linux, so the namespace thread drops its
+/// own and the rest of the test process keeps root.
+#[test]
+fn tun_device_without_cap_net_admin_says_run_with_sudo() {
+    run_in_new_netns(|| {
+        drop_effective_capability(CAP_NET_ADMIN);
+        let err = TunDevice::open("tun0").unwrap_err();
+        assert!(matches!(err, DeviceError::NotPermitted { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "could not create TUN device tun0: permission denied. tuntcp needs root \
+             (CAP_NET_ADMIN) to create and configure TUN devices: run it with sudo"
+        );
+    });
+}
+
+/// From linux/capability.h; libc does not export the capability numbers.
+const CAP_NET_ADMIN: u32 = 12;
+
+/// Removes one capability from the calling thread's effective set
+/// (capget/capset, _LINUX_CAPABILITY_VERSION_3: two 32-bit words).
+fn drop_effective_capability(capability: u32) {
+    #[repr(C)]
+    struct CapHeader {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct CapData {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    let mut header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0, // this thread
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: header and two data words, as version 3 expects.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    assert_eq!(rc, 0, "capget: {}", std::io::Error::last_os_error());
+    data[(capability / 32) as usize].effective &= !(1 << (capability % 32));
+    // SAFETY: as above.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
+    assert_eq!(rc, 0, "capset: {}", std::io::Error::last_os_error());
+}
+
+/// The device layer end to end with no stack at all: the kernel's ping goes
+/// out through a TunDevice in a PcapTap, we answer by hand, ping succeeds,
+/// and tshark decodes the capture.
+#[test]
+fn tun_device_carries_ping_both_ways_and_pcap_records_it() {
+    let path = unique_temp_path("tun-ping", "pcap");
+    let pcap_path = path.clone();
+    run_in_new_netns(move || {
+        let tun = TunDevice::open("tun0").unwrap();
+        netconfig::configure_host_side("tun0", HOST_ADDR.parse().unwrap(), 24).unwrap();
+        let mut tap = PcapTap::create(tun, &pcap_path).unwrap();
+        let mut ping = ChildGuard::spawn("ping", {
+            let mut command = Command::new("ping");
+            command.args(["-c", "1", "-W", "5", STACK_ADDR]);
+            command
+        });
+        answer_one_echo_request(&mut tap);
+        let status = ping.wait_timeout(SHORT).unwrap();
+        assert!(
+            status.success(),
+            "ping got no answer: {}",
+            ping.stderr_text()
+        );
+    });
+    let summary = tshark_summary(&path);
+    assert!(summary.contains("Echo (ping) request"), "{summary}");
+    assert!(summary.contains("Echo (ping) reply"), "{summary}");
+    std::fs::remove_file(&path).ok();
+}
+
+/// Reads packets (with a deadline) until an ICMP echo request arrives and
+/// sends the matching reply, as our stack would.
+fn answer_one_echo_request(device: &mut impl Device) {
+    use etherparse::{Icmpv4Type, NetSlice, PacketBuilder, SlicedPacket, TransportSlice};
+    let deadline = std::time::Instant::now() + SHORT;
+    let mut buf = vec![0u8; device.mtu()];
+    loop {
+        let Some(len) = device.recv(&mut buf).unwrap() else {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            assert!(!left.is_zero(), "no echo request reached the TUN device");
+            wait_readable(device.raw_fd().unwrap(), left);
+            continue;
+        };
+        let Ok(packet) = SlicedPacket::from_ip(&buf[..len]) else {
+            continue;
+        };
+        let (Some(NetSlice::Ipv4(ip)), Some(TransportSlice::Icmpv4(icmp))) =
+            (packet.net, packet.transport)
+        else {
+            continue; // e.g. IPv6 router solicitations
+        };
+        let Icmpv4Type::EchoRequest(echo) = icmp.icmp_type() else {
+            continue;
+        };
+        let mut reply = Vec::new();
+        PacketBuilder::ipv4(ip.header().destination(), ip.header().source(), 64)
+            .icmpv4_echo_reply(echo.id, echo.seq)
+            .write(&mut reply, icmp.payload())
+            .unwrap();
+        device.send(&reply).unwrap();
+        return;
+    }
+}
+
+fn wait_readable(fd: std::os::fd::RawFd, timeout: Duration) {
+    let mut poll_fd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; a short or interrupted wait just loops.
+    unsafe {
+        libc::poll(
+            &mut poll_fd,
+            1,
+            timeout.as_millis().min(10_000) as libc::c_int,
+        )
+    };
+}
+
+/// tshark's one-line-per-packet view of a capture, with checksum checks on;
+/// fails on any sign of a malformed packet or a bad checksum.
+fn tshark_summary(path: &Path) -> String {
+    let path = path.to_str().unwrap();
+    let args = [
+        "-o",
+        "tcp.check_checksum:TRUE",
+        "-o",
+        "ip.check_checksum:TRUE",
+        "-r",
+        path,
+    ];
+    let summary = run_ok("tshark", &args, Duration::from_secs(60));
+    for warning in ["Malformed", "Bad", "incorrect"] {
+        assert!(
+            !summary.contains(warning),
+            "tshark reports {warning} in {path}:\n{summary}"
+        );
+    }
+    summary
+}
+
+// ---------------------------------------------------------------------------
+// The binary, once per stack.
+// ---------------------------------------------------------------------------
+
+fn nc_line_is_echoed(stack: &'static str) {
+    run_in_new_netns(move || {
+        let (_server, banner) = start_echo(stack, &[]);
+        assert!(
+            banner.contains("192.0.2.2:7"),
+            "unexpected banner {banner:?}"
+        );
+        let line = nc_exchange(b"hello through tuntcp\n");
+        assert_eq!(line, "hello through tuntcp\n");
+    });
+}
+
+/// `nc -N` sends `input`, shuts its sending side at EOF and prints what
+/// comes back until the server closes.
+fn nc_exchange(input: &[u8]) -> String {
+    let mut nc = Command::new("nc");
+    nc.args(["-N", "-w", "10", STACK_ADDR, &ECHO_PORT.to_string()]);
+    let (status, output) = run_with_input("nc", nc, input, Duration::from_secs(20));
+    assert!(status.success(), "nc failed: {}", describe(status));
+    output
+}
+
+fn ten_megabytes_are_echoed_exactly(stack: &'static str) {
+    run_in_new_netns(move || {
+        let (_server, _) = start_echo(stack, &[]);
+        echo_exactly(pattern(1, 10 * MEGABYTE));
+    });
+}
+
+fn sixty_four_concurrent_clients_are_echoed_exactly(stack: &'static str) {
+    run_in_new_netns(move || {
+        let (_server, _) = start_echo(stack, &[]);
+        // Threads made here inherit the test namespace.
+        let clients: Vec<_> = (0..64)
+            .map(|client| thread::spawn(move || echo_exactly(pattern(100 + client, MEGABYTE))))
+            .collect();
+        for client in clients {
+            client
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
+    });
+}
+
+/// Sends `data` to the echo port from one thread while reading it back on
+/// this one, then checks every byte.
+fn echo_exactly(data: Vec<u8>) {
+    let data = Arc::new(data);
+    let stream = connect_to_stack(ECHO_PORT, TRANSFER_TIMEOUT);
+    let mut writer = stream.try_clone().unwrap();
+    let to_send = Arc::clone(&data);
+    let sender = thread::spawn(move || {
+        writer
+            .write_all(&to_send)
+            .expect("sending to the echo server");
+        // FIN: the server echoes the rest, then closes.
+        writer.shutdown(std::net::Shutdown::Write).unwrap();
+    });
+    let mut received = Vec::with_capacity(data.len());
+    let mut reader = stream;
+    reader
+        .read_to_end(&mut received)
+        .unwrap_or_else(|err| panic!("reading the echo after {} bytes: {err}", received.len()));
+    sender
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    assert_same_bytes(&received, &data);
+}
+
+#[track_caller]
+fn assert_same_bytes(got: &[u8], want: &[u8]) {
+    if let Some(offset) = got.iter().zip(want).position(|(a, b)| a != b) {
+        panic!("echo differs at byte {offset} of {}", want.len());
+    }
+    assert_eq!(got.len(), want.len(), "echo length differs");
+}
+
+fn ping_is_answered(stack: &'static str) {
+    run_in_new_netns(move || {
+        let (_server, _) = start_echo(stack, &[]);
+        let output = run_ok("ping", &["-c", "1", "-W", "2", STACK_ADDR], SHORT);
+        assert!(output.contains("1 received"), "{output}");
+    });
+}
+
+fn closed_port_is_refused(stack: &'static str) {
+    run_in_new_netns(move || {
+        let (_server, _) = start_echo(stack, &[]);
+        let addr: SocketAddr = format!("{STACK_ADDR}:9").parse().unwrap();
+        let err = TcpStream::connect_timeout(&addr, SHORT).expect_err("port 9 should be closed");
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+    });
+}
+
+/// `--mode iterative` serves one connection at a time: a second client's
+/// echo comes only after the first client closes.
+fn iterative_mode_serves_clients_one_after_another(stack: &'static str) {
+    run_in_new_netns(move || {
+        let (_server, _) = start_echo(stack, &["--mode", "iterative"]);
+        let mut first = connect_to_stack(ECHO_PORT, SHORT);
+        expect_echo(&mut first, b"first\n");
+
+        // The second client may wait in the backlog or in connect(), so it
+        // runs on its own thread and reports when its echo arrives.
+        let (echoed_tx, echoed_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut second = connect_to_stack(ECHO_PORT, Duration::from_secs(30));
+            second.write_all(b"second\n").unwrap();
+            let mut reply = [0u8; 7];
+            let result = second.read_exact(&mut reply).map(|()| reply.to_vec());
+            echoed_tx.send(result.map_err(|e| e.to_string())).ok();
+        });
+
+        // While the first client is open: no echo for the second, and the
+        // server is still busy serving the first.
+        let early = echoed_rx.recv_timeout(Duration::from_millis(700));
+        assert!(
+            early.is_err(),
+            "second client was served while the first was open: {early:?}"
+        );
+        expect_echo(&mut first, b"still here\n");
+
+        drop(first);
+        let echoed = echoed_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("second client never served");
+        assert_eq!(echoed.unwrap(), b"second\n");
+    });
+}
+
+#[track_caller]
+fn expect_echo(stream: &mut TcpStream, line: &[u8]) {
+    stream.write_all(line).unwrap();
+    let mut reply = vec![0u8; line.len()];
+    stream
+        .read_exact(&mut reply)
+        .expect("no echo within the read timeout");
+    assert_eq!(reply, line);
+}
+
+/// `tuntcp connect` against a kernel listener: data both ways, then the
+/// client's FIN at stdin EOF, the server's close, and exit code 0.
+fn connect_exchanges_data_both_ways(stack: &'static str) {
+    run_in_new_netns(move || {
+        // 0.0.0.0: 192.0.2.1 exists only once tuntcp has configured tun0.
+        let listener = TcpListener::bind("0.0.0.0:9000").unwrap();
+        let mut command = tuntcp_command();
+        command.args(["connect", "192.0.2.1:9000", "--stack", stack]);
+        let mut client = ChildGuard::spawn("tuntcp connect", command);
+
+        let (accepted_tx, accepted_rx) = mpsc::channel();
+        thread::spawn(move || {
+            accepted_tx
+                .send(listener.accept().map(|(stream, _)| stream))
+                .ok()
+        });
+        let mut server = accepted_rx
+            .recv_timeout(STARTUP_TIMEOUT)
+            .unwrap_or_else(|_| {
+                panic!(
+                    "tuntcp connect never connected; stderr:\n{}",
+                    client.stderr_text()
+                )
+            })
+            .unwrap();
+        server.set_read_timeout(Some(SHORT)).unwrap();
+
+        let mut stdin = client.stdin();
+        stdin.write_all(b"from client\n").unwrap();
+        let mut got = [0u8; 12];
+        server.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"from client\n");
+
+        drop(stdin); // EOF: the client sends FIN ...
+        let mut rest = Vec::new();
+        server
+            .read_to_end(&mut rest)
+            .expect("client's FIN never arrived");
+        assert!(
+            rest.is_empty(),
+            "unexpected bytes after the client's data: {rest:?}"
+        );
+
+        server.write_all(b"from server\n").unwrap(); // ... but still receives.
+        drop(server);
+        let output = client
+            .remaining_stdout(SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+        assert_eq!(output, "from server\n");
+        let status = client
+            .wait_timeout(SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+        assert!(
+            status.success(),
+            "tuntcp connect ended with {}",
+            describe(status)
+        );
+    });
+}
+
+/// `--pcap FILE` leaves a capture that tshark decodes with every checksum
+/// correct, flushed by the SIGTERM shutdown.
+fn pcap_capture_decodes_cleanly(stack: &'static str) {
+    let path = unique_temp_path("live-capture", "pcap");
+    let path_arg = path.to_str().unwrap().to_string();
+    run_in_new_netns(move || {
+        let (mut server, _) = start_echo(stack, &["--pcap", &path_arg]);
+        assert_eq!(nc_exchange(b"captured line\n"), "captured line\n");
+        run_ok("ping", &["-c", "1", "-W", "2", STACK_ADDR], SHORT);
+        let status = server
+            .terminate(SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+        assert!(
+            status.success(),
+            "SIGTERM should end the server cleanly, got {}",
+            describe(status)
+        );
+    });
+    let summary = tshark_summary(&path);
+    assert!(
+        summary.contains("192.0.2.2 → 192.0.2.1") || summary.contains("192.0.2.2 -> 192.0.2.1"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("[SYN]") && summary.contains("[FIN"),
+        "handshake or close missing:\n{summary}"
+    );
+    assert!(summary.contains("Echo (ping) reply"), "{summary}");
+    std::fs::remove_file(&path).ok();
+}
+
+/// 10 MB still echo exactly with `netem` impairing the kernel-to-stack
+/// direction of tun0 (its egress qdisc).
+fn echo_survives_netem(stack: &'static str, netem: &'static [&'static str]) {
+    run_in_new_netns(move || {
+        let (_server, _) = start_echo(stack, &[]);
+        let mut args = vec!["qdisc", "add", "dev", "tun0", "root", "netem"];
+        args.extend_from_slice(netem);
+        run_ok("tc", &args, SHORT);
+        echo_exactly(pattern(7, 10 * MEGABYTE));
+    });
+}
+
+fn netem_loss_5_percent(stack: &'static str) {
+    echo_survives_netem(stack, &["loss", "5%"]);
+}
+
+fn netem_reordering(stack: &'static str) {
+    // netem reorders by sending some packets at once and delaying the rest.
+    echo_survives_netem(stack, &["delay", "5ms", "reorder", "25%", "50%"]);
+}
+
+fn netem_duplication(stack: &'static str) {
+    echo_survives_netem(stack, &["duplicate", "5%"]);
+}
+
+/// Generates `mod STACK { #[test] fn TEST() { super::TEST("STACK") } ... }`
+/// for every stack and test named.
+macro_rules! live_tests {
+    (stacks: [$($stack:ident),* $(,)?], tests: $tests:tt) => {
+        $( live_tests!(@one_stack $stack $tests); )*
+    };
+    (@one_stack $stack:ident [$($test:ident),* $(,)?]) => {
+        mod $stack {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(stringify!($stack));
+                }
+            )*
+        }
+    };
+}
+
+live_tests! {
+    // Add `tuntcp` here once our engine is selectable with --stack tuntcp.
+    stacks: [smoltcp],
+    tests: [
+        nc_line_is_echoed,
+        ten_megabytes_are_echoed_exactly,
+        sixty_four_concurrent_clients_are_echoed_exactly,
+        ping_is_answered,
+        closed_port_is_refused,
+        iterative_mode_serves_clients_one_after_another,
+        connect_exchanges_data_both_ways,
+        pcap_capture_decodes_cleanly,
+        netem_loss_5_percent,
+        netem_reordering,
+        netem_duplication,
+    ]
+}

@@ -1,0 +1,228 @@
+//! The socket API end to end, over real driver threads: two stacks joined
+//! by a socketpair "wire" in one process (no root, no TUN needed). Every
+//! test runs once per engine pairing, so both engines honour one API.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddrV4};
+use std::time::Duration;
+
+use tuntcp::device::socketpair::SocketPairDevice;
+use tuntcp::engine::Engine;
+use tuntcp::reference::{SmolConfig, SmolEngine};
+use tuntcp::socket::{Stack, TcpListener, TcpStream};
+
+const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+const SERVER_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+/// Bounds every wait so a broken stack fails the test instead of hanging it.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+type MakeEngine = fn(Ipv4Addr) -> Box<dyn Engine>;
+
+fn smoltcp(addr: Ipv4Addr) -> Box<dyn Engine> {
+    Box::new(SmolEngine::new(SmolConfig::new(addr)))
+}
+
+/// (name, client engine, server engine).
+fn pairings() -> Vec<(&'static str, MakeEngine, MakeEngine)> {
+    vec![("smoltcp->smoltcp", smoltcp, smoltcp)]
+}
+
+/// Two running stacks on one wire.
+struct Net {
+    client: Stack,
+    server: Stack,
+}
+
+impl Net {
+    fn new(client: MakeEngine, server: MakeEngine) -> Net {
+        let (a, b) = SocketPairDevice::pair().unwrap();
+        Net {
+            client: Stack::start(client(CLIENT_IP), Box::new(a)).unwrap(),
+            server: Stack::start(server(SERVER_IP), Box::new(b)).unwrap(),
+        }
+    }
+
+    fn listen(&self, port: u16) -> TcpListener {
+        TcpListener::bind_on(&self.server, ("0.0.0.0", port), 16).unwrap()
+    }
+
+    fn connect(&self, port: u16) -> std::io::Result<TcpStream> {
+        let stream = TcpStream::connect_on(
+            &self.client,
+            SocketAddrV4::new(SERVER_IP, port),
+            Some(PATIENCE),
+        )?;
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        stream.set_write_timeout(Some(PATIENCE)).unwrap();
+        Ok(stream)
+    }
+}
+
+fn for_each_pairing(test: impl Fn(&str, Net)) {
+    for (name, client, server) in pairings() {
+        eprintln!("pairing {name}");
+        test(name, Net::new(client, server));
+    }
+}
+
+fn accept(listener: &TcpListener) -> TcpStream {
+    let (stream, _) = listener.accept().unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.set_write_timeout(Some(PATIENCE)).unwrap();
+    stream
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+#[test]
+fn accepted_connection_knows_both_addresses() {
+    for_each_pairing(|name, net| {
+        let listener = net.listen(7);
+        let client = net.connect(7).unwrap();
+        let server = accept(&listener);
+        assert_eq!(
+            server.local_addr().unwrap(),
+            "192.0.2.2:7".parse().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            server.peer_addr().unwrap(),
+            client.local_addr().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            client.peer_addr().unwrap(),
+            "192.0.2.2:7".parse().unwrap(),
+            "{name}"
+        );
+        assert_eq!(client.tcp_state().unwrap(), "ESTABLISHED", "{name}");
+    });
+}
+
+#[test]
+fn bulk_bytes_arrive_exactly_and_read_returns_zero_after_fin() {
+    for_each_pairing(|name, net| {
+        let listener = net.listen(9);
+        let data = pattern(1_000_000);
+        let sent = data.clone();
+        let client = net.connect(9).unwrap();
+        let writer = std::thread::spawn(move || {
+            (&client).write_all(&sent).unwrap();
+            client.shutdown(Shutdown::Write).unwrap();
+            client
+        });
+        let mut server = accept(&listener);
+        let mut received = Vec::new();
+        server.read_to_end(&mut received).unwrap();
+        assert!(
+            received == data,
+            "{name}: {} bytes, not the {} sent",
+            received.len(),
+            data.len()
+        );
+        assert_eq!(
+            server.read(&mut [0u8; 10]).unwrap(),
+            0,
+            "{name}: EOF repeats"
+        );
+        drop(writer.join().unwrap());
+    });
+}
+
+#[test]
+fn half_close_lets_the_other_direction_go_on() {
+    for_each_pairing(|name, net| {
+        let listener = net.listen(7);
+        let mut client = net.connect(7).unwrap();
+        let mut server = accept(&listener);
+        client.write_all(b"request").unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        let mut request = Vec::new();
+        server.read_to_end(&mut request).unwrap();
+        assert_eq!(request, b"request", "{name}");
+        // The client has sent FIN, yet it still reads what comes back.
+        server.write_all(b"reply after your FIN").unwrap();
+        drop(server);
+        let mut reply = Vec::new();
+        client.read_to_end(&mut reply).unwrap();
+        assert_eq!(reply, b"reply after your FIN", "{name}");
+    });
+}
+
+#[test]
+fn closed_port_is_refused() {
+    for_each_pairing(|name, net| {
+        let err = net.connect(1).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{name}: {err}");
+    });
+}
+
+#[test]
+fn second_listener_on_a_port_is_addr_in_use() {
+    for_each_pairing(|name, net| {
+        let _first = net.listen(7);
+        let err = TcpListener::bind_on(&net.server, ("0.0.0.0", 7), 16)
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), ErrorKind::AddrInUse, "{name}: {err}");
+    });
+}
+
+#[test]
+fn nonblocking_read_and_accept_say_would_block() {
+    for_each_pairing(|name, net| {
+        let listener = net.listen(7);
+        listener.set_nonblocking(true).unwrap();
+        assert_eq!(
+            listener.accept().unwrap_err().kind(),
+            ErrorKind::WouldBlock,
+            "{name}"
+        );
+        let client = net.connect(7).unwrap();
+        client.set_nonblocking(true).unwrap();
+        let err = (&client).read(&mut [0u8; 16]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WouldBlock, "{name}");
+    });
+}
+
+#[test]
+fn read_timeout_expires_as_would_block() {
+    for_each_pairing(|name, net| {
+        let listener = net.listen(7);
+        let client = net.connect(7).unwrap();
+        let _server = accept(&listener);
+        client
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let err = (&client).read(&mut [0u8; 16]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WouldBlock, "{name}: {err}");
+        assert!(
+            client.set_read_timeout(Some(Duration::ZERO)).is_err(),
+            "{name}: zero timeout refused as in std"
+        );
+    });
+}
+
+#[test]
+fn clones_read_and_write_from_two_threads() {
+    for_each_pairing(|name, net| {
+        let listener = net.listen(7);
+        let client = net.connect(7).unwrap();
+        let server = accept(&listener);
+        let echo = std::thread::spawn(move || tuntcp::apps::echo::echo_until_eof(&server).unwrap());
+        let writer = client.try_clone().unwrap();
+        let data = pattern(200_000);
+        let sent = data.clone();
+        let write_thread = std::thread::spawn(move || {
+            (&writer).write_all(&sent).unwrap();
+            writer.shutdown(Shutdown::Write).unwrap();
+        });
+        let mut back = Vec::new();
+        (&client).read_to_end(&mut back).unwrap();
+        write_thread.join().unwrap();
+        assert_eq!(echo.join().unwrap(), data.len() as u64, "{name}");
+        assert!(back == data, "{name}: echo differs");
+    });
+}
