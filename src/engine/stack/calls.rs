@@ -1,6 +1,6 @@
 //! The [`Engine`] contract, implemented by [`Stack`].
 
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::{FourTuple, Listener, Stack};
 use crate::engine::api::{ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId};
@@ -36,6 +36,10 @@ impl Stack {
 impl Engine for Stack {
     fn name(&self) -> &'static str {
         "tuntcp"
+    }
+
+    fn local_ip(&self) -> Ipv4Addr {
+        self.config.local_addr
     }
 
     fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
