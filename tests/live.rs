@@ -22,8 +22,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use common::netns::*;
 use ::tuntcp::device::{netconfig, Device, DeviceError, PcapTap, TunDevice};
+use common::netns::*;
 
 const ECHO_PORT: u16 = 7;
 const MEGABYTE: usize = 1 << 20;
@@ -650,8 +650,7 @@ macro_rules! live_tests {
 }
 
 live_tests! {
-    // Add `tuntcp` here once our engine is selectable with --stack tuntcp.
-    stacks: [smoltcp],
+    stacks: [smoltcp, tuntcp],
     tests: [
         nc_line_is_echoed,
         ten_megabytes_are_echoed_exactly,

@@ -22,9 +22,20 @@ fn smoltcp(addr: Ipv4Addr) -> Box<dyn Engine> {
     Box::new(SmolEngine::new(SmolConfig::new(addr)))
 }
 
+fn tuntcp(addr: Ipv4Addr) -> Box<dyn Engine> {
+    Box::new(tuntcp::engine::Stack::new(
+        tuntcp::engine::StackConfig::new(addr).with_random_secret(),
+    ))
+}
+
 /// (name, client engine, server engine).
 fn pairings() -> Vec<(&'static str, MakeEngine, MakeEngine)> {
-    vec![("smoltcp->smoltcp", smoltcp, smoltcp)]
+    vec![
+        ("tuntcp->tuntcp", tuntcp, tuntcp),
+        ("smoltcp->tuntcp", smoltcp, tuntcp),
+        ("tuntcp->smoltcp", tuntcp, smoltcp),
+        ("smoltcp->smoltcp", smoltcp, smoltcp),
+    ]
 }
 
 /// Two running stacks on one wire.

@@ -72,7 +72,7 @@ pub struct NetArgs {
     #[arg(long, default_value = "192.0.2.2")]
     pub addr: Ipv4Addr,
     /// Which TCP engine serves: ours, or smoltcp (the reference).
-    #[arg(long, value_enum, default_value_t = StackKind::Smoltcp)]
+    #[arg(long, value_enum, default_value_t = StackKind::Tuntcp)]
     pub stack: StackKind,
     /// Write every packet, both directions, to this pcap file (Wireshark).
     #[arg(long)]
@@ -170,5 +170,10 @@ mod tests {
         assert_eq!(echo.backlog, 128);
         assert_eq!(echo.mode, Mode::Threaded);
         assert!(!echo.net.no_configure);
+        assert_eq!(
+            echo.net.stack,
+            StackKind::Tuntcp,
+            "our engine serves by default"
+        );
     }
 }

@@ -6,7 +6,7 @@ use tuntcp::device::netconfig::configure_host_side;
 use tuntcp::device::pcap::PcapTap;
 use tuntcp::device::tun::TunDevice;
 use tuntcp::device::Device;
-use tuntcp::engine::Engine;
+use tuntcp::engine::{Engine, StackConfig};
 use tuntcp::reference::{SmolConfig, SmolEngine};
 use tuntcp::socket::Stack;
 
@@ -20,9 +20,9 @@ pub fn start_stack(net: &NetArgs) -> Result<Stack, SetupError> {
     check_addresses(net)?;
     let device = open_device(net)?;
     let engine: Box<dyn Engine> = match net.stack {
-        StackKind::Tuntcp => {
-            return Err("the tuntcp engine is not built yet: use --stack smoltcp".into())
-        }
+        StackKind::Tuntcp => Box::new(tuntcp::engine::Stack::new(
+            StackConfig::new(net.addr).with_random_secret(),
+        )),
         StackKind::Smoltcp => Box::new(SmolEngine::new(SmolConfig::new(net.addr))),
     };
     let stack = Stack::start(engine, device)

@@ -40,11 +40,15 @@ pub fn smoltcp(addr: Ipv4Addr, seed: u64) -> Box<dyn Engine> {
     Box::new(SmolEngine::new(config))
 }
 
-// Our engine, once `tuntcp::engine::Stack` is in the tree:
-//
-// pub fn tuntcp(addr: Ipv4Addr, _seed: u64) -> Box<dyn Engine> {
-//     Box::new(tuntcp::engine::Stack::new(tuntcp::engine::StackConfig::new(addr)))
-// }
+/// Our engine, its ISN secret derived from the seed so a run replays exactly.
+pub fn tuntcp(addr: Ipv4Addr, seed: u64) -> Box<dyn Engine> {
+    let mut config = tuntcp::engine::StackConfig::new(addr);
+    let mut secret = [0u8; 16];
+    secret[..8].copy_from_slice(&seed.to_le_bytes());
+    secret[8..].copy_from_slice(&u64::from(u32::from(addr)).to_le_bytes());
+    config.isn_secret = tuntcp::engine::isn::IsnSecret(secret);
+    Box::new(tuntcp::engine::Stack::new(config))
+}
 
 /// Every pairing the simulation tests run. Adding our engine is one line
 /// per pairing (uncomment `tuntcp` above, then e.g.
@@ -58,7 +62,21 @@ pub fn pairings() -> Vec<Pairing> {
             client: smoltcp,
             server: smoltcp,
         },
-        // <- our engine's pairings go here, see the doc comment above.
+        Pairing {
+            name: "tuntcp->tuntcp",
+            client: tuntcp,
+            server: tuntcp,
+        },
+        Pairing {
+            name: "tuntcp->smoltcp",
+            client: tuntcp,
+            server: smoltcp,
+        },
+        Pairing {
+            name: "smoltcp->tuntcp",
+            client: smoltcp,
+            server: tuntcp,
+        },
     ]
 }
 
