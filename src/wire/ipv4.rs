@@ -7,6 +7,9 @@
 
 use std::net::Ipv4Addr;
 
+use etherparse::err::ipv4::{HeaderError, HeaderSliceError};
+use etherparse::{IpNumber, Ipv4Header, Ipv4HeaderSlice};
+
 use super::checksum;
 use super::WireError;
 
@@ -16,10 +19,6 @@ pub const PROTO_TCP: u8 = 6;
 
 /// Time to live of packets we send (the Linux default).
 pub const DEFAULT_TTL: u8 = 64;
-
-const FLAG_DONT_FRAGMENT: u16 = 0x4000;
-const FLAG_MORE_FRAGMENTS: u16 = 0x2000;
-const FRAGMENT_OFFSET_MASK: u16 = 0x1fff;
 
 /// The parts of an IPv4 header the engine uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,36 +34,37 @@ pub struct Ipv4Repr {
 impl Ipv4Repr {
     /// Checks an IPv4 packet and returns its header and payload. Bytes past
     /// the total length (link padding) are cut off.
+    ///
+    /// etherparse checks the version, the header length and that the
+    /// header's bytes are there; we add what it leaves to the caller: the
+    /// total length, the header checksum and the fragment fields.
     pub fn parse(packet: &[u8]) -> Result<(Ipv4Repr, &[u8]), WireError> {
-        if packet.len() < IPV4_HEADER_LEN {
-            return Err(WireError::Truncated);
-        }
-        if packet[0] >> 4 != 4 {
-            return Err(WireError::NotIpv4);
-        }
-        let header_len = usize::from(packet[0] & 0x0f) * 4;
-        if header_len < IPV4_HEADER_LEN {
-            return Err(WireError::BadHeaderLength);
-        }
-        let total_len = usize::from(u16::from_be_bytes([packet[2], packet[3]]));
+        let header = Ipv4HeaderSlice::from_slice(packet).map_err(|err| match err {
+            HeaderSliceError::Len(_) => WireError::Truncated,
+            HeaderSliceError::Content(HeaderError::UnexpectedVersion { .. }) => WireError::NotIpv4,
+            HeaderSliceError::Content(HeaderError::HeaderLengthSmallerThanHeader { .. }) => {
+                WireError::BadHeaderLength
+            }
+        })?;
+        let header_len = header.slice().len();
+        let total_len = usize::from(header.total_len());
         if total_len < header_len {
             return Err(WireError::BadHeaderLength);
         }
         if packet.len() < total_len {
             return Err(WireError::Truncated);
         }
-        if checksum::checksum(&packet[..header_len]) != 0 {
+        if checksum::checksum(header.slice()) != 0 {
             return Err(WireError::BadChecksum);
         }
-        let flags_offset = u16::from_be_bytes([packet[6], packet[7]]);
-        if flags_offset & FLAG_MORE_FRAGMENTS != 0 || flags_offset & FRAGMENT_OFFSET_MASK != 0 {
+        if header.is_fragmenting_payload() {
             return Err(WireError::Fragment);
         }
         let repr = Ipv4Repr {
-            src: Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]),
-            dst: Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]),
-            protocol: packet[9],
-            ttl: packet[8],
+            src: header.source_addr(),
+            dst: header.destination_addr(),
+            protocol: header.protocol().0,
+            ttl: header.ttl(),
             payload_len: total_len - header_len,
         };
         Ok((repr, &packet[header_len..total_len]))
@@ -73,20 +73,19 @@ impl Ipv4Repr {
     /// Writes a 20-byte header (no options, DF set, identification 0 as
     /// RFC 6864 allows for atomic datagrams) into `buf[..20]`.
     pub fn emit(&self, buf: &mut [u8]) {
-        let total_len = (IPV4_HEADER_LEN + self.payload_len) as u16;
-        let header = &mut buf[..IPV4_HEADER_LEN];
-        header[0] = 0x45; // version 4, 5 words of header
-        header[1] = 0; // DSCP/ECN
-        header[2..4].copy_from_slice(&total_len.to_be_bytes());
-        header[4..6].copy_from_slice(&[0, 0]);
-        header[6..8].copy_from_slice(&FLAG_DONT_FRAGMENT.to_be_bytes());
-        header[8] = self.ttl;
-        header[9] = self.protocol;
-        header[10..12].copy_from_slice(&[0, 0]);
-        header[12..16].copy_from_slice(&self.src.octets());
-        header[16..20].copy_from_slice(&self.dst.octets());
-        let sum = checksum::checksum(header);
-        header[10..12].copy_from_slice(&sum.to_be_bytes());
+        // Our packets are at most one MTU, far below the 16-bit limit.
+        let payload_len = self.payload_len as u16;
+        let mut header = Ipv4Header::new(
+            payload_len,
+            self.ttl,
+            IpNumber(self.protocol),
+            self.src.octets(),
+            self.dst.octets(),
+        )
+        .expect("payload of one packet fits an IPv4 total length");
+        header.dont_fragment = true;
+        header.header_checksum = header.calc_header_checksum();
+        buf[..IPV4_HEADER_LEN].copy_from_slice(&header.to_bytes());
     }
 }
 
@@ -171,9 +170,18 @@ mod tests {
     }
 
     #[test]
+    fn emitted_header_sets_dont_fragment_and_ttl() {
+        let buf = sample();
+        assert_eq!(buf[6] & 0x40, 0x40, "DF set");
+        assert_eq!(buf[8], 64);
+        assert_eq!(checksum::checksum(&buf[..20]), 0);
+    }
+
+    #[test]
     fn fragments_are_refused_first_and_later_ones() {
         let mut first = sample();
-        first[6..8].copy_from_slice(&FLAG_MORE_FRAGMENTS.to_be_bytes());
+        // Flags field: "more fragments" (0x2000), offset 0.
+        first[6..8].copy_from_slice(&0x2000u16.to_be_bytes());
         refix_checksum(&mut first);
         assert_eq!(Ipv4Repr::parse(&first), Err(WireError::Fragment));
         let mut later = sample();

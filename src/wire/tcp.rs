@@ -94,8 +94,7 @@ impl TcpHeader {
         h[16..18].copy_from_slice(&[0, 0]);
         h[18..20].copy_from_slice(&self.urgent.to_be_bytes());
         self.options.emit(&mut h[TCP_HEADER_LEN..]);
-        let sum = checksum::pseudo_header_sum(src, dst, PROTO_TCP, total);
-        let sum = checksum::finish(checksum::sum_words(sum, &buf[..total]));
+        let sum = checksum::tcp_checksum(src, dst, &buf[..total]);
         buf[16..18].copy_from_slice(&sum.to_be_bytes());
         total
     }
@@ -139,8 +138,7 @@ impl<'a> TcpSegment<'a> {
         if header_len > bytes.len() {
             return Err(WireError::Truncated);
         }
-        let sum = checksum::pseudo_header_sum(src, dst, PROTO_TCP, bytes.len());
-        if checksum::finish(checksum::sum_words(sum, bytes)) != 0 {
+        if checksum::tcp_checksum(src, dst, bytes) != 0 {
             return Err(WireError::BadChecksum);
         }
         let word = |at: usize| {

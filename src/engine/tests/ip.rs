@@ -87,8 +87,7 @@ fn illegal_option_length_drops_the_segment_must_7() {
 /// header needs no change.
 fn fix_tcp_checksum(packet: &mut [u8]) {
     packet[36..38].copy_from_slice(&[0, 0]);
-    let sum = checksum::pseudo_header_sum(REMOTE_IP, LOCAL_IP, 6, packet.len() - 20);
-    let sum = checksum::finish(checksum::sum_words(sum, &packet[20..]));
+    let sum = checksum::tcp_checksum(REMOTE_IP, LOCAL_IP, &packet[20..]);
     packet[36..38].copy_from_slice(&sum.to_be_bytes());
 }
 
