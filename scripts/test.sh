@@ -95,8 +95,8 @@ main() {
     echo "== cargo clippy --all-targets -- -D warnings"
     cargo clippy --all-targets -- -D warnings || fail "clippy found problems"
 
-    echo "== cargo test --release"
-    cargo test --release || fail "tests failed"
+    echo "== cargo test --release --no-fail-fast"
+    cargo test --release --no-fail-fast || fail "tests failed"
 
     echo "== all checks passed"
 }
