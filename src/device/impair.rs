@@ -4,8 +4,8 @@
 //! It exists so retransmission (RFC 9293 §3.8.1), out-of-order reassembly
 //! (§3.10.7.4), duplicate segments and checksum failures (§3.1) happen on
 //! demand, on any kernel and in any test, where `tc qdisc ... netem` is not
-//! available (netem is a kernel module many CI kernels lack) or would only
-//! impair the kernel-to-stack direction.
+//! available (netem is a kernel module many CI kernels lack), and in the
+//! stack-to-kernel direction too, which netem on tun0 cannot reach.
 //!
 //! # Fates
 //!
@@ -28,6 +28,10 @@
 //!   checksum, and a one-byte change always changes a ones'-complement sum,
 //!   so the receiver detects and drops it (RFC 9293 §3.1).
 //!
+//! `dir=inbound` or `dir=outbound` limits the faults to one direction;
+//! `dir=inbound` matches netem on tun0, which impairs only what the kernel
+//! sends.
+//!
 //! Every event is logged at debug level; a summary per direction is logged
 //! at info level when the device is dropped.
 
@@ -45,7 +49,7 @@ mod spec;
 mod tests;
 
 pub use lane::LaneStats;
-pub use spec::{Impairment, Rate, SpecError, DEFAULT_SEED};
+pub use spec::{Direction, Impairment, Rate, SpecError, DEFAULT_SEED};
 
 use lane::Lane;
 use rng::SplitMix64;
@@ -83,8 +87,16 @@ impl<D: Device> ImpairedDevice<D> {
         // Two independent streams from one seed: the first two outputs of
         // a generator seeded with it.
         let mut seeds = SplitMix64::new(impairment.seed);
-        let inbound = Lane::new("inbound", seeds.next_u64());
-        let outbound = Lane::new("outbound", seeds.next_u64());
+        let inbound = Lane::new(
+            "inbound",
+            impairment.toward(Direction::Inbound),
+            seeds.next_u64(),
+        );
+        let outbound = Lane::new(
+            "outbound",
+            impairment.toward(Direction::Outbound),
+            seeds.next_u64(),
+        );
         log::info!("impairing the link: {impairment}");
         ImpairedDevice {
             inner,
@@ -153,9 +165,7 @@ impl<D: Device> Device for ImpairedDevice<D> {
                 return Ok(Some(len));
             }
             match self.inner.recv(buf)? {
-                Some(len) => self
-                    .inbound
-                    .process(&buf[..len], &self.impairment, &mut self.arrived),
+                Some(len) => self.inbound.process(&buf[..len], &mut self.arrived),
                 // Idle: a held packet goes now rather than wait for a next
                 // one that may never come.
                 None if self.inbound.release(&mut self.arrived) => {}
@@ -165,8 +175,7 @@ impl<D: Device> Device for ImpairedDevice<D> {
     }
 
     fn send(&mut self, packet: &[u8]) -> io::Result<()> {
-        self.outbound
-            .process(packet, &self.impairment, &mut self.departing);
+        self.outbound.process(packet, &mut self.departing);
         // A lost packet is not an error: it left, and the link ate it.
         self.send_departing()
     }

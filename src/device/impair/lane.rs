@@ -68,6 +68,8 @@ impl Fate {
 pub(super) struct Lane {
     /// "inbound" or "outbound", for logs.
     direction: &'static str,
+    /// The faults for this direction (none if the spec excludes it).
+    faults: Impairment,
     rng: SplitMix64,
     /// The packet held back for reordering, with its number.
     held: Option<(u64, Vec<u8>)>,
@@ -76,9 +78,10 @@ pub(super) struct Lane {
 }
 
 impl Lane {
-    pub(super) fn new(direction: &'static str, seed: u64) -> Lane {
+    pub(super) fn new(direction: &'static str, faults: Impairment, seed: u64) -> Lane {
         Lane {
             direction,
+            faults,
             rng: SplitMix64::new(seed),
             held: None,
             stats: LaneStats::default(),
@@ -94,16 +97,11 @@ impl Lane {
     /// order: nothing (lost), the packet, or it twice (duplicated); then
     /// the packet held back before it, which this one has now overtaken.
     /// The packet itself may instead be held back for the next one.
-    pub(super) fn process(
-        &mut self,
-        packet: &[u8],
-        impairment: &Impairment,
-        out: &mut VecDeque<Vec<u8>>,
-    ) {
+    pub(super) fn process(&mut self, packet: &[u8], out: &mut VecDeque<Vec<u8>>) {
         self.stats.packets += 1;
         let number = self.stats.packets;
         let len = packet.len();
-        let fate = Fate::roll(&mut self.rng, impairment, len);
+        let fate = Fate::roll(&mut self.rng, &self.faults, len);
         let earlier = self.held.take();
         if fate.lost {
             self.stats.lost += 1;

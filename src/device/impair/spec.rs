@@ -1,5 +1,6 @@
 //! What an [`ImpairedDevice`](super::ImpairedDevice) does to packets: the
-//! [`Impairment`] and its one-line spec, `loss=5%,dup=1%,reorder=5%,corrupt=0.1%,seed=42`.
+//! [`Impairment`] and its one-line spec, `loss=5%,dup=1%,reorder=5%,corrupt=0.1%,seed=42`,
+//! optionally limited to one direction with `dir=inbound` or `dir=outbound`.
 //!
 //! Rates are percentages and the `%` sign is required. A bare number is
 //! refused rather than guessed at: `loss=0.05` could mean 5% (a fraction)
@@ -43,8 +44,33 @@ impl fmt::Display for Rate {
     }
 }
 
+/// Which packets are impaired, seen from the stack: inbound ones come from
+/// the device (the kernel) to the engine, outbound ones go the other way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Direction {
+    #[default]
+    Both,
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    /// Whether packets going `way` are impaired.
+    pub fn includes(self, way: Direction) -> bool {
+        self == Direction::Both || self == way
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Direction::Both => "both",
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
 /// Which faults to inject, how often, and from which seed. Each rate
-/// applies to every packet, in each direction separately.
+/// applies to every packet, in each impaired direction separately.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Impairment {
     /// The packet vanishes.
@@ -57,6 +83,10 @@ pub struct Impairment {
     pub corrupt: Rate,
     /// Seed of the generator that decides each packet's fate.
     pub seed: u64,
+    /// Which way the faults apply; the other way passes untouched.
+    /// `dir=inbound` is what netem on tun0 does (it impairs only what the
+    /// kernel sends).
+    pub direction: Direction,
 }
 
 impl Impairment {
@@ -68,6 +98,19 @@ impl Impairment {
             reorder: Rate::ZERO,
             corrupt: Rate::ZERO,
             seed: DEFAULT_SEED,
+            direction: Direction::Both,
+        }
+    }
+
+    /// The faults for packets going `way`: these, or none at all.
+    pub fn toward(&self, way: Direction) -> Impairment {
+        if self.direction.includes(way) {
+            *self
+        } else {
+            Impairment {
+                seed: self.seed,
+                ..Impairment::none()
+            }
         }
     }
 
@@ -89,7 +132,8 @@ impl Default for Impairment {
 }
 
 /// Prints the spec that parses back to the same impairment: the non-zero
-/// rates, then the seed (always, so a logged spec is enough to repeat a run).
+/// rates, then the seed (always, so a logged spec is enough to repeat a
+/// run), then the direction unless it is both.
 impl fmt::Display for Impairment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (key, rate) in self.rates() {
@@ -97,7 +141,11 @@ impl fmt::Display for Impairment {
                 write!(f, "{key}={rate},")?;
             }
         }
-        write!(f, "seed={}", self.seed)
+        write!(f, "seed={}", self.seed)?;
+        if self.direction != Direction::Both {
+            write!(f, ",dir={}", self.direction.name())?;
+        }
+        Ok(())
     }
 }
 
@@ -114,13 +162,14 @@ impl fmt::Display for SpecError {
 impl std::error::Error for SpecError {}
 
 const EXAMPLE: &str = "loss=5%,dup=1%,reorder=5%,corrupt=0.1%,seed=42";
-const KEYS: &str = "loss, dup, reorder, corrupt or seed";
+const KEYS: &str = "loss, dup, reorder, corrupt, seed or dir";
 
 impl FromStr for Impairment {
     type Err = SpecError;
 
     /// Parses `KEY=VALUE` items separated by commas, each key at most once,
-    /// in any order; keys not given stay at zero (seed: [`DEFAULT_SEED`]).
+    /// in any order; keys not given stay at zero (seed: [`DEFAULT_SEED`],
+    /// dir: both).
     fn from_str(spec: &str) -> Result<Impairment, SpecError> {
         let fail = |why: String| Err(SpecError(format!("bad impairment '{spec}': {why}")));
         if spec.trim().is_empty() {
@@ -143,6 +192,7 @@ impl FromStr for Impairment {
                 "reorder" => parse_rate(key, value).map(|rate| impairment.reorder = rate),
                 "corrupt" => parse_rate(key, value).map(|rate| impairment.corrupt = rate),
                 "seed" => parse_seed(value).map(|seed| impairment.seed = seed),
+                "dir" => parse_direction(value).map(|way| impairment.direction = way),
                 _ => Err(format!("unknown key '{key}'; the keys are {KEYS}")),
             };
             if let Err(why) = result {
@@ -174,4 +224,11 @@ fn parse_seed(value: &str) -> Result<u64, String> {
             u64::MAX
         )
     })
+}
+
+fn parse_direction(value: &str) -> Result<Direction, String> {
+    [Direction::Both, Direction::Inbound, Direction::Outbound]
+        .into_iter()
+        .find(|way| way.name() == value)
+        .ok_or_else(|| format!("dir={value}: the direction must be inbound, outbound or both"))
 }

@@ -135,7 +135,11 @@ fn bad_specs_are_refused_with_the_reason() {
         ("loss=NaN%", "from 0% to 100%"),
         (
             "drop=5%",
-            "unknown key 'drop'; the keys are loss, dup, reorder, corrupt or seed",
+            "unknown key 'drop'; the keys are loss, dup, reorder, corrupt, seed or dir",
+        ),
+        (
+            "dir=in",
+            "dir=in: the direction must be inbound, outbound or both",
         ),
         ("loss=1%,loss=2%", "'loss' is given twice"),
         ("loss=1%,", "'' is not KEY=VALUE"),
@@ -153,6 +157,27 @@ fn bad_specs_are_refused_with_the_reason() {
         );
         assert!(message.contains(expected), "{text:?} gave {message:?}");
     }
+}
+
+#[test]
+fn direction_limits_the_faults_to_one_way() {
+    let inbound_only = spec("loss=50%,dir=inbound");
+    assert_eq!(inbound_only.direction, Direction::Inbound);
+    assert_eq!(inbound_only.to_string(), "loss=50%,seed=1,dir=inbound");
+    assert_eq!(spec(&inbound_only.to_string()), inbound_only);
+    assert_eq!(spec("loss=1%,dir=both").to_string(), "loss=1%,seed=1");
+
+    let (sent, device) = send_through(inbound_only, 1_000);
+    assert_eq!(sent.len(), 1_000, "outbound untouched");
+    assert_eq!(device.stats().outbound.lost, 0);
+    let (received, device) = receive_through(inbound_only, 1_000);
+    assert_eq!(received.len() as u64, 1_000 - device.stats().inbound.lost);
+    assert!(device.stats().inbound.lost > 400);
+
+    let (sent, _) = send_through(spec("loss=50%,dir=outbound"), 1_000);
+    assert!(sent.len() < 600);
+    let (received, _) = receive_through(spec("loss=50%,dir=outbound"), 1_000);
+    assert_eq!(received.len(), 1_000, "inbound untouched");
 }
 
 // ---------------------------------------------------------------------------
