@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tuntcp::device::Impairment;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -77,6 +78,16 @@ pub struct NetArgs {
     /// Write every packet, both directions, to this pcap file (Wireshark).
     #[arg(long)]
     pub pcap: Option<PathBuf>,
+    /// Make the link bad on purpose, to watch retransmission, reordering and
+    /// duplicate delivery happen (e.g. in Wireshark with --pcap): e.g.
+    /// loss=5%,dup=1%,reorder=5%,corrupt=0.1%,seed=42. Rates are percentages
+    /// (the % sign is required), applied to each direction separately; the
+    /// same seed repeats the same fates. With --pcap the capture is taken on
+    /// the kernel's side of the impairment, as `tcpdump -i tun0` would see
+    /// it: every packet the kernel sent (including those then lost on the
+    /// way to the stack) and only the stack's packets that got through.
+    #[arg(long, value_name = "SPEC")]
+    pub impair: Option<Impairment>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -174,6 +185,21 @@ mod tests {
             echo.net.stack,
             StackKind::Tuntcp,
             "our engine serves by default"
+        );
+        assert_eq!(echo.net.impair, None);
+    }
+
+    #[test]
+    fn impair_takes_a_spec_and_refuses_a_bad_one_with_the_reason() {
+        let cli = Cli::try_parse_from(["tuntcp", "echo", "--impair", "loss=5%,seed=9"]).unwrap();
+        let Command::Echo(echo) = cli.command else {
+            panic!("not echo")
+        };
+        assert_eq!(echo.net.impair.unwrap().to_string(), "loss=5%,seed=9");
+        let err = Cli::try_parse_from(["tuntcp", "echo", "--impair", "loss=5"]).unwrap_err();
+        assert!(
+            err.to_string().contains("with its % sign, e.g. loss=5%"),
+            "{err}"
         );
     }
 }

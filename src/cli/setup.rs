@@ -1,7 +1,8 @@
 //! From command-line options to a running [`Stack`]: open the TUN device,
-//! give the kernel's side its address, wrap it in a pcap tap, start the
-//! chosen engine.
+//! give the kernel's side its address, wrap it in a pcap tap and an
+//! impairment, start the chosen engine.
 
+use tuntcp::device::impair::{ImpairedDevice, Impairment};
 use tuntcp::device::netconfig::configure_host_side;
 use tuntcp::device::pcap::PcapTap;
 use tuntcp::device::tun::TunDevice;
@@ -52,6 +53,10 @@ fn check_addresses(net: &NetArgs) -> Result<(), SetupError> {
     Ok(())
 }
 
+/// The device the driver uses: TUN, then (with --pcap) the tap, then
+/// (with --impair) the impairment. The tap sits between the TUN device and
+/// the impairment, so the capture shows what really crossed tun0: a packet
+/// the impairment drops on its way out never appears as sent.
 fn open_device(net: &NetArgs) -> Result<Box<dyn Device>, SetupError> {
     let tun = TunDevice::open(&net.iface).map_err(|err| err.to_string())?;
     if !net.no_configure {
@@ -59,11 +64,18 @@ fn open_device(net: &NetArgs) -> Result<Box<dyn Device>, SetupError> {
             .map_err(|err| err.to_string())?;
     }
     match &net.pcap {
-        None => Ok(Box::new(tun)),
+        None => Ok(impaired(tun, net.impair)),
         Some(path) => {
             let tap = PcapTap::create(tun, path)
                 .map_err(|err| format!("cannot write the pcap file {}: {err}", path.display()))?;
-            Ok(Box::new(tap))
+            Ok(impaired(tap, net.impair))
         }
+    }
+}
+
+fn impaired<D: Device + 'static>(device: D, impairment: Option<Impairment>) -> Box<dyn Device> {
+    match impairment {
+        None => Box::new(device),
+        Some(impairment) => Box::new(ImpairedDevice::new(device, impairment)),
     }
 }

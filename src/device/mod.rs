@@ -3,7 +3,9 @@
 //! A [`Device`] moves whole IPv4 packets. The driver reads until the device
 //! would block, then sends everything the engine has due. Implementations:
 //! the TUN device ([`tun::TunDevice`]) and a pcap tap ([`pcap::PcapTap`]) that
-//! wraps any device and records both directions for Wireshark.
+//! wraps any device and records both directions for Wireshark, and an
+//! impairment ([`impair::ImpairedDevice`]) that wraps any device and loses,
+//! duplicates, reorders or corrupts packets on purpose, repeatably.
 
 pub mod memory;
 
@@ -11,11 +13,13 @@ use std::io;
 use std::os::fd::RawFd;
 
 pub mod error;
+pub mod impair;
 pub mod netconfig;
 pub mod pcap;
 pub mod tun;
 
 pub use error::DeviceError;
+pub use impair::{ImpairedDevice, Impairment};
 pub use pcap::PcapTap;
 pub use tun::TunDevice;
 
