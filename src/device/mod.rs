@@ -3,7 +3,8 @@
 //! A [`Device`] moves whole IPv4 packets. The driver reads until the device
 //! would block, then sends everything the engine has due. Implementations:
 //! the TUN device ([`tun::TunDevice`]) and a pcap tap ([`pcap::PcapTap`]) that
-//! wraps any device and records both directions for Wireshark.
+//! wraps any device and records both directions for Wireshark. [`replay`]
+//! reads such a recording back for the replay tests.
 
 pub mod memory;
 
@@ -13,6 +14,7 @@ use std::os::fd::RawFd;
 pub mod error;
 pub mod netconfig;
 pub mod pcap;
+pub mod replay;
 pub mod tun;
 
 pub use error::DeviceError;
