@@ -63,7 +63,9 @@ pub enum ReplayError {
     /// Not bare IP packets: an Ethernet capture, for instance.
     UnsupportedLinkType(DataLink),
     /// A record is not an IPv4 packet (too short, or another version).
-    NotIpv4 { index: usize },
+    NotIpv4 {
+        index: usize,
+    },
     /// A packet neither from nor to the stack's address.
     Foreign {
         index: usize,
@@ -105,9 +107,8 @@ impl Capture {
     /// address (192.0.2.2 for everything in `captures/`).
     pub fn read(path: impl AsRef<Path>, stack_addr: Ipv4Addr) -> Result<Capture, ReplayError> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|err| {
-            io::Error::new(err.kind(), format!("{}: {err}", path.display()))
-        })?;
+        let file = File::open(path)
+            .map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", path.display())))?;
         Capture::from_reader(BufReader::new(file), stack_addr)
     }
 
@@ -242,7 +243,10 @@ mod tests {
         let foreign = ip_packet([10, 0, 0, 1], [10, 0, 0, 2]);
         let bytes = pcap_bytes(DataLink::RAW, &[(0, ok.clone()), (1, foreign)]);
         let err = Capture::from_reader(&bytes[..], STACK).unwrap_err();
-        assert!(matches!(err, ReplayError::Foreign { index: 1, .. }), "{err}");
+        assert!(
+            matches!(err, ReplayError::Foreign { index: 1, .. }),
+            "{err}"
+        );
 
         let bytes = pcap_bytes(DataLink::RAW, &[(0, ok), (1, vec![0x60; 40])]);
         let err = Capture::from_reader(&bytes[..], STACK).unwrap_err();

@@ -104,15 +104,15 @@ pub fn rewrite_acks(packet: &[u8], map: impl Fn(u32) -> u32) -> Vec<u8> {
         .map(|option| match option {
             TcpOptionElement::SelectiveAcknowledgement(first, rest) => {
                 let block = |(left, right): (u32, u32)| (map(left), map(right));
-                TcpOptionElement::SelectiveAcknowledgement(
-                    block(first),
-                    rest.map(|b| b.map(block)),
-                )
+                TcpOptionElement::SelectiveAcknowledgement(block(first), rest.map(|b| b.map(block)))
             }
             other => other,
         })
         .collect();
-    if options.iter().any(|o| matches!(o, TcpOptionElement::SelectiveAcknowledgement(..))) {
+    if options
+        .iter()
+        .any(|o| matches!(o, TcpOptionElement::SelectiveAcknowledgement(..)))
+    {
         tcp.set_options(&options).expect("same options, same size");
     }
     tcp.checksum = tcp.calc_checksum_ipv4(&ip, payload).expect("small segment");
