@@ -6,16 +6,18 @@
 //! wraps any device and records both directions for Wireshark, and an
 //! impairment ([`impair::ImpairedDevice`]) that wraps any device and loses,
 //! duplicates, reorders or corrupts packets on purpose, repeatably.
-
-pub mod memory;
+//! [`replay`] reads a recording back for the replay tests.
 
 use std::io;
 use std::os::fd::RawFd;
 
 pub mod error;
 pub mod impair;
+pub mod memory;
 pub mod netconfig;
 pub mod pcap;
+pub mod replay;
+pub mod socketpair;
 pub mod tun;
 
 pub use error::DeviceError;
@@ -41,5 +43,3 @@ pub trait Device: Send {
         1500
     }
 }
-
-pub mod socketpair;

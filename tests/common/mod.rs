@@ -5,3 +5,4 @@
 
 pub mod netns;
 pub mod sim;
+pub mod tcpseg;
