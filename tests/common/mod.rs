@@ -5,3 +5,5 @@
 
 pub mod netns;
 pub mod sim;
+pub mod bench;
+pub mod craft;
