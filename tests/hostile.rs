@@ -422,8 +422,18 @@ fn fuzz_scenario(name: &'static str, maker: Maker, seed: u64) -> Result<(), Stri
                 tally.foreign_echoes += 1;
                 continue;
             }
-            Echo::Dead => tally.victims_killed += 1,
-            Echo::Stalled => tally.victims_stalled += 1,
+            Echo::Dead => {
+                tally.victims_killed += 1;
+                if std::env::var_os("HOSTILE_VERBOSE").is_some() {
+                    eprintln!("{name} round {round}: victim killed; peer {:?}\n{}", bench.peers[1], sent.join("\n"));
+                }
+            }
+            Echo::Stalled => {
+                tally.victims_stalled += 1;
+                if std::env::var_os("HOSTILE_VERBOSE").is_some() {
+                    eprintln!("{name} round {round}: victim stalled; peer {:?}\n{}", bench.peers[1], sent.join("\n"));
+                }
+            }
         }
         // A disturbed victim is replaced, as an application would reconnect.
         bench.drop_peer(1)?;
@@ -448,4 +458,193 @@ fn fuzz_hostile_packets_never_break_the_engine_or_other_connections() {
         3,
         fuzz_scenario,
     );
+}
+
+// ---------------------------------------------------------------------------
+// SYN flood.
+// ---------------------------------------------------------------------------
+
+const FLOOD_SYNS: usize = 10_000;
+
+fn syn_flood_scenario(name: &'static str, maker: Maker, seed: u64) -> Result<(), String> {
+    let rng = SplitMix::new(seed);
+    let mut bench = Bench::new(name, maker, seed);
+    let client = |port| SocketAddrV4::new(CLIENT_IP, port);
+    bench.open_peer(client(BYSTANDER_PORT), rng.next_u32(), REOPEN_PATIENCE)?;
+    let dropped_before = bench.engine.stats().packets_dropped;
+    let mut after_first_thousand = 0;
+    for n in 0..FLOOD_SYNS {
+        let port = loop {
+            let port = 1024 + rng.below(60_000) as u16;
+            if port != BYSTANDER_PORT {
+                break port;
+            }
+        };
+        let mut syn = Segment::new(client(port), SERVER, rng.next_u32(), 0, SYN);
+        syn.options = vec![2, 4, 0x05, 0xb4];
+        bench.inject(&syn.build(), 4)?;
+        bench.fire_timers(MAX_OUT_PER_INPUT)?;
+        bench.now += Duration::from_micros(100);
+        if n == 1000 {
+            after_first_thousand = live_bytes();
+        }
+        if n % 2000 == 1999 {
+            // The established connection is served during the flood.
+            let echo = bench.echo(0, format!("during flood {n}").as_bytes(), ECHO_HORIZON)?;
+            if echo != Echo::Exact {
+                return Err(format!("{name}: bystander {echo:?} during the SYN flood"));
+            }
+        }
+    }
+    let growth = live_bytes() - after_first_thousand;
+    if growth > 256 * 1024 {
+        return Err(format!("{name}: memory grew by {growth} bytes from SYN 1000 to SYN {FLOOD_SYNS}"));
+    }
+    let mut half_open: Vec<SocketAddrV4> = bench
+        .stray
+        .iter()
+        .filter(|s| s.has(SYN) && s.has(ACK))
+        .map(|s| s.dst)
+        .collect();
+    half_open.sort();
+    half_open.dedup();
+    if half_open.len() > LISTEN_BACKLOG {
+        return Err(format!(
+            "{name}: answered {} flooding SYNs with SYN-ACK; the backlog is {LISTEN_BACKLOG}",
+            half_open.len()
+        ));
+    }
+    let dropped = bench.engine.stats().packets_dropped - dropped_before;
+    if dropped < (FLOOD_SYNS - LISTEN_BACKLOG) as u64 {
+        return Err(format!("{name}: only {dropped} packets counted as dropped during the flood"));
+    }
+    // The flood stops; a real client keeps resending its SYN (1 s, 2 s, 4 s,
+    // ...) and is served once the half-open connections have timed out.
+    let started = bench.now;
+    let real = bench.open_peer(client(VICTIM_PORT_BASE), rng.next_u32(), REOPEN_PATIENCE)?;
+    let waited = bench.now - started;
+    let echo = bench.echo(real, b"after the flood", ECHO_HORIZON)?;
+    if echo != Echo::Exact {
+        return Err(format!("{name}: new client {echo:?} after the flood"));
+    }
+    let echo = bench.echo(0, b"bystander after the flood", ECHO_HORIZON)?;
+    if echo != Echo::Exact {
+        return Err(format!("{name}: bystander {echo:?} after the flood"));
+    }
+    eprintln!(
+        "{name}: {} half-open connections during the flood, memory growth {growth} B, \
+         real client served after {waited:?}",
+        half_open.len()
+    );
+    Ok(())
+}
+
+#[test]
+fn syn_flood_stays_within_the_backlog_and_a_real_client_is_served_afterwards() {
+    for_each_engine_and_seed(
+        "syn_flood_stays_within_the_backlog_and_a_real_client_is_served_afterwards",
+        1,
+        syn_flood_scenario,
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Segment storm at one instant.
+// ---------------------------------------------------------------------------
+
+const STORM: usize = 200_000;
+
+/// One of many segments that an established connection (or the stack) must
+/// answer or drop without keeping anything: duplicates, out-of-window data,
+/// RSTs and SYNs out of window, out-of-order data (bounded reassembly),
+/// segments for connections that do not exist, pings.
+fn storm_packet(rng: &SplitMix, victim: &common::bench::Peer) -> Vec<u8> {
+    let mut seg = victim.segment(ACK);
+    match rng.below(8) {
+        0 => {} // duplicate ACK
+        1 => {
+            seg.seq = victim.snd_nxt.wrapping_add(100_000 + rng.next_u32() % 1_000_000);
+            seg.payload = rng.bytes(1 + rng.below(100));
+        }
+        2 => {
+            seg.seq = victim.snd_nxt.wrapping_sub(1 + rng.next_u32() % 1_000_000);
+            seg.payload = rng.bytes(1 + rng.below(100));
+        }
+        3 => {
+            seg.flags = RST;
+            seg.seq = victim.snd_nxt.wrapping_add(1 + rng.next_u32() % 60_000);
+        }
+        4 => {
+            seg.flags = SYN;
+            seg.seq = rng.next_u32();
+        }
+        5 => {
+            seg.seq = victim.snd_nxt.wrapping_add(1000 + rng.next_u32() % 50_000);
+            seg.payload = rng.bytes(1 + rng.below(100));
+        }
+        6 => {
+            seg.src = SocketAddrV4::new(CLIENT_IP, 1024 + rng.below(60_000) as u16);
+            seg.dst = SocketAddrV4::new(SERVER_IP, 1 + rng.below(6) as u16);
+        }
+        _ => {
+            let ping = [8, 0, 0, 0, 0, 1, 0, 1];
+            let total = 28u16.to_be_bytes();
+            let mut p = vec![0x45, 0, total[0], total[1], 0, 1, 0x40, 0, 64, PROTO_ICMP, 0, 0];
+            p.extend(CLIENT_IP.octets());
+            p.extend(SERVER_IP.octets());
+            p.extend(ping);
+            fix_checksums(&mut p);
+            return p;
+        }
+    }
+    seg.build()
+}
+
+fn storm_scenario(name: &'static str, maker: Maker, seed: u64, drain: bool) -> Result<(), String> {
+    let rng = SplitMix::new(seed);
+    let mut bench = Bench::new(name, maker, seed);
+    let victim = bench.open_peer(SocketAddrV4::new(CLIENT_IP, VICTIM_PORT_BASE), rng.next_u32(), REOPEN_PATIENCE)?;
+    let mut at_tenth = 0;
+    for n in 0..STORM {
+        let packet = storm_packet(&rng, &bench.peers[victim]);
+        if drain {
+            bench.inject(&packet, MAX_OUT_PER_INPUT)?;
+        } else {
+            bench.engine.handle_packet(bench.now, &packet);
+        }
+        if n == STORM / 10 {
+            at_tenth = live_bytes();
+        }
+    }
+    let growth = live_bytes() - at_tenth;
+    if growth > 64 * 1024 {
+        return Err(format!(
+            "{name}: memory grew by {growth} bytes over the last {} of {STORM} segments at one \
+             instant (output {})",
+            STORM - STORM / 10,
+            if drain { "drained after each" } else { "never drained" }
+        ));
+    }
+    let sent = bench.exchange(usize::MAX)?;
+    bench.fire_timers(usize::MAX)?;
+    let echo = bench.echo(victim, b"after the storm", ECHO_HORIZON)?;
+    if echo != Echo::Exact {
+        return Err(format!("{name}: victim {echo:?} after the storm"));
+    }
+    eprintln!("{name}: storm (drain {drain}) memory growth {growth} B, {sent} packets queued at the end");
+    Ok(())
+}
+
+#[test]
+fn segment_storm_with_output_drained_uses_bounded_memory() {
+    for_each_engine_and_seed("segment_storm_with_output_drained_uses_bounded_memory", 1, |name, maker, seed| {
+        storm_scenario(name, maker, seed, true)
+    });
+}
+
+#[test]
+fn segment_storm_with_output_never_drained_uses_bounded_memory() {
+    for_each_engine_and_seed("segment_storm_with_output_never_drained_uses_bounded_memory", 1, |name, maker, seed| {
+        storm_scenario(name, maker, seed, false)
+    });
 }
