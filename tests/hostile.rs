@@ -79,7 +79,11 @@ fn live_bytes() -> i64 {
 
 /// `HOSTILE_SEED=n` runs only seed n; `HOSTILE_SEEDS=n` runs n seeds.
 fn seeds(count: u64) -> Vec<u64> {
-    let number = |name: &str| std::env::var(name).ok().map(|v| v.trim().parse::<u64>().unwrap());
+    let number = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().parse::<u64>().unwrap())
+    };
     match number("HOSTILE_SEED") {
         Some(seed) => vec![seed],
         None => (1..=number("HOSTILE_SEEDS").unwrap_or(count)).collect(),
@@ -88,7 +92,11 @@ fn seeds(count: u64) -> Vec<u64> {
 
 /// Runs `scenario` for every engine and seed; a failure or panic names the
 /// engine and seed and says how to replay it.
-fn for_each_engine_and_seed(test: &str, count: u64, scenario: fn(&'static str, Maker, u64) -> Result<(), String>) {
+fn for_each_engine_and_seed(
+    test: &str,
+    count: u64,
+    scenario: fn(&'static str, Maker, u64) -> Result<(), String>,
+) {
     for (name, maker) in ENGINES {
         for seed in seeds(count) {
             let replay = format!(
@@ -139,19 +147,22 @@ fn edge_number(rng: &SplitMix, near: u32) -> u32 {
 /// Option lists that are illegal or extreme.
 fn hostile_options(rng: &SplitMix) -> Vec<u8> {
     let choices: [&[u8]; 14] = [
-        &[2, 4, 0, 0],                 // MSS 0
-        &[2, 4, 0, 1],                 // MSS 1
-        &[2, 4, 0xff, 0xff],           // MSS 65535
-        &[2, 0],                       // length 0
-        &[2, 1],                       // length 1
-        &[2, 255, 0, 0],               // length past the header
-        &[3, 3, 255],                  // window scale 255
-        &[3, 2],                       // window scale without its byte
-        &[4, 2, 5, 10, 1, 2, 3, 4, 5, 6, 7, 8], // SACK-permitted, then SACK
+        &[2, 4, 0, 0],                                // MSS 0
+        &[2, 4, 0, 1],                                // MSS 1
+        &[2, 4, 0xff, 0xff],                          // MSS 65535
+        &[2, 0],                                      // length 0
+        &[2, 1],                                      // length 1
+        &[2, 255, 0, 0],                              // length past the header
+        &[3, 3, 255],                                 // window scale 255
+        &[3, 2],                                      // window scale without its byte
+        &[4, 2, 5, 10, 1, 2, 3, 4, 5, 6, 7, 8],       // SACK-permitted, then SACK
         &[5, 10, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // one SACK block
         &[8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0], // timestamps
         &[254, 255],
-        &[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+        &[
+            1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+            1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        ],
         &[],
     ];
     if rng.chance(20) {
@@ -197,7 +208,11 @@ fn mutate_fields(rng: &SplitMix, seg: &mut Segment) {
                 RST | ACK,
                 SYN | ACK,
             ];
-            seg.flags = if rng.chance(50) { rng.pick(&all) } else { rng.next_u64() as u8 };
+            seg.flags = if rng.chance(50) {
+                rng.pick(&all)
+            } else {
+                rng.next_u64() as u8
+            };
         }
         1 => seg.seq = edge_number(rng, seg.seq),
         2 => seg.ack = edge_number(rng, seg.ack),
@@ -228,7 +243,17 @@ fn mutate_bytes(rng: &SplitMix, p: &mut Vec<u8>) {
         3 => p.extend(rng.bytes(1 + rng.below(64))),
         4 => {
             // Total length lies.
-            let total = rng.pick(&[0, 1, 19, 20, 39, 40, p.len() as u16 + 1, 0xffff, rng.next_u32() as u16]);
+            let total = rng.pick(&[
+                0,
+                1,
+                19,
+                20,
+                39,
+                40,
+                p.len() as u16 + 1,
+                0xffff,
+                rng.next_u32() as u16,
+            ]);
             p[2..4].copy_from_slice(&total.to_be_bytes());
         }
         5 => p[0] = 0x40 | rng.below(16) as u8, // IHL lies
@@ -240,7 +265,14 @@ fn mutate_bytes(rng: &SplitMix, p: &mut Vec<u8>) {
         }
         7 => {
             // A fragment: more-fragments and/or an offset.
-            let frag: u16 = rng.pick(&[0x2000, 0x2001, 0x0001, 0x1fff, 0x20b9, rng.next_u32() as u16]);
+            let frag: u16 = rng.pick(&[
+                0x2000,
+                0x2001,
+                0x0001,
+                0x1fff,
+                0x20b9,
+                rng.next_u32() as u16,
+            ]);
             p[6..8].copy_from_slice(&frag.to_be_bytes());
         }
         8 => p[9] = rng.pick(&[PROTO_ICMP, 17, 0, 255]),
@@ -262,7 +294,12 @@ fn mutate_bytes(rng: &SplitMix, p: &mut Vec<u8>) {
 /// An ICMP message to us: echo requests of every size, and errors quoting
 /// the victim's connection (which must not kill it: RFC 5927 soft errors).
 fn icmp_packet(rng: &SplitMix, victim: &common::bench::Peer) -> Vec<u8> {
-    let mut body = vec![rng.pick(&[8, 3, 11, 4, 5, 0, 255]), rng.below(16) as u8, 0, 0];
+    let mut body = vec![
+        rng.pick(&[8, 3, 11, 4, 5, 0, 255]),
+        rng.below(16) as u8,
+        0,
+        0,
+    ];
     body.extend(rng.bytes(4));
     if body[0] == 8 {
         body.extend(rng.bytes(rng.pick(&[0, 1, 56, 1472, 1473, 1480])));
@@ -271,7 +308,20 @@ fn icmp_packet(rng: &SplitMix, victim: &common::bench::Peer) -> Vec<u8> {
         body.extend(&quoted[..28.min(quoted.len())]);
     }
     let total = 20 + body.len();
-    let mut p = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, PROTO_ICMP, 0, 0];
+    let mut p = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        PROTO_ICMP,
+        0,
+        0,
+    ];
     p.extend(CLIENT_IP.octets());
     p.extend(SERVER_IP.octets());
     p.extend(body);
@@ -404,7 +454,10 @@ fn fuzz_scenario(name: &'static str, maker: Maker, seed: u64) -> Result<(), Stri
         let marker = format!("bystander round {round}");
         let echo = bench.echo(0, marker.as_bytes(), ECHO_HORIZON)?;
         if echo != Echo::Exact {
-            return Err(format!("{name}: round {round}: bystander connection {echo:?}; peer {:?}", bench.peers[0]));
+            return Err(format!(
+                "{name}: round {round}: bystander connection {echo:?}; peer {:?}",
+                bench.peers[0]
+            ));
         }
         let marker = format!("victim round {round}");
         let echo = bench.echo(1, marker.as_bytes(), ECHO_HORIZON)?;
@@ -425,13 +478,21 @@ fn fuzz_scenario(name: &'static str, maker: Maker, seed: u64) -> Result<(), Stri
             Echo::Dead => {
                 tally.victims_killed += 1;
                 if std::env::var_os("HOSTILE_VERBOSE").is_some() {
-                    eprintln!("{name} round {round}: victim killed; peer {:?}\n{}", bench.peers[1], sent.join("\n"));
+                    eprintln!(
+                        "{name} round {round}: victim killed; peer {:?}\n{}",
+                        bench.peers[1],
+                        sent.join("\n")
+                    );
                 }
             }
             Echo::Stalled => {
                 tally.victims_stalled += 1;
                 if std::env::var_os("HOSTILE_VERBOSE").is_some() {
-                    eprintln!("{name} round {round}: victim stalled; peer {:?}\n{}", bench.peers[1], sent.join("\n"));
+                    eprintln!(
+                        "{name} round {round}: victim stalled; peer {:?}\n{}",
+                        bench.peers[1],
+                        sent.join("\n")
+                    );
                 }
             }
         }
@@ -445,7 +506,9 @@ fn fuzz_scenario(name: &'static str, maker: Maker, seed: u64) -> Result<(), Stri
     // each with 64 KiB buffers both ways, and slack.
     let budget = (LISTEN_BACKLOG as i64 + 8) * 256 * 1024;
     if growth > budget {
-        return Err(format!("{name}: memory grew by {growth} bytes during the fuzz (budget {budget})"));
+        return Err(format!(
+            "{name}: memory grew by {growth} bytes during the fuzz (budget {budget})"
+        ));
     }
     eprintln!("{name} seed {seed}: {tally:?}, memory growth {growth} B");
     Ok(())
@@ -501,7 +564,9 @@ fn syn_flood_scenario(name: &'static str, maker: Maker, seed: u64) -> Result<(),
     }
     let growth = live_bytes() - after_first_thousand;
     if growth > 256 * 1024 {
-        return Err(format!("{name}: memory grew by {growth} bytes from SYN 1000 to SYN {FLOOD_SYNS}"));
+        return Err(format!(
+            "{name}: memory grew by {growth} bytes from SYN 1000 to SYN {FLOOD_SYNS}"
+        ));
     }
     let mut half_open: Vec<SocketAddrV4> = bench
         .stray
@@ -522,7 +587,9 @@ fn syn_flood_scenario(name: &'static str, maker: Maker, seed: u64) -> Result<(),
     let stats = bench.engine.stats();
     let refused = stats.packets_dropped - dropped_before + stats.resets_sent - resets_before;
     if refused < (flood_ports.len() - LISTEN_BACKLOG) as u64 {
-        return Err(format!("{name}: only {refused} SYNs counted as dropped or refused during the flood"));
+        return Err(format!(
+            "{name}: only {refused} SYNs counted as dropped or refused during the flood"
+        ));
     }
     // The flood stops; a real client keeps resending its SYN (1 s, 2 s, 4 s,
     // ...) and is served once the half-open connections have timed out.
@@ -558,6 +625,7 @@ fn syn_flood_stays_within_the_backlog_and_a_real_client_is_served_afterwards() {
 // Segment storm at one instant.
 // ---------------------------------------------------------------------------
 
+/// Segments in a storm; `STORM_N=n` changes it (to bisect a failure).
 fn storm_len() -> usize {
     std::env::var("STORM_N").map_or(200_000, |n| n.parse().unwrap())
 }
@@ -568,23 +636,28 @@ fn storm_len() -> usize {
 /// segments for connections that do not exist, pings.
 fn storm_packet(rng: &SplitMix, victim: &common::bench::Peer) -> Vec<u8> {
     let mut seg = victim.segment(ACK);
-    let kind = std::env::var("STORM_KIND").ok().map(|k| k.parse().unwrap()).unwrap_or_else(|| loop { let k = rng.below(8); if std::env::var("STORM_SKIP").map_or(true, |s| !s.contains(&k.to_string())) { break k } });
-    match kind {
+    match rng.below(8) {
         0 => {} // duplicate ACK
         1 => {
-            seg.seq = victim.snd_nxt.wrapping_add(100_000 + rng.next_u32() % 1_000_000);
+            seg.seq = victim
+                .snd_nxt
+                .wrapping_add(100_000 + rng.next_u32() % 1_000_000);
             seg.payload = rng.bytes(1 + rng.below(100));
         }
         2 => {
             // Old data: ends well before RCV.NXT.
-            seg.seq = victim.snd_nxt.wrapping_sub(200 + rng.next_u32() % 1_000_000);
+            seg.seq = victim
+                .snd_nxt
+                .wrapping_sub(200 + rng.next_u32() % 1_000_000);
             seg.payload = rng.bytes(1 + rng.below(100));
         }
         3 => {
             // Out of the window (an in-window one may reset, RFC 9293
             // §3.10.7.4; `in_window_rst_*` tests that separately).
             seg.flags = RST;
-            seg.seq = victim.snd_nxt.wrapping_add(70_000 + rng.next_u32() % 1_000_000);
+            seg.seq = victim
+                .snd_nxt
+                .wrapping_add(70_000 + rng.next_u32() % 1_000_000);
         }
         4 => {
             seg.flags = SYN;
@@ -601,7 +674,9 @@ fn storm_packet(rng: &SplitMix, victim: &common::bench::Peer) -> Vec<u8> {
         _ => {
             let ping = [8, 0, 0, 0, 0, 1, 0, 1];
             let total = 28u16.to_be_bytes();
-            let mut p = vec![0x45, 0, total[0], total[1], 0, 1, 0x40, 0, 64, PROTO_ICMP, 0, 0];
+            let mut p = vec![
+                0x45, 0, total[0], total[1], 0, 1, 0x40, 0, 64, PROTO_ICMP, 0, 0,
+            ];
             p.extend(CLIENT_IP.octets());
             p.extend(SERVER_IP.octets());
             p.extend(ping);
@@ -615,7 +690,11 @@ fn storm_packet(rng: &SplitMix, victim: &common::bench::Peer) -> Vec<u8> {
 fn storm_scenario(name: &'static str, maker: Maker, seed: u64, drain: bool) -> Result<(), String> {
     let rng = SplitMix::new(seed);
     let mut bench = Bench::new(name, maker, seed);
-    let victim = bench.open_peer(SocketAddrV4::new(CLIENT_IP, VICTIM_PORT_BASE), rng.next_u32(), REOPEN_PATIENCE)?;
+    let victim = bench.open_peer(
+        SocketAddrV4::new(CLIENT_IP, VICTIM_PORT_BASE),
+        rng.next_u32(),
+        REOPEN_PATIENCE,
+    )?;
     let mut at_tenth = 0;
     let storm = storm_len();
     for n in 0..storm {
@@ -635,40 +714,62 @@ fn storm_scenario(name: &'static str, maker: Maker, seed: u64, drain: bool) -> R
             "{name}: memory grew by {growth} bytes over the last {} of {storm} segments at one \
              instant (output {})",
             storm - storm / 10,
-            if drain { "drained after each" } else { "never drained" }
+            if drain {
+                "drained after each"
+            } else {
+                "never drained"
+            }
         ));
     }
     let sent = bench.exchange(usize::MAX)?;
     bench.fire_timers(usize::MAX)?;
     let echo = bench.echo(victim, b"after the storm", ECHO_HORIZON)?;
     if echo != Echo::Exact {
-        return Err(format!("{name}: victim {echo:?} after the storm: {:?} {:?}", bench.peers[victim], bench.engine.conn_info(bench.peers[victim].conn.unwrap())));
+        return Err(format!(
+            "{name}: victim {echo:?} after the storm: {:?} {:?}",
+            bench.peers[victim],
+            bench.engine.conn_info(bench.peers[victim].conn.unwrap())
+        ));
     }
-    eprintln!("{name}: storm (drain {drain}) memory growth {growth} B, {sent} packets queued at the end");
+    eprintln!(
+        "{name}: storm (drain {drain}) memory growth {growth} B, {sent} packets queued at the end"
+    );
     Ok(())
 }
 
 #[test]
 fn segment_storm_with_output_drained_uses_bounded_memory() {
-    for_each_engine_and_seed("segment_storm_with_output_drained_uses_bounded_memory", 1, |name, maker, seed| {
-        storm_scenario(name, maker, seed, true)
-    });
+    for_each_engine_and_seed(
+        "segment_storm_with_output_drained_uses_bounded_memory",
+        1,
+        |name, maker, seed| storm_scenario(name, maker, seed, true),
+    );
 }
 
 #[test]
 fn segment_storm_with_output_never_drained_uses_bounded_memory() {
-    for_each_engine_and_seed("segment_storm_with_output_never_drained_uses_bounded_memory", 1, |name, maker, seed| {
-        storm_scenario(name, maker, seed, false)
-    });
+    for_each_engine_and_seed(
+        "segment_storm_with_output_never_drained_uses_bounded_memory",
+        1,
+        |name, maker, seed| storm_scenario(name, maker, seed, false),
+    );
 }
 
 /// Many holes in the receive window (here 20 out-of-order segments, more
 /// than the reassembly keeps) must not stop in-order data: the next byte
 /// expected is always taken. Found by the storm: our engine refused it
 /// ("out-of-order queue full") and the connection stalled for good.
-fn in_order_data_after_many_holes(name: &'static str, maker: Maker, seed: u64) -> Result<(), String> {
+fn in_order_data_after_many_holes(
+    name: &'static str,
+    maker: Maker,
+    seed: u64,
+) -> Result<(), String> {
     let mut bench = Bench::new(name, maker, seed);
-    let victim = bench.open_peer(SocketAddrV4::new(CLIENT_IP, VICTIM_PORT_BASE), 1000, REOPEN_PATIENCE)?;
+    let victim = bench.open_peer(
+        SocketAddrV4::new(CLIENT_IP, VICTIM_PORT_BASE),
+        1000,
+        REOPEN_PATIENCE,
+    )?;
     for hole in 0..20u32 {
         let mut seg = bench.peers[victim].segment(ACK);
         seg.seq = seg.seq.wrapping_add(1000 + hole * 100);

@@ -112,7 +112,9 @@ impl Peer {
             return None;
         }
         if seg.has(ACK) {
-            let acked = seg.ack.wrapping_sub(self.snd_nxt.wrapping_sub(self.unacked.len() as u32));
+            let acked = seg
+                .ack
+                .wrapping_sub(self.snd_nxt.wrapping_sub(self.unacked.len() as u32));
             if (acked as usize) <= self.unacked.len() {
                 self.unacked.drain(..acked as usize);
             } else if seg.ack.wrapping_sub(self.snd_nxt) < 0x2_0000 {
@@ -126,7 +128,9 @@ impl Peer {
         let already = self.rcv_nxt.wrapping_sub(start) as usize;
         if already < seg.payload.len() {
             self.received.extend_from_slice(&seg.payload[already..]);
-            self.rcv_nxt = self.rcv_nxt.wrapping_add((seg.payload.len() - already) as u32);
+            self.rcv_nxt = self
+                .rcv_nxt
+                .wrapping_add((seg.payload.len() - already) as u32);
         }
         start = start.wrapping_add(seg.payload.len() as u32);
         if seg.has(FIN) && start == self.rcv_nxt {
@@ -230,7 +234,10 @@ impl Bench {
             while let Some(len) = self.engine.poll_transmit(self.now, &mut self.buf) {
                 sent += 1;
                 if sent > max_out {
-                    return Err(format!("{} sent more than {max_out} packets for one input", self.name));
+                    return Err(format!(
+                        "{} sent more than {max_out} packets for one input",
+                        self.name
+                    ));
                 }
                 let packet = self.buf[..len].to_vec();
                 replies.extend(self.route(&packet)?);
@@ -246,8 +253,12 @@ impl Bench {
 
     /// Checks one outbound packet and hands it to its peer.
     fn route(&mut self, packet: &[u8]) -> Result<Option<Segment>, String> {
-        let parsed = craft::parse_strict(packet)
-            .map_err(|why| format!("{} sent a malformed packet ({why}): {packet:02x?}", self.name))?;
+        let parsed = craft::parse_strict(packet).map_err(|why| {
+            format!(
+                "{} sent a malformed packet ({why}): {packet:02x?}",
+                self.name
+            )
+        })?;
         match parsed {
             Parsed::Icmp(..) => {
                 self.icmp_out += 1;
@@ -257,7 +268,11 @@ impl Bench {
                 if *seg.src.ip() != SERVER_IP {
                     return Err(format!("{} sent from {}: {seg:?}", self.name, seg.src));
                 }
-                match self.peers.iter_mut().find(|p| p.addr == seg.dst && seg.src == SERVER) {
+                match self
+                    .peers
+                    .iter_mut()
+                    .find(|p| p.addr == seg.dst && seg.src == SERVER)
+                {
                     Some(peer) => Ok(peer.absorb(&seg)),
                     None => {
                         // Only SYN-ACKs are kept (the flood test counts
@@ -344,7 +359,10 @@ impl Bench {
                 .filter(|p| !p.unacked.is_empty())
                 .map(|p| p.last_sent + PEER_RTO)
                 .min();
-            let next = [self.engine.poll_timeout(), peer_due].into_iter().flatten().min();
+            let next = [self.engine.poll_timeout(), peer_due]
+                .into_iter()
+                .flatten()
+                .min();
             match next {
                 Some(at) if at <= deadline => self.now = self.now.max(at),
                 _ => {
@@ -355,13 +373,21 @@ impl Bench {
                 }
             }
         }
-        Err(format!("{}: run_until did not settle in 100000 steps", self.name))
+        Err(format!(
+            "{}: run_until did not settle in 100000 steps",
+            self.name
+        ))
     }
 
     /// Opens a connection from `addr` the way a client does (SYN, resent
     /// with backoff, until accepted; at most `patience` of virtual time).
     /// Returns the peer's index.
-    pub fn open_peer(&mut self, addr: SocketAddrV4, isn: u32, patience: Duration) -> Result<usize, String> {
+    pub fn open_peer(
+        &mut self,
+        addr: SocketAddrV4,
+        isn: u32,
+        patience: Duration,
+    ) -> Result<usize, String> {
         self.peers.retain(|p| p.addr != addr);
         self.peers.push(Peer::new(addr, isn));
         let index = self.peers.len() - 1;
@@ -383,7 +409,10 @@ impl Bench {
             }
             backoff = (backoff * 2).min(Duration::from_secs(16));
         }
-        Err(format!("{}: {addr} was not served within {patience:?}", self.name))
+        Err(format!(
+            "{}: {addr} was not served within {patience:?}",
+            self.name
+        ))
     }
 
     /// Accepts every waiting connection; true once the peer's is among them.

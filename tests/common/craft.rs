@@ -93,7 +93,7 @@ impl Segment {
     /// The whole IPv4 packet, both checksums correct.
     pub fn build(&self) -> Vec<u8> {
         let mut options = self.options.clone();
-        while options.len() % 4 != 0 {
+        while !options.len().is_multiple_of(4) {
             options.push(0);
         }
         let tcp_len = 20 + options.len() + self.payload.len();
@@ -223,7 +223,10 @@ pub fn parse_strict(p: &[u8]) -> Result<Parsed, String> {
     let ihl = usize::from(p[0] & 0x0f) * 4;
     let total = usize::from(u16::from_be_bytes([p[2], p[3]]));
     if ihl < 20 || total < ihl || total != p.len() {
-        return Err(format!("IHL {ihl}, total length {total}, {} bytes", p.len()));
+        return Err(format!(
+            "IHL {ihl}, total length {total}, {} bytes",
+            p.len()
+        ));
     }
     if checksum(&p[..ihl], 0) != 0 {
         return Err("bad IPv4 header checksum".into());
@@ -242,7 +245,8 @@ pub fn parse_strict(p: &[u8]) -> Result<Parsed, String> {
             if body.len() < 8 || checksum(body, 0) != 0 {
                 return Err("short ICMP or bad ICMP checksum".into());
             }
-            etherparse::Icmpv4Slice::from_slice(body).map_err(|e| format!("etherparse ICMP: {e}"))?;
+            etherparse::Icmpv4Slice::from_slice(body)
+                .map_err(|e| format!("etherparse ICMP: {e}"))?;
             Ok(Parsed::Icmp(body[0], body[1]))
         }
         other => Err(format!("protocol {other}")),

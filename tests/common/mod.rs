@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-pub mod netns;
-pub mod sim;
 pub mod bench;
 pub mod craft;
+pub mod netns;
+pub mod sim;
