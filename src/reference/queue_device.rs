@@ -20,6 +20,12 @@ pub const MTU: usize = 1500;
 /// Buffers kept for reuse; more than this are freed.
 const SPARE_BUFFERS: usize = 64;
 
+/// Most packets waiting for `poll_transmit` (ARCHITECTURE.md: every queue
+/// is bounded). When full, smoltcp is told the link is busy and keeps its
+/// data for later; replies made while reading a packet (RSTs, ACKs) are
+/// dropped, as a full link would drop them.
+const MAX_OUTBOUND: usize = 1024;
+
 /// Two packet queues and a pool of spare buffers.
 #[derive(Debug, Default)]
 pub struct QueueDevice {
@@ -42,6 +48,9 @@ impl QueueDevice {
 
     /// Queues a packet we built ourselves (an ICMP echo reply) for sending.
     pub fn push_outbound(&mut self, packet: &[u8]) {
+        if self.outbound.len() >= MAX_OUTBOUND {
+            return;
+        }
         let mut buffer = self.take_buffer();
         buffer.extend_from_slice(packet);
         self.outbound.push_back(buffer);
@@ -92,6 +101,9 @@ impl phy::Device for QueueDevice {
     }
 
     fn transmit(&mut self, _now: SmolInstant) -> Option<TxToken<'_>> {
+        if self.outbound.len() >= MAX_OUTBOUND {
+            return None;
+        }
         Some(TxToken {
             outbound: &mut self.outbound,
             spare: Some(&mut self.spare),
@@ -148,7 +160,9 @@ impl phy::TxToken for TxToken<'_> {
             .unwrap_or_else(|| Vec::with_capacity(MTU));
         buffer.resize(len, 0);
         let result = f(&mut buffer);
-        self.outbound.push_back(buffer);
+        if self.outbound.len() < MAX_OUTBOUND {
+            self.outbound.push_back(buffer);
+        }
         result
     }
 }

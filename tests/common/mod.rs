@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod bench;
+pub mod craft;
 pub mod netns;
 pub mod sim;
 pub mod tcpseg;

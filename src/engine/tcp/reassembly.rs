@@ -46,7 +46,10 @@ impl Reassembly {
             .iter()
             .take_while(|r| r.start <= range.end)
             .count();
-        if last == 0 && self.ranges.len() >= self.limit {
+        // In-order data (offset 0) is always taken: `pop_front` removes it
+        // at once, so it never holds a range, and refusing it would stall
+        // the connection for good once the ranges are full.
+        if last == 0 && range.start > 0 && self.ranges.len() >= self.limit {
             return Err(TooManyHoles);
         }
         let mut merged = range;
@@ -128,5 +131,14 @@ mod tests {
         r.insert(11..15).unwrap();
         r.insert(0..10).unwrap();
         assert_eq!(r.pop_front(), 15);
+    }
+
+    #[test]
+    fn in_order_data_is_taken_even_when_the_ranges_are_full() {
+        let mut r = Reassembly::new(2);
+        r.insert(10..11).unwrap();
+        r.insert(20..21).unwrap();
+        r.insert(0..5).unwrap();
+        assert_eq!(r.pop_front(), 5);
     }
 }

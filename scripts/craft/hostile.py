@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""Sends crafted bad packets to a tuntcp stack (tests/hostile_live.rs).
+
+Run only inside the network namespace a test created: it sends from
+192.0.2.1 to 192.0.2.2 through whatever route the namespace has.
+
+  /usr/bin/python3 scripts/craft/hostile.py --sport PORT [--dport 7]
+
+PORT is the local port of the kernel client whose echo connection must
+survive. Each packet is one kind of bad input; the stack must drop it (or
+answer it harmlessly) and keep echoing that client.
+"""
+import argparse
+import random
+
+from scapy.all import IP, TCP, Raw, conf, fragment, send  # noqa: E402
+
+SRC = "192.0.2.1"
+DST = "192.0.2.2"
+
+
+def hostile_packets(sport, dport, rng):
+    """(name, packet) pairs; every kind the test brief lists."""
+    seq = rng.getrandbits(32)
+    ack = rng.getrandbits(32)
+    tcp = lambda **kw: TCP(sport=sport, dport=dport, seq=seq, ack=ack, **kw)
+    ip = lambda **kw: IP(src=SRC, dst=DST, **kw)
+    yield "bad IP checksum", ip(chksum=0xDEAD) / tcp(flags="PA") / Raw(b"x" * 10)
+    yield "bad TCP checksum", ip() / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags="PA", chksum=0xBEEF) / Raw(b"y" * 10)
+    big = ip() / tcp(flags="PA") / Raw(b"f" * 1200)
+    for i, frag in enumerate(fragment(big, fragsize=400)):
+        yield "fragment %d" % i, frag
+    yield "more-fragments flag alone", ip(flags="MF") / tcp(flags="PA") / Raw(b"m" * 8)
+    for length in (0, 1, 255):
+        # kind 2 (MSS) with an illegal length byte, built by hand.
+        yield "option length %d" % length, ip() / tcp(flags="A", options=[]) / Raw(bytes([2, length, 5, 0xB4]))
+        opts = bytes([2, length, 5, 0xB4])
+        pkt = ip() / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags="A", dataofs=6) / Raw(opts)
+        yield "option length %d in header" % length, pkt
+    yield "MSS 0 on a SYN to the tuple", ip() / tcp(flags="S", options=[("MSS", 0)])
+    yield "RST with wrong seq", ip() / tcp(flags="R")
+    yield "RST+ACK with wrong seq", ip() / tcp(flags="RA")
+    yield "SYN to the established tuple", ip() / tcp(flags="S")
+    yield "Christmas tree", ip() / tcp(flags="FSRPAUEC", urgptr=0xFFFF) / Raw(b"xmas")
+    yield "data without ACK", ip() / tcp(flags="P") / Raw(b"no ack here")
+    yield "data without ACK, new port", ip() / TCP(sport=sport ^ 0x5555, dport=dport, seq=seq, flags="P") / Raw(b"nope")
+    yield "SYN+FIN", ip() / tcp(flags="SF")
+    yield "header length 15 past the end", ip() / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags="A", dataofs=15)
+    yield "IP total length lies", ip(len=1000) / tcp(flags="PA") / Raw(b"short")
+    yield "window 0 wrong seq", ip() / tcp(flags="A", window=0)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sport", type=int, required=True)
+    parser.add_argument("--dport", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    conf.verb = 0
+    rng = random.Random(args.seed)
+    sent = 0
+    for _ in range(args.rounds):
+        for name, packet in hostile_packets(args.sport, args.dport, rng):
+            send(packet)
+            sent += 1
+    print("sent %d hostile packets" % sent, flush=True)
+
+
+if __name__ == "__main__":
+    main()
