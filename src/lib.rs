@@ -10,12 +10,14 @@
 //! - [`socket`]: a std::net-like blocking API over either engine.
 //! - [`apps`]: echo server and connect client.
 //! - [`time`]: the engines' notion of time.
+//! - [`rng`]: seeded randomness for tests and impairments.
 
 pub mod apps;
 pub mod device;
 pub mod driver;
 pub mod engine;
 pub mod reference;
+pub mod rng;
 pub mod socket;
 pub mod time;
 pub mod wire;

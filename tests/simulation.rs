@@ -11,8 +11,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use common::sim::{describe_run, pairings, seeds, server_addr, Limits, Pairing, Sim};
-use tuntcp::device::memory::{LinkConfig, SplitMix64};
+use tuntcp::device::memory::LinkConfig;
 use tuntcp::engine::{ApiError, ConnId, Engine, ListenerId};
+use tuntcp::rng::SplitMix64;
 
 const ECHO_PORT: u16 = 7;
 const READ_CHUNK: usize = 8192;

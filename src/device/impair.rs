@@ -43,7 +43,6 @@ use std::os::fd::RawFd;
 use super::Device;
 
 mod lane;
-mod rng;
 mod spec;
 #[cfg(test)]
 mod tests;
@@ -51,8 +50,8 @@ mod tests;
 pub use lane::LaneStats;
 pub use spec::{Direction, Impairment, Rate, SpecError, DEFAULT_SEED};
 
+use crate::rng::SplitMix64;
 use lane::Lane;
-use rng::SplitMix64;
 
 /// What an [`ImpairedDevice`] did so far, per direction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -232,37 +232,13 @@ fn pcap_to_io(err: pcap_file::PcapError) -> io::Error {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::VecDeque;
     use std::process::Command;
 
     use etherparse::PacketBuilder;
     use pcap_file::pcap::PcapReader;
 
     use super::*;
-
-    /// An in-memory device: `incoming` is what recv returns, `sent` is what
-    /// send was given.
-    #[derive(Default)]
-    struct QueueDevice {
-        incoming: VecDeque<Vec<u8>>,
-        sent: Vec<Vec<u8>>,
-    }
-
-    impl Device for QueueDevice {
-        fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-            Ok(self.incoming.pop_front().map(|packet| {
-                buf[..packet.len()].copy_from_slice(&packet);
-                packet.len()
-            }))
-        }
-        fn send(&mut self, packet: &[u8]) -> io::Result<()> {
-            self.sent.push(packet.to_vec());
-            Ok(())
-        }
-        fn raw_fd(&self) -> Option<RawFd> {
-            None
-        }
-    }
+    use crate::device::memory::MemoryDevice;
 
     /// A valid IPv4/TCP packet from 192.0.2.1:40000 to 192.0.2.2:7.
     fn tcp_packet(seq: u32, payload: &[u8]) -> Vec<u8> {
@@ -295,7 +271,7 @@ mod tests {
         let path = temp_pcap("both-directions");
         let inbound = tcp_packet(1000, b"hello");
         let outbound = tcp_packet(2000, b"hello back");
-        let mut device = QueueDevice::default();
+        let mut device = MemoryDevice::default();
         device.incoming.push_back(inbound.clone());
         let mut tap = PcapTap::create(device, &path).unwrap();
 
@@ -315,7 +291,7 @@ mod tests {
     #[test]
     fn file_is_readable_while_tap_is_alive_after_idle_recv() {
         let path = temp_pcap("idle-flush");
-        let mut device = QueueDevice::default();
+        let mut device = MemoryDevice::default();
         device.incoming.push_back(tcp_packet(1, b"x"));
         let mut tap = PcapTap::create(device, &path).unwrap();
         let mut buf = [0u8; 1500];
@@ -330,7 +306,7 @@ mod tests {
     #[test]
     fn busy_device_is_flushed_every_64_packets() {
         let path = temp_pcap("periodic-flush");
-        let mut tap = PcapTap::create(QueueDevice::default(), &path).unwrap();
+        let mut tap = PcapTap::create(MemoryDevice::default(), &path).unwrap();
         for seq in 0..FLUSH_EVERY_PACKETS as u32 + 10 {
             tap.send(&tcp_packet(seq, b"data")).unwrap();
         }
@@ -368,7 +344,7 @@ mod tests {
 
     #[test]
     fn create_fails_with_the_path_in_the_message() {
-        let err = PcapTap::create(QueueDevice::default(), "/nonexistent-dir/x.pcap")
+        let err = PcapTap::create(MemoryDevice::default(), "/nonexistent-dir/x.pcap")
             .err()
             .unwrap();
         assert!(err.to_string().contains("/nonexistent-dir/x.pcap"), "{err}");
@@ -384,7 +360,7 @@ mod tests {
             return;
         }
         let path = temp_pcap("tshark");
-        let mut tap = PcapTap::create(QueueDevice::default(), &path).unwrap();
+        let mut tap = PcapTap::create(MemoryDevice::default(), &path).unwrap();
         for seq in 0..5 {
             tap.send(&tcp_packet(seq * 100, b"hello tshark")).unwrap();
         }

@@ -4,8 +4,8 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use super::rng::SplitMix64;
 use super::spec::Impairment;
+use crate::rng::SplitMix64;
 
 /// Spare packet buffers kept for reuse, so a busy link does not allocate
 /// per packet once warmed up.
@@ -49,11 +49,11 @@ struct Fate {
 
 impl Fate {
     fn roll(rng: &mut SplitMix64, impairment: &Impairment, len: usize) -> Fate {
-        let lost = rng.chance(impairment.loss);
-        let reorder = rng.chance(impairment.reorder);
-        let duplicate = rng.chance(impairment.duplicate);
-        let corrupt = rng.chance(impairment.corrupt);
-        let at = rng.below(len.max(1));
+        let lost = rng.chance(impairment.loss.probability());
+        let reorder = rng.chance(impairment.reorder.probability());
+        let duplicate = rng.chance(impairment.duplicate.probability());
+        let corrupt = rng.chance(impairment.corrupt.probability());
+        let at = rng.below(len.max(1) as u64) as usize;
         let mask = 1 + rng.below(255) as u8;
         Fate {
             lost,

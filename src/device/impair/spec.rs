@@ -31,6 +31,11 @@ impl Rate {
         self.0
     }
 
+    /// The same rate as a probability from 0 to 1.
+    pub fn probability(self) -> f64 {
+        self.0 / 100.0
+    }
+
     pub fn is_zero(self) -> bool {
         self.0 == 0.0
     }

@@ -1,34 +1,10 @@
-use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
 
 use etherparse::PacketBuilder;
 
 use super::*;
-
-/// An in-memory device: `incoming` is what recv returns, `sent` is what
-/// send was given.
-#[derive(Default)]
-struct QueueDevice {
-    incoming: VecDeque<Vec<u8>>,
-    sent: Vec<Vec<u8>>,
-}
-
-impl Device for QueueDevice {
-    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        Ok(self.incoming.pop_front().map(|packet| {
-            buf[..packet.len()].copy_from_slice(&packet);
-            packet.len()
-        }))
-    }
-    fn send(&mut self, packet: &[u8]) -> io::Result<()> {
-        self.sent.push(packet.to_vec());
-        Ok(())
-    }
-    fn raw_fd(&self) -> Option<RawFd> {
-        None
-    }
-}
+use crate::device::memory::MemoryDevice;
 
 fn spec(text: &str) -> Impairment {
     text.parse()
@@ -55,8 +31,8 @@ fn number_of(packet: &[u8]) -> u64 {
 
 /// Sends packets 0..count through the impairment; returns the numbers the
 /// inner device got, in order, and the device.
-fn send_through(impairment: Impairment, count: u64) -> (Vec<u64>, ImpairedDevice<QueueDevice>) {
-    let mut device = ImpairedDevice::new(QueueDevice::default(), impairment);
+fn send_through(impairment: Impairment, count: u64) -> (Vec<u64>, ImpairedDevice<MemoryDevice>) {
+    let mut device = ImpairedDevice::new(MemoryDevice::default(), impairment);
     for n in 0..count {
         device.send(&numbered(n)).unwrap();
     }
@@ -65,8 +41,8 @@ fn send_through(impairment: Impairment, count: u64) -> (Vec<u64>, ImpairedDevice
 }
 
 /// Receives packets 0..count through the impairment, until it says idle.
-fn receive_through(impairment: Impairment, count: u64) -> (Vec<u64>, ImpairedDevice<QueueDevice>) {
-    let mut inner = QueueDevice::default();
+fn receive_through(impairment: Impairment, count: u64) -> (Vec<u64>, ImpairedDevice<MemoryDevice>) {
+    let mut inner = MemoryDevice::default();
     inner.incoming.extend((0..count).map(numbered));
     let mut device = ImpairedDevice::new(inner, impairment);
     let mut buf = [0u8; 1500];
@@ -296,7 +272,7 @@ fn checksums_ok(packet: &[u8]) -> bool {
 
 #[test]
 fn corruption_flips_one_byte_that_a_checksum_catches() {
-    let mut device = ImpairedDevice::new(QueueDevice::default(), spec("corrupt=100%"));
+    let mut device = ImpairedDevice::new(MemoryDevice::default(), spec("corrupt=100%"));
     let originals: Vec<Vec<u8>> = (0..500).map(|n| tcp_packet(n * 1000)).collect();
     for packet in &originals {
         assert!(checksums_ok(packet));
@@ -352,7 +328,7 @@ fn held_inbound_packet_is_released_when_the_device_is_idle() {
 
 #[test]
 fn held_outbound_packet_goes_after_the_next_or_at_the_next_recv() {
-    let mut device = ImpairedDevice::new(QueueDevice::default(), spec("reorder=100%"));
+    let mut device = ImpairedDevice::new(MemoryDevice::default(), spec("reorder=100%"));
     device.send(&numbered(0)).unwrap();
     assert!(device.inner().sent.is_empty(), "held back");
     device.send(&numbered(1)).unwrap();
