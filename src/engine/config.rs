@@ -38,6 +38,9 @@ pub struct StackConfig {
     /// How long an ACK may be held back hoping to piggyback it (RFC 1122
     /// §4.2.3.2: less than 0.5 s). `None` acknowledges every segment at once.
     pub delayed_ack: Option<Duration>,
+    /// Offer and use selective acknowledgments (RFC 2018, loss recovery by
+    /// RFC 6675) when the peer offers them too.
+    pub sack: bool,
     /// Most connections (of any state) alive at once; more are refused.
     pub max_connections: usize,
     /// Most out-of-order byte ranges kept per connection; segments that would
@@ -72,6 +75,7 @@ impl StackConfig {
             give_up_after: Duration::from_secs(100),
             handshake_timeout: Duration::from_secs(75),
             delayed_ack: Some(Duration::from_millis(40)),
+            sack: true,
             max_connections: 1024,
             max_ooo_ranges: 8,
             challenge_acks_per_sec: 10,

@@ -311,9 +311,10 @@ impl Tcb {
             self.challenge_ack(now);
             return STOP;
         }
+        let sacked_new = self.on_sack_blocks(seg);
         if ack > self.snd_una {
             self.on_new_ack(now, ack);
-        } else if self.is_duplicate_ack(seg, ack) {
+        } else if self.is_duplicate_ack(seg, ack, sacked_new) {
             self.on_duplicate_ack();
         }
         self.update_send_window(seg, ack);
@@ -336,6 +337,7 @@ impl Tcb {
         let acked = ack.since(self.snd_una);
         self.send_buf.discard(acked);
         self.snd_una = ack;
+        self.scoreboard.advance(ack);
         self.snd_nxt = self.snd_nxt.max(ack);
         self.snd_max = self.snd_max.max(self.snd_nxt);
         self.probe_sent = false;
@@ -354,21 +356,32 @@ impl Tcb {
     }
 
     /// RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no data or
-    /// SYN/FIN in the segment, same ACK, same window.
-    fn is_duplicate_ack(&self, seg: &TcpSegment, ack: SeqNum) -> bool {
-        ack == self.snd_una
-            && self.snd_nxt > self.snd_una
+    /// SYN/FIN in the segment, same ACK, same window. With SACK blocks,
+    /// RFC 6675 §2 instead: outstanding data, same ACK, and SACK blocks
+    /// that SACK bytes not SACKed before (whatever else the segment carries).
+    fn is_duplicate_ack(&self, seg: &TcpSegment, ack: SeqNum, sacked_new: bool) -> bool {
+        if ack != self.snd_una || self.snd_max == self.snd_una {
+            return false;
+        }
+        if self.sack_ok && !seg.header.options.sack.is_empty() {
+            return sacked_new;
+        }
+        self.snd_nxt > self.snd_una
             && seg.seg_len() == 0
             && usize::from(seg.header.window) == self.snd_wnd
     }
 
     fn on_duplicate_ack(&mut self) {
         let flight = self.snd_max.since(self.snd_una);
-        if self.cc.on_duplicate_ack(flight, self.snd_max) == AckAction::RetransmitFirst {
+        let third = self.cc.on_duplicate_ack(flight, self.snd_max) == AckAction::RetransmitFirst;
+        if third {
             debug!(
                 "{} -> {}: third duplicate ACK, fast retransmit",
                 self.local, self.remote
             );
+            self.high_rxt = self.snd_una;
+        }
+        if third || (self.sack_ok && self.on_sack_duplicate_ack()) {
             self.retransmit_first = true;
         }
     }

@@ -44,6 +44,7 @@ use super::congestion::Congestion;
 use super::reassembly::Reassembly;
 use super::ring::RingBuffer;
 use super::rtt::RttEstimator;
+use super::sack::Scoreboard;
 use super::state::State;
 use super::timers::{TimerKind, Timers};
 use crate::engine::api::ApiError;
@@ -72,6 +73,7 @@ pub struct TcbConfig {
     pub handshake_timeout: Duration,
     pub delayed_ack: Option<Duration>,
     pub challenge_acks_per_sec: u32,
+    pub sack: bool,
 }
 
 impl TcbConfig {
@@ -85,6 +87,7 @@ impl TcbConfig {
             handshake_timeout: config.handshake_timeout,
             delayed_ack: config.delayed_ack,
             challenge_acks_per_sec: config.challenge_acks_per_sec,
+            sack: config.sack,
         }
     }
 }
@@ -138,6 +141,13 @@ pub struct Tcb {
     /// One segment being timed for RTT: (its sequence number, when sent).
     pub(super) rtt_probe: Option<(SeqNum, Instant)>,
     pub(super) cc: Congestion,
+    /// Both ends sent SACK-permitted (RFC 2018 §2): we send SACK blocks
+    /// and recover from losses with the scoreboard (RFC 6675).
+    pub(super) sack_ok: bool,
+    /// What the peer has SACKed (sender side).
+    pub(super) scoreboard: Scoreboard,
+    /// RFC 6675 HighRxt: the end of the highest retransmission in this recovery.
+    pub(super) high_rxt: SeqNum,
 
     /// An ACK must go out at the next poll.
     pub(super) ack_now: bool,
@@ -205,6 +215,9 @@ impl Tcb {
             rtt: RttEstimator::new(cfg.min_rto, cfg.max_rto),
             rtt_probe: None,
             cc: Congestion::new(DEFAULT_SEND_MSS),
+            sack_ok: false,
+            scoreboard: Scoreboard::default(),
+            high_rxt: iss,
             ack_now: false,
             segments_unacked: 0,
             retransmit_first: false,
@@ -263,6 +276,10 @@ impl Tcb {
         self.max_snd_wnd = self.snd_wnd;
         self.snd_wl1 = syn.seq;
         self.apply_peer_mss(syn.options.mss);
+        // RFC 2018 §2: SACK only if both SYNs carried SACK-permitted (ours
+        // does when configured; a SYN-ACK carries it only if the SYN did).
+        self.sack_ok = self.cfg.sack && syn.options.sack_permitted;
+        self.cc.set_sack(self.sack_ok);
     }
 
     /// §3.7.1: effective send MSS = min(peer's MSS, what our MTU allows)
@@ -344,6 +361,7 @@ impl Tcb {
                 self.ack_now
                     || self.retransmit_first
                     || self.probe_now
+                    || self.in_sack_recovery()
                     || self.snd_nxt.since(self.snd_una) < self.send_buf.len()
                     || (self.fin_requested && self.fin_seq.is_none_or(|fin| self.snd_nxt <= fin))
             }

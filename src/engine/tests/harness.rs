@@ -74,12 +74,20 @@ pub fn to_peer() -> TcpHeader {
     }
 }
 
+/// The options on our SYN (active open): MSS, SACK-permitted (RFC 2018).
+pub fn our_syn_options() -> TcpOptions {
+    TcpOptions {
+        sack_permitted: true,
+        ..TcpOptions::with_mss(MSS)
+    }
+}
+
 pub fn peer_syn() -> TcpHeader {
     TcpHeader {
         seq: SeqNum(REMOTE_ISS),
         ack: None,
         flags: flags("S"),
-        options: TcpOptions { mss: Some(MSS) },
+        options: TcpOptions::with_mss(MSS),
         ..from_peer()
     }
 }
@@ -88,7 +96,7 @@ pub fn our_syn_ack() -> TcpHeader {
     TcpHeader {
         seq: SeqNum(LOCAL_ISS),
         flags: flags("S"),
-        options: TcpOptions { mss: Some(MSS) },
+        options: TcpOptions::with_mss(MSS),
         ..to_peer()
     }
 }
@@ -204,7 +212,7 @@ pub fn connected_with(config: StackConfig) -> (Stack, ConnId) {
         seq: SeqNum(LOCAL_ISS),
         ack: None,
         flags: flags("S"),
-        options: TcpOptions { mss: Some(MSS) },
+        options: our_syn_options(),
         ..to_peer()
     };
     expect(
@@ -219,7 +227,7 @@ pub fn connected_with(config: StackConfig) -> (Stack, ConnId) {
     let syn_ack = TcpHeader {
         seq: SeqNum(REMOTE_ISS),
         flags: flags("S"),
-        options: TcpOptions { mss: Some(MSS) },
+        options: TcpOptions::with_mss(MSS),
         ..from_peer()
     };
     send(&mut stack, ms(10), syn_ack, b"");

@@ -9,5 +9,6 @@ mod handshake;
 mod ip;
 mod pair;
 mod retransmit;
+mod sack;
 mod security;
 mod window;
