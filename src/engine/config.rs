@@ -14,8 +14,9 @@ pub struct StackConfig {
     pub local_addr: Ipv4Addr,
     /// Send buffer per connection, in bytes.
     pub send_buffer: usize,
-    /// Receive buffer per connection, in bytes. We do not use window scaling
-    /// (RFC 7323), so at most 65535 of it can be advertised.
+    /// Receive buffer per connection, in bytes. Above 65535 it is
+    /// advertised with window scaling (RFC 7323 §2) if the peer agrees.
+    /// Memory is bounded by `max_connections` × (send + receive buffer).
     pub recv_buffer: usize,
     /// The MSS we announce (§3.7.1): MTU 1500 - 20 (IPv4) - 20 (TCP).
     pub mss: u16,

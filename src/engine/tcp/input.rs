@@ -15,7 +15,7 @@ use log::{debug, trace};
 use super::congestion::AckAction;
 use super::reply::rst_for;
 use super::state::State;
-use super::tcb::{Tcb, MAX_WINDOW};
+use super::tcb::{Tcb, MAX_WINDOW_FIELD};
 use super::timers::TimerKind;
 use crate::engine::api::ApiError;
 use crate::time::Instant;
@@ -293,7 +293,7 @@ impl Tcb {
                 return ControlFlow::Break(rst_for(seg));
             }
             self.acknowledge_syn(now, self.iss + 1);
-            self.snd_wnd = usize::from(seg.header.window);
+            self.snd_wnd = self.peer_window(&seg.header);
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seg.header.seq;
             self.snd_wl2 = ack;
@@ -368,7 +368,7 @@ impl Tcb {
         }
         self.snd_nxt > self.snd_una
             && seg.seg_len() == 0
-            && usize::from(seg.header.window) == self.snd_wnd
+            && self.peer_window(&seg.header) == self.snd_wnd
     }
 
     fn on_duplicate_ack(&mut self) {
@@ -391,7 +391,7 @@ impl Tcb {
     fn update_send_window(&mut self, seg: &TcpSegment, ack: SeqNum) {
         let seq = seg.header.seq;
         if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack) {
-            self.snd_wnd = usize::from(seg.header.window);
+            self.snd_wnd = self.peer_window(&seg.header);
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seq;
             self.snd_wl2 = ack;
@@ -509,6 +509,6 @@ impl Tcb {
 
     /// The largest window we could advertise right now.
     pub(super) fn window_limit(&self) -> usize {
-        self.recv_buf.free().min(MAX_WINDOW)
+        self.recv_buf.free().min(MAX_WINDOW_FIELD << self.rcv_shift)
     }
 }

@@ -9,7 +9,7 @@
 use log::trace;
 
 use super::state::State;
-use super::tcb::Tcb;
+use super::tcb::{Tcb, MAX_WINDOW_FIELD};
 use super::timers::TimerKind;
 use crate::time::Instant;
 use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpOptions, TCP_HEADER_LEN};
@@ -60,7 +60,7 @@ impl Tcb {
                 syn: true,
                 ..TcpFlags::default()
             },
-            window: self.advertise_window(),
+            window: self.syn_window(),
             urgent: 0,
             options: self.syn_options(with_ack),
         };
@@ -74,17 +74,31 @@ impl Tcb {
         }
     }
 
-    /// Our options on a SYN (active open) or SYN-ACK: MSS (§3.7.1), and
-    /// SACK-permitted (RFC 2018 §2) on a SYN-ACK only if the SYN had it.
+    /// Our options on a SYN (active open) or SYN-ACK: MSS (§3.7.1);
+    /// SACK-permitted (RFC 2018 §2) and Window Scale (RFC 7323 §2.2), on a
+    /// SYN-ACK only if the SYN had them.
     fn syn_options(&self, with_ack: bool) -> TcpOptions {
+        let (sack_permitted, window_scale) = if with_ack {
+            let shift = self.window_scaling.then_some(self.offered_shift);
+            (self.sack_ok, shift)
+        } else {
+            (self.cfg.sack, Some(self.offered_shift))
+        };
         TcpOptions {
-            sack_permitted: if with_ack {
-                self.sack_ok
-            } else {
-                self.cfg.sack
-            },
+            sack_permitted,
+            window_scale,
             ..TcpOptions::with_mss(self.cfg.our_mss)
         }
+    }
+
+    /// The window of a SYN or SYN-ACK: never scaled (RFC 7323 §2.2), so at
+    /// most 65535; in SYN-RECEIVED, what `synchronize_receive` recorded.
+    fn syn_window(&self) -> u16 {
+        let window = match self.state {
+            State::SynSent => self.window_limit(),
+            _ => self.rcv_wnd(),
+        };
+        window.min(MAX_WINDOW_FIELD) as u16
     }
 
     /// Options on every other segment: SACK blocks while we hold data past
@@ -304,15 +318,19 @@ impl Tcb {
     /// The window to put in a segment now. Receiver-side SWS avoidance
     /// (§3.8.6.2.2): the right edge only moves when it can move by at least
     /// min(half the buffer, one MSS); it never moves left.
+    /// With window scaling the field is the window >> Rcv.Wind.Shift,
+    /// rounded up so the right edge we announce never moves left (RFC 7323
+    /// §2.4); the few bytes past the buffer this may offer are trimmed
+    /// from arriving segments like any data beyond the buffer.
     pub(super) fn advertise_window(&mut self) -> u16 {
-        if self.state == State::SynSent {
-            return self.window_limit() as u16;
-        }
         if self.window_increase_worth_sending() {
             self.rcv_adv = self.rcv_nxt + self.window_limit();
         }
         self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
-        self.rcv_wnd().min(u16::MAX as usize) as u16
+        let unit = 1usize << self.rcv_shift;
+        let field = self.rcv_wnd().div_ceil(unit).min(MAX_WINDOW_FIELD);
+        self.rcv_adv = self.rcv_nxt + (field << self.rcv_shift);
+        field as u16
     }
 
     pub(super) fn window_increase_worth_sending(&self) -> bool {

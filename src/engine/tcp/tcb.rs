@@ -50,6 +50,7 @@ use super::timers::{TimerKind, Timers};
 use crate::engine::api::ApiError;
 use crate::engine::config::StackConfig;
 use crate::time::Instant;
+use crate::wire::options::MAX_WINDOW_SHIFT;
 use crate::wire::{SeqNum, TcpFlags, TcpHeader};
 
 /// RFC 9293 §3.7.1 (MUST-15): without an MSS option, assume 536 for IPv4.
@@ -59,8 +60,19 @@ pub const DEFAULT_SEND_MSS: usize = 536;
 /// (TCP_MIN_MSS) and so do we. Peers that really need less are not viable
 /// on IPv4 anyway: every IPv4 host accepts 576-byte datagrams (RFC 791).
 pub const MIN_SEND_MSS: usize = 88;
-/// The window field is 16 bits and we do not negotiate window scaling.
-pub const MAX_WINDOW: usize = u16::MAX as usize;
+/// The window field is 16 bits; with window scaling (RFC 7323 §2) it
+/// counts units of 2^shift bytes.
+pub const MAX_WINDOW_FIELD: usize = u16::MAX as usize;
+
+/// RFC 7323 §2.3: the smallest shift that lets the whole receive buffer be
+/// advertised, at most 14.
+fn window_shift_for(buffer: usize) -> u8 {
+    let mut shift = 0;
+    while shift < MAX_WINDOW_SHIFT && buffer >> shift > MAX_WINDOW_FIELD {
+        shift += 1;
+    }
+    shift
+}
 
 /// Per-connection copy of the settings the TCB needs.
 #[derive(Clone, Copy, Debug)]
@@ -148,6 +160,15 @@ pub struct Tcb {
     pub(super) scoreboard: Scoreboard,
     /// RFC 6675 HighRxt: the end of the highest retransmission in this recovery.
     pub(super) high_rxt: SeqNum,
+    /// The shift we offer in our SYN (RFC 7323 §2.2), from the buffer size.
+    pub(super) offered_shift: u8,
+    /// Both SYNs carried Window Scale: the shifts below apply.
+    pub(super) window_scaling: bool,
+    /// Rcv.Wind.Shift: our windows are sent as `window >> rcv_shift`
+    /// (0 unless both SYNs carried Window Scale).
+    pub(super) rcv_shift: u8,
+    /// Snd.Wind.Shift: the peer's windows arrive as `window >> snd_shift`.
+    pub(super) snd_shift: u8,
 
     /// An ACK must go out at the next poll.
     pub(super) ack_now: bool,
@@ -218,6 +239,10 @@ impl Tcb {
             sack_ok: false,
             scoreboard: Scoreboard::default(),
             high_rxt: iss,
+            offered_shift: window_shift_for(config.recv_buffer),
+            window_scaling: false,
+            rcv_shift: 0,
+            snd_shift: 0,
             ack_now: false,
             segments_unacked: 0,
             retransmit_first: false,
@@ -271,7 +296,9 @@ impl Tcb {
     pub(super) fn synchronize_receive(&mut self, syn: &TcpHeader) {
         self.irs = syn.seq;
         self.rcv_nxt = syn.seq + 1;
-        self.rcv_adv = self.rcv_nxt + self.recv_buf.free().min(MAX_WINDOW);
+        // RFC 7323 §2.2: "The window field in a segment where the SYN bit
+        // is set MUST NOT be scaled", ours (SYN-ACK) nor theirs.
+        self.rcv_adv = self.rcv_nxt + self.recv_buf.free().min(MAX_WINDOW_FIELD);
         self.snd_wnd = usize::from(syn.window);
         self.max_snd_wnd = self.snd_wnd;
         self.snd_wl1 = syn.seq;
@@ -280,6 +307,19 @@ impl Tcb {
         // does when configured; a SYN-ACK carries it only if the SYN did).
         self.sack_ok = self.cfg.sack && syn.options.sack_permitted;
         self.cc.set_sack(self.sack_ok);
+        // RFC 7323 §2.2: scaling is on only if both SYNs carry Window Scale
+        // (ours always does; our SYN-ACK only answers one).
+        if let Some(shift) = syn.options.window_scale {
+            self.window_scaling = true;
+            self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
+            self.rcv_shift = self.offered_shift;
+        }
+    }
+
+    /// The peer's window in bytes: scaled, except on a SYN (RFC 7323 §2.2).
+    pub(super) fn peer_window(&self, header: &TcpHeader) -> usize {
+        let shift = if header.flags.syn { 0 } else { self.snd_shift };
+        usize::from(header.window) << shift
     }
 
     /// §3.7.1: effective send MSS = min(peer's MSS, what our MTU allows)

@@ -74,10 +74,12 @@ pub fn to_peer() -> TcpHeader {
     }
 }
 
-/// The options on our SYN (active open): MSS, SACK-permitted (RFC 2018).
+/// The options on our SYN (active open): MSS, SACK-permitted (RFC 2018),
+/// Window Scale (RFC 7323) with shift 0, as our small test buffer needs none.
 pub fn our_syn_options() -> TcpOptions {
     TcpOptions {
         sack_permitted: true,
+        window_scale: Some(0),
         ..TcpOptions::with_mss(MSS)
     }
 }

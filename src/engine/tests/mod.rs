@@ -10,5 +10,6 @@ mod ip;
 mod pair;
 mod retransmit;
 mod sack;
+mod scaling;
 mod security;
 mod window;

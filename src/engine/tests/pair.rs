@@ -230,6 +230,8 @@ fn echo_survives_twenty_percent_loss() {
 #[test]
 #[ignore = "measurement: prints virtual time of a 1 MB echo at 5% loss"]
 fn measure_megabyte_echo_at_five_percent_loss() {
+    let clean = echo_through(1, 0, 1 << 20);
+    eprintln!("1 MB echo over a clean link took {clean:?} of virtual time");
     for seed in 1..=4 {
         let took = echo_through(seed, 5, 1 << 20);
         eprintln!("seed {seed}: 1 MB echo at 5% loss took {took:?} of virtual time");
