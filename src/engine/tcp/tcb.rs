@@ -51,7 +51,7 @@ use crate::engine::api::ApiError;
 use crate::engine::config::StackConfig;
 use crate::time::Instant;
 use crate::wire::options::MAX_WINDOW_SHIFT;
-use crate::wire::{SeqNum, TcpFlags, TcpHeader};
+use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpSegment};
 
 /// RFC 9293 §3.7.1 (MUST-15): without an MSS option, assume 536 for IPv4.
 pub const DEFAULT_SEND_MSS: usize = 536;
@@ -364,6 +364,26 @@ impl Tcb {
         self.timers.stop_all();
         self.timers
             .start(TimerKind::TimeWait, now + self.cfg.msl * 2);
+    }
+
+    /// For a SYN arriving in TIME-WAIT: the ISS a new incarnation would use,
+    /// if the SYN may reopen the connection. It must be a plain SYN past
+    /// RCV.NXT (so not an old duplicate of this incarnation's segments),
+    /// and the new ISS lies beyond any sequence number we used, by a
+    /// window's worth as Linux chooses (SND.NXT + 65535 + 2), so no old
+    /// segment of ours can be taken for a new one (RFC 9293 §3.6 (1)).
+    pub fn reopen_iss(&self, seg: &TcpSegment) -> Option<SeqNum> {
+        let h = &seg.header;
+        let fresh_syn = h.flags.syn && !h.flags.rst && h.ack.is_none();
+        (self.state == State::TimeWait && fresh_syn && h.seq > self.rcv_nxt)
+            .then(|| self.snd_max + (MAX_WINDOW_FIELD + 2))
+    }
+
+    /// TIME-WAIT ends early because a new incarnation takes over.
+    pub fn end_time_wait(&mut self) {
+        if self.state == State::TimeWait {
+            self.set_state(State::Closed);
+        }
     }
 
     /// The connection ends with `error` for the application: buffers are
