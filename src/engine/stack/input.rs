@@ -152,7 +152,7 @@ impl Stack {
             return self.drop_packet(format_args!("TCP: connection limit reached, SYN dropped"));
         }
         let iss = iss.unwrap_or_else(|| self.choose_isn(now, local, remote));
-        let tcb = Tcb::accept_syn(now, local, remote, iss, h, &self.config);
+        let tcb = Tcb::accept_syn(now, local, remote, iss, seg, &self.config);
         if let Some(listener) = self.listeners.get_mut(&listener_id) {
             listener.embryonic += 1;
         }

@@ -106,8 +106,9 @@ impl Tcb {
             None => {
                 // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK
                 // segment <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it".
-                // Text on this SYN is not kept; the peer will send it again.
+                // Text on the SYN waits for ESTABLISHED (§3.10.7.2).
                 self.set_state(State::SynReceived);
+                self.queue_syn_text(seg.payload);
                 self.snd_nxt = self.iss;
             }
         }

@@ -107,7 +107,9 @@ impl Tcb {
     /// queue").
     pub(super) fn ack_options(&self) -> TcpOptions {
         let mut options = TcpOptions::default();
-        if self.sack_ok && !self.reassembly.is_empty() {
+        // (In SYN-RECEIVED the held bytes are SYN text at RCV.NXT, no hole.)
+        let synchronized = self.state != State::SynReceived;
+        if self.sack_ok && synchronized && !self.reassembly.is_empty() {
             options.sack = self.reassembly.sack_blocks(self.rcv_nxt);
         }
         options

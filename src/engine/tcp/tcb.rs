@@ -281,14 +281,27 @@ impl Tcb {
         local: SocketAddrV4,
         remote: SocketAddrV4,
         iss: SeqNum,
-        syn: &TcpHeader,
+        syn: &TcpSegment,
         config: &StackConfig,
     ) -> Tcb {
         let mut tcb = Tcb::new(now, local, remote, iss, config);
         tcb.passive = true;
         tcb.set_state(State::SynReceived);
-        tcb.synchronize_receive(syn);
+        tcb.synchronize_receive(&syn.header);
+        tcb.queue_syn_text(syn.payload);
         tcb
+    }
+
+    /// Text on a SYN: "queued for processing after the ESTABLISHED state
+    /// has been reached" (§3.10.7.2). It waits in the receive buffer, held
+    /// like out-of-order data at RCV.NXT, and is neither acknowledged nor
+    /// readable until the handshake completes (`on_established`); what
+    /// does not fit is dropped and will be sent again by the peer.
+    pub(super) fn queue_syn_text(&mut self, payload: &[u8]) {
+        let queued = self.recv_buf.write_unallocated(0, payload);
+        if queued > 0 && self.reassembly.insert(0..queued).is_err() {
+            self.segments_dropped += 1;
+        }
     }
 
     /// "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ" (§3.10.7.2 and
@@ -512,6 +525,13 @@ impl Tcb {
     /// during the handshake goes out now.
     pub(super) fn on_established(&mut self) {
         self.set_state(State::Established);
+        // Text that came on the SYN (see `queue_syn_text`) is in order now.
+        let queued = self.reassembly.pop_front();
+        if queued > 0 {
+            self.recv_buf.commit(queued);
+            self.rcv_nxt += queued;
+            self.ack_now = true;
+        }
         if self.fin_requested {
             self.set_state(State::FinWait1);
         }

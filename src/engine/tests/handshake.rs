@@ -470,3 +470,27 @@ fn the_engine_is_send() {
     fn assert_send<T: Send>() {}
     assert_send::<Stack>();
 }
+
+#[test]
+fn text_on_a_syn_is_queued_until_established_s3_10_7_2() {
+    let (mut stack, listener) = listening_with(config());
+    send(&mut stack, ms(0), peer_syn(), b"hello");
+    // "<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>" with RCV.NXT = SEG.SEQ + 1:
+    // the text is queued, not acknowledged yet.
+    expect(&mut stack, ms(0), our_syn_ack(), b"");
+    send(&mut stack, ms(10), from_peer(), b"");
+    let conn = stack.accept(listener).unwrap();
+    // In ESTABLISHED the queued text is processed: acknowledged and readable.
+    let ack = TcpHeader {
+        ack: Some(SeqNum(REMOTE_ISS + 6)),
+        window: LOCAL_WIN - 5,
+        ..to_peer()
+    };
+    expect(&mut stack, ms(10), ack, b"");
+    assert_eq!(read_all(&mut stack, conn), b"hello");
+    // The peer, not seeing it acknowledged on the SYN-ACK, may send it
+    // again: a duplicate, acknowledged and not delivered twice.
+    send(&mut stack, ms(20), from_peer(), b"hello");
+    recv(&mut stack, ms(20));
+    assert_eq!(read_all(&mut stack, conn), b"");
+}
