@@ -4,13 +4,10 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use log::{debug, trace};
 
-use super::{ControlPacket, FourTuple, Stack};
+use super::{ControlPacket, FourTuple, Stack, MAX_ECHO_DATA};
 use crate::engine::tcp::{rst_for, Tcb};
 use crate::time::Instant;
 use crate::wire::{EchoRequest, Ipv4Repr, SeqNum, TcpSegment, PROTO_ICMP, PROTO_TCP};
-
-/// Longest ping payload we echo: what fits in one 1500-byte reply.
-const MAX_ECHO_DATA: usize = 1500 - 20 - 8;
 
 impl Stack {
     pub(super) fn on_packet(&mut self, now: Instant, packet: &[u8]) {
@@ -41,11 +38,14 @@ impl Stack {
     fn on_icmp(&mut self, ip: &Ipv4Repr, bytes: &[u8]) {
         match EchoRequest::parse(bytes) {
             Ok(echo) if echo.data.len() <= MAX_ECHO_DATA => {
+                let mut data = [0u8; MAX_ECHO_DATA];
+                data[..echo.data.len()].copy_from_slice(echo.data);
                 let reply = ControlPacket::EchoReply {
                     to: ip.src,
                     ident: echo.ident,
                     seq_no: echo.seq_no,
-                    data: echo.data.to_vec(),
+                    data,
+                    len: echo.data.len() as u16,
                 };
                 self.queue_control(reply);
             }

@@ -67,11 +67,12 @@ impl Stack {
                 ident,
                 seq_no,
                 data,
+                len,
             } => {
                 let echo = EchoRequest {
                     ident: *ident,
                     seq_no: *seq_no,
-                    data,
+                    data: &data[..usize::from(*len)],
                 };
                 echo.emit_reply(self.config.local_addr, *to, buf)
             }

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod alloc;
 mod close;
 mod data;
 mod handshake;
