@@ -14,8 +14,9 @@ pub struct StackConfig {
     pub local_addr: Ipv4Addr,
     /// Send buffer per connection, in bytes.
     pub send_buffer: usize,
-    /// Receive buffer per connection, in bytes. We do not use window scaling
-    /// (RFC 7323), so at most 65535 of it can be advertised.
+    /// Receive buffer per connection, in bytes. Above 65535 it is
+    /// advertised with window scaling (RFC 7323 §2) if the peer agrees.
+    /// Memory is bounded by `max_connections` × (send + receive buffer).
     pub recv_buffer: usize,
     /// The MSS we announce (§3.7.1): MTU 1500 - 20 (IPv4) - 20 (TCP).
     pub mss: u16,
@@ -38,6 +39,9 @@ pub struct StackConfig {
     /// How long an ACK may be held back hoping to piggyback it (RFC 1122
     /// §4.2.3.2: less than 0.5 s). `None` acknowledges every segment at once.
     pub delayed_ack: Option<Duration>,
+    /// Offer and use selective acknowledgments (RFC 2018, loss recovery by
+    /// RFC 6675) when the peer offers them too.
+    pub sack: bool,
     /// Most connections (of any state) alive at once; more are refused.
     pub max_connections: usize,
     /// Most out-of-order byte ranges kept per connection; segments that would
@@ -72,6 +76,7 @@ impl StackConfig {
             give_up_after: Duration::from_secs(100),
             handshake_timeout: Duration::from_secs(75),
             delayed_ack: Some(Duration::from_millis(40)),
+            sack: true,
             max_connections: 1024,
             max_ooo_ranges: 8,
             challenge_acks_per_sec: 10,

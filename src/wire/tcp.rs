@@ -228,8 +228,18 @@ impl fmt::Display for TcpHeader {
             write!(f, " ack {ack}")?;
         }
         write!(f, " win {}", self.window)?;
-        if let Some(mss) = self.options.mss {
+        let options = &self.options;
+        if let Some(mss) = options.mss {
             write!(f, " mss {mss}")?;
+        }
+        if let Some(shift) = options.window_scale {
+            write!(f, " wscale {shift}")?;
+        }
+        if options.sack_permitted {
+            write!(f, " sackOK")?;
+        }
+        for block in options.sack.as_slice() {
+            write!(f, " sack {}:{}", block.left, block.right)?;
         }
         Ok(())
     }
@@ -254,7 +264,7 @@ mod tests {
             },
             window: 1000,
             urgent: 0,
-            options: TcpOptions { mss: Some(1460) },
+            options: TcpOptions::with_mss(1460),
         }
     }
 

@@ -4,13 +4,10 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use log::{debug, trace};
 
-use super::{ControlPacket, FourTuple, Stack};
+use super::{ControlPacket, FourTuple, Stack, MAX_ECHO_DATA};
 use crate::engine::tcp::{rst_for, Tcb};
 use crate::time::Instant;
-use crate::wire::{EchoRequest, Ipv4Repr, TcpSegment, PROTO_ICMP, PROTO_TCP};
-
-/// Longest ping payload we echo: what fits in one 1500-byte reply.
-const MAX_ECHO_DATA: usize = 1500 - 20 - 8;
+use crate::wire::{EchoRequest, Ipv4Repr, SeqNum, TcpSegment, PROTO_ICMP, PROTO_TCP};
 
 impl Stack {
     pub(super) fn on_packet(&mut self, now: Instant, packet: &[u8]) {
@@ -41,11 +38,14 @@ impl Stack {
     fn on_icmp(&mut self, ip: &Ipv4Repr, bytes: &[u8]) {
         match EchoRequest::parse(bytes) {
             Ok(echo) if echo.data.len() <= MAX_ECHO_DATA => {
+                let mut data = [0u8; MAX_ECHO_DATA];
+                data[..echo.data.len()].copy_from_slice(echo.data);
                 let reply = ControlPacket::EchoReply {
                     to: ip.src,
                     ident: echo.ident,
                     seq_no: echo.seq_no,
-                    data: echo.data.to_vec(),
+                    data,
+                    len: echo.data.len() as u16,
                 };
                 self.queue_control(reply);
             }
@@ -62,6 +62,9 @@ impl Stack {
         let local = SocketAddrV4::new(ip.dst, seg.header.dst_port);
         let remote = SocketAddrV4::new(ip.src, seg.header.src_port);
         if let Some(&id) = self.by_tuple.get(&FourTuple { local, remote }) {
+            if self.reopen_from_time_wait(now, id, local, remote, &seg) {
+                return;
+            }
             let Some(entry) = self.conns.get_mut(&id) else {
                 return;
             };
@@ -70,7 +73,7 @@ impl Stack {
             }
             self.touch(id);
         } else if let Some(&listener_id) = self.listener_by_port.get(&local.port()) {
-            self.on_listen_segment(now, listener_id, local, remote, &seg);
+            self.on_listen_segment(now, listener_id, local, remote, &seg, None);
         } else {
             // §3.10.7.1: no TCB. Anything but a RST gets a RST.
             trace!("{local} <- {remote}: no connection for {}", seg.header);
@@ -81,7 +84,36 @@ impl Stack {
         }
     }
 
-    /// §3.10.7.2 LISTEN STATE.
+    /// A new SYN for a connection in TIME-WAIT, to a port that listens:
+    /// the old incarnation ends and the listener takes the SYN (MAY-2 of
+    /// §3.6, as Linux does), with an ISS past everything the old one used
+    /// (§3.6 condition (1)). Otherwise a client that reuses its port
+    /// quickly would get challenge ACKs for a minute. Returns true if so.
+    fn reopen_from_time_wait(
+        &mut self,
+        now: Instant,
+        id: u32,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seg: &TcpSegment,
+    ) -> bool {
+        let Some(&listener_id) = self.listener_by_port.get(&local.port()) else {
+            return false;
+        };
+        let Some(entry) = self.conns.get_mut(&id) else {
+            return false;
+        };
+        let Some(iss) = entry.tcb.reopen_iss(seg) else {
+            return false;
+        };
+        debug!("{local} <- {remote}: new SYN in TIME-WAIT, reopening");
+        entry.tcb.end_time_wait();
+        self.touch(id);
+        self.on_listen_segment(now, listener_id, local, remote, seg, Some(iss));
+        true
+    }
+
+    /// §3.10.7.2 LISTEN STATE. `iss` overrides the ISN generator.
     fn on_listen_segment(
         &mut self,
         now: Instant,
@@ -89,6 +121,7 @@ impl Stack {
         local: SocketAddrV4,
         remote: SocketAddrV4,
         seg: &TcpSegment,
+        iss: Option<SeqNum>,
     ) {
         let h = &seg.header;
         // First, RST: "An incoming RST should be ignored."
@@ -118,8 +151,8 @@ impl Stack {
         if self.conns.len() >= self.config.max_connections {
             return self.drop_packet(format_args!("TCP: connection limit reached, SYN dropped"));
         }
-        let iss = self.choose_isn(now, local, remote);
-        let tcb = Tcb::accept_syn(now, local, remote, iss, h, &self.config);
+        let iss = iss.unwrap_or_else(|| self.choose_isn(now, local, remote));
+        let tcb = Tcb::accept_syn(now, local, remote, iss, seg, &self.config);
         if let Some(listener) = self.listeners.get_mut(&listener_id) {
             listener.embryonic += 1;
         }

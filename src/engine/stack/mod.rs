@@ -67,6 +67,9 @@ struct Listener {
 
 /// A packet that belongs to no connection's output: RSTs for segments we
 /// cannot place, and ICMP echo replies.
+// The echo data lives inline on purpose: the queue is allocated once at
+// its bounded size, and a boxed variant would allocate per ping.
+#[allow(clippy::large_enum_variant)]
 enum ControlPacket {
     Rst {
         local: SocketAddrV4,
@@ -77,9 +80,15 @@ enum ControlPacket {
         to: Ipv4Addr,
         ident: u16,
         seq_no: u16,
-        data: Vec<u8>,
+        /// The request's data, copied in place: the control queue's
+        /// storage is allocated once, so a ping costs no allocation.
+        data: [u8; MAX_ECHO_DATA],
+        len: u16,
     },
 }
+
+/// Longest ping payload we echo: what fits in one 1500-byte reply.
+const MAX_ECHO_DATA: usize = 1500 - 20 - 8;
 
 /// Our RFC 9293 TCP/IPv4 engine. See [`crate::engine::Engine`] for the
 /// calling order.
@@ -181,6 +190,24 @@ impl Stack {
             self.ready.push_back(id);
         }
         Self::schedule(&mut self.timers, id, entry);
+        self.compact_timers();
+    }
+
+    /// Stale heap entries (left behind when a connection's timer moves)
+    /// are normally skipped when they reach the top; but a timer pushed
+    /// later on every ACK leaves them faster than they expire. Past a bound
+    /// proportional to the connections, the heap drops them in place, so it
+    /// stops growing (and allocating) in steady state.
+    fn compact_timers(&mut self) {
+        if self.timers.len() <= 2 * self.conns.len() + 64 {
+            return;
+        }
+        let conns = &self.conns;
+        self.timers.retain(|Reverse((at, id))| {
+            conns
+                .get(id)
+                .is_some_and(|entry| entry.scheduled == Some(*at))
+        });
     }
 
     fn schedule(timers: &mut BinaryHeap<Reverse<(Instant, u32)>>, id: u32, entry: &mut Entry) {

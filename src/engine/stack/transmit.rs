@@ -6,10 +6,7 @@ use super::{ControlPacket, Stack};
 use crate::time::Instant;
 use crate::wire::ipv4::DEFAULT_TTL;
 use crate::wire::tcp::emit_ipv4_tcp;
-use crate::wire::{EchoRequest, Ipv4Repr, IPV4_HEADER_LEN, PROTO_TCP, TCP_HEADER_LEN};
-
-/// Data segments carry no options, so their payload starts here.
-const DATA_PAYLOAD_START: usize = IPV4_HEADER_LEN + TCP_HEADER_LEN;
+use crate::wire::{EchoRequest, Ipv4Repr, IPV4_HEADER_LEN, PROTO_TCP};
 
 impl Stack {
     /// One packet: control packets first (they are replies to what just
@@ -26,13 +23,14 @@ impl Stack {
                 continue;
             };
             entry.in_ready = false;
-            let Some(out) = entry.tcb.poll_segment(now, &mut buf[DATA_PAYLOAD_START..]) else {
+            // The TCB writes the payload after its header's place (which
+            // depends on the options it chooses); the header follows here.
+            let Some(out) = entry.tcb.poll_segment(now, &mut buf[IPV4_HEADER_LEN..]) else {
                 // Nothing after all (window closed, Nagle...): only timers
                 // may have changed. Not re-queued, so this loop ends.
                 Self::schedule(&mut self.timers, id, entry);
                 continue;
             };
-            debug_assert!(out.payload_len == 0 || out.header.header_len() == TCP_HEADER_LEN);
             let (src, dst) = (*entry.tcb.local.ip(), *entry.tcb.remote.ip());
             let tcp_len = out
                 .header
@@ -69,11 +67,12 @@ impl Stack {
                 ident,
                 seq_no,
                 data,
+                len,
             } => {
                 let echo = EchoRequest {
                     ident: *ident,
                     seq_no: *seq_no,
-                    data,
+                    data: &data[..usize::from(*len)],
                 };
                 echo.emit_reply(self.config.local_addr, *to, buf)
             }

@@ -1,5 +1,6 @@
 //! Congestion control: slow start and congestion avoidance (RFC 5681),
-//! fast retransmit with NewReno recovery (RFC 6582).
+//! fast retransmit with NewReno recovery (RFC 6582), or, when SACK is in
+//! use, the window rules of SACK-based recovery (RFC 6675 §5).
 //!
 //! The window that limits sending is min(SND.WND, cwnd): the peer's
 //! receive window says how much it can buffer, cwnd how much the network
@@ -22,6 +23,9 @@ pub struct Congestion {
     /// RFC 6582 `recover`: while `Some`, we are in fast recovery until this
     /// sequence number is acknowledged.
     recover: Option<SeqNum>,
+    /// SACK is in use: recovery is paced by the scoreboard's `pipe`
+    /// (RFC 6675), so cwnd is neither inflated nor deflated in recovery.
+    sack: bool,
 }
 
 /// What the sender should do after an ACK.
@@ -40,7 +44,12 @@ impl Congestion {
             smss,
             dup_acks: 0,
             recover: None,
+            sack: false,
         }
+    }
+
+    pub fn set_sack(&mut self, sack: bool) {
+        self.sack = sack;
     }
 
     /// The effective send MSS became known (peer's MSS option).
@@ -53,6 +62,31 @@ impl Congestion {
         self.recover.is_some()
     }
 
+    /// Limited Transmit (RFC 3042, RFC 5681 §3.2 step 1, RFC 6675 §5 (2)):
+    /// on the first and second duplicate ACK, one more new segment each may
+    /// go beyond cwnd, so enough data reaches the receiver to tell a loss
+    /// from reordering when little is in flight.
+    pub fn limited_transmit_allowance(&self) -> usize {
+        if self.recover.is_none() && self.dup_acks < DUP_ACK_THRESHOLD {
+            self.dup_acks as usize * self.smss
+        } else {
+            0
+        }
+    }
+
+    /// Enters fast recovery with `snd_max` as the recovery point. RFC 5681
+    /// (4.2) halves the flight; NewReno inflates by the three segments that
+    /// left the network (4.3), RFC 6675 (4.2) sets cwnd = ssthresh instead.
+    pub fn enter_recovery(&mut self, flight: usize, snd_max: SeqNum) {
+        self.ssthresh = (flight / 2).max(2 * self.smss);
+        self.cwnd = if self.sack {
+            self.ssthresh
+        } else {
+            self.ssthresh + 3 * self.smss
+        };
+        self.recover = Some(snd_max);
+    }
+
     /// An ACK that moved SND.UNA forward by `acked` bytes to `ack`.
     pub fn on_new_ack(&mut self, ack: SeqNum, acked: usize, flight: usize) -> AckAction {
         self.dup_acks = 0;
@@ -61,6 +95,10 @@ impl Congestion {
                 // RFC 6582 §3.2 step 3, full acknowledgment: deflate the window.
                 self.cwnd = self.ssthresh.min(flight + self.smss).max(self.smss);
                 self.recover = None;
+                return AckAction::Nothing;
+            }
+            if self.sack {
+                // RFC 6675: the scoreboard says what to resend; cwnd stays.
                 return AckAction::Nothing;
             }
             // Partial acknowledgment: retransmit the next hole, deflate by the
@@ -82,15 +120,15 @@ impl Congestion {
     pub fn on_duplicate_ack(&mut self, flight: usize, snd_max: SeqNum) -> AckAction {
         self.dup_acks += 1;
         if self.recover.is_some() {
-            // RFC 6582 §3.2 step 4: inflate for each segment that left the network.
-            self.cwnd += self.smss;
+            if !self.sack {
+                // RFC 6582 §3.2 step 4: inflate for each segment that left the network.
+                self.cwnd += self.smss;
+            }
             return AckAction::Nothing;
         }
         if self.dup_acks == DUP_ACK_THRESHOLD {
-            // RFC 5681 (4.2)/(4.3): halve, retransmit, inflate by the three segments.
-            self.ssthresh = (flight / 2).max(2 * self.smss);
-            self.cwnd = self.ssthresh + 3 * self.smss;
-            self.recover = Some(snd_max);
+            // RFC 5681 (4.2)/(4.3): halve and retransmit.
+            self.enter_recovery(flight, snd_max);
             return AckAction::RetransmitFirst;
         }
         AckAction::Nothing
@@ -149,6 +187,22 @@ mod tests {
         assert_eq!(cc.on_new_ack(SeqNum(9000), 6000, 0), AckAction::Nothing);
         assert!(!cc.in_recovery());
         assert_eq!(cc.cwnd, 1000);
+    }
+
+    #[test]
+    fn sack_recovery_neither_inflates_nor_deflates_rfc_6675_s5() {
+        let mut cc = Congestion::new(1000);
+        cc.set_sack(true);
+        for _ in 0..3 {
+            cc.on_duplicate_ack(8000, SeqNum(9000));
+        }
+        assert_eq!((cc.ssthresh, cc.cwnd), (4000, 4000));
+        cc.on_duplicate_ack(8000, SeqNum(9000));
+        assert_eq!(cc.on_new_ack(SeqNum(3000), 2000, 6000), AckAction::Nothing);
+        assert_eq!(cc.cwnd, 4000);
+        assert!(cc.in_recovery());
+        cc.on_new_ack(SeqNum(9000), 6000, 0);
+        assert!(!cc.in_recovery());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use log::{debug, trace};
 use super::congestion::AckAction;
 use super::reply::rst_for;
 use super::state::State;
-use super::tcb::{Tcb, MAX_WINDOW};
+use super::tcb::{Tcb, MAX_WINDOW_FIELD};
 use super::timers::TimerKind;
 use crate::engine::api::ApiError;
 use crate::time::Instant;
@@ -106,8 +106,9 @@ impl Tcb {
             None => {
                 // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK
                 // segment <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it".
-                // Text on this SYN is not kept; the peer will send it again.
+                // Text on the SYN waits for ESTABLISHED (§3.10.7.2).
                 self.set_state(State::SynReceived);
+                self.queue_syn_text(seg.payload);
                 self.snd_nxt = self.iss;
             }
         }
@@ -293,7 +294,7 @@ impl Tcb {
                 return ControlFlow::Break(rst_for(seg));
             }
             self.acknowledge_syn(now, self.iss + 1);
-            self.snd_wnd = usize::from(seg.header.window);
+            self.snd_wnd = self.peer_window(&seg.header);
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seg.header.seq;
             self.snd_wl2 = ack;
@@ -311,9 +312,10 @@ impl Tcb {
             self.challenge_ack(now);
             return STOP;
         }
+        let sacked_new = self.on_sack_blocks(seg);
         if ack > self.snd_una {
             self.on_new_ack(now, ack);
-        } else if self.is_duplicate_ack(seg, ack) {
+        } else if self.is_duplicate_ack(seg, ack, sacked_new) {
             self.on_duplicate_ack();
         }
         self.update_send_window(seg, ack);
@@ -336,6 +338,7 @@ impl Tcb {
         let acked = ack.since(self.snd_una);
         self.send_buf.discard(acked);
         self.snd_una = ack;
+        self.scoreboard.advance(ack);
         self.snd_nxt = self.snd_nxt.max(ack);
         self.snd_max = self.snd_max.max(self.snd_nxt);
         self.probe_sent = false;
@@ -354,21 +357,32 @@ impl Tcb {
     }
 
     /// RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no data or
-    /// SYN/FIN in the segment, same ACK, same window.
-    fn is_duplicate_ack(&self, seg: &TcpSegment, ack: SeqNum) -> bool {
-        ack == self.snd_una
-            && self.snd_nxt > self.snd_una
+    /// SYN/FIN in the segment, same ACK, same window. With SACK blocks,
+    /// RFC 6675 §2 instead: outstanding data, same ACK, and SACK blocks
+    /// that SACK bytes not SACKed before (whatever else the segment carries).
+    fn is_duplicate_ack(&self, seg: &TcpSegment, ack: SeqNum, sacked_new: bool) -> bool {
+        if ack != self.snd_una || self.snd_max == self.snd_una {
+            return false;
+        }
+        if self.sack_ok && !seg.header.options.sack.is_empty() {
+            return sacked_new;
+        }
+        self.snd_nxt > self.snd_una
             && seg.seg_len() == 0
-            && usize::from(seg.header.window) == self.snd_wnd
+            && self.peer_window(&seg.header) == self.snd_wnd
     }
 
     fn on_duplicate_ack(&mut self) {
         let flight = self.snd_max.since(self.snd_una);
-        if self.cc.on_duplicate_ack(flight, self.snd_max) == AckAction::RetransmitFirst {
+        let third = self.cc.on_duplicate_ack(flight, self.snd_max) == AckAction::RetransmitFirst;
+        if third {
             debug!(
                 "{} -> {}: third duplicate ACK, fast retransmit",
                 self.local, self.remote
             );
+            self.high_rxt = self.snd_una;
+        }
+        if third || (self.sack_ok && self.on_sack_duplicate_ack()) {
             self.retransmit_first = true;
         }
     }
@@ -378,7 +392,7 @@ impl Tcb {
     fn update_send_window(&mut self, seg: &TcpSegment, ack: SeqNum) {
         let seq = seg.header.seq;
         if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack) {
-            self.snd_wnd = usize::from(seg.header.window);
+            self.snd_wnd = self.peer_window(&seg.header);
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seq;
             self.snd_wl2 = ack;
@@ -496,6 +510,6 @@ impl Tcb {
 
     /// The largest window we could advertise right now.
     pub(super) fn window_limit(&self) -> usize {
-        self.recv_buf.free().min(MAX_WINDOW)
+        self.recv_buf.free().min(MAX_WINDOW_FIELD << self.rcv_shift)
     }
 }

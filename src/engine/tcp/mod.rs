@@ -12,16 +12,21 @@
 //! - `output.rs`: what to send next (data, FIN, probes, ACKs).
 //! - `timeouts.rs`: retransmission, persist, delayed ACK, TIME-WAIT (§3.10.8).
 //! - `reply.rs`: RSTs in reply to segments (§3.10.7.1).
+//! - `recovery.rs`: SACK-based loss recovery (RFC 6675): what the peer's
+//!   SACK blocks say, what is lost, what to resend.
 //! - `timers.rs`, `rtt.rs` (RFC 6298), `congestion.rs` (RFC 5681, 6582),
-//!   `ring.rs` (buffers), `reassembly.rs` (out-of-order ranges).
+//!   `ring.rs` (buffers), `reassembly.rs` (out-of-order ranges, the SACK
+//!   blocks we send), `sack.rs` (the scoreboard of what the peer SACKed).
 
 pub mod congestion;
 pub mod input;
 pub mod output;
 pub mod reassembly;
+pub mod recovery;
 pub mod reply;
 pub mod ring;
 pub mod rtt;
+pub mod sack;
 pub mod state;
 pub mod tcb;
 pub mod timeouts;

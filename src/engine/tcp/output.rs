@@ -9,13 +9,14 @@
 use log::trace;
 
 use super::state::State;
-use super::tcb::Tcb;
+use super::tcb::{Tcb, MAX_WINDOW_FIELD};
 use super::timers::TimerKind;
 use crate::time::Instant;
-use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpOptions};
+use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpOptions, TCP_HEADER_LEN};
 
-/// A segment ready to be written: its header, and the first `payload_len`
-/// bytes of the buffer passed to [`Tcb::poll_segment`] as payload.
+/// A segment ready to be written: its header, and `payload_len` bytes of
+/// payload already in the buffer passed to [`Tcb::poll_segment`], right
+/// after where the header goes (at `header.header_len()`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Outgoing {
     pub header: TcpHeader,
@@ -23,14 +24,15 @@ pub struct Outgoing {
 }
 
 impl Tcb {
-    /// The next segment to send, with its payload copied into `payload`.
-    pub fn poll_segment(&mut self, now: Instant, payload: &mut [u8]) -> Option<Outgoing> {
+    /// The next segment to send. `segment` is the room for the whole TCP
+    /// segment: the payload is copied in after the header's place.
+    pub fn poll_segment(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
         let out = match self.state {
             State::Closed | State::Listen => None,
             State::SynSent => (self.snd_nxt == self.iss).then(|| self.emit_syn(now, false)),
             State::SynReceived if self.snd_nxt == self.iss => Some(self.emit_syn(now, true)),
-            State::SynReceived => self.ack_now.then(|| self.emit_ack(payload)),
-            _ => self.poll_synchronized(now, payload),
+            State::SynReceived => self.ack_now.then(|| self.emit_ack(segment)),
+            _ => self.poll_synchronized(now, segment),
         };
         if let Some(out) = &out {
             trace!(
@@ -58,11 +60,9 @@ impl Tcb {
                 syn: true,
                 ..TcpFlags::default()
             },
-            window: self.advertise_window(),
+            window: self.syn_window(),
             urgent: 0,
-            options: TcpOptions {
-                mss: Some(self.cfg.our_mss),
-            },
+            options: self.syn_options(with_ack),
         };
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.snd_max.max(self.snd_nxt);
@@ -74,21 +74,83 @@ impl Tcb {
         }
     }
 
-    fn poll_synchronized(&mut self, now: Instant, payload: &mut [u8]) -> Option<Outgoing> {
+    /// Our options on a SYN (active open) or SYN-ACK: MSS (§3.7.1);
+    /// SACK-permitted (RFC 2018 §2) and Window Scale (RFC 7323 §2.2), on a
+    /// SYN-ACK only if the SYN had them.
+    fn syn_options(&self, with_ack: bool) -> TcpOptions {
+        let (sack_permitted, window_scale) = if with_ack {
+            let shift = self.window_scaling.then_some(self.offered_shift);
+            (self.sack_ok, shift)
+        } else {
+            (self.cfg.sack, Some(self.offered_shift))
+        };
+        TcpOptions {
+            sack_permitted,
+            window_scale,
+            ..TcpOptions::with_mss(self.cfg.our_mss)
+        }
+    }
+
+    /// The window of a SYN or SYN-ACK: never scaled (RFC 7323 §2.2), so at
+    /// most 65535; in SYN-RECEIVED, what `synchronize_receive` recorded.
+    fn syn_window(&self) -> u16 {
+        let window = match self.state {
+            State::SynSent => self.window_limit(),
+            _ => self.rcv_wnd(),
+        };
+        window.min(MAX_WINDOW_FIELD) as u16
+    }
+
+    /// Options on every other segment: SACK blocks while we hold data past
+    /// a hole (RFC 2018 §4: "SACK options SHOULD be included in all ACKs
+    /// which do not ACK the highest sequence number in the data receiver's
+    /// queue").
+    pub(super) fn ack_options(&self) -> TcpOptions {
+        let mut options = TcpOptions::default();
+        // (In SYN-RECEIVED the held bytes are SYN text at RCV.NXT, no hole.)
+        let synchronized = self.state != State::SynReceived;
+        if self.sack_ok && synchronized && !self.reassembly.is_empty() {
+            options.sack = self.reassembly.sack_blocks(self.rcv_nxt);
+        }
+        options
+    }
+
+    /// The most payload a segment may carry now: the MSS less the option
+    /// bytes (§3.7.1: the MSS counts no options, so options displace
+    /// data), and what fits in the caller's buffer.
+    pub(super) fn max_payload(&self, segment: &[u8]) -> usize {
+        let options = self.ack_options().len();
+        let room = segment.len().saturating_sub(TCP_HEADER_LEN + options);
+        self.send_mss.saturating_sub(options).min(room)
+    }
+
+    fn poll_synchronized(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
         if std::mem::take(&mut self.retransmit_first) {
-            if let Some(out) = self.emit_first_unacked(payload) {
+            if let Some(out) = self.emit_first_unacked(now, segment) {
                 return Some(out);
             }
         }
-        if let Some(out) = self.emit_new_data(now, payload) {
+        if self.in_sack_recovery() {
+            // RFC 6675 NextSeg rule 1 (lost holes) comes before new data.
+            if let Some(out) = self.emit_sack_retransmission(now, segment, true) {
+                return Some(out);
+            }
+        }
+        if let Some(out) = self.emit_new_data(now, segment) {
             return Some(out);
         }
-        if std::mem::take(&mut self.probe_now) {
-            if let Some(out) = self.emit_window_probe(payload) {
+        if self.in_sack_recovery() {
+            // NextSeg rule 3: no new data to send, so any hole may go again.
+            if let Some(out) = self.emit_sack_retransmission(now, segment, false) {
                 return Some(out);
             }
         }
-        self.ack_now.then(|| self.emit_ack(payload))
+        if std::mem::take(&mut self.probe_now) {
+            if let Some(out) = self.emit_window_probe(segment) {
+                return Some(out);
+            }
+        }
+        self.ack_now.then(|| self.emit_ack(segment))
     }
 
     /// A bare ACK. Its SEQ is SND.MAX, not SND.NXT: after a timeout SND.NXT
@@ -97,27 +159,35 @@ impl Tcb {
     /// an ACK of its own (BSD's tcp_output makes the same choice). But never
     /// past the right edge of the peer's window, where a zero-window peer
     /// would refuse it (Linux's tcp_acceptable_seq).
-    fn emit_ack(&mut self, payload: &mut [u8]) -> Outgoing {
+    fn emit_ack(&mut self, segment: &mut [u8]) -> Outgoing {
         let seq = self.snd_max.min(self.snd_una + self.snd_wnd);
-        self.emit_segment(seq, 0, false, payload)
+        self.emit_segment(seq, 0, false, segment)
     }
 
     /// Data from SND.NXT, limited by the peer's window, the congestion
     /// window and the MSS; FIN on the last segment once it is requested.
-    fn emit_new_data(&mut self, now: Instant, payload: &mut [u8]) -> Option<Outgoing> {
+    fn emit_new_data(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
         if self.fin_seq.is_some_and(|fin| self.snd_nxt > fin) {
             return None; // everything, FIN included, is out
         }
         let flight = self.snd_nxt.since(self.snd_una);
         let unsent = self.send_buf.len().saturating_sub(flight);
-        let usable = self.snd_wnd.min(self.cc.cwnd).saturating_sub(flight);
-        let mut len = unsent.min(usable).min(self.send_mss).min(payload.len());
+        // RFC 6675 (C): in SACK recovery, cwnd limits `pipe` (what is
+        // really in the network), not everything unacknowledged.
+        let in_network = if self.in_sack_recovery() {
+            self.pipe()
+        } else {
+            flight
+        };
+        let cwnd = self.cc.cwnd + self.cc.limited_transmit_allowance();
+        let usable = self
+            .snd_wnd
+            .saturating_sub(flight)
+            .min(cwnd.saturating_sub(in_network));
+        let mss = self.max_payload(segment);
+        let mut len = unsent.min(usable).min(mss);
         let fin = self.fin_requested && self.state.fin_queued() && len == unsent;
-        if len > 0
-            && len < self.send_mss
-            && !fin
-            && !self.small_segment_allowed(len, unsent, flight)
-        {
+        if len > 0 && len < mss && !fin && !self.small_segment_allowed(len, unsent, flight) {
             len = 0;
         }
         if len == 0 && !fin {
@@ -125,7 +195,7 @@ impl Tcb {
         }
         let seq = self.snd_nxt;
         let retransmission = seq < self.snd_max;
-        let out = self.emit_segment(seq, len, fin, payload);
+        let out = self.emit_segment(seq, len, fin, segment);
         let seq_len = len + usize::from(fin);
         self.snd_nxt = seq + seq_len;
         self.snd_max = self.snd_max.max(self.snd_nxt);
@@ -144,43 +214,52 @@ impl Tcb {
 
     /// Fast retransmit (RFC 5681 §3.2) or NewReno partial ACK (RFC 6582):
     /// the segment at SND.UNA again, without moving SND.NXT.
-    fn emit_first_unacked(&mut self, payload: &mut [u8]) -> Option<Outgoing> {
+    fn emit_first_unacked(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
         let outstanding = self.snd_nxt.since(self.snd_una);
         let len = outstanding
             .min(self.send_buf.len())
-            .min(self.send_mss)
-            .min(payload.len());
+            .min(self.max_payload(segment));
         let fin = self
             .fin_seq
             .is_some_and(|fin| self.snd_una + len == fin && self.snd_nxt > fin);
         if len == 0 && !fin {
             return None;
         }
-        self.retransmissions += 1;
-        self.rtt_probe = None; // Karn's rule (RFC 6298 §3)
-        Some(self.emit_segment(self.snd_una, len, fin, payload))
+        let out = self.emit_segment(self.snd_una, len, fin, segment);
+        self.high_rxt = self.high_rxt.max(self.snd_una + len);
+        self.note_sent(now, self.snd_una, len + usize::from(fin), true);
+        Some(out)
     }
 
     /// Zero-window probe (§3.8.6.1): one byte past the window. SND.NXT does
     /// not move, so the retransmission timer stays off and the persist timer
     /// keeps probing with backoff for as long as the peer answers; if the
     /// byte is accepted, its ACK (valid while `probe_sent`) moves SND.NXT on.
-    fn emit_window_probe(&mut self, payload: &mut [u8]) -> Option<Outgoing> {
+    fn emit_window_probe(&mut self, segment: &mut [u8]) -> Option<Outgoing> {
         if self.snd_wnd > 0
             || self.snd_nxt != self.snd_una
             || self.send_buf.is_empty()
-            || payload.is_empty()
+            || self.max_payload(segment) == 0
         {
             return None;
         }
-        let out = self.emit_segment(self.snd_nxt, 1, false, payload);
+        let out = self.emit_segment(self.snd_nxt, 1, false, segment);
         self.probe_sent = true;
         Some(out)
     }
 
     /// Builds a segment at `seq` with `len` bytes of the send buffer, the
-    /// current ACK and window. Does not move SND.NXT (callers do).
-    fn emit_segment(&mut self, seq: SeqNum, len: usize, fin: bool, payload: &mut [u8]) -> Outgoing {
+    /// current ACK, window and SACK blocks. `len` must be at most
+    /// [`Tcb::max_payload`]. Does not move SND.NXT (callers do).
+    pub(super) fn emit_segment(
+        &mut self,
+        seq: SeqNum,
+        len: usize,
+        fin: bool,
+        segment: &mut [u8],
+    ) -> Outgoing {
+        let options = self.ack_options();
+        let payload = &mut segment[TCP_HEADER_LEN + options.len()..];
         let offset = seq.since(self.snd_una);
         let copied = self.send_buf.read_at(offset, &mut payload[..len]);
         let reaches_end = offset + copied == self.send_buf.len();
@@ -199,7 +278,7 @@ impl Tcb {
             },
             window: self.advertise_window(),
             urgent: 0,
-            options: TcpOptions::default(),
+            options,
         };
         self.clear_pending_ack();
         Outgoing {
@@ -217,7 +296,13 @@ impl Tcb {
     /// Bookkeeping for a segment that used `seq_len` sequence numbers:
     /// RTT timing (not of retransmissions: Karn), and the retransmission
     /// timer "if it is not running" (RFC 6298 (5.1)).
-    fn note_sent(&mut self, now: Instant, seq: SeqNum, seq_len: usize, retransmission: bool) {
+    pub(super) fn note_sent(
+        &mut self,
+        now: Instant,
+        seq: SeqNum,
+        seq_len: usize,
+        retransmission: bool,
+    ) {
         if seq_len == 0 {
             return;
         }
@@ -235,15 +320,19 @@ impl Tcb {
     /// The window to put in a segment now. Receiver-side SWS avoidance
     /// (§3.8.6.2.2): the right edge only moves when it can move by at least
     /// min(half the buffer, one MSS); it never moves left.
+    /// With window scaling the field is the window >> Rcv.Wind.Shift,
+    /// rounded up so the right edge we announce never moves left (RFC 7323
+    /// §2.4); the few bytes past the buffer this may offer are trimmed
+    /// from arriving segments like any data beyond the buffer.
     pub(super) fn advertise_window(&mut self) -> u16 {
-        if self.state == State::SynSent {
-            return self.window_limit() as u16;
-        }
         if self.window_increase_worth_sending() {
             self.rcv_adv = self.rcv_nxt + self.window_limit();
         }
         self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
-        self.rcv_wnd().min(u16::MAX as usize) as u16
+        let unit = 1usize << self.rcv_shift;
+        let field = self.rcv_wnd().div_ceil(unit).min(MAX_WINDOW_FIELD);
+        self.rcv_adv = self.rcv_nxt + (field << self.rcv_shift);
+        field as u16
     }
 
     pub(super) fn window_increase_worth_sending(&self) -> bool {

@@ -6,13 +6,26 @@
 //! place; this only remembers which byte ranges past RCV.NXT have arrived,
 //! as offsets from RCV.NXT. The number of ranges is bounded: a segment that
 //! would open one hole too many is refused, and the sender retransmits it.
+//!
+//! It also tells the peer what it holds (SACK, RFC 2018 §4): each range
+//! remembers when it last grew, so the most recent comes first.
 
 use std::ops::Range;
 
+use crate::wire::{SackBlock, SackBlocks, SeqNum};
+
 /// Received ranges past the next expected byte, sorted, never touching.
 pub struct Reassembly {
-    ranges: Vec<Range<usize>>,
+    ranges: Vec<Received>,
     limit: usize,
+    /// Counts insertions: the stamp of the next one.
+    next_stamp: u64,
+}
+
+struct Received {
+    range: Range<usize>,
+    /// When a segment last landed in this range (larger is more recent).
+    stamp: u64,
 }
 
 /// The segment would need more ranges than the configured limit.
@@ -25,6 +38,7 @@ impl Reassembly {
         Reassembly {
             ranges: Vec::with_capacity(limit + 1),
             limit: limit.max(1),
+            next_stamp: 0,
         }
     }
 
@@ -40,11 +54,11 @@ impl Reassembly {
             return Ok(());
         }
         // Ranges that overlap or touch the new one get merged into it.
-        let first = self.ranges.iter().position(|r| r.end >= range.start);
+        let first = self.ranges.iter().position(|r| r.range.end >= range.start);
         let first = first.unwrap_or(self.ranges.len());
         let last = self.ranges[first..]
             .iter()
-            .take_while(|r| r.start <= range.end)
+            .take_while(|r| r.range.start <= range.end)
             .count();
         // In-order data (offset 0) is always taken: `pop_front` removes it
         // at once, so it never holds a range, and refusing it would stall
@@ -54,10 +68,18 @@ impl Reassembly {
         }
         let mut merged = range;
         for r in self.ranges.drain(first..first + last) {
-            merged.start = merged.start.min(r.start);
-            merged.end = merged.end.max(r.end);
+            merged.start = merged.start.min(r.range.start);
+            merged.end = merged.end.max(r.range.end);
         }
-        self.ranges.insert(first, merged);
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
+        self.ranges.insert(
+            first,
+            Received {
+                range: merged,
+                stamp,
+            },
+        );
         Ok(())
     }
 
@@ -65,17 +87,44 @@ impl Reassembly {
     /// (the bytes now in order); every other offset moves down by as much.
     pub fn pop_front(&mut self) -> usize {
         match self.ranges.first() {
-            Some(r) if r.start == 0 => {
-                let n = r.end;
+            Some(r) if r.range.start == 0 => {
+                let n = r.range.end;
                 self.ranges.remove(0);
                 for r in &mut self.ranges {
-                    r.start -= n;
-                    r.end -= n;
+                    r.range.start -= n;
+                    r.range.end -= n;
                 }
                 n
             }
             _ => 0,
         }
+    }
+
+    /// SACK blocks for what is held past `rcv_nxt` (RFC 2018 §4): the
+    /// range that grew last first ("the first SACK block MUST specify the
+    /// contiguous block of data containing the segment which triggered this
+    /// ACK"), then the others from most to least recently changed, so the
+    /// ones left out of a full option are the stalest.
+    pub fn sack_blocks(&self, rcv_nxt: SeqNum) -> SackBlocks {
+        let mut blocks = SackBlocks::default();
+        let mut newer_than = u64::MAX;
+        loop {
+            let next = self
+                .ranges
+                .iter()
+                .filter(|r| r.stamp < newer_than)
+                .max_by_key(|r| r.stamp);
+            let Some(r) = next else { break };
+            let block = SackBlock {
+                left: rcv_nxt + r.range.start,
+                right: rcv_nxt + r.range.end,
+            };
+            if !blocks.push(block) {
+                break;
+            }
+            newer_than = r.stamp;
+        }
+        blocks
     }
 }
 
@@ -119,6 +168,33 @@ mod tests {
         assert_eq!(r.pop_front(), 5);
         r.insert(0..3).unwrap(); // old offsets 5..8
         assert_eq!(r.pop_front(), 5);
+    }
+
+    #[test]
+    fn sack_blocks_list_the_newest_range_first_rfc_2018_s4() {
+        let mut r = Reassembly::new(8);
+        let nxt = SeqNum(u32::MAX - 4);
+        for start in [10, 30, 50, 70, 90] {
+            r.insert(start..start + 5).unwrap();
+        }
+        r.insert(35..40).unwrap(); // extends the second range: now newest
+        let blocks = r.sack_blocks(nxt);
+        let edges: Vec<(u32, u32)> = blocks
+            .as_slice()
+            .iter()
+            .map(|b| (b.left.0, b.right.0))
+            .collect();
+        // Offsets 30..40, 90..95, 70..75, 50..55; 10..15 is the stalest.
+        let at = |offset: u32| nxt.0.wrapping_add(offset);
+        assert_eq!(
+            edges,
+            vec![
+                (at(30), at(40)),
+                (at(90), at(95)),
+                (at(70), at(75)),
+                (at(50), at(55))
+            ]
+        );
     }
 
     #[test]

@@ -44,12 +44,14 @@ use super::congestion::Congestion;
 use super::reassembly::Reassembly;
 use super::ring::RingBuffer;
 use super::rtt::RttEstimator;
+use super::sack::Scoreboard;
 use super::state::State;
 use super::timers::{TimerKind, Timers};
 use crate::engine::api::ApiError;
 use crate::engine::config::StackConfig;
 use crate::time::Instant;
-use crate::wire::{SeqNum, TcpFlags, TcpHeader};
+use crate::wire::options::MAX_WINDOW_SHIFT;
+use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpSegment};
 
 /// RFC 9293 §3.7.1 (MUST-15): without an MSS option, assume 536 for IPv4.
 pub const DEFAULT_SEND_MSS: usize = 536;
@@ -58,8 +60,19 @@ pub const DEFAULT_SEND_MSS: usize = 536;
 /// (TCP_MIN_MSS) and so do we. Peers that really need less are not viable
 /// on IPv4 anyway: every IPv4 host accepts 576-byte datagrams (RFC 791).
 pub const MIN_SEND_MSS: usize = 88;
-/// The window field is 16 bits and we do not negotiate window scaling.
-pub const MAX_WINDOW: usize = u16::MAX as usize;
+/// The window field is 16 bits; with window scaling (RFC 7323 §2) it
+/// counts units of 2^shift bytes.
+pub const MAX_WINDOW_FIELD: usize = u16::MAX as usize;
+
+/// RFC 7323 §2.3: the smallest shift that lets the whole receive buffer be
+/// advertised, at most 14.
+fn window_shift_for(buffer: usize) -> u8 {
+    let mut shift = 0;
+    while shift < MAX_WINDOW_SHIFT && buffer >> shift > MAX_WINDOW_FIELD {
+        shift += 1;
+    }
+    shift
+}
 
 /// Per-connection copy of the settings the TCB needs.
 #[derive(Clone, Copy, Debug)]
@@ -72,6 +85,7 @@ pub struct TcbConfig {
     pub handshake_timeout: Duration,
     pub delayed_ack: Option<Duration>,
     pub challenge_acks_per_sec: u32,
+    pub sack: bool,
 }
 
 impl TcbConfig {
@@ -85,6 +99,7 @@ impl TcbConfig {
             handshake_timeout: config.handshake_timeout,
             delayed_ack: config.delayed_ack,
             challenge_acks_per_sec: config.challenge_acks_per_sec,
+            sack: config.sack,
         }
     }
 }
@@ -138,6 +153,22 @@ pub struct Tcb {
     /// One segment being timed for RTT: (its sequence number, when sent).
     pub(super) rtt_probe: Option<(SeqNum, Instant)>,
     pub(super) cc: Congestion,
+    /// Both ends sent SACK-permitted (RFC 2018 §2): we send SACK blocks
+    /// and recover from losses with the scoreboard (RFC 6675).
+    pub(super) sack_ok: bool,
+    /// What the peer has SACKed (sender side).
+    pub(super) scoreboard: Scoreboard,
+    /// RFC 6675 HighRxt: the end of the highest retransmission in this recovery.
+    pub(super) high_rxt: SeqNum,
+    /// The shift we offer in our SYN (RFC 7323 §2.2), from the buffer size.
+    pub(super) offered_shift: u8,
+    /// Both SYNs carried Window Scale: the shifts below apply.
+    pub(super) window_scaling: bool,
+    /// Rcv.Wind.Shift: our windows are sent as `window >> rcv_shift`
+    /// (0 unless both SYNs carried Window Scale).
+    pub(super) rcv_shift: u8,
+    /// Snd.Wind.Shift: the peer's windows arrive as `window >> snd_shift`.
+    pub(super) snd_shift: u8,
 
     /// An ACK must go out at the next poll.
     pub(super) ack_now: bool,
@@ -205,6 +236,13 @@ impl Tcb {
             rtt: RttEstimator::new(cfg.min_rto, cfg.max_rto),
             rtt_probe: None,
             cc: Congestion::new(DEFAULT_SEND_MSS),
+            sack_ok: false,
+            scoreboard: Scoreboard::default(),
+            high_rxt: iss,
+            offered_shift: window_shift_for(config.recv_buffer),
+            window_scaling: false,
+            rcv_shift: 0,
+            snd_shift: 0,
             ack_now: false,
             segments_unacked: 0,
             retransmit_first: false,
@@ -243,14 +281,27 @@ impl Tcb {
         local: SocketAddrV4,
         remote: SocketAddrV4,
         iss: SeqNum,
-        syn: &TcpHeader,
+        syn: &TcpSegment,
         config: &StackConfig,
     ) -> Tcb {
         let mut tcb = Tcb::new(now, local, remote, iss, config);
         tcb.passive = true;
         tcb.set_state(State::SynReceived);
-        tcb.synchronize_receive(syn);
+        tcb.synchronize_receive(&syn.header);
+        tcb.queue_syn_text(syn.payload);
         tcb
+    }
+
+    /// Text on a SYN: "queued for processing after the ESTABLISHED state
+    /// has been reached" (§3.10.7.2). It waits in the receive buffer, held
+    /// like out-of-order data at RCV.NXT, and is neither acknowledged nor
+    /// readable until the handshake completes (`on_established`); what
+    /// does not fit is dropped and will be sent again by the peer.
+    pub(super) fn queue_syn_text(&mut self, payload: &[u8]) {
+        let queued = self.recv_buf.write_unallocated(0, payload);
+        if queued > 0 && self.reassembly.insert(0..queued).is_err() {
+            self.segments_dropped += 1;
+        }
     }
 
     /// "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ" (§3.10.7.2 and
@@ -258,11 +309,30 @@ impl Tcb {
     pub(super) fn synchronize_receive(&mut self, syn: &TcpHeader) {
         self.irs = syn.seq;
         self.rcv_nxt = syn.seq + 1;
-        self.rcv_adv = self.rcv_nxt + self.recv_buf.free().min(MAX_WINDOW);
+        // RFC 7323 §2.2: "The window field in a segment where the SYN bit
+        // is set MUST NOT be scaled", ours (SYN-ACK) nor theirs.
+        self.rcv_adv = self.rcv_nxt + self.recv_buf.free().min(MAX_WINDOW_FIELD);
         self.snd_wnd = usize::from(syn.window);
         self.max_snd_wnd = self.snd_wnd;
         self.snd_wl1 = syn.seq;
         self.apply_peer_mss(syn.options.mss);
+        // RFC 2018 §2: SACK only if both SYNs carried SACK-permitted (ours
+        // does when configured; a SYN-ACK carries it only if the SYN did).
+        self.sack_ok = self.cfg.sack && syn.options.sack_permitted;
+        self.cc.set_sack(self.sack_ok);
+        // RFC 7323 §2.2: scaling is on only if both SYNs carry Window Scale
+        // (ours always does; our SYN-ACK only answers one).
+        if let Some(shift) = syn.options.window_scale {
+            self.window_scaling = true;
+            self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
+            self.rcv_shift = self.offered_shift;
+        }
+    }
+
+    /// The peer's window in bytes: scaled, except on a SYN (RFC 7323 §2.2).
+    pub(super) fn peer_window(&self, header: &TcpHeader) -> usize {
+        let shift = if header.flags.syn { 0 } else { self.snd_shift };
+        usize::from(header.window) << shift
     }
 
     /// §3.7.1: effective send MSS = min(peer's MSS, what our MTU allows)
@@ -309,6 +379,26 @@ impl Tcb {
             .start(TimerKind::TimeWait, now + self.cfg.msl * 2);
     }
 
+    /// For a SYN arriving in TIME-WAIT: the ISS a new incarnation would use,
+    /// if the SYN may reopen the connection. It must be a plain SYN past
+    /// RCV.NXT (so not an old duplicate of this incarnation's segments),
+    /// and the new ISS lies beyond any sequence number we used, by a
+    /// window's worth as Linux chooses (SND.NXT + 65535 + 2), so no old
+    /// segment of ours can be taken for a new one (RFC 9293 §3.6 (1)).
+    pub fn reopen_iss(&self, seg: &TcpSegment) -> Option<SeqNum> {
+        let h = &seg.header;
+        let fresh_syn = h.flags.syn && !h.flags.rst && h.ack.is_none();
+        (self.state == State::TimeWait && fresh_syn && h.seq > self.rcv_nxt)
+            .then(|| self.snd_max + (MAX_WINDOW_FIELD + 2))
+    }
+
+    /// TIME-WAIT ends early because a new incarnation takes over.
+    pub fn end_time_wait(&mut self) {
+        if self.state == State::TimeWait {
+            self.set_state(State::Closed);
+        }
+    }
+
     /// The connection ends with `error` for the application: buffers are
     /// flushed and every later call reports it (§3.10.7.4 "any outstanding
     /// RECEIVEs and SEND should receive reset responses").
@@ -344,6 +434,7 @@ impl Tcb {
                 self.ack_now
                     || self.retransmit_first
                     || self.probe_now
+                    || self.in_sack_recovery()
                     || self.snd_nxt.since(self.snd_una) < self.send_buf.len()
                     || (self.fin_requested && self.fin_seq.is_none_or(|fin| self.snd_nxt <= fin))
             }
@@ -434,6 +525,13 @@ impl Tcb {
     /// during the handshake goes out now.
     pub(super) fn on_established(&mut self) {
         self.set_state(State::Established);
+        // Text that came on the SYN (see `queue_syn_text`) is in order now.
+        let queued = self.reassembly.pop_front();
+        if queued > 0 {
+            self.recv_buf.commit(queued);
+            self.rcv_nxt += queued;
+            self.ack_now = true;
+        }
         if self.fin_requested {
             self.set_state(State::FinWait1);
         }

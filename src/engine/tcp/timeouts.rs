@@ -50,6 +50,9 @@ impl Tcb {
         );
         self.stalled_since.get_or_insert(now);
         self.cc.on_timeout(self.snd_max.since(self.snd_una));
+        // RFC 2018 §8: "after a retransmit timeout the data sender SHOULD
+        // turn off all of the SACKed bits"; everything is resent from SND.UNA.
+        self.scoreboard.clear();
         self.rtt.back_off();
         self.rtt_probe = None;
         self.retransmit_first = false;

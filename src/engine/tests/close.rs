@@ -391,3 +391,64 @@ fn ended_connection_keeps_its_handle_and_reports_closed() {
     stack.close(conn);
     assert_eq!(stack.conn_info(conn), Err(ApiError::InvalidHandle));
 }
+
+/// The connection after an active close, in TIME-WAIT (peer at REMOTE_ISS + 2).
+fn in_time_wait() -> (crate::engine::Stack, crate::engine::ConnId) {
+    let (mut stack, conn) = established();
+    stack.shutdown_write(conn).unwrap();
+    expect(&mut stack, ms(20), our_fin(), b"");
+    let fin_ack = TcpHeader {
+        flags: flags("F"),
+        ..peer_acks_our_fin()
+    };
+    send(&mut stack, ms(30), fin_ack, b"");
+    expect(&mut stack, ms(30), our_ack_of_fin_after_ours(), b"");
+    assert_eq!(state(&stack, conn), "TIME-WAIT");
+    (stack, conn)
+}
+
+#[test]
+fn new_syn_in_time_wait_reopens_the_connection_s3_6_may_2() {
+    let (mut stack, old) = in_time_wait();
+    let new_isn = REMOTE_ISS + 100_000;
+    let syn = TcpHeader {
+        seq: SeqNum(new_isn),
+        ..peer_syn()
+    };
+    send(&mut stack, ms(1000), syn, b"");
+    assert_eq!(state(&stack, old), "CLOSED");
+    // §3.6 (1): our new ISS lies past everything the old incarnation used
+    // (its SND.NXT was LOCAL_ISS + 2), by 65535 + 2 as Linux does.
+    let new_iss = LOCAL_ISS + 2 + 65_537;
+    let syn_ack = TcpHeader {
+        seq: SeqNum(new_iss),
+        ack: Some(SeqNum(new_isn + 1)),
+        ..our_syn_ack()
+    };
+    expect(&mut stack, ms(1000), syn_ack, b"");
+    let ack = TcpHeader {
+        seq: SeqNum(new_isn + 1),
+        ack: Some(SeqNum(new_iss + 1)),
+        ..from_peer()
+    };
+    send(&mut stack, ms(1010), ack, b"hi");
+    let listener = crate::engine::ListenerId(1);
+    let conn = stack
+        .accept(listener)
+        .expect("the new connection is accepted");
+    assert_eq!(state(&stack, conn), "ESTABLISHED");
+    assert_eq!(read_all(&mut stack, conn), b"hi");
+}
+
+#[test]
+fn old_syn_in_time_wait_gets_an_ack_and_changes_nothing_s3_10_7_4() {
+    let (mut stack, conn) = in_time_wait();
+    // A SYN at or before RCV.NXT is an old duplicate: no reopening.
+    let syn = TcpHeader {
+        seq: SeqNum(REMOTE_ISS + 1),
+        ..peer_syn()
+    };
+    send(&mut stack, ms(1000), syn, b"");
+    expect(&mut stack, ms(1000), our_ack_of_fin_after_ours(), b"");
+    assert_eq!(state(&stack, conn), "TIME-WAIT");
+}

@@ -129,7 +129,7 @@ fn simultaneous_open_goes_through_syn_received_s3_5() {
     let peer_syn_ack = TcpHeader {
         seq: SeqNum(REMOTE_ISS),
         flags: flags("S"),
-        options: TcpOptions { mss: Some(MSS) },
+        options: TcpOptions::with_mss(MSS),
         ..from_peer()
     };
     send(&mut stack, ms(6), peer_syn_ack, b"");
@@ -277,7 +277,7 @@ fn rst_in_syn_received_returns_to_listen_silently_s3_10_7_4() {
 fn mss_option_of_zero_is_clamped_so_data_still_flows_s3_7_1() {
     let (mut stack, listener) = listening_with(config());
     let syn = TcpHeader {
-        options: TcpOptions { mss: Some(0) },
+        options: TcpOptions::with_mss(0),
         ..peer_syn()
     };
     send(&mut stack, ms(0), syn, b"");
@@ -299,7 +299,7 @@ fn peer_mss_limits_our_segments_and_536_is_the_default_s3_7_1() {
         &mut stack,
         ms(0),
         TcpHeader {
-            options: TcpOptions { mss: None },
+            options: TcpOptions::default(),
             ..peer_syn()
         },
         b"",
@@ -369,7 +369,7 @@ fn connect_times_out_after_the_handshake_timeout_s3_8_3() {
         seq: SeqNum(LOCAL_ISS),
         ack: None,
         flags: flags("S"),
-        options: TcpOptions { mss: Some(MSS) },
+        options: our_syn_options(),
         ..to_peer()
     };
     expect(&mut stack, ms(0), syn, b"");
@@ -469,4 +469,28 @@ fn unacceptable_segments_count_as_dropped() {
 fn the_engine_is_send() {
     fn assert_send<T: Send>() {}
     assert_send::<Stack>();
+}
+
+#[test]
+fn text_on_a_syn_is_queued_until_established_s3_10_7_2() {
+    let (mut stack, listener) = listening_with(config());
+    send(&mut stack, ms(0), peer_syn(), b"hello");
+    // "<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>" with RCV.NXT = SEG.SEQ + 1:
+    // the text is queued, not acknowledged yet.
+    expect(&mut stack, ms(0), our_syn_ack(), b"");
+    send(&mut stack, ms(10), from_peer(), b"");
+    let conn = stack.accept(listener).unwrap();
+    // In ESTABLISHED the queued text is processed: acknowledged and readable.
+    let ack = TcpHeader {
+        ack: Some(SeqNum(REMOTE_ISS + 6)),
+        window: LOCAL_WIN - 5,
+        ..to_peer()
+    };
+    expect(&mut stack, ms(10), ack, b"");
+    assert_eq!(read_all(&mut stack, conn), b"hello");
+    // The peer, not seeing it acknowledged on the SYN-ACK, may send it
+    // again: a duplicate, acknowledged and not delivered twice.
+    send(&mut stack, ms(20), from_peer(), b"hello");
+    recv(&mut stack, ms(20));
+    assert_eq!(read_all(&mut stack, conn), b"");
 }

@@ -74,12 +74,22 @@ pub fn to_peer() -> TcpHeader {
     }
 }
 
+/// The options on our SYN (active open): MSS, SACK-permitted (RFC 2018),
+/// Window Scale (RFC 7323) with shift 0, as our small test buffer needs none.
+pub fn our_syn_options() -> TcpOptions {
+    TcpOptions {
+        sack_permitted: true,
+        window_scale: Some(0),
+        ..TcpOptions::with_mss(MSS)
+    }
+}
+
 pub fn peer_syn() -> TcpHeader {
     TcpHeader {
         seq: SeqNum(REMOTE_ISS),
         ack: None,
         flags: flags("S"),
-        options: TcpOptions { mss: Some(MSS) },
+        options: TcpOptions::with_mss(MSS),
         ..from_peer()
     }
 }
@@ -88,7 +98,7 @@ pub fn our_syn_ack() -> TcpHeader {
     TcpHeader {
         seq: SeqNum(LOCAL_ISS),
         flags: flags("S"),
-        options: TcpOptions { mss: Some(MSS) },
+        options: TcpOptions::with_mss(MSS),
         ..to_peer()
     }
 }
@@ -204,7 +214,7 @@ pub fn connected_with(config: StackConfig) -> (Stack, ConnId) {
         seq: SeqNum(LOCAL_ISS),
         ack: None,
         flags: flags("S"),
-        options: TcpOptions { mss: Some(MSS) },
+        options: our_syn_options(),
         ..to_peer()
     };
     expect(
@@ -219,7 +229,7 @@ pub fn connected_with(config: StackConfig) -> (Stack, ConnId) {
     let syn_ack = TcpHeader {
         seq: SeqNum(REMOTE_ISS),
         flags: flags("S"),
-        options: TcpOptions { mss: Some(MSS) },
+        options: TcpOptions::with_mss(MSS),
         ..from_peer()
     };
     send(&mut stack, ms(10), syn_ack, b"");

@@ -109,7 +109,12 @@ fn unknown_options_are_skipped_must_6_must_64() {
     fix_tcp_checksum(&mut packet);
     let (mut stack, _) = listening_with(config());
     stack.handle_packet(ms(0), &packet);
-    expect(&mut stack, ms(0), our_syn_ack(), b"");
+    // Timestamps are skipped; SACK-permitted is answered (RFC 2018 §2).
+    let syn_ack = TcpHeader {
+        options: our_syn_options(),
+        ..our_syn_ack()
+    };
+    expect(&mut stack, ms(0), syn_ack, b"");
 }
 
 #[test]

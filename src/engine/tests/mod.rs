@@ -3,11 +3,14 @@
 
 mod harness;
 
+mod alloc;
 mod close;
 mod data;
 mod handshake;
 mod ip;
 mod pair;
 mod retransmit;
+mod sack;
+mod scaling;
 mod security;
 mod window;

@@ -173,11 +173,13 @@ fn run_echo(pair: &mut Pair, seed: u64, data: &[u8]) -> Vec<u8> {
     echoed
 }
 
-fn echo_through(seed: u64, loss_percent: u64, total: usize) {
+/// Echoes `total` bytes and returns the virtual time the echo took.
+fn echo_through(seed: u64, loss_percent: u64, total: usize) -> Duration {
     let _ = env_logger::builder().is_test(true).try_init();
     let mut pair = Pair::new(seed, loss_percent);
     let data: Vec<u8> = (0..total).map(|i| (i * 7 + i / 251) as u8).collect();
     let echoed = run_echo(&mut pair, seed, &data);
+    let took = pair.now - Instant::ZERO;
     assert_eq!(echoed.len(), total, "seed {seed}: echo incomplete");
     assert!(echoed == data, "seed {seed}: echoed bytes differ");
     let (client, server) = (pair.client.stats(), pair.server.stats());
@@ -205,6 +207,7 @@ fn echo_through(seed: u64, loss_percent: u64, total: usize) {
         None,
         "seed {seed}: server TCB not freed"
     );
+    took
 }
 
 #[test]
@@ -222,6 +225,17 @@ fn echo_survives_five_percent_loss() {
 #[test]
 fn echo_survives_twenty_percent_loss() {
     echo_through(99, 20, 64 * 1024);
+}
+
+#[test]
+#[ignore = "measurement: prints virtual time of a 1 MB echo at 5% loss"]
+fn measure_megabyte_echo_at_five_percent_loss() {
+    let clean = echo_through(1, 0, 1 << 20);
+    eprintln!("1 MB echo over a clean link took {clean:?} of virtual time");
+    for seed in 1..=4 {
+        let took = echo_through(seed, 5, 1 << 20);
+        eprintln!("seed {seed}: 1 MB echo at 5% loss took {took:?} of virtual time");
+    }
 }
 
 #[test]

@@ -91,9 +91,10 @@ fn challenge_ack(s: &InState) -> TcpHeader {
     }
 }
 
+/// (TIME-WAIT reopens instead when a listener takes the port: close.rs.)
 #[test]
 fn syn_in_every_synchronized_state_gets_a_challenge_ack_s3_10_7_4() {
-    for name in SYNCHRONIZED {
+    for name in SYNCHRONIZED.into_iter().filter(|&s| s != "TIME-WAIT") {
         let mut s = in_state(name);
         let syn = TcpHeader {
             seq: SeqNum(s.peer_seq + 100),

@@ -1,0 +1,204 @@
+//! The sender's SACK scoreboard (RFC 6675 §3, RFC 2018 §5): which bytes
+//! between SND.UNA and SND.MAX the peer has told us it holds.
+//!
+//! ```text
+//!   SND.UNA                                                  SND.MAX
+//!      |  hole  |##sacked##|  hole  |####sacked####|  not sacked  |
+//!      |<- lost: enough SACKed above ->|
+//! ```
+//!
+//! Holes below the loss boundary are lost (RFC 6675 `IsLost`) and are
+//! resent first; holes above it may still be in flight. The scoreboard
+//! keeps at most [`MAX_RANGES`] ranges in storage allocated once; a block
+//! that would need more is ignored (it only makes recovery slower, the
+//! retransmission timer still repairs everything).
+
+use crate::wire::{SackBlock, SeqNum};
+
+/// Most SACKed ranges remembered per connection.
+pub const MAX_RANGES: usize = 16;
+/// RFC 6675 §2 DupThresh (the same 3 as RFC 5681's duplicate ACKs).
+pub const DUP_THRESH: usize = 3;
+
+/// SACKed ranges above SND.UNA, sorted, disjoint, never touching.
+pub struct Scoreboard {
+    ranges: Vec<(SeqNum, SeqNum)>,
+}
+
+impl Default for Scoreboard {
+    fn default() -> Scoreboard {
+        Scoreboard {
+            ranges: Vec::with_capacity(MAX_RANGES + 1),
+        }
+    }
+}
+
+impl Scoreboard {
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// RFC 2018 §8: after a retransmission timeout the sender "SHOULD turn
+    /// off all of the SACKed bits", since the receiver may have reneged.
+    pub fn clear(&mut self) {
+        self.ranges.clear();
+    }
+
+    /// Records the blocks of one ACK. Blocks outside SND.UNA..SND.MAX
+    /// (old, or bogus) are clipped or ignored. Returns true when some byte
+    /// was SACKed for the first time (RFC 6675 §2's duplicate ACK test).
+    pub fn update(&mut self, blocks: &[SackBlock], snd_una: SeqNum, snd_max: SeqNum) -> bool {
+        let before = self.sacked_bytes();
+        for block in blocks {
+            let left = block.left.max(snd_una);
+            let right = block.right.min(snd_max);
+            if block.left < block.right && left < right {
+                self.insert(left, right);
+            }
+        }
+        self.sacked_bytes() > before
+    }
+
+    fn insert(&mut self, left: SeqNum, right: SeqNum) {
+        let first = self.ranges.iter().position(|r| r.1 >= left);
+        let first = first.unwrap_or(self.ranges.len());
+        let touching = self.ranges[first..]
+            .iter()
+            .take_while(|r| r.0 <= right)
+            .count();
+        if touching == 0 && self.ranges.len() >= MAX_RANGES {
+            return;
+        }
+        let mut merged = (left, right);
+        for r in self.ranges.drain(first..first + touching) {
+            merged = (merged.0.min(r.0), merged.1.max(r.1));
+        }
+        self.ranges.insert(first, merged);
+    }
+
+    /// SND.UNA moved to `snd_una`: forget what is now acknowledged.
+    pub fn advance(&mut self, snd_una: SeqNum) {
+        self.ranges.retain(|r| r.1 > snd_una);
+        if let Some(first) = self.ranges.first_mut() {
+            first.0 = first.0.max(snd_una);
+        }
+    }
+
+    pub fn sacked_bytes(&self) -> usize {
+        self.ranges.iter().map(|r| r.1.since(r.0)).sum()
+    }
+
+    /// SACKed bytes in `from..to`.
+    fn sacked_in(&self, from: SeqNum, to: SeqNum) -> usize {
+        let clip = |r: &(SeqNum, SeqNum)| r.1.min(to).since(r.0.max(from));
+        self.ranges.iter().map(clip).sum()
+    }
+
+    /// Bytes in `from..to` the peer has not SACKed.
+    pub fn unsacked_in(&self, from: SeqNum, to: SeqNum) -> usize {
+        to.since(from) - self.sacked_in(from, to)
+    }
+
+    /// RFC 6675 `IsLost`: a byte is lost when DupThresh discontiguous
+    /// SACKed ranges, or more than (DupThresh - 1) * SMSS SACKed bytes, lie
+    /// above it. That is true of every unSACKed byte below the returned
+    /// point and of none above it (`snd_una` when nothing is lost).
+    pub fn loss_boundary(&self, snd_una: SeqNum, smss: usize) -> SeqNum {
+        let mut sacked_above = 0;
+        for (count, range) in self.ranges.iter().rev().enumerate() {
+            sacked_above += range.1.since(range.0);
+            if count + 1 >= DUP_THRESH || sacked_above > (DUP_THRESH - 1) * smss {
+                return range.0;
+            }
+        }
+        snd_una
+    }
+
+    /// The highest SACKed sequence number plus one.
+    pub fn highest_sacked(&self) -> Option<SeqNum> {
+        self.ranges.last().map(|r| r.1)
+    }
+
+    /// The first unSACKed range that starts at or after `from` and ends by
+    /// `limit`, counting holes from `snd_una` (RFC 6675 NextSeg rules 1 and 3).
+    pub fn first_hole(
+        &self,
+        snd_una: SeqNum,
+        from: SeqNum,
+        limit: SeqNum,
+    ) -> Option<(SeqNum, SeqNum)> {
+        let mut hole_start = snd_una;
+        for range in &self.ranges {
+            let start = hole_start.max(from);
+            let end = range.0.min(limit);
+            if start < end {
+                return Some((start, end));
+            }
+            hole_start = range.1;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(left: u32, right: u32) -> SackBlock {
+        SackBlock {
+            left: SeqNum(left),
+            right: SeqNum(right),
+        }
+    }
+
+    #[test]
+    fn new_sacked_bytes_are_reported_once() {
+        let mut sb = Scoreboard::default();
+        assert!(sb.update(&[block(200, 300)], SeqNum(100), SeqNum(1000)));
+        assert!(!sb.update(&[block(200, 300)], SeqNum(100), SeqNum(1000)));
+        assert!(sb.update(&[block(250, 400)], SeqNum(100), SeqNum(1000)));
+        assert_eq!(sb.sacked_bytes(), 200);
+    }
+
+    #[test]
+    fn bogus_and_old_blocks_are_clipped_or_ignored() {
+        let mut sb = Scoreboard::default();
+        assert!(!sb.update(&[block(50, 100)], SeqNum(100), SeqNum(1000)));
+        assert!(!sb.update(&[block(300, 200)], SeqNum(100), SeqNum(1000)));
+        assert!(sb.update(&[block(900, 5000)], SeqNum(100), SeqNum(1000)));
+        assert_eq!(sb.highest_sacked(), Some(SeqNum(1000)));
+    }
+
+    #[test]
+    fn holes_and_loss_boundary_rfc_6675_islost() {
+        let mut sb = Scoreboard::default();
+        let (una, max) = (SeqNum(u32::MAX - 99), SeqNum(5000));
+        // Holes at una..u32::MAX+1, 100..200, 300..400; smss 100.
+        sb.update(&[block(0, 100), block(200, 300)], una, max);
+        assert_eq!(
+            sb.loss_boundary(una, 100),
+            una,
+            "200 bytes SACKed: not more than 2 SMSS"
+        );
+        sb.update(&[block(400, 450)], una, max);
+        assert_eq!(sb.loss_boundary(una, 100), SeqNum(0), "three ranges above");
+        assert_eq!(sb.first_hole(una, una, SeqNum(0)), Some((una, SeqNum(0))));
+        assert_eq!(
+            sb.first_hole(una, SeqNum(150), SeqNum(450)),
+            Some((SeqNum(150), SeqNum(200)))
+        );
+        assert_eq!(sb.unsacked_in(una, SeqNum(450)), 300);
+        sb.advance(SeqNum(250));
+        assert_eq!(sb.sacked_bytes(), 100);
+    }
+
+    #[test]
+    fn ranges_are_bounded() {
+        let mut sb = Scoreboard::default();
+        for i in 0..(MAX_RANGES as u32 + 4) {
+            sb.update(&[block(i * 10 + 5, i * 10 + 8)], SeqNum(0), SeqNum(10_000));
+        }
+        assert_eq!(sb.ranges.len(), MAX_RANGES);
+        assert_eq!(sb.ranges.capacity(), MAX_RANGES + 1);
+    }
+}
