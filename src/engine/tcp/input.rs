@@ -15,7 +15,7 @@ use log::{debug, trace};
 use super::congestion::AckAction;
 use super::reply::rst_for;
 use super::state::State;
-use super::tcb::{Tcb, MAX_WINDOW_FIELD};
+use super::tcb::{Tcb, MAX_DUP_ACKS_OWED, MAX_WINDOW_FIELD};
 use super::timers::TimerKind;
 use crate::engine::api::ApiError;
 use crate::time::Instant;
@@ -459,6 +459,13 @@ impl Tcb {
         let in_order = self.reassembly.pop_front();
         self.recv_buf.commit(in_order);
         self.rcv_nxt += in_order;
+        if start > 0 {
+            self.dup_acks_owed = (self.dup_acks_owed + 1).min(MAX_DUP_ACKS_OWED);
+        } else {
+            // RCV.NXT moved: ACKs owed for the old value would no longer
+            // be duplicates; the one ACK scheduled below says it all.
+            self.dup_acks_owed = 0;
+        }
         self.schedule_ack(
             now,
             start > 0 || in_order > data.len() || !self.reassembly.is_empty(),

@@ -287,8 +287,11 @@ impl Tcb {
         }
     }
 
+    /// An ACK went out. If more duplicate ACKs are owed (a batch of
+    /// out-of-order segments), the next poll sends another.
     fn clear_pending_ack(&mut self) {
-        self.ack_now = false;
+        self.dup_acks_owed = self.dup_acks_owed.saturating_sub(1);
+        self.ack_now = self.dup_acks_owed > 0;
         self.segments_unacked = 0;
         self.timers.stop(TimerKind::DelayedAck);
     }

@@ -64,6 +64,10 @@ pub const MIN_SEND_MSS: usize = 88;
 /// counts units of 2^shift bytes.
 pub const MAX_WINDOW_FIELD: usize = u16::MAX as usize;
 
+/// Bound on the duplicate ACKs owed at once: a full 64 KiB window of
+/// 1460-byte segments behind one hole is 45 of them.
+pub(super) const MAX_DUP_ACKS_OWED: u8 = 64;
+
 /// RFC 7323 §2.3: the smallest shift that lets the whole receive buffer be
 /// advertised, at most 14.
 fn window_shift_for(buffer: usize) -> u8 {
@@ -174,6 +178,10 @@ pub struct Tcb {
     pub(super) ack_now: bool,
     /// In-order data segments received since we last sent an ACK.
     pub(super) segments_unacked: u32,
+    /// Duplicate ACKs still owed for out-of-order segments: each is owed
+    /// one of its own (RFC 5681 §4.2), even when a whole batch of them is
+    /// handled before the next poll. At most [`MAX_DUP_ACKS_OWED`].
+    pub(super) dup_acks_owed: u8,
     /// Fast retransmit or partial ACK asked to resend the segment at SND.UNA.
     pub(super) retransmit_first: bool,
     /// The persist timer fired: send one byte into the zero window.
@@ -245,6 +253,7 @@ impl Tcb {
             snd_shift: 0,
             ack_now: false,
             segments_unacked: 0,
+            dup_acks_owed: 0,
             retransmit_first: false,
             probe_now: false,
             probe_sent: false,

@@ -75,6 +75,27 @@ fn out_of_order_segment_is_held_and_delivered_when_the_hole_fills_shld_31() {
 }
 
 #[test]
+fn every_out_of_order_segment_of_a_batch_gets_its_own_duplicate_ack_rfc5681_4_2() {
+    // The driver feeds a whole batch of packets before it asks for output.
+    // Behind one lost segment, each later segment must still be answered by
+    // a duplicate ACK of its own: the sender's fast retransmit counts three
+    // of them (RFC 5681 §3.2), and one ACK for the whole batch would leave
+    // it waiting for its retransmission timeout instead.
+    let (mut stack, _conn) = established();
+    for k in 1..=4 {
+        send(&mut stack, ms(20), peer_data_at(3 * k), b"xyz");
+    }
+    let dup_ack = TcpHeader {
+        window: LOCAL_WIN,
+        ..to_peer()
+    };
+    for _ in 1..=4 {
+        expect(&mut stack, ms(20), dup_ack, b"");
+    }
+    recv_nothing(&mut stack, ms(20));
+}
+
+#[test]
 fn overlapping_and_duplicate_segments_are_delivered_exactly_once() {
     let (mut stack, conn) = established();
     send(&mut stack, ms(20), peer_data_at(0), b"abcd");
