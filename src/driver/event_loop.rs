@@ -2,42 +2,44 @@
 
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::atomic::Ordering;
 
-use super::EngineCell;
-use crate::device::Device;
-use crate::engine::Engine;
+use super::{Core, EngineCell};
 use crate::time::Instant;
 
 /// Packets read in one turn before the engine's output is flushed, so a
 /// flood on the device cannot starve transmission.
 const MAX_PACKETS_PER_TURN: usize = 256;
 
-/// Room for one packet in either direction (the TUN MTU is 1500; a larger
-/// buffer lets an oversized packet be read whole and then dropped).
-const PACKET_BUFFER: usize = 65_536;
-
 /// Runs until the cell is stopped or the device fails.
-pub(super) fn run(cell: &EngineCell, mut device: Box<dyn Device>) -> io::Result<()> {
-    let mut rx = vec![0u8; PACKET_BUFFER];
-    let mut tx = vec![0u8; PACKET_BUFFER];
+pub(super) fn run(cell: &EngineCell, device_fd: Option<RawFd>) -> io::Result<()> {
+    let mut rx = vec![0u8; super::PACKET_BUFFER];
     log::debug!("driver started");
     while !cell.is_stopped() {
-        let timeout = cell.lock().poll_timeout();
-        wait_for_events(device.raw_fd(), cell.waker.raw_fd(), timeout, cell.now())?;
+        let timeout = {
+            let mut core = cell.lock();
+            let timeout = core.poll_timeout();
+            // Published under the lock, so an application call that starts
+            // an earlier timer after this point sees it and wakes us.
+            let wakes_at = timeout.map_or(u64::MAX, Instant::total_micros);
+            cell.driver_wakes_at.store(wakes_at, Ordering::Release);
+            timeout
+        };
+        wait_for_events(device_fd, cell.waker.raw_fd(), timeout, cell.now())?;
         let news_for_sockets = {
-            let mut engine = cell.lock();
+            let mut core = cell.lock();
             cell.waker.drain();
             let now = cell.now();
-            let packets = read_packets(device.as_mut(), engine.as_mut(), now, &mut rx)?;
-            let timer_due = engine.poll_timeout().is_some_and(|at| at <= now);
-            engine.handle_timeout(now);
-            send_packets(device.as_mut(), engine.as_mut(), now, &mut tx);
+            let packets = read_packets(&mut core, now, &mut rx)?;
+            let timer_due = core.poll_timeout().is_some_and(|at| at <= now);
+            core.handle_timeout(now);
+            core.send_due(now);
             packets > 0 || timer_due
         };
         // Only packets and timers change what a socket can do (data to
         // read, room to write, a connection to accept, an error). A turn
-        // that only sent what applications queued has no news for them, and
-        // waking every waiting thread for nothing costs a lot at 64 clients.
+        // without them has no news, and waking every waiting thread for
+        // nothing costs a lot at 64 clients.
         if news_for_sockets {
             cell.turn_done.notify_all();
         }
@@ -48,30 +50,17 @@ pub(super) fn run(cell: &EngineCell, mut device: Box<dyn Device>) -> io::Result<
 
 /// Feeds the engine what the device has, up to one turn's worth; returns
 /// how many packets that was.
-fn read_packets(
-    device: &mut dyn Device,
-    engine: &mut dyn Engine,
-    now: Instant,
-    rx: &mut [u8],
-) -> io::Result<usize> {
+fn read_packets(core: &mut Core, now: Instant, rx: &mut [u8]) -> io::Result<usize> {
+    let Some(device) = core.device.as_mut() else {
+        return Ok(0);
+    };
     for count in 0..MAX_PACKETS_PER_TURN {
         match device.recv(rx)? {
-            Some(len) => engine.handle_packet(now, &rx[..len]),
+            Some(len) => core.engine.handle_packet(now, &rx[..len]),
             None => return Ok(count),
         }
     }
     Ok(MAX_PACKETS_PER_TURN)
-}
-
-/// Sends every packet the engine has due. A failed send is logged and
-/// dropped: TCP retransmits, so losing one packet is recoverable, while
-/// stopping the loop would not be.
-fn send_packets(device: &mut dyn Device, engine: &mut dyn Engine, now: Instant, tx: &mut [u8]) {
-    while let Some(len) = engine.poll_transmit(now, tx) {
-        if let Err(err) = device.send(&tx[..len]) {
-            log::debug!("dropped an outbound packet of {len} bytes: {err}");
-        }
-    }
 }
 
 /// Sleeps in poll(2) until the device or the waker is readable or the

@@ -6,15 +6,25 @@
 //! sends everything the engine has due. There is no fixed tick, so an idle
 //! stack sleeps until its next timer (or forever) and uses no CPU.
 //!
-//! Application threads share the engine with the driver through
-//! [`EngineCell`]: they lock it for one non-blocking call, and when the
+//! Application threads share the engine and the device with the driver
+//! through [`EngineCell`]: they lock both for one non-blocking call, send
+//! what that call queued themselves ([`EngineCell::transmit`]), and when the
 //! answer is "would block" they wait for the end of the driver's next turn.
+//!
+//! Sending from the application's thread is a deliberate exception to "the
+//! driver does all I/O": handing each write to the driver cost a thread
+//! wake-up per packet the application caused, and a 1-byte
+//! request/response paid two of them per transaction. The driver is still
+//! the only thread that reads the device and the only one that sleeps on
+//! the clock; an application call wakes it only when the call moved the
+//! engine's next timer earlier than the driver's sleep.
 
 mod event_loop;
 mod waker;
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
@@ -23,23 +33,87 @@ use crate::engine::Engine;
 use crate::time::{Instant, MonotonicClock};
 pub use waker::Waker;
 
-/// The engine, shared between the driver thread and application threads.
+/// Room for one packet in either direction (the TUN MTU is 1500; a larger
+/// buffer lets an oversized packet be read whole and then dropped).
+const PACKET_BUFFER: usize = 65_536;
+
+/// What one lock guards: the engine, the device its packets go out on, and
+/// a buffer to build them in. It dereferences to the engine, so a locked
+/// core reads like the engine itself: `core.recv(conn, buf)`.
+pub struct Core {
+    engine: Box<dyn Engine>,
+    /// `None` once the driver has stopped and released the device.
+    device: Option<Box<dyn Device>>,
+    tx: Vec<u8>,
+}
+
+impl Core {
+    /// Sends every packet the engine has due. A failed send is logged and
+    /// dropped: TCP retransmits, so losing one packet is recoverable, while
+    /// stopping would not be.
+    fn send_due(&mut self, now: Instant) {
+        let Some(device) = self.device.as_mut() else {
+            return;
+        };
+        while let Some(len) = self.engine.poll_transmit(now, &mut self.tx) {
+            if let Err(err) = device.send(&self.tx[..len]) {
+                log::debug!("dropped an outbound packet of {len} bytes: {err}");
+            }
+        }
+    }
+}
+
+impl Deref for Core {
+    type Target = dyn Engine;
+    fn deref(&self) -> &(dyn Engine + 'static) {
+        self.engine.as_ref()
+    }
+}
+
+impl DerefMut for Core {
+    fn deref_mut(&mut self) -> &mut (dyn Engine + 'static) {
+        self.engine.as_mut()
+    }
+}
+
+/// The engine and device, shared between the driver thread and
+/// application threads.
 pub struct EngineCell {
-    engine: Mutex<Box<dyn Engine>>,
-    /// Notified at the end of every driver turn: something may have changed.
+    core: Mutex<Core>,
+    /// Notified after driver turns that brought news: something may have
+    /// changed for a waiting socket.
     turn_done: Condvar,
     waker: Waker,
     clock: MonotonicClock,
     stop: AtomicBool,
+    /// When the sleeping driver wakes by itself, in microseconds of the
+    /// cell's clock (`u64::MAX`: not before an event).
+    driver_wakes_at: AtomicU64,
 }
 
 impl EngineCell {
-    /// Locks the engine for one call. A poisoned lock (a thread panicked
-    /// while holding it) is still usable: engine calls leave it consistent.
-    pub fn lock(&self) -> MutexGuard<'_, Box<dyn Engine>> {
-        self.engine
+    /// Locks the engine and device for one call. A poisoned lock (a thread
+    /// panicked while holding it) is still usable: engine calls leave it
+    /// consistent.
+    pub fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// After an application call, with the lock still held: sends what the
+    /// call queued (data, FIN, SYN, a window update) and wakes the driver
+    /// if the call started a timer that is due before the driver's sleep
+    /// ends (a retransmission timer, say).
+    pub fn transmit(&self, core: &mut Core) {
+        core.send_due(self.now());
+        let next_timer = core
+            .engine
+            .poll_timeout()
+            .map_or(u64::MAX, Instant::total_micros);
+        if next_timer < self.driver_wakes_at.load(Ordering::Acquire) {
+            self.waker.wake();
+        }
     }
 
     /// The driver's clock, for calls that need `now` (connect).
@@ -47,19 +121,14 @@ impl EngineCell {
         self.clock.now()
     }
 
-    /// Tells the driver that an application call queued output.
-    pub fn wake_driver(&self) {
-        self.waker.wake();
-    }
-
     /// Releases the lock and waits for the end of the next driver turn, or
     /// until `deadline`. Returns the lock again and whether the deadline
     /// passed.
     pub fn wait_turn<'a>(
         &'a self,
-        guard: MutexGuard<'a, Box<dyn Engine>>,
+        guard: MutexGuard<'a, Core>,
         deadline: Option<std::time::Instant>,
-    ) -> (MutexGuard<'a, Box<dyn Engine>>, bool) {
+    ) -> (MutexGuard<'a, Core>, bool) {
         if self.is_stopped() {
             return (guard, true);
         }
@@ -100,17 +169,23 @@ pub struct Driver {
 impl Driver {
     /// Starts the event loop over `device`, driving `engine`.
     pub fn start(engine: Box<dyn Engine>, device: Box<dyn Device>) -> io::Result<Driver> {
+        let device_fd = device.raw_fd();
         let cell = Arc::new(EngineCell {
-            engine: Mutex::new(engine),
+            core: Mutex::new(Core {
+                engine,
+                device: Some(device),
+                tx: vec![0u8; PACKET_BUFFER],
+            }),
             turn_done: Condvar::new(),
             waker: Waker::new()?,
             clock: MonotonicClock::new(),
             stop: AtomicBool::new(false),
+            driver_wakes_at: AtomicU64::new(0),
         });
         let loop_cell = Arc::clone(&cell);
         let thread = std::thread::Builder::new()
             .name("tuntcp-driver".into())
-            .spawn(move || event_loop::run(&loop_cell, device))?;
+            .spawn(move || event_loop::run(&loop_cell, device_fd))?;
         Ok(Driver {
             cell,
             thread: Some(thread),
@@ -122,8 +197,9 @@ impl Driver {
     }
 
     /// Stops the event loop after its current turn, waits for it, and
-    /// releases the device (which flushes a pcap tap). Blocked application
-    /// calls return. Returns the loop's error, if it died of one.
+    /// releases the device (closing the TUN device, flushing a pcap tap).
+    /// Blocked application calls return. Returns the loop's error, if it
+    /// died of one.
     pub fn stop(&mut self) -> io::Result<()> {
         self.cell.stop.store(true, Ordering::Release);
         self.cell.waker.wake();
@@ -133,6 +209,7 @@ impl Driver {
                 .unwrap_or_else(|_| Err(io::Error::other("driver thread panicked"))),
             None => Ok(()),
         };
+        drop(self.cell.lock().device.take());
         self.cell.turn_done.notify_all();
         result
     }

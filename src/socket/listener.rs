@@ -44,7 +44,6 @@ impl TcpListener {
             .lock()
             .listen(local, backlog)
             .map_err(to_io_error)?;
-        stack.cell().wake_driver();
         log::info!("listening on {local} (backlog {backlog})");
         Ok(TcpListener {
             stack: stack.clone(),
@@ -97,8 +96,11 @@ impl TcpListener {
 
 impl Drop for TcpListener {
     fn drop(&mut self) {
-        self.stack.cell().lock().close_listener(self.id);
-        self.stack.cell().wake_driver();
+        // Connections nobody accepted are reset: send those RSTs now.
+        let cell = self.stack.cell();
+        let mut core = cell.lock();
+        core.close_listener(self.id);
+        cell.transmit(&mut core);
     }
 }
 

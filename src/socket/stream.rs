@@ -53,7 +53,7 @@ impl TcpStream {
         let conn = engine
             .connect(cell.now(), remote, None)
             .map_err(to_io_error)?;
-        cell.wake_driver();
+        cell.transmit(&mut engine);
         loop {
             match engine.connect_status(conn) {
                 Ok(()) => break,
@@ -62,7 +62,7 @@ impl TcpStream {
                     engine = guard;
                     if timed_out || cell.is_stopped() {
                         engine.abort(conn);
-                        cell.wake_driver();
+                        cell.transmit(&mut engine);
                         return Err(if cell.is_stopped() {
                             stack_stopped()
                         } else {
@@ -122,10 +122,9 @@ impl TcpStream {
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             let cell = self.inner.stack.cell();
-            cell.lock()
-                .shutdown_write(self.inner.conn)
-                .map_err(to_io_error)?;
-            cell.wake_driver();
+            let mut core = cell.lock();
+            core.shutdown_write(self.inner.conn).map_err(to_io_error)?;
+            cell.transmit(&mut core);
         }
         Ok(())
     }
@@ -199,12 +198,11 @@ impl StreamInner {
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         let mut engine = cell.lock();
         loop {
-            match op(engine.as_mut(), self.conn) {
+            match op(&mut **engine, self.conn) {
                 Ok(value) => {
-                    drop(engine);
-                    // Reading opens the window, writing queues data: either
-                    // may have something for the driver to send.
-                    cell.wake_driver();
+                    // Reading may open the window, writing queues data:
+                    // send what became due.
+                    cell.transmit(&mut engine);
                     return Ok(value);
                 }
                 Err(ApiError::WouldBlock) => {
@@ -277,8 +275,9 @@ impl Drop for StreamInner {
     /// close(2): FIN after the queued data; the engine finishes the close.
     fn drop(&mut self) {
         let cell = self.stack.cell();
-        cell.lock().close(self.conn);
-        cell.wake_driver();
+        let mut core = cell.lock();
+        core.close(self.conn);
+        cell.transmit(&mut core);
         log::debug!("closed {} -> {}", self.local, self.peer);
     }
 }
