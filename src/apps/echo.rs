@@ -2,7 +2,8 @@
 //! back, until the client closes.
 //!
 //! Two classic server designs, as taught in socket courses:
-//! - **threaded** (concurrent): one thread per accepted client;
+//! - **threaded** (concurrent): one thread per accepted client (threads
+//!   are reused once their client has gone, see [`super::workers`]);
 //! - **iterative**: one client at a time; the next waits in the listener's
 //!   backlog (its handshake done, its data buffered) until the current one
 //!   closes.
@@ -10,6 +11,7 @@
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 
+use super::workers::Workers;
 use crate::socket::{TcpListener, TcpStream};
 
 /// How the server handles clients.
@@ -21,21 +23,18 @@ pub enum ServerMode {
 
 /// Accepts clients forever (until the stack stops), echoing each.
 pub fn serve(listener: &TcpListener, mode: ServerMode) -> io::Result<()> {
+    let workers = Workers::new("echo client", serve_client);
     loop {
         let (stream, peer) = listener.accept()?;
         match mode {
-            ServerMode::Iterative => serve_client(stream, peer),
-            ServerMode::Threaded => {
-                std::thread::Builder::new()
-                    .name(format!("echo {peer}"))
-                    .spawn(move || serve_client(stream, peer))?;
-            }
+            ServerMode::Iterative => serve_client((stream, peer)),
+            ServerMode::Threaded => workers.run((stream, peer))?,
         }
     }
 }
 
 /// Echoes one client and logs how it ended.
-fn serve_client(stream: TcpStream, peer: SocketAddr) {
+fn serve_client((stream, peer): (TcpStream, SocketAddr)) {
     match echo_until_eof(&stream) {
         Ok(bytes) => log::info!("{peer} closed after {bytes} bytes echoed"),
         Err(err) => log::info!("{peer} ended with an error: {err}"),
