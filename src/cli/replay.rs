@@ -25,11 +25,17 @@ pub fn run(args: &ReplayArgs) -> Result<(), String> {
     let file = args.file.display();
     let (recorded, replay) = replay::replay(&capture, engine, app)
         .map_err(|err| format!("cannot replay {file}: {err}"))?;
-    let role = if recorded.active_open {
-        format!("the client, connecting to {}", recorded.peer_end)
-    } else {
-        format!("the server on {}", recorded.stack_end)
+    let mut role = match replay.app_kind() {
+        AppKind::Client => format!("the client, connecting to {}", recorded.peer_end),
+        AppKind::EchoServer => format!("the echo server on {}", recorded.stack_end),
     };
+    if replay.app_kind() != AppKind::of(&recorded) {
+        let recorded_role = match recorded.active_open {
+            true => "the client",
+            false => "the server",
+        };
+        role += &format!(" (as --app asks; the recorded stack was {recorded_role})");
+    }
     let text = format!(
         "Replaying {file} ({} packets) into {} as {role}.\n\
          Times are seconds since the first packet; seq and ack count from each side's\n\
@@ -57,7 +63,10 @@ fn read_capture(path: &Path, args: &ReplayArgs) -> Result<Capture, String> {
         ReplayError::Io(err) if err.kind() == ErrorKind::UnexpectedEof => {
             format!("{file} is not a pcap file (too short)")
         }
-        ReplayError::Pcap(_) => format!("{file} is not a pcap file ({err})"),
+        ReplayError::Pcap(detail) if detail.contains("magic number") => {
+            format!("{file} is not a pcap file (it does not start with a pcap header)")
+        }
+        ReplayError::Pcap(detail) => format!("{file} is not a pcap file ({detail})"),
         ReplayError::Foreign { index, src, dst } => format!(
             "{file}: packet #{index} ({src} -> {dst}) is neither from nor to {}: \
              is --addr the recorded stack's address?",

@@ -174,3 +174,38 @@ pub fn stream_of(segs: &[Placed], who: &'static str) -> Result<Vec<u8>, SessionE
         .map(|(byte, b)| b.ok_or(SessionError::MissingBytes { who, byte }))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::device::replay::CapturedPacket;
+    use crate::time::Instant;
+
+    fn capture_of(packets: Vec<Vec<u8>>) -> Capture {
+        Capture {
+            stack_addr: Ipv4Addr::new(192, 0, 2, 2),
+            packets: packets
+                .into_iter()
+                .map(|bytes| CapturedPacket {
+                    at: Instant::ZERO,
+                    direction: Direction::ToStack,
+                    bytes,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn an_empty_or_non_tcp_capture_is_refused_with_the_reason() {
+        let err = Recorded::from_capture(&capture_of(vec![])).unwrap_err();
+        assert_eq!(err, SessionError::Empty);
+        // An IPv4 header with protocol 1 (ICMP) and nothing after it.
+        let mut icmp = vec![0x45, 0, 0, 20, 0, 0, 0, 0, 64, 1, 0, 0];
+        icmp.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
+        let err = Recorded::from_capture(&capture_of(vec![icmp])).unwrap_err();
+        assert_eq!(err, SessionError::NotTcp { index: 0 });
+        assert!(err.to_string().contains("only TCP sessions"), "{err}");
+    }
+}

@@ -121,9 +121,11 @@ fn seg_option(option: TcpOptionElement) -> Option<SegOption> {
         TcpOptionElement::MaximumSegmentSize(mss) => SegOption::Mss(mss),
         TcpOptionElement::WindowScale(shift) => SegOption::WindowScale(shift),
         TcpOptionElement::SelectiveAcknowledgementPermitted => SegOption::SackPermitted,
-        TcpOptionElement::SelectiveAcknowledgement(first, rest) => {
-            SegOption::Sack(std::iter::once(first).chain(rest.into_iter().flatten()).collect())
-        }
+        TcpOptionElement::SelectiveAcknowledgement(first, rest) => SegOption::Sack(
+            std::iter::once(first)
+                .chain(rest.into_iter().flatten())
+                .collect(),
+        ),
         TcpOptionElement::Timestamp(value, echo) => SegOption::Timestamp { value, echo },
     })
 }

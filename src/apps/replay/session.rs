@@ -48,6 +48,7 @@ pub enum Event {
 pub struct Replay {
     pub(super) engine: Box<dyn Engine>,
     pub(super) app: App,
+    app_kind: AppKind,
     /// What the application saw.
     pub view: AppView,
     recorded_stack_isn: Option<u32>,
@@ -80,6 +81,7 @@ impl Replay {
         let mut replay = Replay {
             engine,
             app,
+            app_kind: kind,
             view: AppView::default(),
             recorded_stack_isn: recorded.stack_isn(),
             engine_isn: None,
@@ -97,6 +99,11 @@ impl Replay {
     /// "tuntcp" or "smoltcp".
     pub fn engine_name(&self) -> &'static str {
         self.engine.name()
+    }
+
+    /// The application running on the engine.
+    pub fn app_kind(&self) -> AppKind {
+        self.app_kind
     }
 
     /// The connection's state when the replay ended.

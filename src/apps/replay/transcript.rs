@@ -10,6 +10,7 @@
 
 use std::fmt::Write;
 
+use super::app::AppKind;
 use super::outcome::{first_wrong_payload, outcome};
 use super::recorded::{stream_of, Recorded};
 use super::segment::{SegOption, Segment};
@@ -18,7 +19,7 @@ use crate::device::replay::Direction;
 use crate::time::Instant;
 
 /// Longest stretch of payload quoted in a segment's line.
-const PREVIEW_BYTES: usize = 24;
+const PREVIEW_BYTES: usize = 40;
 
 /// Who is who in the transcript.
 const PEER: &str = "kernel";
@@ -29,7 +30,7 @@ pub fn transcript(recorded: &Recorded, replay: &Replay) -> String {
     let bases = Bases::of(&replay.events);
     let mut text = String::new();
     for event in &replay.events {
-        text += &event_line(event, &bases, recorded);
+        text += &event_line(event, &bases, recorded, replay.app_kind());
         text.push('\n');
     }
     text += &summary(recorded, replay);
@@ -46,9 +47,11 @@ impl Bases {
     fn of(events: &[Event]) -> Bases {
         let base = |want: Direction| {
             events.iter().find_map(|event| match event {
-                Event::Segment { direction, seg, .. } if *direction == want => {
-                    Some(if seg.syn { seg.seq } else { seg.seq.wrapping_sub(1) })
-                }
+                Event::Segment { direction, seg, .. } if *direction == want => Some(if seg.syn {
+                    seg.seq
+                } else {
+                    seg.seq.wrapping_sub(1)
+                }),
                 _ => None,
             })
         };
@@ -59,7 +62,7 @@ impl Bases {
     }
 }
 
-fn event_line(event: &Event, bases: &Bases, recorded: &Recorded) -> String {
+fn event_line(event: &Event, bases: &Bases, recorded: &Recorded, app: AppKind) -> String {
     match event {
         Event::Segment { at, direction, seg } => {
             let (arrow, own, other) = match direction {
@@ -68,7 +71,7 @@ fn event_line(event: &Event, bases: &Bases, recorded: &Recorded) -> String {
             };
             format!("{}  {arrow}  {}", seconds(*at), describe(seg, own, other))
         }
-        Event::State { from: None, to, .. } => first_state(to, recorded),
+        Event::State { from: None, to, .. } => first_state(to, recorded, app),
         Event::State {
             from: Some(from),
             to,
@@ -79,11 +82,11 @@ fn event_line(event: &Event, bases: &Bases, recorded: &Recorded) -> String {
 }
 
 /// The state the replay starts in, with what it means for the peer.
-fn first_state(state: &str, recorded: &Recorded) -> String {
+fn first_state(state: &str, recorded: &Recorded, app: AppKind) -> String {
     let local = recorded.stack_end;
     match state {
         "LISTEN" => format!("        {STACK}: LISTEN on {local}"),
-        "CLOSED" if !recorded.active_open => format!(
+        "CLOSED" if app == AppKind::EchoServer => format!(
             "        {STACK}: CLOSED, nothing listens on {local}: a SYN to it is answered with RST (RFC 9293 §3.10.7.1)"
         ),
         other => format!("        {STACK}: {other}"),
@@ -100,11 +103,7 @@ fn seconds(at: Instant) -> String {
 /// sender's base, `other` the receiver's.
 fn describe(seg: &Segment, own: Option<u32>, other: Option<u32>) -> String {
     let relative = |n: u32, base: Option<u32>| n.wrapping_sub(base.unwrap_or(0));
-    let mut text = format!(
-        "[{}] seq={}",
-        seg.flag_names(),
-        relative(seg.seq, own)
-    );
+    let mut text = format!("[{}] seq={}", seg.flag_names(), relative(seg.seq, own));
     if seg.has_ack {
         let _ = write!(text, " ack={}", relative(seg.ack, other));
     }
@@ -154,7 +153,11 @@ fn preview(payload: &[u8]) -> Option<String> {
     }
     let shown = &payload[..payload.len().min(PREVIEW_BYTES)];
     let text: String = shown.iter().map(|&b| char::from(b)).collect();
-    let more = if shown.len() < payload.len() { "..." } else { "" };
+    let more = if shown.len() < payload.len() {
+        "..."
+    } else {
+        ""
+    };
     Some(format!("{:?}{more}", text))
 }
 
@@ -197,7 +200,11 @@ fn who_closed_first(events: &[Event]) -> String {
         Direction::ToStack => PEER,
         Direction::FromStack => STACK,
     };
-    let how = if rst { "reset it (RST)" } else { "closed first (FIN)" };
+    let how = if rst {
+        "reset it (RST)"
+    } else {
+        "closed first (FIN)"
+    };
     format!("the {who} {how} at {}", seconds(at).trim_start())
 }
 
@@ -210,14 +217,16 @@ fn peer_final_state(events: &[Event]) -> &'static str {
             _ => None,
         })
     };
-    let first_fin = |want: Direction| {
-        segments().position(|(direction, seg)| direction == want && seg.fin)
-    };
+    let first_fin =
+        |want: Direction| segments().position(|(direction, seg)| direction == want && seg.fin);
     if segments().any(|(_, seg)| seg.rst) {
         return "CLOSED";
     }
     let peer_synced = segments().any(|(d, seg)| d == Direction::ToStack && seg.has_ack);
-    match (first_fin(Direction::ToStack), first_fin(Direction::FromStack)) {
+    match (
+        first_fin(Direction::ToStack),
+        first_fin(Direction::FromStack),
+    ) {
         (Some(peer), Some(stack)) if peer < stack => "TIME-WAIT",
         (Some(_), Some(_)) => "CLOSED",
         (Some(_), None) => "FIN-WAIT-2",
@@ -241,7 +250,13 @@ fn verdict(recorded: &Recorded, replay: &Replay) -> String {
             recorded_stream.len()
         ));
     }
-    problems.extend(replay.view.errors.iter().map(|e| format!("application error: {e}")));
+    problems.extend(
+        replay
+            .view
+            .errors
+            .iter()
+            .map(|e| format!("application error: {e}")),
+    );
     if problems.is_empty() {
         return format!(
             "  compared with the capture: {} did what the recorded stack did (same answer, same bytes, same close)\n",
@@ -256,4 +271,67 @@ fn verdict(recorded: &Recorded, replay: &Replay) -> String {
         let _ = writeln!(text, "    - {problem}");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::apps::replay::replay;
+    use crate::device::replay::Capture;
+    use crate::engine::{Stack, StackConfig};
+
+    const STACK_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+
+    fn echo_line() -> (Recorded, Replay) {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/echo-line.pcap");
+        let capture = Capture::read(path, STACK_ADDR).unwrap();
+        let engine = Box::new(Stack::new(StackConfig::new(STACK_ADDR)));
+        replay(&capture, engine, None).unwrap()
+    }
+
+    #[test]
+    fn the_verdict_names_what_differs_from_the_recording() {
+        let (mut recorded, replay) = echo_line();
+        assert!(
+            transcript(&recorded, &replay).contains("tuntcp did what the recorded stack did"),
+            "{}",
+            transcript(&recorded, &replay)
+        );
+        // As if the recorded stack had echoed other bytes and never closed.
+        for placed in &mut recorded.stack {
+            placed.seg.payload.iter_mut().for_each(|b| *b ^= 0x20);
+            placed.seg.fin = false;
+        }
+        let text = transcript(&recorded, &replay);
+        assert!(
+            text.contains("tuntcp did NOT do what the recorded stack did"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- FIN: FIN at seq=15, the recorded stack no FIN"),
+            "{text}"
+        );
+        assert!(text.contains("stream bytes 0..14 that differ"), "{text}");
+    }
+
+    #[test]
+    fn text_payload_is_quoted_and_cut_binary_is_only_counted() {
+        assert_eq!(preview(b"hi\n").as_deref(), Some(r#""hi\n""#));
+        let long = [b'a'; 50];
+        assert_eq!(
+            preview(&long).unwrap(),
+            format!("\"{}\"...", "a".repeat(PREVIEW_BYTES))
+        );
+        assert_eq!(preview(&[0, 1, 2]), None);
+        assert_eq!(preview(b""), None);
+    }
+
+    #[test]
+    fn times_are_seconds_with_microseconds() {
+        assert_eq!(seconds(Instant::from_micros(512)), "   0.000512");
+        assert_eq!(seconds(Instant::from_micros(12_345_678)), "  12.345678");
+    }
 }
