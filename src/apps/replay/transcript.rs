@@ -250,6 +250,19 @@ fn verdict(recorded: &Recorded, replay: &Replay) -> String {
             recorded_stream.len()
         ));
     }
+    let peer_stream = stream_of(&recorded.peer, "recorded peer").unwrap_or_default();
+    if replay.view.received != peer_stream {
+        problems.push(format!(
+            "the application read {} bytes that are not the {} the {PEER} sent",
+            replay.view.received.len(),
+            peer_stream.len()
+        ));
+    }
+    // As in the recording, the peer's last ACK covers all the engine sent.
+    let synchronized = recorded.stack.iter().any(|p| p.seg.syn);
+    if synchronized && replay.last_peer_ack != Some(replay.engine_snd_max) {
+        problems.push("the peer's last ACK does not cover all the engine sent".into());
+    }
     problems.extend(
         replay
             .view
