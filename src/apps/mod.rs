@@ -2,4 +2,5 @@
 
 pub mod connect;
 pub mod echo;
+pub mod replay;
 pub mod workers;

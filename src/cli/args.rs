@@ -31,6 +31,10 @@ pub enum Command {
     /// Open a connection from the stack (active open) and copy stdin to it
     /// and it to stdout, like `nc -N`.
     Connect(ConnectArgs),
+    /// Play a recorded session (a pcap from --pcap) into a fresh engine on
+    /// virtual time and print what happens, segment by segment. Needs no
+    /// root and no TUN device.
+    Replay(ReplayArgs),
 }
 
 #[derive(Args, Debug)]
@@ -55,6 +59,32 @@ pub struct ConnectArgs {
     pub remote: SocketAddrV4,
     #[command(flatten)]
     pub net: NetArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// The capture: link type RAW or IPV4, one TCP connection, as
+    /// `--pcap` writes it (see captures/).
+    pub file: PathBuf,
+    /// Which TCP engine replays the stack's side.
+    #[arg(long, value_enum, default_value_t = StackKind::Tuntcp)]
+    pub stack: StackKind,
+    /// The recorded stack's address: packets to it are the peer's, packets
+    /// from it the stack's.
+    #[arg(long, default_value = "192.0.2.2")]
+    pub addr: Ipv4Addr,
+    /// The application on the engine side. Default: what the capture
+    /// shows, echo if the peer sent the first SYN, connect if the stack did.
+    #[arg(long, value_enum)]
+    pub app: Option<ReplayApp>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReplayApp {
+    /// The echo server (`tuntcp echo`).
+    Echo,
+    /// The client (`tuntcp connect`), sending what the recorded stack sent.
+    Connect,
 }
 
 /// Options shared by every command: the interface and the stack.

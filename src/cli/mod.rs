@@ -1,6 +1,7 @@
 //! The `tuntcp` program: command-line options to running applications.
 
 pub mod args;
+mod replay;
 mod setup;
 mod signals;
 
@@ -12,6 +13,11 @@ use tuntcp::socket::{TcpListener, TcpStream};
 
 /// Runs the chosen command; the error is a sentence for the user.
 pub fn run(cli: Cli) -> Result<(), String> {
+    // A replay is plain computation: no stack to stop cleanly, so Ctrl-C
+    // keeps its ordinary meaning.
+    if let Command::Replay(replay) = &cli.command {
+        return replay::run(replay);
+    }
     let signal_set = signals::block_termination_signals()
         .map_err(|err| format!("cannot set up signal handling: {err}"))?;
     match cli.command {
@@ -48,6 +54,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|err| format!("connection to {} failed: {err}", connect.remote))?;
             stack.shutdown().map_err(|err| err.to_string())
         }
+        // Handled above, before the signals are blocked.
+        Command::Replay(_) => Ok(()),
     }
 }
 
