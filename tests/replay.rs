@@ -21,7 +21,7 @@ mod common;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 
-use common::tcpseg::{rewrite_acks, Seg};
+use common::craft::{rewrite_acks, ParsedTcp, ACK, FIN, RST, SYN};
 use tuntcp::device::replay::{Capture, Direction};
 use tuntcp::engine::{ApiError, ConnId, Engine, ListenerId, Stack, StackConfig};
 use tuntcp::reference::{SmolConfig, SmolEngine};
@@ -55,7 +55,7 @@ fn engines() -> Vec<Box<dyn Engine>> {
 #[derive(Clone, Debug)]
 struct Placed {
     position: usize,
-    seg: Seg,
+    seg: ParsedTcp,
 }
 
 /// The recorded session, read from the capture.
@@ -76,7 +76,7 @@ impl Recorded {
                 .going(direction)
                 .map(|(index, packet)| Placed {
                     position: index,
-                    seg: Seg::parse(&packet.bytes)
+                    seg: ParsedTcp::parse(&packet.bytes)
                         .unwrap_or_else(|| panic!("capture packet #{index} is not TCP/IPv4")),
                 })
                 .collect()
@@ -106,7 +106,10 @@ impl Recorded {
     /// The stack's own ISN in the recording: the sequence number of its
     /// SYN or SYN-ACK (an RST-only stack has none).
     fn stack_isn(&self) -> Option<u32> {
-        self.stack.iter().find(|p| p.seg.syn).map(|p| p.seg.seq)
+        self.stack
+            .iter()
+            .find(|p| p.seg.has(SYN))
+            .map(|p| p.seg.seq)
     }
 }
 
@@ -166,7 +169,7 @@ impl Replay {
             }
         } else {
             // Listen only where the recorded stack answered with SYN-ACK.
-            let answered = recorded.stack.iter().any(|p| p.seg.syn);
+            let answered = recorded.stack.iter().any(|p| p.seg.has(SYN));
             let listener = answered.then(|| {
                 engine
                     .listen(recorded.stack_end, 8)
@@ -218,7 +221,7 @@ impl Replay {
                 let packet = rewrite_acks(bytes, |ack| {
                     engine_isn.wrapping_add(ack.wrapping_sub(recorded_isn).min(cap))
                 });
-                if let Some(seg) = Seg::parse(&packet).filter(|s| s.has_ack) {
+                if let Some(seg) = ParsedTcp::parse(&packet).filter(|s| s.has(ACK)) {
                     self.last_peer_ack = Some(seg.ack.wrapping_sub(engine_isn));
                 }
                 packet
@@ -251,14 +254,14 @@ impl Replay {
         let mut count = 0;
         while let Some(len) = self.engine.poll_transmit(now, &mut buf) {
             count += 1;
-            let seg = Seg::parse(&buf[..len]).unwrap_or_else(|| {
+            let seg = ParsedTcp::parse(&buf[..len]).unwrap_or_else(|| {
                 panic!("{} sent a packet that is not TCP/IPv4", self.engine.name())
             });
-            if seg.syn && self.engine_isn.is_none() {
+            if seg.has(SYN) && self.engine_isn.is_none() {
                 self.engine_isn = Some(seg.seq);
             }
             if let Some(isn) = self.engine_isn {
-                let end = seg.seq.wrapping_sub(isn).wrapping_add(seg.seq_len());
+                let end = seg.seq.wrapping_sub(isn).wrapping_add(seg.seg_len());
                 self.engine_snd_max = self.engine_snd_max.max(end);
             }
             self.emitted.push(Placed { position, seg });
@@ -386,7 +389,7 @@ impl Replay {
 /// Position of the first FIN among `segs`, `usize::MAX` if none.
 fn fin_position(segs: &[Placed]) -> usize {
     segs.iter()
-        .find(|p| p.seg.fin)
+        .find(|p| p.seg.has(FIN))
         .map_or(usize::MAX, |p| p.position)
 }
 
@@ -394,7 +397,7 @@ fn fin_position(segs: &[Placed]) -> usize {
 /// to their sender's SYN, whatever the segmentation and retransmissions.
 /// Panics if two segments disagree on a byte or leave a hole.
 fn stream_of(segs: &[Placed], who: &str) -> Vec<u8> {
-    let Some(isn) = segs.iter().find(|p| p.seg.syn).map(|p| p.seg.seq) else {
+    let Some(isn) = segs.iter().find(|p| p.seg.has(SYN)).map(|p| p.seg.seq) else {
         return Vec::new();
     };
     let mut bytes: Vec<Option<u8>> = Vec::new();
@@ -440,20 +443,20 @@ struct Outcome {
 }
 
 fn outcome(stack: &[Placed], peer: &[Placed]) -> Outcome {
-    let peer_isn = peer.iter().find(|p| p.seg.syn).map(|p| p.seg.seq);
-    let own_isn = stack.iter().find(|p| p.seg.syn).map(|p| p.seg.seq);
-    let relative_ack = |seg: &Seg| peer_isn.map(|isn| seg.ack.wrapping_sub(isn));
+    let peer_isn = peer.iter().find(|p| p.seg.has(SYN)).map(|p| p.seg.seq);
+    let own_isn = stack.iter().find(|p| p.seg.has(SYN)).map(|p| p.seg.seq);
+    let relative_ack = |seg: &ParsedTcp| peer_isn.map(|isn| seg.ack.wrapping_sub(isn));
     let first_answer = stack.first().map_or("nothing".to_string(), |p| {
-        match relative_ack(&p.seg).filter(|_| p.seg.has_ack) {
-            Some(ack) => format!("[{}] ack {ack}", p.seg.flags()),
-            None => format!("[{}]", p.seg.flags()),
+        match relative_ack(&p.seg).filter(|_| p.seg.has(ACK)) {
+            Some(ack) => format!("[{}] ack {ack}", p.seg.flag_letters()),
+            None => format!("[{}]", p.seg.flag_letters()),
         }
     });
-    let fin = stack.iter().find(|p| p.seg.fin);
+    let fin = stack.iter().find(|p| p.seg.has(FIN));
     let peer_fin = fin_position(peer);
     Outcome {
         first_answer,
-        sent_rst: stack.iter().any(|p| p.seg.rst),
+        sent_rst: stack.iter().any(|p| p.seg.has(RST)),
         fin_seq: fin.and_then(|p| {
             let end = p.seg.seq.wrapping_add(p.seg.payload.len() as u32);
             own_isn.map(|isn| end.wrapping_sub(isn))
@@ -461,7 +464,7 @@ fn outcome(stack: &[Placed], peer: &[Placed]) -> Outcome {
         fin_before_peer_fin: fin.map(|p| p.position <= peer_fin),
         final_ack: stack
             .iter()
-            .filter(|p| p.seg.has_ack && !p.seg.rst)
+            .filter(|p| p.seg.has(ACK) && !p.seg.has(RST))
             .filter_map(|p| relative_ack(&p.seg))
             .max(),
     }
@@ -470,7 +473,7 @@ fn outcome(stack: &[Placed], peer: &[Placed]) -> Outcome {
 /// The first segment the engine sent whose payload differs from the
 /// recorded stack's stream at the same offset, as a failure message.
 fn first_wrong_payload(emitted: &[Placed], expected: &[u8]) -> Option<String> {
-    let isn = emitted.iter().find(|p| p.seg.syn)?.seg.seq;
+    let isn = emitted.iter().find(|p| p.seg.has(SYN))?.seg.seq;
     emitted.iter().find_map(|placed| {
         let offset = placed.seg.seq.wrapping_sub(isn).wrapping_sub(1) as usize;
         let payload = &placed.seg.payload;
@@ -538,14 +541,14 @@ fn check_application(
         stack_stream.len(),
         "{context}: the engine sent a different number of bytes than the recorded stack"
     );
-    let peer_fin = recorded.peer.iter().any(|p| p.seg.fin);
+    let peer_fin = recorded.peer.iter().any(|p| p.seg.has(FIN));
     assert_eq!(
         replay.view.eof, peer_fin,
         "{context}: EOF seen by the application"
     );
     // Everything the engine sent was acknowledged by the peer's last ACK,
     // as it was in the recording: no data or FIN left outstanding.
-    if recorded.stack.iter().any(|p| p.seg.syn) {
+    if recorded.stack.iter().any(|p| p.seg.has(SYN)) {
         assert_eq!(
             replay.last_peer_ack,
             Some(replay.engine_snd_max),
