@@ -19,7 +19,7 @@ mod common;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use common::tcpseg::{build, with_bad_tcp_checksum, Seg};
+use common::craft::{flag_bits, with_bad_tcp_checksum, ParsedTcp, Segment, ACK, RST, SYN};
 use tuntcp::engine::{ApiError, ConnId, Engine, ListenerId, Stack, StackConfig};
 use tuntcp::reference::{SmolConfig, SmolEngine};
 use tuntcp::time::Instant;
@@ -91,17 +91,15 @@ impl Peer {
     }
 
     fn packet(&self, flags: &str, seq: u32, payload: &[u8]) -> Vec<u8> {
-        let ack = self.engine_isn.unwrap_or(0).wrapping_add(self.engine_nxt);
+        let flags = flag_bits(flags);
+        // The acknowledgment field is zero unless the ACK flag is set.
+        let ack = if flags & ACK != 0 {
+            self.engine_isn.unwrap_or(0).wrapping_add(self.engine_nxt)
+        } else {
+            0
+        };
         let seq = PEER_ISN.wrapping_add(seq);
-        build(
-            PEER_ADDR,
-            ENGINE_ADDR,
-            flags,
-            seq,
-            ack,
-            PEER_WINDOW,
-            payload,
-        )
+        peer_segment(ENGINE_ADDR, flags, seq, ack, payload)
     }
 
     fn send_raw(&mut self, packet: &[u8]) -> String {
@@ -120,7 +118,7 @@ impl Peer {
             }
             let mut buf = [0u8; 1500];
             while let Some(len) = self.engine.poll_transmit(self.now, &mut buf) {
-                let seg = Seg::parse(&buf[..len]).expect("engine sent TCP/IPv4");
+                let seg = ParsedTcp::parse(&buf[..len]).expect("engine sent TCP/IPv4");
                 seen.push(self.summarise(&seg));
             }
             match self.engine.poll_timeout() {
@@ -141,22 +139,22 @@ impl Peer {
 
     /// "[flags] ack N" (relative to the peer's ISN), "len L" if data, and
     /// the window when it is zero; learns the engine's ISN and SND.NXT.
-    fn summarise(&mut self, seg: &Seg) -> String {
-        if seg.syn {
+    fn summarise(&mut self, seg: &ParsedTcp) -> String {
+        if seg.has(SYN) {
             self.engine_isn = Some(seg.seq);
         }
         if let Some(isn) = self.engine_isn {
-            let end = seg.seq.wrapping_sub(isn).wrapping_add(seg.seq_len());
+            let end = seg.seq.wrapping_sub(isn).wrapping_add(seg.seg_len());
             self.engine_nxt = self.engine_nxt.max(end);
         }
-        let mut text = format!("[{}]", seg.flags());
-        if seg.has_ack {
+        let mut text = format!("[{}]", seg.flag_letters());
+        if seg.has(ACK) {
             text += &format!(" ack {}", seg.ack.wrapping_sub(PEER_ISN));
         }
         if !seg.payload.is_empty() {
             text += &format!(" len {}", seg.payload.len());
         }
-        if seg.window == 0 && !seg.rst {
+        if seg.window == 0 && !seg.has(RST) {
             text += " win 0";
         }
         text
@@ -201,6 +199,16 @@ impl Peer {
             None => "no connection".to_string(),
         }
     }
+}
+
+/// A packet from the peer to `dst`, with the peer's window.
+fn peer_segment(dst: SocketAddrV4, flags: u8, seq: u32, ack: u32, payload: &[u8]) -> Vec<u8> {
+    Segment {
+        window: PEER_WINDOW,
+        payload: payload.to_vec(),
+        ..Segment::new(PEER_ADDR, dst, seq, ack, flags)
+    }
+    .build()
 }
 
 fn handshake(peer: &mut Peer) {
@@ -289,7 +297,7 @@ fn bad_checksum(peer: &mut Peer) {
 
 fn syn_to_closed_port(peer: &mut Peer) {
     let closed = SocketAddrV4::new(*ENGINE_ADDR.ip(), 81);
-    let packet = build(PEER_ADDR, closed, "S", PEER_ISN, 0, PEER_WINDOW, &[]);
+    let packet = peer_segment(closed, SYN, PEER_ISN, 0, &[]);
     let answer = peer.send_raw(&packet);
     peer.note("reply to SYN on a closed port", answer);
 }

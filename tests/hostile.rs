@@ -307,26 +307,7 @@ fn icmp_packet(rng: &SplitMix, victim: &common::bench::Peer) -> Vec<u8> {
         let quoted = victim.segment(ACK).build();
         body.extend(&quoted[..28.min(quoted.len())]);
     }
-    let total = 20 + body.len();
-    let mut p = vec![
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        1,
-        0x40,
-        0,
-        64,
-        PROTO_ICMP,
-        0,
-        0,
-    ];
-    p.extend(CLIENT_IP.octets());
-    p.extend(SERVER_IP.octets());
-    p.extend(body);
-    fix_checksums(&mut p);
-    p
+    ipv4_packet(CLIENT_IP, SERVER_IP, PROTO_ICMP, &body)
 }
 
 /// One hostile packet aimed at the victim connection.
@@ -673,15 +654,7 @@ fn storm_packet(rng: &SplitMix, victim: &common::bench::Peer) -> Vec<u8> {
         }
         _ => {
             let ping = [8, 0, 0, 0, 0, 1, 0, 1];
-            let total = 28u16.to_be_bytes();
-            let mut p = vec![
-                0x45, 0, total[0], total[1], 0, 1, 0x40, 0, 64, PROTO_ICMP, 0, 0,
-            ];
-            p.extend(CLIENT_IP.octets());
-            p.extend(SERVER_IP.octets());
-            p.extend(ping);
-            fix_checksums(&mut p);
-            return p;
+            return ipv4_packet(CLIENT_IP, SERVER_IP, PROTO_ICMP, &ping);
         }
     }
     seg.build()

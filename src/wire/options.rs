@@ -10,6 +10,19 @@
 //! whole segment unparseable: MUST-7 asks us to "be prepared to handle an
 //! illegal option length" and we do so by dropping the segment, which
 //! cannot stall, loop or misread the rest of the header.
+//!
+//! # Why not etherparse's option iterator
+//!
+//! The fixed TCP header goes through etherparse (see [`super::tcp`]), but
+//! its `TcpOptionsIterator` ends at the first option kind it does not know
+//! (it yields `UnknownId` and stops), so an MSS or SACK option after, say,
+//! an experimental option would be lost. RFC 9293 §3.1 asks the opposite:
+//! a TCP "MUST (MUST-6) ignore without error any TCP Option it does not
+//! implement", and since every option but EOL and NOP "MUST have length
+//! fields, including all future options (MUST-68)", an unknown option can
+//! always be stepped over by its length byte and the rest still read. So
+//! the options are read here, from the raw bytes etherparse hands us, and
+//! written here on emit.
 
 use super::seq::SeqNum;
 use super::WireError;

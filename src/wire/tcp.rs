@@ -1,5 +1,11 @@
 //! TCP segments (RFC 9293 §3.1): checked parse and emit.
 //!
+//! The fixed 20 bytes are read and written by etherparse
+//! (`TcpHeaderSlice` checks the data offset against the bytes there;
+//! `etherparse::TcpHeader` lays the fields out and computes the checksum).
+//! The option bytes pass through raw, both ways, to and from our own
+//! [`TcpOptions`] (see [`super::options`] for why we keep that parser).
+//!
 //! ```text
 //!  0                   1                   2                   3
 //!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -23,6 +29,9 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
+use etherparse::err::tcp::{HeaderError, HeaderSliceError};
+use etherparse::TcpHeaderSlice;
+
 use super::checksum;
 use super::ipv4::{Ipv4Repr, DEFAULT_TTL, IPV4_HEADER_LEN, PROTO_TCP};
 use super::options::TcpOptions;
@@ -30,14 +39,7 @@ use super::seq::SeqNum;
 use super::WireError;
 
 /// Length of the fixed part of the header.
-pub const TCP_HEADER_LEN: usize = 20;
-
-const FIN: u8 = 0x01;
-const SYN: u8 = 0x02;
-const RST: u8 = 0x04;
-const PSH: u8 = 0x08;
-const ACK: u8 = 0x10;
-const URG: u8 = 0x20;
+pub const TCP_HEADER_LEN: usize = etherparse::TcpHeader::MIN_LEN;
 
 /// The control bits except ACK, which lives in [`TcpHeader::ack`] so that an
 /// acknowledgement number can only be read when the ACK bit says it is valid.
@@ -80,91 +82,100 @@ impl TcpHeader {
     /// Writes header and checksum into `buf`, where the payload is already in
     /// place at `buf[self.header_len()..][..payload_len]`. Returns the segment
     /// length (header + payload).
+    ///
+    /// # Panics
+    ///
+    /// If the options take more than the 40 bytes a header has room for
+    /// (the engine never builds such a header), or `buf` is too short.
     pub fn emit(&self, src: Ipv4Addr, dst: Ipv4Addr, buf: &mut [u8], payload_len: usize) -> usize {
         let header_len = self.header_len();
         let total = header_len + payload_len;
-        let h = &mut buf[..header_len];
-        h[0..2].copy_from_slice(&self.src_port.to_be_bytes());
-        h[2..4].copy_from_slice(&self.dst_port.to_be_bytes());
-        h[4..8].copy_from_slice(&self.seq.0.to_be_bytes());
-        h[8..12].copy_from_slice(&self.ack.unwrap_or_default().0.to_be_bytes());
-        h[12] = ((header_len / 4) as u8) << 4;
-        h[13] = self.flag_byte();
-        h[14..16].copy_from_slice(&self.window.to_be_bytes());
-        h[16..18].copy_from_slice(&[0, 0]);
-        h[18..20].copy_from_slice(&self.urgent.to_be_bytes());
-        self.options.emit(&mut h[TCP_HEADER_LEN..]);
-        let sum = checksum::tcp_checksum(src, dst, &buf[..total]);
-        buf[16..18].copy_from_slice(&sum.to_be_bytes());
+        let mut header = self.etherparse_header();
+        // RFC 9293 §3.1: the checksum covers a pseudo-header (addresses,
+        // protocol, TCP length), the header and the data.
+        header.checksum = header
+            .calc_checksum_ipv4_raw(src.octets(), dst.octets(), &buf[header_len..total])
+            .expect("one segment fits the 16-bit IPv4 length");
+        // `to_bytes` fills a stack array: nothing allocates per packet.
+        buf[..header_len].copy_from_slice(&header.to_bytes());
         total
     }
 
-    fn flag_byte(&self) -> u8 {
-        let f = &self.flags;
-        let mut byte = 0;
-        for (set, bit) in [
-            (f.fin, FIN),
-            (f.syn, SYN),
-            (f.rst, RST),
-            (f.psh, PSH),
-            (f.urg, URG),
-        ] {
-            if set {
-                byte |= bit;
-            }
+    /// The same header as etherparse's struct, checksum not yet computed.
+    /// The option bytes are the ones our own [`TcpOptions::emit`] lays out
+    /// (aligned as Linux does), handed over raw.
+    fn etherparse_header(&self) -> etherparse::TcpHeader {
+        let options_len = self.options.len();
+        assert!(
+            options_len <= etherparse::TcpOptions::MAX_LEN,
+            "TCP options take {options_len} bytes, more than the header has room for"
+        );
+        let mut raw = [0u8; etherparse::TcpOptions::MAX_LEN];
+        self.options.emit(&mut raw);
+        let options = etherparse::TcpOptions::try_from_slice(&raw[..options_len])
+            .expect("checked above: the options fit");
+        etherparse::TcpHeader {
+            source_port: self.src_port,
+            destination_port: self.dst_port,
+            sequence_number: self.seq.0,
+            // Zero when the ACK bit is clear: the field is then meaningless.
+            acknowledgment_number: self.ack.unwrap_or_default().0,
+            ack: self.ack.is_some(),
+            syn: self.flags.syn,
+            fin: self.flags.fin,
+            rst: self.flags.rst,
+            psh: self.flags.psh,
+            urg: self.flags.urg,
+            window_size: self.window,
+            urgent_pointer: self.urgent,
+            options,
+            // NS, ECE and CWR (ECN, RFC 3168) stay clear: we do not do ECN.
+            ..etherparse::TcpHeader::default()
         }
-        if self.ack.is_some() {
-            byte |= ACK;
-        }
-        byte
     }
 }
 
 impl<'a> TcpSegment<'a> {
     /// Checks a TCP segment carried from `src` to `dst`: lengths, checksum
     /// over the pseudo-header (§3.1), and options.
+    ///
+    /// etherparse checks that the fixed header is there, that the data
+    /// offset is at least 5 words and that the options it promises are
+    /// there; we add the checksum and read the options ourselves (see
+    /// [`super::options`] for why).
     pub fn parse(
         src: Ipv4Addr,
         dst: Ipv4Addr,
         bytes: &'a [u8],
     ) -> Result<TcpSegment<'a>, WireError> {
-        if bytes.len() < TCP_HEADER_LEN {
-            return Err(WireError::Truncated);
-        }
-        let header_len = usize::from(bytes[12] >> 4) * 4;
-        if header_len < TCP_HEADER_LEN {
-            return Err(WireError::BadHeaderLength);
-        }
-        if header_len > bytes.len() {
-            return Err(WireError::Truncated);
-        }
+        let fixed = TcpHeaderSlice::from_slice(bytes).map_err(|err| match err {
+            HeaderSliceError::Len(_) => WireError::Truncated,
+            HeaderSliceError::Content(HeaderError::DataOffsetTooSmall { .. }) => {
+                WireError::BadHeaderLength
+            }
+        })?;
         if checksum::tcp_checksum(src, dst, bytes) != 0 {
             return Err(WireError::BadChecksum);
         }
-        let word = |at: usize| {
-            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-        };
-        let half = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
-        let bits = bytes[13];
         let header = TcpHeader {
-            src_port: half(0),
-            dst_port: half(2),
-            seq: SeqNum(word(4)),
-            ack: (bits & ACK != 0).then(|| SeqNum(word(8))),
+            src_port: fixed.source_port(),
+            dst_port: fixed.destination_port(),
+            seq: SeqNum(fixed.sequence_number()),
+            ack: fixed.ack().then(|| SeqNum(fixed.acknowledgment_number())),
             flags: TcpFlags {
-                syn: bits & SYN != 0,
-                fin: bits & FIN != 0,
-                rst: bits & RST != 0,
-                psh: bits & PSH != 0,
-                urg: bits & URG != 0,
+                syn: fixed.syn(),
+                fin: fixed.fin(),
+                rst: fixed.rst(),
+                psh: fixed.psh(),
+                urg: fixed.urg(),
             },
-            window: half(14),
-            urgent: half(18),
-            options: TcpOptions::parse(&bytes[TCP_HEADER_LEN..header_len])?,
+            window: fixed.window_size(),
+            urgent: fixed.urgent_pointer(),
+            options: TcpOptions::parse(fixed.options())?,
         };
         Ok(TcpSegment {
             header,
-            payload: &bytes[header_len..],
+            payload: &bytes[fixed.slice().len()..],
         })
     }
 
@@ -335,6 +346,71 @@ mod tests {
             TcpSegment::parse(A, B, &bytes[20..30]),
             Err(WireError::Truncated)
         );
+    }
+
+    #[test]
+    fn emitted_fixed_header_has_the_rfc_9293_layout() {
+        let bytes = packet(&syn_ack(), b"");
+        let tcp = &bytes[20..];
+        assert_eq!(tcp[0..2], 80u16.to_be_bytes(), "source port");
+        assert_eq!(tcp[2..4], 49152u16.to_be_bytes(), "destination port");
+        assert_eq!(tcp[4..8], u32::MAX.to_be_bytes(), "sequence number");
+        assert_eq!(tcp[8..12], 1u32.to_be_bytes(), "acknowledgment number");
+        assert_eq!(tcp[12], 6 << 4, "data offset: 20 + 4 bytes of MSS");
+        assert_eq!(tcp[13], 0x12, "SYN and ACK, nothing else");
+        assert_eq!(tcp[14..16], 1000u16.to_be_bytes(), "window");
+        assert_eq!(tcp[20..24], [2, 4, 0x05, 0xb4], "MSS option, raw");
+        assert_eq!(checksum::tcp_checksum(A, B, tcp), 0);
+    }
+
+    /// A segment as another stack might send it, built with etherparse
+    /// alone: ECN bits set and `options` as raw bytes.
+    fn foreign_segment(options: &[u8]) -> Vec<u8> {
+        let mut header = etherparse::TcpHeader::new(40000, 80, 7, 512);
+        header.syn = true;
+        header.ece = true;
+        header.cwr = true;
+        header.set_options_raw(options).unwrap();
+        header.checksum = header
+            .calc_checksum_ipv4_raw(A.octets(), B.octets(), &[])
+            .unwrap();
+        header.to_bytes().to_vec()
+    }
+
+    #[test]
+    fn unknown_options_before_mss_are_skipped_must_6() {
+        // An experimental option (kind 254, RFC 6994) that etherparse's
+        // own iterator would stop at, then MSS 1460.
+        let bytes = foreign_segment(&[254, 4, 0xab, 0xcd, 2, 4, 0x05, 0xb4]);
+        let seg = TcpSegment::parse(A, B, &bytes).unwrap();
+        assert_eq!(seg.header.options, TcpOptions::with_mss(1460));
+        assert!(seg.header.flags.syn);
+        assert_eq!(seg.header.ack, None);
+        assert!(seg.payload.is_empty());
+    }
+
+    #[test]
+    fn illegal_option_length_in_a_segment_is_refused_must_7() {
+        let bytes = foreign_segment(&[254, 0, 0, 0]);
+        assert_eq!(TcpSegment::parse(A, B, &bytes), Err(WireError::BadOption));
+    }
+
+    #[test]
+    #[should_panic(expected = "more than the header has room for")]
+    fn options_over_40_bytes_are_a_programming_error() {
+        let mut options = TcpOptions {
+            window_scale: Some(7),
+            sack_permitted: true,
+            ..TcpOptions::with_mss(1460)
+        };
+        for _ in 0..4 {
+            options.sack.push(Default::default());
+        }
+        let header = TcpHeader {
+            options,
+            ..syn_ack()
+        };
+        packet(&header, b"");
     }
 
     #[test]

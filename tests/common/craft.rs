@@ -1,14 +1,23 @@
-//! Hand-made IPv4/TCP packets for the hostile-input tests, a checker for
-//! what an engine sends back, and a tiny seeded PRNG.
+//! IPv4/TCP packets for the integration tests, both ways: build one from
+//! plain fields ([`Segment`]), read one back strictly ([`parse_strict`],
+//! [`ParsedTcp::parse`]), rewrite a recorded one ([`rewrite_acks`]), fix or
+//! break checksums on purpose; and a seeded PRNG to pick mutations.
 //!
-//! Everything is done by hand on byte offsets, independently of
-//! `tuntcp::wire`, so a bug there cannot hide itself here. The checker
-//! cross-checks with etherparse.
+//! Packets are built with etherparse and read at the byte offsets of RFC
+//! 791 and RFC 9293 §3.1, cross-checked with etherparse, so a bug in our
+//! own `tuntcp::wire` parser cannot hide itself in the tests' view of the
+//! packets. Checksums come from `tuntcp::wire::checksum` (RFC 1071; its
+//! own tests hold it against etherparse).
 
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::cell::Cell;
+use std::cell::RefCell;
+use std::fmt;
 use std::net::{Ipv4Addr, SocketAddrV4};
+
+use etherparse::{IpNumber, Ipv4Header, TcpHeader};
+use tuntcp::rng::SplitMix64;
+use tuntcp::wire::checksum::{checksum, tcp_checksum};
 
 pub const FIN: u8 = 0x01;
 pub const SYN: u8 = 0x02;
@@ -20,23 +29,23 @@ pub const URG: u8 = 0x20;
 pub const PROTO_ICMP: u8 = 1;
 pub const PROTO_TCP: u8 = 6;
 
-/// SplitMix64: tiny, seedable, good enough to pick mutations. The state is
-/// a `Cell` so calls nest (`rng.bytes(rng.below(80))`).
+/// IPv4 identification of the packets built here (any value will do: they
+/// are never fragmented).
+const IP_IDENTIFICATION: u16 = 0x1234;
+const TTL: u8 = 64;
+
+/// The crate's SplitMix64 behind a `RefCell`, so that draws nest on a
+/// shared reference (`rng.bytes(rng.below(80))`).
 #[derive(Clone, Debug)]
-pub struct SplitMix(Cell<u64>);
+pub struct SplitMix(RefCell<SplitMix64>);
 
 impl SplitMix {
     pub fn new(seed: u64) -> SplitMix {
-        SplitMix(Cell::new(seed))
+        SplitMix(RefCell::new(SplitMix64::new(seed)))
     }
 
     pub fn next_u64(&self) -> u64 {
-        let state = self.0.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
-        self.0.set(state);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.borrow_mut().next_u64()
     }
 
     pub fn next_u32(&self) -> u32 {
@@ -45,14 +54,17 @@ impl SplitMix {
 
     /// Uniform in `0..n` (n > 0).
     pub fn below(&self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        self.0.borrow_mut().below(n as u64) as usize
     }
 
-    /// True with probability `percent`/100.
+    /// True with probability `percent`/100. (One draw compared in whole
+    /// percent, not `SplitMix64::chance`, so a seed picks the same
+    /// mutations it always has.)
     pub fn chance(&self, percent: u64) -> bool {
         self.next_u64() % 100 < percent
     }
 
+    /// `len` bytes, one draw each (the same bytes a seed always gave).
     pub fn bytes(&self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next_u64() as u8).collect()
     }
@@ -68,10 +80,13 @@ pub struct Segment {
     pub src: SocketAddrV4,
     pub dst: SocketAddrV4,
     pub seq: u32,
+    /// Written as given, even without the ACK flag (hostile input).
     pub ack: u32,
+    /// All eight control bits, as on the wire.
     pub flags: u8,
     pub window: u16,
-    /// Raw option bytes; padded with zeros (EOL) to a multiple of 4.
+    /// Raw option bytes (at most 40); padded with zeros (EOL) to a
+    /// multiple of 4.
     pub options: Vec<u8>,
     pub payload: Vec<u8>,
 }
@@ -92,65 +107,55 @@ impl Segment {
 
     /// The whole IPv4 packet, both checksums correct.
     pub fn build(&self) -> Vec<u8> {
-        let mut options = self.options.clone();
-        while !options.len().is_multiple_of(4) {
-            options.push(0);
-        }
-        let tcp_len = 20 + options.len() + self.payload.len();
-        let total = 20 + tcp_len;
-        let mut p = vec![0u8; total];
-        p[0] = 0x45;
-        p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-        p[4..6].copy_from_slice(&0x1234u16.to_be_bytes());
-        p[6] = 0x40; // DF
-        p[8] = 64;
-        p[9] = PROTO_TCP;
-        p[12..16].copy_from_slice(&self.src.ip().octets());
-        p[16..20].copy_from_slice(&self.dst.ip().octets());
-        let t = &mut p[20..];
-        t[0..2].copy_from_slice(&self.src.port().to_be_bytes());
-        t[2..4].copy_from_slice(&self.dst.port().to_be_bytes());
-        t[4..8].copy_from_slice(&self.seq.to_be_bytes());
-        t[8..12].copy_from_slice(&self.ack.to_be_bytes());
-        t[12] = (((20 + options.len()) / 4) as u8) << 4;
-        t[13] = self.flags;
-        t[14..16].copy_from_slice(&self.window.to_be_bytes());
-        t[20..20 + options.len()].copy_from_slice(&options);
-        t[20 + options.len()..].copy_from_slice(&self.payload);
-        fix_checksums(&mut p);
-        p
+        let bit = |flag: u8| self.flags & flag != 0;
+        let mut tcp = TcpHeader {
+            source_port: self.src.port(),
+            destination_port: self.dst.port(),
+            sequence_number: self.seq,
+            acknowledgment_number: self.ack,
+            fin: bit(FIN),
+            syn: bit(SYN),
+            rst: bit(RST),
+            psh: bit(PSH),
+            ack: bit(ACK),
+            urg: bit(URG),
+            ece: bit(0x40),
+            cwr: bit(0x80),
+            window_size: self.window,
+            ..TcpHeader::default()
+        };
+        tcp.set_options_raw(&self.options)
+            .expect("at most 40 bytes of options");
+        let mut body = tcp.to_bytes().to_vec();
+        body.extend_from_slice(&self.payload);
+        ipv4_packet(*self.src.ip(), *self.dst.ip(), PROTO_TCP, &body)
     }
 }
 
-/// The Internet checksum (RFC 1071) of `data`, starting from `sum`.
-pub fn checksum(data: &[u8], mut sum: u32) -> u16 {
-    let mut chunks = data.chunks_exact(2);
-    for pair in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        sum += u32::from(*last) << 8;
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-/// Sum of the TCP pseudo-header (RFC 9293 §3.1) for a segment of `len` bytes.
-fn pseudo_header_sum(src: &[u8], dst: &[u8], len: usize) -> u32 {
-    let mut sum = 0u32;
-    for pair in src.chunks(2).chain(dst.chunks(2)) {
-        sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
-    }
-    sum + u32::from(PROTO_TCP) + len as u32
+/// An IPv4 packet (DF set, TTL 64) carrying `body`, every checksum right.
+pub fn ipv4_packet(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, body: &[u8]) -> Vec<u8> {
+    let payload_len = u16::try_from(body.len()).expect("one packet");
+    let mut ip = Ipv4Header::new(
+        payload_len,
+        TTL,
+        IpNumber(protocol),
+        src.octets(),
+        dst.octets(),
+    )
+    .expect("one packet");
+    ip.identification = IP_IDENTIFICATION;
+    let mut packet = ip.to_bytes().to_vec();
+    packet.extend_from_slice(body);
+    fix_checksums(&mut packet);
+    packet
 }
 
 /// Recomputes whatever checksums the (possibly lying) headers let us find:
-/// the IPv4 header checksum if the IHL fits, and the TCP checksum over the
-/// bytes the total-length field claims (cut to what is there). A mutated
-/// packet fixed up like this gets past the checksum tests and reaches the
-/// length, option and state logic, which is what the fuzzing is after.
+/// the IPv4 header checksum if the IHL fits, and the TCP or ICMP checksum
+/// over the bytes the total-length field claims (cut to what is there). A
+/// mutated packet fixed up like this gets past the checksum tests and
+/// reaches the length, option and state logic, which is what the fuzzing
+/// is after.
 pub fn fix_checksums(p: &mut [u8]) {
     if p.len() < 20 {
         return;
@@ -159,26 +164,35 @@ pub fn fix_checksums(p: &mut [u8]) {
     if ihl < 20 || ihl > p.len() {
         return;
     }
-    p[10] = 0;
-    p[11] = 0;
-    let sum = checksum(&p[..ihl], 0);
+    p[10..12].fill(0);
+    let sum = checksum(&p[..ihl]);
     p[10..12].copy_from_slice(&sum.to_be_bytes());
     let total = usize::from(u16::from_be_bytes([p[2], p[3]])).min(p.len());
+    let (src, dst) = addresses(p);
     if p[9] == PROTO_TCP && total >= ihl + 18 {
-        let (header, rest) = p.split_at_mut(ihl);
-        let tcp = &mut rest[..total - ihl];
-        tcp[16] = 0;
-        tcp[17] = 0;
-        let start = pseudo_header_sum(&header[12..16], &header[16..20], tcp.len());
-        let sum = checksum(tcp, start);
+        let tcp = &mut p[ihl..total];
+        tcp[16..18].fill(0);
+        let sum = tcp_checksum(src, dst, tcp);
         tcp[16..18].copy_from_slice(&sum.to_be_bytes());
     } else if p[9] == PROTO_ICMP && total >= ihl + 4 {
         let icmp = &mut p[ihl..total];
-        icmp[2] = 0;
-        icmp[3] = 0;
-        let sum = checksum(icmp, 0);
+        icmp[2..4].fill(0);
+        let sum = checksum(icmp);
         icmp[2..4].copy_from_slice(&sum.to_be_bytes());
     }
+}
+
+/// `packet` with its TCP checksum broken (the IPv4 header stays valid).
+pub fn with_bad_tcp_checksum(mut packet: Vec<u8>) -> Vec<u8> {
+    let ip_header_len = usize::from(packet[0] & 0x0f) * 4;
+    packet[ip_header_len + 16] ^= 0x5a;
+    packet
+}
+
+/// Source and destination of an IPv4 header of at least 20 bytes.
+fn addresses(p: &[u8]) -> (Ipv4Addr, Ipv4Addr) {
+    let octets = |at: usize| Ipv4Addr::new(p[at], p[at + 1], p[at + 2], p[at + 3]);
+    (octets(12), octets(16))
 }
 
 /// A TCP segment as read back from a packet.
@@ -187,7 +201,9 @@ pub struct ParsedTcp {
     pub src: SocketAddrV4,
     pub dst: SocketAddrV4,
     pub seq: u32,
+    /// Meaningful only with the ACK flag.
     pub ack: u32,
+    /// All eight control bits, as on the wire.
     pub flags: u8,
     pub window: u16,
     pub options: Vec<u8>,
@@ -195,6 +211,15 @@ pub struct ParsedTcp {
 }
 
 impl ParsedTcp {
+    /// The segment in `packet`; `None` for anything [`parse_strict`]
+    /// refuses and for ICMP.
+    pub fn parse(packet: &[u8]) -> Option<ParsedTcp> {
+        match parse_strict(packet) {
+            Ok(Parsed::Tcp(seg)) => Some(seg),
+            _ => None,
+        }
+    }
+
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }
@@ -203,6 +228,53 @@ impl ParsedTcp {
     pub fn seg_len(&self) -> u32 {
         self.payload.len() as u32 + u32::from(self.has(SYN)) + u32::from(self.has(FIN))
     }
+
+    /// The control flags as letters, tcpdump style: "S.", "F.", "R", ".".
+    pub fn flag_letters(&self) -> String {
+        let mut text = String::new();
+        for (flag, letter) in [(SYN, 'S'), (FIN, 'F'), (RST, 'R')] {
+            if self.has(flag) {
+                text.push(letter);
+            }
+        }
+        if self.has(ACK) {
+            text.push('.');
+        }
+        text
+    }
+}
+
+impl fmt::Display for ParsedTcp {
+    /// One line for failure messages: `a > b [S.] seq 1 ack 2 win 3 len 4`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} > {} [{}] seq {} ack {} win {} len {}",
+            self.src,
+            self.dst,
+            self.flag_letters(),
+            self.seq,
+            self.ack,
+            self.window,
+            self.payload.len()
+        )
+    }
+}
+
+/// The bits of control flags written as letters: S(YN), A(CK), F(IN),
+/// R(ST), P(SH); e.g. `flag_bits("AP") == ACK | PSH`.
+pub fn flag_bits(letters: &str) -> u8 {
+    letters
+        .chars()
+        .map(|letter| match letter {
+            'S' => SYN,
+            'A' => ACK,
+            'F' => FIN,
+            'R' => RST,
+            'P' => PSH,
+            other => panic!("unknown TCP flag letter {other:?} in {letters:?}"),
+        })
+        .fold(0, |bits, flag| bits | flag)
 }
 
 /// What a well-formed packet from an engine is.
@@ -214,8 +286,9 @@ pub enum Parsed {
 }
 
 /// Strictly parses an IPv4 packet: every length consistent, both checksums
-/// right, no fragment. Used on what engines send (it must pass) and on
-/// what the fuzzer sends (to know whether an engine could take it as valid).
+/// right, no fragment. Used on what engines send (it must pass), on what
+/// the fuzzer sends (to know whether an engine could take it as valid) and
+/// on recorded captures.
 pub fn parse_strict(p: &[u8]) -> Result<Parsed, String> {
     if p.len() < 20 || p[0] >> 4 != 4 {
         return Err(format!("not IPv4 ({} bytes)", p.len()));
@@ -228,7 +301,7 @@ pub fn parse_strict(p: &[u8]) -> Result<Parsed, String> {
             p.len()
         ));
     }
-    if checksum(&p[..ihl], 0) != 0 {
+    if checksum(&p[..ihl]) != 0 {
         return Err("bad IPv4 header checksum".into());
     }
     let frag = u16::from_be_bytes([p[6], p[7]]);
@@ -236,13 +309,12 @@ pub fn parse_strict(p: &[u8]) -> Result<Parsed, String> {
         return Err(format!("fragment (flags/offset {frag:#06x})"));
     }
     etherparse::Ipv4Slice::from_slice(p).map_err(|e| format!("etherparse IPv4: {e}"))?;
-    let src = Ipv4Addr::new(p[12], p[13], p[14], p[15]);
-    let dst = Ipv4Addr::new(p[16], p[17], p[18], p[19]);
+    let (src, dst) = addresses(p);
     let body = &p[ihl..];
     match p[9] {
-        PROTO_TCP => parse_tcp(src, dst, &p[12..20], body).map(Parsed::Tcp),
+        PROTO_TCP => parse_tcp(src, dst, body).map(Parsed::Tcp),
         PROTO_ICMP => {
-            if body.len() < 8 || checksum(body, 0) != 0 {
+            if body.len() < 8 || checksum(body) != 0 {
                 return Err("short ICMP or bad ICMP checksum".into());
             }
             etherparse::Icmpv4Slice::from_slice(body)
@@ -253,7 +325,7 @@ pub fn parse_strict(p: &[u8]) -> Result<Parsed, String> {
     }
 }
 
-fn parse_tcp(src: Ipv4Addr, dst: Ipv4Addr, addrs: &[u8], t: &[u8]) -> Result<ParsedTcp, String> {
+fn parse_tcp(src: Ipv4Addr, dst: Ipv4Addr, t: &[u8]) -> Result<ParsedTcp, String> {
     if t.len() < 20 {
         return Err(format!("TCP of {} bytes", t.len()));
     }
@@ -261,8 +333,7 @@ fn parse_tcp(src: Ipv4Addr, dst: Ipv4Addr, addrs: &[u8], t: &[u8]) -> Result<Par
     if offset < 20 || offset > t.len() {
         return Err(format!("TCP data offset {offset} in {} bytes", t.len()));
     }
-    let start = pseudo_header_sum(&addrs[..4], &addrs[4..], t.len());
-    if checksum(t, start) != 0 {
+    if tcp_checksum(src, dst, t) != 0 {
         return Err("bad TCP checksum".into());
     }
     etherparse::TcpSlice::from_slice(t).map_err(|e| format!("etherparse TCP: {e}"))?;
@@ -277,41 +348,4 @@ fn parse_tcp(src: Ipv4Addr, dst: Ipv4Addr, addrs: &[u8], t: &[u8]) -> Result<Par
         options: t[20..offset].to_vec(),
         payload: t[offset..].to_vec(),
     })
-}
-
-/// Whether TCP options are well formed (every length fits, none below 2).
-pub fn options_well_formed(options: &[u8]) -> bool {
-    let mut i = 0;
-    while i < options.len() {
-        match options[i] {
-            0 => return true,
-            1 => i += 1,
-            _ => {
-                let Some(&len) = options.get(i + 1) else {
-                    return false;
-                };
-                if len < 2 || i + usize::from(len) > options.len() {
-                    return false;
-                }
-                i += usize::from(len);
-            }
-        }
-    }
-    true
-}
-
-/// The MSS option an engine announced on a SYN, if any.
-pub fn mss_option(options: &[u8]) -> Option<u16> {
-    let mut i = 0;
-    while i + 1 < options.len() {
-        match options[i] {
-            0 => return None,
-            1 => i += 1,
-            2 if options[i + 1] == 4 && i + 4 <= options.len() => {
-                return Some(u16::from_be_bytes([options[i + 2], options[i + 3]]))
-            }
-            _ => i += usize::from(options[i + 1].max(2)),
-        }
-    }
-    None
 }

@@ -7,4 +7,3 @@ pub mod bench;
 pub mod craft;
 pub mod netns;
 pub mod sim;
-pub mod tcpseg;
