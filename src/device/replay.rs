@@ -2,10 +2,11 @@
 //! timestamped IPv4 packets, each marked as going to the stack or coming
 //! from it.
 //!
-//! The replay tests (`tests/replay.rs`) feed the peer's packets
-//! ([`Direction::ToStack`]) into a fresh engine at their recorded times, on
-//! virtual time, and compare what the engine sends with what the capture
-//! shows the recorded stack sent ([`Direction::FromStack`]).
+//! [`crate::apps::replay`] (behind `tuntcp replay FILE` and
+//! `tests/replay.rs`) feeds the peer's packets ([`Direction::ToStack`]) into
+//! a fresh engine at their recorded times, on virtual time, and compares
+//! what the engine sends with what the capture shows the recorded stack
+//! sent ([`Direction::FromStack`]).
 //!
 //! Captures are what [`super::PcapTap`] writes: link type RAW (101), every
 //! record a bare IPv4 packet. Link type IPV4 (228) is read the same way.
