@@ -5,7 +5,7 @@
 //! - [`device`]: where packets come from and go to (TUN, pcap tap).
 //! - [`wire`]: parsing and emitting IPv4, TCP and ICMP; sequence numbers.
 //! - [`engine`]: the sans-IO TCP engine contract and our RFC 9293 engine.
-//! - [`reference`]: smoltcp behind the same contract, as reference and fallback.
+//! - [`reference`](mod@reference): smoltcp behind the same contract, as reference and fallback.
 //! - [`driver`]: the one thread with I/O and a real clock.
 //! - [`socket`]: a std::net-like blocking API over either engine.
 //! - [`apps`]: echo server and connect client.
