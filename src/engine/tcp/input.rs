@@ -381,6 +381,7 @@ impl Tcb {
                 self.local, self.remote
             );
             self.high_rxt = self.snd_una;
+            self.recovery_stats.fast_recoveries += 1;
         }
         if third || (self.sack_ok && self.on_sack_duplicate_ack()) {
             self.retransmit_first = true;

@@ -14,6 +14,7 @@
 //! - `reply.rs`: RSTs in reply to segments (§3.10.7.1).
 //! - `recovery.rs`: SACK-based loss recovery (RFC 6675): what the peer's
 //!   SACK blocks say, what is lost, what to resend.
+//! - `recovery_stats.rs`: counters of RTOs, fast recoveries, probes.
 //! - `timers.rs`, `rtt.rs` (RFC 6298), `congestion.rs` (RFC 5681, 6582),
 //!   `ring.rs` (buffers), `reassembly.rs` (out-of-order ranges, the SACK
 //!   blocks we send), `sack.rs` (the scoreboard of what the peer SACKed).
@@ -23,6 +24,7 @@ pub mod input;
 pub mod output;
 pub mod reassembly;
 pub mod recovery;
+pub mod recovery_stats;
 pub mod reply;
 pub mod ring;
 pub mod rtt;
@@ -33,6 +35,7 @@ pub mod timeouts;
 pub mod timers;
 
 pub use output::Outgoing;
+pub use recovery_stats::RecoveryStats;
 pub use reply::rst_for;
 pub use state::State;
 pub use tcb::Tcb;

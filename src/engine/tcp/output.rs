@@ -311,6 +311,11 @@ impl Tcb {
         }
         if retransmission {
             self.retransmissions += 1;
+            if self.cc.in_recovery() {
+                self.recovery_stats.fast_retransmits += 1;
+            } else {
+                self.recovery_stats.timeout_retransmits += 1;
+            }
             self.rtt_probe = None;
         } else if self.rtt_probe.is_none() {
             self.rtt_probe = Some((seq, now));

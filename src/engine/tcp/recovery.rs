@@ -55,6 +55,7 @@ impl Tcb {
             "{} -> {}: SACK loss recovery from {} to {}",
             self.local, self.remote, self.snd_una, self.snd_max
         );
+        self.recovery_stats.fast_recoveries += 1;
         self.cc
             .enter_recovery(self.snd_max.since(self.snd_una), self.snd_max);
         self.high_rxt = self.snd_una;

@@ -42,6 +42,7 @@ use log::debug;
 
 use super::congestion::Congestion;
 use super::reassembly::Reassembly;
+use super::recovery_stats::RecoveryStats;
 use super::ring::RingBuffer;
 use super::rtt::RttEstimator;
 use super::sack::Scoreboard;
@@ -203,6 +204,8 @@ pub struct Tcb {
     pub(super) nodelay: bool,
     /// Segments sent again; the stack adds them to its statistics.
     pub(super) retransmissions: u64,
+    /// How loss was recovered from; the stack sums them too.
+    pub(super) recovery_stats: RecoveryStats,
     /// Segments dropped by the checks of §3.10.7 (for the statistics too).
     pub(super) segments_dropped: u64,
 }
@@ -266,6 +269,7 @@ impl Tcb {
             error: None,
             nodelay: false,
             retransmissions: 0,
+            recovery_stats: RecoveryStats::default(),
             segments_dropped: 0,
         }
     }
@@ -426,6 +430,11 @@ impl Tcb {
     /// Retransmissions since the last call (for the stack's counters).
     pub fn take_retransmissions(&mut self) -> u64 {
         std::mem::take(&mut self.retransmissions)
+    }
+
+    /// Loss-recovery counters since the last call (for the stack's sums).
+    pub fn take_recovery_stats(&mut self) -> RecoveryStats {
+        std::mem::take(&mut self.recovery_stats)
     }
 
     /// Segments dropped since the last call (for the stack's counters).

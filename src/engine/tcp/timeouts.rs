@@ -49,6 +49,7 @@ impl Tcb {
             self.local, self.remote, self.snd_una
         );
         self.stalled_since.get_or_insert(now);
+        self.recovery_stats.timeouts += 1;
         self.cc.on_timeout(self.snd_max.since(self.snd_una));
         // RFC 2018 §8: "after a retransmit timeout the data sender SHOULD
         // turn off all of the SACKed bits"; everything is resent from SND.UNA.
