@@ -119,6 +119,19 @@ impl Scoreboard {
         self.ranges.last().map(|r| r.1)
     }
 
+    /// The first unSACKed range in `from..limit`, whatever lies above it.
+    pub fn first_unsacked(&self, from: SeqNum, limit: SeqNum) -> Option<(SeqNum, SeqNum)> {
+        let mut start = from;
+        for range in &self.ranges {
+            if range.0 <= start && start < range.1 {
+                start = range.1;
+            }
+        }
+        let next_sacked = self.ranges.iter().map(|r| r.0).find(|&left| left > start);
+        let end = next_sacked.map_or(limit, |left| left.min(limit));
+        (start < end).then_some((start, end))
+    }
+
     /// The first unSACKed range that starts at or after `from` and ends by
     /// `limit`, counting holes from `snd_una` (RFC 6675 NextSeg rules 1 and 3).
     pub fn first_hole(
@@ -188,6 +201,15 @@ mod tests {
             Some((SeqNum(150), SeqNum(200)))
         );
         assert_eq!(sb.unsacked_in(una, SeqNum(450)), 300);
+        assert_eq!(
+            sb.first_unsacked(SeqNum(50), SeqNum(1000)),
+            Some((SeqNum(100), SeqNum(200)))
+        );
+        assert_eq!(
+            sb.first_unsacked(SeqNum(450), SeqNum(1000)),
+            Some((SeqNum(450), SeqNum(1000)))
+        );
+        assert_eq!(sb.first_unsacked(SeqNum(400), SeqNum(450)), None);
         sb.advance(SeqNum(250));
         assert_eq!(sb.sacked_bytes(), 100);
     }
