@@ -27,7 +27,8 @@ use crate::wire::SeqNum;
 pub const WORST_CASE_DELAYED_ACK: Duration = Duration::from_millis(200);
 /// RFC 8985 §7.2: "If SRTT is not available, PTO = 1 second".
 const PTO_WITHOUT_SRTT: Duration = Duration::from_secs(1);
-/// RFC 6675 §2 DupThresh, used by RACK's reordering window (§6.2 step 4).
+/// RFC 6675 §2 DupThresh (the same 3 as RFC 5681's duplicate ACKs), used
+/// by RACK's reordering window (§6.2 step 4).
 const DUP_THRESH: usize = 3;
 
 /// RFC 8985 §5.2's per-connection RACK and TLP variables.

@@ -4,11 +4,11 @@
 //! ```text
 //!   SND.UNA                                                  SND.MAX
 //!      |  hole  |##sacked##|  hole  |####sacked####|  not sacked  |
-//!      |<- lost: enough SACKed above ->|
 //! ```
 //!
-//! Holes below the loss boundary are lost (RFC 6675 `IsLost`) and are
-//! resent first; holes above it may still be in flight. The scoreboard
+//! Which holes are lost is decided by time, not by how much is SACKed
+//! above them (RACK, RFC 8985, in `loss.rs`, instead of RFC 6675's
+//! `IsLost`); the scoreboard says what needs no resending. It
 //! keeps at most [`MAX_RANGES`] ranges in storage allocated once; a block
 //! that would need more is ignored (it only makes recovery slower, the
 //! retransmission timer still repairs everything).
@@ -17,8 +17,6 @@ use crate::wire::{SackBlock, SeqNum};
 
 /// Most SACKed ranges remembered per connection.
 pub const MAX_RANGES: usize = 16;
-/// RFC 6675 §2 DupThresh (the same 3 as RFC 5681's duplicate ACKs).
-pub const DUP_THRESH: usize = 3;
 
 /// SACKed ranges above SND.UNA, sorted, disjoint, never touching.
 pub struct Scoreboard {
@@ -99,21 +97,6 @@ impl Scoreboard {
         to.since(from) - self.sacked_in(from, to)
     }
 
-    /// RFC 6675 `IsLost`: a byte is lost when DupThresh discontiguous
-    /// SACKed ranges, or more than (DupThresh - 1) * SMSS SACKed bytes, lie
-    /// above it. That is true of every unSACKed byte below the returned
-    /// point and of none above it (`snd_una` when nothing is lost).
-    pub fn loss_boundary(&self, snd_una: SeqNum, smss: usize) -> SeqNum {
-        let mut sacked_above = 0;
-        for (count, range) in self.ranges.iter().rev().enumerate() {
-            sacked_above += range.1.since(range.0);
-            if count + 1 >= DUP_THRESH || sacked_above > (DUP_THRESH - 1) * smss {
-                return range.0;
-            }
-        }
-        snd_una
-    }
-
     /// The highest SACKed sequence number plus one.
     pub fn highest_sacked(&self) -> Option<SeqNum> {
         self.ranges.last().map(|r| r.1)
@@ -183,18 +166,12 @@ mod tests {
     }
 
     #[test]
-    fn holes_and_loss_boundary_rfc_6675_islost() {
+    fn holes_and_unsacked_ranges_across_wraparound() {
         let mut sb = Scoreboard::default();
         let (una, max) = (SeqNum(u32::MAX - 99), SeqNum(5000));
         // Holes at una..u32::MAX+1, 100..200, 300..400; smss 100.
         sb.update(&[block(0, 100), block(200, 300)], una, max);
-        assert_eq!(
-            sb.loss_boundary(una, 100),
-            una,
-            "200 bytes SACKed: not more than 2 SMSS"
-        );
         sb.update(&[block(400, 450)], una, max);
-        assert_eq!(sb.loss_boundary(una, 100), SeqNum(0), "three ranges above");
         assert_eq!(sb.first_hole(una, una, SeqNum(0)), Some((una, SeqNum(0))));
         assert_eq!(
             sb.first_hole(una, SeqNum(150), SeqNum(450)),
