@@ -26,7 +26,7 @@ use log::debug;
 use super::api::EngineStats;
 use super::config::StackConfig;
 use super::isn;
-use super::tcp::{State, Tcb};
+use super::tcp::{RecoveryStats, State, Tcb};
 use crate::time::Instant;
 use crate::wire::{SeqNum, TcpHeader};
 
@@ -107,6 +107,8 @@ pub struct Stack {
     /// (when, connection) with stale entries skipped on the way out.
     timers: BinaryHeap<Reverse<(Instant, u32)>>,
     stats: EngineStats,
+    /// Loss-recovery counters summed over connections (not in `EngineStats`).
+    recovery: RecoveryStats,
 }
 
 impl Stack {
@@ -123,8 +125,15 @@ impl Stack {
             ready: VecDeque::new(),
             timers: BinaryHeap::new(),
             stats: EngineStats::default(),
+            recovery: RecoveryStats::default(),
             config,
         }
+    }
+
+    /// How connections recovered from loss so far (RTOs, fast recoveries,
+    /// loss probes...): for measurements, beside [`EngineStats`].
+    pub fn recovery_stats(&self) -> RecoveryStats {
+        self.recovery
     }
 
     pub fn config(&self) -> &StackConfig {
@@ -171,6 +180,7 @@ impl Stack {
         };
         self.stats.retransmissions += entry.tcb.take_retransmissions();
         self.stats.packets_dropped += entry.tcb.take_dropped();
+        self.recovery += entry.tcb.take_recovery_stats();
         if entry.tcb.state() == State::Closed {
             self.retire(id);
             return;

@@ -19,10 +19,18 @@ pub struct Congestion {
     /// Slow start threshold, bytes; starts "arbitrarily high" (RFC 5681 §3.1).
     pub ssthresh: usize,
     smss: usize,
+    /// Bytes acknowledged in congestion avoidance since cwnd last grew
+    /// (RFC 5681 §3.1's recommended byte counting).
+    bytes_acked: usize,
     dup_acks: u32,
     /// RFC 6582 `recover`: while `Some`, we are in fast recovery until this
     /// sequence number is acknowledged.
     recover: Option<SeqNum>,
+    /// After a retransmission timeout, RFC 6675 §5.1's RecoveryPoint
+    /// (HighData when it fired): until it is acknowledged, the loss is
+    /// being repaired in slow start and no fast recovery may begin (the
+    /// same rule as RFC 6582 §3.2 step 1's `recover` after a timeout).
+    timeout_recover: Option<SeqNum>,
     /// SACK is in use: recovery is paced by the scoreboard's `pipe`
     /// (RFC 6675), so cwnd is neither inflated nor deflated in recovery.
     sack: bool,
@@ -42,8 +50,10 @@ impl Congestion {
             cwnd: INITIAL_WINDOW_SEGMENTS * smss,
             ssthresh: usize::MAX,
             smss,
+            bytes_acked: 0,
             dup_acks: 0,
             recover: None,
+            timeout_recover: None,
             sack: false,
         }
     }
@@ -62,6 +72,11 @@ impl Congestion {
         self.recover.is_some()
     }
 
+    /// Repairing the losses of a retransmission timeout (RFC 6675 §5.1).
+    pub fn in_timeout_recovery(&self) -> bool {
+        self.timeout_recover.is_some()
+    }
+
     /// Limited Transmit (RFC 3042, RFC 5681 §3.2 step 1, RFC 6675 §5 (2)):
     /// on the first and second duplicate ACK, one more new segment each may
     /// go beyond cwnd, so enough data reaches the receiver to tell a loss
@@ -78,6 +93,7 @@ impl Congestion {
     /// (4.2) halves the flight; NewReno inflates by the three segments that
     /// left the network (4.3), RFC 6675 (4.2) sets cwnd = ssthresh instead.
     pub fn enter_recovery(&mut self, flight: usize, snd_max: SeqNum) {
+        self.bytes_acked = 0;
         self.ssthresh = (flight / 2).max(2 * self.smss);
         self.cwnd = if self.sack {
             self.ssthresh
@@ -90,11 +106,21 @@ impl Congestion {
     /// An ACK that moved SND.UNA forward by `acked` bytes to `ack`.
     pub fn on_new_ack(&mut self, ack: SeqNum, acked: usize, flight: usize) -> AckAction {
         self.dup_acks = 0;
+        if self.timeout_recover.is_some_and(|point| ack >= point) {
+            self.timeout_recover = None;
+        }
         if let Some(recover) = self.recover {
             if ack >= recover {
-                // RFC 6582 §3.2 step 3, full acknowledgment: deflate the window.
-                self.cwnd = self.ssthresh.min(flight + self.smss).max(self.smss);
                 self.recover = None;
+                if !self.sack {
+                    // RFC 6582 §3.2 step 3, full acknowledgment: deflate the window.
+                    self.cwnd = self.ssthresh.min(flight + self.smss).max(self.smss);
+                }
+                // With SACK, cwnd was never inflated: it stays at ssthresh
+                // (RFC 6675 §5 sets it once, on entry). Deflating it to
+                // FlightSize + SMSS would leave one segment in flight when
+                // the recovery ACK acknowledges everything, and a single
+                // segment's loss can only be repaired by the RTO.
                 return AckAction::Nothing;
             }
             if self.sack {
@@ -107,11 +133,20 @@ impl Congestion {
             return AckAction::RetransmitFirst;
         }
         if self.cwnd < self.ssthresh {
-            // RFC 5681 (2): slow start, cwnd += min(N, SMSS).
-            self.cwnd += acked.min(self.smss);
+            // RFC 5681 (2): slow start, cwnd += min(N, SMSS); RFC 3465
+            // §2.2 allows up to 2 SMSS per ACK (L = 2), which keeps the
+            // doubling per round trip when the peer ACKs every second segment.
+            self.cwnd += acked.min(2 * self.smss);
         } else {
-            // RFC 5681 (3): congestion avoidance, about one SMSS per RTT.
-            self.cwnd += (self.smss * self.smss / self.cwnd).max(1);
+            // RFC 5681 §3.1, congestion avoidance, "the RECOMMENDED way":
+            // count acknowledged bytes; when they reach cwnd, cwnd grows by
+            // one SMSS. One SMSS per round trip however many ACKs there
+            // are (counting ACKs instead halves the growth under delayed ACKs).
+            self.bytes_acked += acked;
+            if self.bytes_acked >= self.cwnd {
+                self.bytes_acked -= self.cwnd;
+                self.cwnd += self.smss;
+            }
         }
         AckAction::Nothing
     }
@@ -119,6 +154,11 @@ impl Congestion {
     /// A duplicate ACK (RFC 5681 §2 definition) while data is outstanding.
     pub fn on_duplicate_ack(&mut self, flight: usize, snd_max: SeqNum) -> AckAction {
         self.dup_acks += 1;
+        if self.timeout_recover.is_some() {
+            // RFC 6675 §5.1 / RFC 6582 §3.2 (1): duplicates of what the
+            // timeout resent start no fast recovery.
+            return AckAction::Nothing;
+        }
         if self.recover.is_some() {
             if !self.sack {
                 // RFC 6582 §3.2 step 4: inflate for each segment that left the network.
@@ -134,12 +174,29 @@ impl Congestion {
         AckAction::Nothing
     }
 
-    /// The retransmission timer fired (RFC 5681 (4) and §3.1 "Loss Window").
-    pub fn on_timeout(&mut self, flight: usize) {
+    /// A duplicate ACK with SACK blocks: RACK (RFC 8985) decides about
+    /// loss from the SACKs, this only counts it for Limited Transmit.
+    pub fn count_duplicate_ack(&mut self) {
+        self.dup_acks += 1;
+    }
+
+    /// The retransmission timer fired (RFC 5681 (4) and §3.1 "Loss
+    /// Window"); the repair lasts until `snd_max` is acknowledged.
+    pub fn on_timeout(&mut self, flight: usize, snd_max: SeqNum) {
+        self.bytes_acked = 0;
         self.ssthresh = (flight / 2).max(2 * self.smss);
         self.cwnd = self.smss;
         self.dup_acks = 0;
         self.recover = None;
+        self.timeout_recover = Some(snd_max);
+    }
+
+    /// A tail loss probe repaired a loss (RFC 8985 §7.4): "invoke the
+    /// congestion control's response" as if a fast recovery had entered
+    /// and ended at once: halve.
+    pub fn on_probe_repaired_loss(&mut self, flight: usize) {
+        self.ssthresh = (flight / 2).max(2 * self.smss);
+        self.cwnd = self.cwnd.min(self.ssthresh).max(self.smss);
     }
 }
 
@@ -154,8 +211,19 @@ mod tests {
         cc.on_new_ack(SeqNum(1000), 1000, 0);
         assert_eq!(cc.cwnd, 11_000);
         cc.ssthresh = 11_000;
-        cc.on_new_ack(SeqNum(2000), 1000, 0);
-        assert_eq!(cc.cwnd, 11_000 + 1000 * 1000 / 11_000);
+        for i in 0..10 {
+            cc.on_new_ack(SeqNum(2000 + 1000 * i), 1000, 0);
+            assert_eq!(cc.cwnd, 11_000, "grows only once cwnd bytes are acked");
+        }
+        cc.on_new_ack(SeqNum(12_000), 1000, 0);
+        assert_eq!(cc.cwnd, 12_000);
+    }
+
+    #[test]
+    fn slow_start_counts_up_to_two_segments_per_ack_rfc_3465() {
+        let mut cc = Congestion::new(1000);
+        cc.on_new_ack(SeqNum(3000), 3000, 0);
+        assert_eq!(cc.cwnd, 12_000);
     }
 
     #[test]
@@ -203,12 +271,30 @@ mod tests {
         assert!(cc.in_recovery());
         cc.on_new_ack(SeqNum(9000), 6000, 0);
         assert!(!cc.in_recovery());
+        assert_eq!(cc.cwnd, 4000, "no deflation to FlightSize + SMSS");
     }
 
     #[test]
     fn timeout_collapses_to_one_segment() {
         let mut cc = Congestion::new(1000);
-        cc.on_timeout(10_000);
+        cc.on_timeout(10_000, SeqNum(10_000));
         assert_eq!((cc.cwnd, cc.ssthresh), (1000, 5000));
+    }
+
+    #[test]
+    fn no_fast_recovery_until_what_the_timeout_resent_is_acked_rfc_6675_s5_1() {
+        let mut cc = Congestion::new(1000);
+        cc.on_timeout(10_000, SeqNum(10_000));
+        for _ in 0..3 {
+            assert_eq!(
+                cc.on_duplicate_ack(1000, SeqNum(10_000)),
+                AckAction::Nothing
+            );
+        }
+        assert!(!cc.in_recovery() && cc.in_timeout_recovery());
+        cc.on_new_ack(SeqNum(9000), 1000, 1000);
+        assert!(cc.in_timeout_recovery());
+        cc.on_new_ack(SeqNum(10_000), 1000, 0);
+        assert!(!cc.in_timeout_recovery());
     }
 }

@@ -313,11 +313,13 @@ impl Tcb {
             return STOP;
         }
         let sacked_new = self.on_sack_blocks(seg);
-        if ack > self.snd_una {
+        let acked_new = ack > self.snd_una;
+        if acked_new {
             self.on_new_ack(now, ack);
         } else if self.is_duplicate_ack(seg, ack, sacked_new) {
-            self.on_duplicate_ack();
+            self.on_duplicate_ack(!seg.header.options.sack.is_empty());
         }
+        self.rack_on_ack(now, seg, acked_new, sacked_new);
         self.update_send_window(seg, ack);
         self.ack_state_transitions(now)
     }
@@ -372,7 +374,14 @@ impl Tcb {
             && self.peer_window(&seg.header) == self.snd_wnd
     }
 
-    fn on_duplicate_ack(&mut self) {
+    /// A duplicate ACK. With SACK blocks, RACK judges loss from them
+    /// (RFC 8985, `loss.rs`) and the count only feeds Limited Transmit;
+    /// without, the third one is a fast retransmit (RFC 5681 §3.2).
+    fn on_duplicate_ack(&mut self, with_sack_blocks: bool) {
+        if self.sack_ok && with_sack_blocks {
+            self.cc.count_duplicate_ack();
+            return;
+        }
         let flight = self.snd_max.since(self.snd_una);
         let third = self.cc.on_duplicate_ack(flight, self.snd_max) == AckAction::RetransmitFirst;
         if third {
@@ -381,8 +390,9 @@ impl Tcb {
                 self.local, self.remote
             );
             self.high_rxt = self.snd_una;
+            self.recovery_stats.fast_recoveries += 1;
         }
-        if third || (self.sack_ok && self.on_sack_duplicate_ack()) {
+        if third {
             self.retransmit_first = true;
         }
     }

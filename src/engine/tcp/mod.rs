@@ -12,27 +12,36 @@
 //! - `output.rs`: what to send next (data, FIN, probes, ACKs).
 //! - `timeouts.rs`: retransmission, persist, delayed ACK, TIME-WAIT (§3.10.8).
 //! - `reply.rs`: RSTs in reply to segments (§3.10.7.1).
-//! - `recovery.rs`: SACK-based loss recovery (RFC 6675): what the peer's
-//!   SACK blocks say, what is lost, what to resend.
+//! - `loss.rs`: loss detection with SACK, RACK-TLP (RFC 8985): which
+//!   segments are lost (by time), tail loss probes, the RTO's marks.
+//! - `recovery.rs`: SACK-based loss recovery (RFC 6675): pipe and what to
+//!   resend next (NextSeg).
+//! - `rack.rs`, `sent.rs`: RACK's state and the log of sent segments.
+//! - `recovery_stats.rs`: counters of RTOs, fast recoveries, probes.
 //! - `timers.rs`, `rtt.rs` (RFC 6298), `congestion.rs` (RFC 5681, 6582),
 //!   `ring.rs` (buffers), `reassembly.rs` (out-of-order ranges, the SACK
 //!   blocks we send), `sack.rs` (the scoreboard of what the peer SACKed).
 
 pub mod congestion;
 pub mod input;
+pub mod loss;
 pub mod output;
+pub mod rack;
 pub mod reassembly;
 pub mod recovery;
+pub mod recovery_stats;
 pub mod reply;
 pub mod ring;
 pub mod rtt;
 pub mod sack;
+pub mod sent;
 pub mod state;
 pub mod tcb;
 pub mod timeouts;
 pub mod timers;
 
 pub use output::Outgoing;
+pub use recovery_stats::RecoveryStats;
 pub use reply::rst_for;
 pub use state::State;
 pub use tcb::Tcb;

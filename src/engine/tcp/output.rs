@@ -126,22 +126,37 @@ impl Tcb {
 
     fn poll_synchronized(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
         if std::mem::take(&mut self.retransmit_first) {
-            if let Some(out) = self.emit_first_unacked(now, segment) {
+            // RFC 6675 §5 (4.3): entering recovery resends the first lost
+            // segment whatever pipe says; without SACK, the one at SND.UNA.
+            let lost = if self.in_sack_recovery() {
+                self.emit_lost_segment(now, segment, true)
+            } else {
+                None
+            };
+            if let Some(out) = lost.or_else(|| self.emit_first_unacked(now, segment)) {
                 return Some(out);
             }
         }
-        if self.in_sack_recovery() {
-            // RFC 6675 NextSeg rule 1 (lost holes) comes before new data.
-            if let Some(out) = self.emit_sack_retransmission(now, segment, true) {
+        if std::mem::take(&mut self.tail_probe_now) {
+            if let Some(out) = self.emit_loss_probe(now, segment) {
                 return Some(out);
             }
         }
-        if let Some(out) = self.emit_new_data(now, segment) {
+        let recovering = self.in_sack_recovery();
+        if recovering {
+            // RFC 6675 NextSeg rule 1: what is lost comes before new data.
+            if let Some(out) = self.emit_lost_segment(now, segment, false) {
+                return Some(out);
+            }
+        }
+        if let Some(out) = self.emit_new_data(now, segment, false) {
             return Some(out);
         }
-        if self.in_sack_recovery() {
-            // NextSeg rule 3: no new data to send, so any hole may go again.
-            if let Some(out) = self.emit_sack_retransmission(now, segment, false) {
+        if recovering {
+            // NextSeg rules 3 and 4: no new data to send, so a hole not
+            // yet judged lost, or once the last unSACKed segment, goes again.
+            let hole = self.emit_unsacked_hole(now, segment);
+            if let Some(out) = hole.or_else(|| self.emit_rescue(now, segment)) {
                 return Some(out);
             }
         }
@@ -166,7 +181,13 @@ impl Tcb {
 
     /// Data from SND.NXT, limited by the peer's window, the congestion
     /// window and the MSS; FIN on the last segment once it is requested.
-    fn emit_new_data(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
+    /// A loss probe (`probe`) is not limited by cwnd (RFC 8985 §7.3).
+    pub(super) fn emit_new_data(
+        &mut self,
+        now: Instant,
+        segment: &mut [u8],
+        probe: bool,
+    ) -> Option<Outgoing> {
         if self.fin_seq.is_some_and(|fin| self.snd_nxt > fin) {
             return None; // everything, FIN included, is out
         }
@@ -179,7 +200,11 @@ impl Tcb {
         } else {
             flight
         };
-        let cwnd = self.cc.cwnd + self.cc.limited_transmit_allowance();
+        let cwnd = if probe {
+            usize::MAX
+        } else {
+            self.cc.cwnd + self.cc.limited_transmit_allowance()
+        };
         let usable = self
             .snd_wnd
             .saturating_sub(flight)
@@ -187,7 +212,8 @@ impl Tcb {
         let mss = self.max_payload(segment);
         let mut len = unsent.min(usable).min(mss);
         let fin = self.fin_requested && self.state.fin_queued() && len == unsent;
-        if len > 0 && len < mss && !fin && !self.small_segment_allowed(len, unsent, flight) {
+        let small_ok = probe || self.small_segment_allowed(len, unsent, flight);
+        if len > 0 && len < mss && !fin && !small_ok {
             len = 0;
         }
         if len == 0 && !fin {
@@ -309,14 +335,26 @@ impl Tcb {
         if seq_len == 0 {
             return;
         }
+        if self.sack_ok && seq != self.iss {
+            self.sent.on_sent(seq, seq + seq_len, now);
+        }
         if retransmission {
             self.retransmissions += 1;
+            if self.cc.in_recovery() {
+                self.recovery_stats.fast_retransmits += 1;
+            } else {
+                self.recovery_stats.timeout_retransmits += 1;
+            }
             self.rtt_probe = None;
         } else if self.rtt_probe.is_none() {
             self.rtt_probe = Some((seq, now));
         }
         if !self.timers.is_running(TimerKind::Retransmit) {
             self.restart_retransmit_timer(now);
+        }
+        if !retransmission {
+            // RFC 8985 §7.2: (re)arm the loss probe after new data.
+            self.arm_loss_probe(now);
         }
     }
 

@@ -6,23 +6,28 @@
 //! new data" counts whatever else it carries (RFC 6675 §2), and the
 //! scoreboard tells exactly which holes to fill.
 //!
-//! Pieces, in RFC 6675's names: `Update()` is [`Tcb::on_sack_blocks`],
-//! `IsLost()` is the scoreboard's loss boundary, `SetPipe()` is
-//! [`Tcb::pipe`], and `NextSeg()` rules 1 and 3 are
-//! [`Tcb::emit_sack_retransmission`] (rule 2, new data, is the ordinary
-//! output path, limited by cwnd - pipe while in recovery).
+//! Pieces, in RFC 6675's names: `Update()` is [`Tcb::on_sack_blocks`];
+//! `IsLost()` is replaced by RACK's time-based marks (RFC 8985, in
+//! `loss.rs`), which also catch lost retransmissions; `SetPipe()` is
+//! [`Tcb::pipe`]; `NextSeg()` is rule 1 [`Tcb::emit_lost_segment`], rule 2
+//! the ordinary output path of new data (limited by cwnd - pipe), rule 3
+//! [`Tcb::emit_unsacked_hole`] and rule 4 [`Tcb::emit_rescue`].
+//! The same machinery repairs the losses of a retransmission timeout,
+//! starting from cwnd = 1 SMSS (RFC 6675 §5.1).
 
 use log::debug;
 
 use super::output::Outgoing;
 use super::tcb::Tcb;
+use super::timers::TimerKind;
 use crate::time::Instant;
-use crate::wire::TcpSegment;
+use crate::wire::{SeqNum, TcpSegment};
 
 impl Tcb {
-    /// In fast recovery with SACK: output is paced by `pipe`.
+    /// Output is paced by `pipe`: in fast recovery or repairing after a
+    /// timeout, with SACK.
     pub(super) fn in_sack_recovery(&self) -> bool {
-        self.sack_ok && self.cc.in_recovery()
+        self.sack_ok && self.in_loss_recovery()
     }
 
     /// RFC 6675 `Update()`: records the segment's SACK blocks. True when
@@ -36,73 +41,117 @@ impl Tcb {
         self.scoreboard.update(blocks, self.snd_una, self.snd_max)
     }
 
-    /// A duplicate ACK with SACK: besides the third one, RFC 6675 §5 (3)
-    /// enters recovery as soon as the first unacknowledged byte `IsLost`
-    /// (one ACK may SACK several segments at once).
-    pub(super) fn on_sack_duplicate_ack(&mut self) -> bool {
-        let lost = self.scoreboard.loss_boundary(self.snd_una, self.send_mss) > self.snd_una;
-        if self.cc.in_recovery() || !lost {
-            return false;
-        }
-        self.enter_sack_recovery();
-        true
-    }
-
     /// RFC 6675 §5 (4): RecoveryPoint = HighData, ssthresh = cwnd =
-    /// FlightSize / 2, resend the first segment (the caller asks for it).
+    /// FlightSize / 2; what is lost goes out first (NextSeg rule 1).
     pub(super) fn enter_sack_recovery(&mut self) {
         debug!(
             "{} -> {}: SACK loss recovery from {} to {}",
             self.local, self.remote, self.snd_una, self.snd_max
         );
+        self.recovery_stats.fast_recoveries += 1;
         self.cc
             .enter_recovery(self.snd_max.since(self.snd_una), self.snd_max);
         self.high_rxt = self.snd_una;
+        self.rescue_sent = false;
+        self.retransmit_first = true;
+        self.timers.stop(TimerKind::LossProbe);
     }
 
-    /// RFC 6675 `SetPipe()`: bytes believed to be in the network. Every
-    /// unSACKed byte counts once if not lost, and once more if it was
-    /// retransmitted (at or below HighRxt).
+    /// RFC 6675 `SetPipe()`: bytes believed to be in the network. With
+    /// RACK's marks, as in RFC 8985 §9.3's use of RFC 6675: every unSACKed
+    /// byte counts once unless it is marked lost and not resent since
+    /// (a resent segment is in the network once, its original is gone).
     pub(super) fn pipe(&self) -> usize {
-        let (una, max) = (self.snd_una, self.snd_max);
-        let lost_below = self.scoreboard.loss_boundary(una, self.send_mss);
-        let unsacked = self.scoreboard.unsacked_in(una, max);
-        let lost = self.scoreboard.unsacked_in(una, lost_below);
-        let resent = self.scoreboard.unsacked_in(una, self.high_rxt.max(una));
-        unsacked - lost + resent
+        let board = &self.scoreboard;
+        self.sent
+            .iter()
+            .filter(|s| !s.sacked && !s.lost)
+            .map(|s| board.unsacked_in(s.start.max(self.snd_una), s.end))
+            .sum()
     }
 
-    /// RFC 6675 `NextSeg()` rule 1 (`only_lost`: a hole below the loss
-    /// boundary) or rule 3 (any hole below the highest SACKed byte), above
-    /// HighRxt, if cwnd - pipe leaves room for a full segment.
-    pub(super) fn emit_sack_retransmission(
+    /// Whether cwnd - pipe leaves room for a segment of `mss` (RFC 6675 §5 (C)).
+    fn pipe_has_room(&self, mss: usize) -> bool {
+        self.cc.cwnd.saturating_sub(self.pipe()) >= mss.max(1)
+    }
+
+    /// NextSeg rule 1: the first segment judged lost, its first unSACKed
+    /// part, up to one MSS; if cwnd - pipe allows, or `entering` recovery.
+    pub(super) fn emit_lost_segment(
         &mut self,
         now: Instant,
         segment: &mut [u8],
-        only_lost: bool,
+        entering: bool,
     ) -> Option<Outgoing> {
         let mss = self.max_payload(segment);
-        if self.cc.cwnd.saturating_sub(self.pipe()) < mss.max(1) {
+        if !entering && !self.pipe_has_room(mss) {
             return None;
         }
-        let limit = if only_lost {
-            self.scoreboard.loss_boundary(self.snd_una, self.send_mss)
-        } else {
-            self.scoreboard.highest_sacked()?
-        };
+        let lost = *self.sent.first_lost()?;
+        let (start, end) = self
+            .scoreboard
+            .first_unsacked(lost.start.max(self.snd_una), lost.end)?;
+        self.emit_range(now, start, end.min(start + mss.max(1)), segment)
+    }
+
+    /// NextSeg rule 3 (no new data could go): a hole below the highest
+    /// SACKed byte that is not judged lost yet, above HighRxt.
+    pub(super) fn emit_unsacked_hole(
+        &mut self,
+        now: Instant,
+        segment: &mut [u8],
+    ) -> Option<Outgoing> {
+        let mss = self.max_payload(segment);
+        if !self.cc.in_recovery() || !self.pipe_has_room(mss) {
+            return None;
+        }
+        let limit = self.scoreboard.highest_sacked()?;
         let from = self.high_rxt.max(self.snd_una);
         let (start, end) = self.scoreboard.first_hole(self.snd_una, from, limit)?;
+        self.emit_range(now, start, end.min(start + mss.max(1)), segment)
+    }
+
+    /// NextSeg rule 4, the rescue retransmission: once per recovery, when
+    /// nothing else may go, the segment holding the highest unSACKed
+    /// byte, so a loss at the very end is found without a timeout.
+    pub(super) fn emit_rescue(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
+        let mss = self.max_payload(segment).max(1);
+        if !self.cc.in_recovery() || self.rescue_sent || !self.pipe_has_room(mss) {
+            return None;
+        }
+        let last = *self.sent.iter().filter(|s| !s.sacked).last()?;
+        let start = last.start.max(self.snd_una).max(last.end - mss);
+        let high_rxt = self.high_rxt;
+        let out = self.emit_range(now, start, last.end, segment)?;
+        // "HighRxt MUST NOT be updated" by the rescue.
+        self.high_rxt = high_rxt;
+        self.rescue_sent = true;
+        Some(out)
+    }
+
+    /// Sends `start..end` again (data, and the FIN if `end` passes it),
+    /// as one segment; `end - start` must fit in one.
+    pub(super) fn emit_range(
+        &mut self,
+        now: Instant,
+        start: SeqNum,
+        end: SeqNum,
+        segment: &mut [u8],
+    ) -> Option<Outgoing> {
+        let data_end = self.fin_seq.map_or(end, |fin| end.min(fin));
+        let fin = self.fin_seq.is_some_and(|fin| end > fin);
         let buffered = self
             .send_buf
             .len()
             .saturating_sub(start.since(self.snd_una));
-        let len = end.since(start).min(mss).min(buffered);
-        if len == 0 {
+        let len = data_end.since(start).min(buffered);
+        if len == 0 && !fin {
             return None;
         }
-        let out = self.emit_segment(start, len, false, segment);
-        self.high_rxt = start + len;
-        self.note_sent(now, start, len, true);
+        let out = self.emit_segment(start, len, fin, segment);
+        let seq_len = len + usize::from(fin);
+        self.high_rxt = self.high_rxt.max(start + seq_len);
+        self.note_sent(now, start, seq_len, true);
         Some(out)
     }
 }

@@ -4,11 +4,11 @@
 //! ```text
 //!   SND.UNA                                                  SND.MAX
 //!      |  hole  |##sacked##|  hole  |####sacked####|  not sacked  |
-//!      |<- lost: enough SACKed above ->|
 //! ```
 //!
-//! Holes below the loss boundary are lost (RFC 6675 `IsLost`) and are
-//! resent first; holes above it may still be in flight. The scoreboard
+//! Which holes are lost is decided by time, not by how much is SACKed
+//! above them (RACK, RFC 8985, in `loss.rs`, instead of RFC 6675's
+//! `IsLost`); the scoreboard says what needs no resending. It
 //! keeps at most [`MAX_RANGES`] ranges in storage allocated once; a block
 //! that would need more is ignored (it only makes recovery slower, the
 //! retransmission timer still repairs everything).
@@ -17,8 +17,6 @@ use crate::wire::{SackBlock, SeqNum};
 
 /// Most SACKed ranges remembered per connection.
 pub const MAX_RANGES: usize = 16;
-/// RFC 6675 §2 DupThresh (the same 3 as RFC 5681's duplicate ACKs).
-pub const DUP_THRESH: usize = 3;
 
 /// SACKed ranges above SND.UNA, sorted, disjoint, never touching.
 pub struct Scoreboard {
@@ -99,24 +97,22 @@ impl Scoreboard {
         to.since(from) - self.sacked_in(from, to)
     }
 
-    /// RFC 6675 `IsLost`: a byte is lost when DupThresh discontiguous
-    /// SACKed ranges, or more than (DupThresh - 1) * SMSS SACKed bytes, lie
-    /// above it. That is true of every unSACKed byte below the returned
-    /// point and of none above it (`snd_una` when nothing is lost).
-    pub fn loss_boundary(&self, snd_una: SeqNum, smss: usize) -> SeqNum {
-        let mut sacked_above = 0;
-        for (count, range) in self.ranges.iter().rev().enumerate() {
-            sacked_above += range.1.since(range.0);
-            if count + 1 >= DUP_THRESH || sacked_above > (DUP_THRESH - 1) * smss {
-                return range.0;
-            }
-        }
-        snd_una
-    }
-
     /// The highest SACKed sequence number plus one.
     pub fn highest_sacked(&self) -> Option<SeqNum> {
         self.ranges.last().map(|r| r.1)
+    }
+
+    /// The first unSACKed range in `from..limit`, whatever lies above it.
+    pub fn first_unsacked(&self, from: SeqNum, limit: SeqNum) -> Option<(SeqNum, SeqNum)> {
+        let mut start = from;
+        for range in &self.ranges {
+            if range.0 <= start && start < range.1 {
+                start = range.1;
+            }
+        }
+        let next_sacked = self.ranges.iter().map(|r| r.0).find(|&left| left > start);
+        let end = next_sacked.map_or(limit, |left| left.min(limit));
+        (start < end).then_some((start, end))
     }
 
     /// The first unSACKed range that starts at or after `from` and ends by
@@ -170,24 +166,27 @@ mod tests {
     }
 
     #[test]
-    fn holes_and_loss_boundary_rfc_6675_islost() {
+    fn holes_and_unsacked_ranges_across_wraparound() {
         let mut sb = Scoreboard::default();
         let (una, max) = (SeqNum(u32::MAX - 99), SeqNum(5000));
         // Holes at una..u32::MAX+1, 100..200, 300..400; smss 100.
         sb.update(&[block(0, 100), block(200, 300)], una, max);
-        assert_eq!(
-            sb.loss_boundary(una, 100),
-            una,
-            "200 bytes SACKed: not more than 2 SMSS"
-        );
         sb.update(&[block(400, 450)], una, max);
-        assert_eq!(sb.loss_boundary(una, 100), SeqNum(0), "three ranges above");
         assert_eq!(sb.first_hole(una, una, SeqNum(0)), Some((una, SeqNum(0))));
         assert_eq!(
             sb.first_hole(una, SeqNum(150), SeqNum(450)),
             Some((SeqNum(150), SeqNum(200)))
         );
         assert_eq!(sb.unsacked_in(una, SeqNum(450)), 300);
+        assert_eq!(
+            sb.first_unsacked(SeqNum(50), SeqNum(1000)),
+            Some((SeqNum(100), SeqNum(200)))
+        );
+        assert_eq!(
+            sb.first_unsacked(SeqNum(450), SeqNum(1000)),
+            Some((SeqNum(450), SeqNum(1000)))
+        );
+        assert_eq!(sb.first_unsacked(SeqNum(400), SeqNum(450)), None);
         sb.advance(SeqNum(250));
         assert_eq!(sb.sacked_bytes(), 100);
     }

@@ -41,10 +41,13 @@ use std::time::Duration;
 use log::debug;
 
 use super::congestion::Congestion;
+use super::rack::Rack;
 use super::reassembly::Reassembly;
+use super::recovery_stats::RecoveryStats;
 use super::ring::RingBuffer;
 use super::rtt::RttEstimator;
 use super::sack::Scoreboard;
+use super::sent::SentLog;
 use super::state::State;
 use super::timers::{TimerKind, Timers};
 use crate::engine::api::ApiError;
@@ -164,6 +167,15 @@ pub struct Tcb {
     pub(super) scoreboard: Scoreboard,
     /// RFC 6675 HighRxt: the end of the highest retransmission in this recovery.
     pub(super) high_rxt: SeqNum,
+    /// RFC 6675 NextSeg rule 4: the rescue retransmission of this
+    /// recovery went out (RescueRxt).
+    pub(super) rescue_sent: bool,
+    /// The segments between SND.UNA and SND.MAX, for RACK (with SACK only).
+    pub(super) sent: SentLog,
+    /// RACK-TLP's state (RFC 8985 §5.2).
+    pub(super) rack: Rack,
+    /// The loss probe timer fired: send a probe (RFC 8985 §7.3).
+    pub(super) tail_probe_now: bool,
     /// The shift we offer in our SYN (RFC 7323 §2.2), from the buffer size.
     pub(super) offered_shift: u8,
     /// Both SYNs carried Window Scale: the shifts below apply.
@@ -203,6 +215,8 @@ pub struct Tcb {
     pub(super) nodelay: bool,
     /// Segments sent again; the stack adds them to its statistics.
     pub(super) retransmissions: u64,
+    /// How loss was recovered from; the stack sums them too.
+    pub(super) recovery_stats: RecoveryStats,
     /// Segments dropped by the checks of §3.10.7 (for the statistics too).
     pub(super) segments_dropped: u64,
 }
@@ -247,6 +261,10 @@ impl Tcb {
             sack_ok: false,
             scoreboard: Scoreboard::default(),
             high_rxt: iss,
+            rescue_sent: false,
+            sent: SentLog::default(),
+            rack: Rack::default(),
+            tail_probe_now: false,
             offered_shift: window_shift_for(config.recv_buffer),
             window_scaling: false,
             rcv_shift: 0,
@@ -266,6 +284,7 @@ impl Tcb {
             error: None,
             nodelay: false,
             retransmissions: 0,
+            recovery_stats: RecoveryStats::default(),
             segments_dropped: 0,
         }
     }
@@ -428,6 +447,11 @@ impl Tcb {
         std::mem::take(&mut self.retransmissions)
     }
 
+    /// Loss-recovery counters since the last call (for the stack's sums).
+    pub fn take_recovery_stats(&mut self) -> RecoveryStats {
+        std::mem::take(&mut self.recovery_stats)
+    }
+
     /// Segments dropped since the last call (for the stack's counters).
     pub fn take_dropped(&mut self) -> u64 {
         std::mem::take(&mut self.segments_dropped)
@@ -442,6 +466,7 @@ impl Tcb {
             _ => {
                 self.ack_now
                     || self.retransmit_first
+                    || self.tail_probe_now
                     || self.probe_now
                     || self.in_sack_recovery()
                     || self.snd_nxt.since(self.snd_una) < self.send_buf.len()

@@ -21,6 +21,8 @@ impl Tcb {
                 // "If the time-wait timeout expires on a connection, delete
                 // the TCB, enter the CLOSED state, and return."
                 TimerKind::TimeWait => self.set_state(State::Closed),
+                TimerKind::Reorder => self.detect_losses(now),
+                TimerKind::LossProbe => self.tail_probe_now = true,
             }
         }
         self.update_persist_timer(now);
@@ -45,21 +47,39 @@ impl Tcb {
             return; // nothing outstanding any more
         }
         debug!(
-            "{} -> {}: retransmission timeout, resending from {}",
-            self.local, self.remote, self.snd_una
+            "{} -> {}: retransmission timeout at {}, resending from {} (SND.MAX {}, {} SACKed, cwnd {}, recovery {}, probe {:?})",
+            self.local,
+            self.remote,
+            now,
+            self.snd_una,
+            self.snd_max,
+            self.scoreboard.sacked_bytes(),
+            self.cc.cwnd,
+            self.in_loss_recovery(),
+            self.rack.tlp_end_seq,
         );
         self.stalled_since.get_or_insert(now);
-        self.cc.on_timeout(self.snd_max.since(self.snd_una));
-        // RFC 2018 §8: "after a retransmit timeout the data sender SHOULD
-        // turn off all of the SACKed bits"; everything is resent from SND.UNA.
-        self.scoreboard.clear();
+        self.recovery_stats.timeouts += 1;
+        self.cc
+            .on_timeout(self.snd_max.since(self.snd_una), self.snd_max);
         self.rtt.back_off();
         self.rtt_probe = None;
         self.retransmit_first = false;
-        self.snd_nxt = self.snd_una;
         if self.snd_una == self.iss {
             // SYN or SYN-ACK: the output path resends it when SND.NXT = ISS.
+            self.snd_nxt = self.snd_una;
             return;
+        }
+        if self.sack_ok && self.sent.iter().any(|s| !s.sacked) {
+            // RFC 6675 §5.1 lets the scoreboard survive the timeout when
+            // reneging is detected (Errata 1610; `loss.rs` checks every
+            // ACK for it), and asks to use all SACK information in the
+            // repair: only what is not SACKed is marked lost and resent.
+            self.mark_lost_after_timeout(now);
+        } else {
+            // Without SACK, everything is resent from SND.UNA.
+            self.scoreboard.clear();
+            self.snd_nxt = self.snd_una;
         }
         // The resent segment re-arms the timer; arm it here too so that a
         // closed peer window cannot leave us without any timer.

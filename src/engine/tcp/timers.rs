@@ -14,6 +14,11 @@ pub enum TimerKind {
     DelayedAck,
     /// §3.10.7.4: 2*MSL after the last FIN exchange, delete the TCB.
     TimeWait,
+    /// RFC 8985 §6.2 step 5: a segment sent before a delivered one becomes
+    /// lost when its reordering window has passed.
+    Reorder,
+    /// RFC 8985 §7.2: send a tail loss probe (PTO).
+    LossProbe,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -22,13 +27,17 @@ pub struct Timers {
     pub persist: Option<Instant>,
     pub delayed_ack: Option<Instant>,
     pub time_wait: Option<Instant>,
+    pub reorder: Option<Instant>,
+    pub loss_probe: Option<Instant>,
 }
 
 impl Timers {
-    fn all(&self) -> [(Option<Instant>, TimerKind); 4] {
+    fn all(&self) -> [(Option<Instant>, TimerKind); 6] {
         [
             (self.time_wait, TimerKind::TimeWait),
             (self.retransmit, TimerKind::Retransmit),
+            (self.reorder, TimerKind::Reorder),
+            (self.loss_probe, TimerKind::LossProbe),
             (self.persist, TimerKind::Persist),
             (self.delayed_ack, TimerKind::DelayedAck),
         ]
@@ -70,6 +79,8 @@ impl Timers {
             TimerKind::Persist => &mut self.persist,
             TimerKind::DelayedAck => &mut self.delayed_ack,
             TimerKind::TimeWait => &mut self.time_wait,
+            TimerKind::Reorder => &mut self.reorder,
+            TimerKind::LossProbe => &mut self.loss_probe,
         }
     }
 }

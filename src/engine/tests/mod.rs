@@ -9,6 +9,7 @@ mod data;
 mod handshake;
 mod ip;
 mod pair;
+mod rack;
 mod retransmit;
 mod sack;
 mod scaling;

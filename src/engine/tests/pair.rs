@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+use crate::engine::tcp::RecoveryStats;
 use crate::engine::{ApiError, ConnId, Engine, ListenerId, Stack, StackConfig};
 use crate::time::Instant;
 
@@ -175,6 +176,16 @@ fn run_echo(pair: &mut Pair, seed: u64, data: &[u8]) -> Vec<u8> {
 
 /// Echoes `total` bytes and returns the virtual time the echo took.
 fn echo_through(seed: u64, loss_percent: u64, total: usize) -> Duration {
+    echo_measured(seed, loss_percent, total).0
+}
+
+/// Echoes `total` bytes: the virtual time it took, and how both ends
+/// recovered from loss (client, server).
+fn echo_measured(
+    seed: u64,
+    loss_percent: u64,
+    total: usize,
+) -> (Duration, RecoveryStats, RecoveryStats) {
     let _ = env_logger::builder().is_test(true).try_init();
     let mut pair = Pair::new(seed, loss_percent);
     let data: Vec<u8> = (0..total).map(|i| (i * 7 + i / 251) as u8).collect();
@@ -207,7 +218,8 @@ fn echo_through(seed: u64, loss_percent: u64, total: usize) -> Duration {
         None,
         "seed {seed}: server TCB not freed"
     );
-    took
+    let recovery = (pair.client.recovery_stats(), pair.server.recovery_stats());
+    (took, recovery.0, recovery.1)
 }
 
 #[test]
@@ -233,8 +245,9 @@ fn measure_megabyte_echo_at_five_percent_loss() {
     let clean = echo_through(1, 0, 1 << 20);
     eprintln!("1 MB echo over a clean link took {clean:?} of virtual time");
     for seed in 1..=4 {
-        let took = echo_through(seed, 5, 1 << 20);
+        let (took, client, server) = echo_measured(seed, 5, 1 << 20);
         eprintln!("seed {seed}: 1 MB echo at 5% loss took {took:?} of virtual time");
+        eprintln!("  client {client:?}\n  server {server:?}");
     }
 }
 

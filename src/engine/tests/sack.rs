@@ -9,7 +9,7 @@ const SEG: usize = MSS as usize;
 
 /// Passive open where the peer's SYN carries SACK-permitted; our SYN-ACK
 /// must carry it back (RFC 2018 §2).
-fn established_with_sack() -> (Stack, ConnId) {
+pub(super) fn established_with_sack() -> (Stack, ConnId) {
     let (mut stack, listener) = listening_with(config());
     let syn = TcpHeader {
         options: our_syn_options(),
@@ -26,7 +26,7 @@ fn established_with_sack() -> (Stack, ConnId) {
     (stack, conn)
 }
 
-fn sack(edges: &[(u32, u32)]) -> TcpOptions {
+pub(super) fn sack(edges: &[(u32, u32)]) -> TcpOptions {
     let mut blocks = SackBlocks::default();
     for &(left, right) in edges {
         blocks.push(SackBlock {

@@ -1,0 +1,209 @@
+//! Loss detection with SACK: RACK-TLP (RFC 8985) over the log of sent
+//! segments (`sent.rs`) and the scoreboard (`sack.rs`). What is judged
+//! lost here is resent by `recovery.rs` (RFC 6675's NextSeg and pipe).
+//!
+//! - On every ACK (§6.2): segments it delivers update RACK; then every
+//!   segment sent before the newest delivered one, and older than a round
+//!   trip plus the reordering window, is marked lost; for the others the
+//!   reorder timer is set to when they would be.
+//! - When the ACKs stop with data out (§7): the loss probe timer (PTO,
+//!   about two round trips) sends one segment to draw a SACK, so a lost
+//!   tail is found by RACK instead of by the retransmission timeout.
+//! - After a retransmission timeout (§6.3): the first segment and every
+//!   segment older than a round trip are lost; what the peer SACKed is
+//!   not resent (RFC 6675 §5.1), unless the peer reneged (RFC 2018 §8).
+
+use std::time::Duration;
+
+use log::debug;
+
+use super::output::Outgoing;
+use super::rack::Rack;
+use super::tcb::Tcb;
+use super::timers::TimerKind;
+use crate::time::Instant;
+use crate::wire::{SackBlock, SeqNum, TcpSegment};
+
+impl Tcb {
+    /// Repairing losses with the scoreboard: a fast recovery, or the
+    /// repair after a retransmission timeout. Output is paced by `pipe`.
+    pub(super) fn in_loss_recovery(&self) -> bool {
+        self.cc.in_recovery() || self.cc.in_timeout_recovery()
+    }
+
+    /// RFC 8985 §6.2 and §7.4 for one acceptable ACK (after SND.UNA and
+    /// the scoreboard took it): deliveries, the probe's fate, loss marking.
+    pub(super) fn rack_on_ack(
+        &mut self,
+        now: Instant,
+        seg: &TcpSegment,
+        acked_new: bool,
+        sacked_new: bool,
+    ) {
+        if !self.sack_ok || !self.state.is_synchronized() {
+            return;
+        }
+        let ack = seg.header.ack.unwrap_or(self.snd_una);
+        let mut skipped = 0;
+        let rack = &mut self.rack;
+        self.sent.acknowledge(self.snd_una, |s| {
+            skipped += u64::from(!rack.on_delivered(s, now));
+        });
+        if self.receiver_reneged() {
+            debug!(
+                "{} <- {}: SACKed data at SND.UNA not acknowledged: receiver reneged",
+                self.local, self.remote
+            );
+            self.scoreboard.clear();
+            self.sent.forget_sacks();
+        }
+        if sacked_new {
+            let board = &self.scoreboard;
+            let is_sacked = |from, to| board.unsacked_in(from, to) == 0;
+            let rack = &mut self.rack;
+            self.sent.mark_sacked(is_sacked, |s| {
+                skipped += u64::from(!rack.on_delivered(s, now));
+            });
+        }
+        let dsack = is_dsack(seg.header.options.sack.as_slice(), ack);
+        self.recovery_stats.spurious_retransmits += skipped + u64::from(dsack);
+        self.on_probe_ack(ack, dsack);
+        self.detect_losses(now);
+        if acked_new || self.snd_una == self.snd_max {
+            // RFC 8985 §7.2: restart the PTO on an ACK of new data.
+            self.arm_loss_probe(now);
+        }
+    }
+
+    /// RFC 2018 §8: the receiver may discard what it SACKed. If SND.UNA
+    /// reached the start of a SACKed range without covering it, the
+    /// receiver no longer holds those bytes (it would have ACKed them).
+    fn receiver_reneged(&self) -> bool {
+        self.sent
+            .iter()
+            .next()
+            .is_some_and(|first| first.sacked && first.start == self.snd_una)
+    }
+
+    /// RFC 8985 §6.2 step 5 (RACK_detect_loss), then §6.2's "if any
+    /// segment was marked lost, enter fast recovery" (RFC 6675 §5 (4)).
+    pub(super) fn detect_losses(&mut self, now: Instant) {
+        let srtt = self.rtt.srtt().unwrap_or(Duration::MAX);
+        let in_recovery = self.in_loss_recovery();
+        let reo_wnd = self
+            .rack
+            .reordering_window(in_recovery, self.sent.sacked_count(), srtt);
+        let (mut lost, mut wait) = (0, Duration::ZERO);
+        let rack = self.rack;
+        for seg in self.sent.iter_mut().filter(|s| !s.sacked && !s.lost) {
+            match rack.time_until_lost(seg, reo_wnd, now) {
+                Some(Duration::ZERO) => {
+                    seg.lost = true;
+                    lost += 1;
+                }
+                Some(left) => wait = wait.max(left),
+                None => {}
+            }
+        }
+        if wait > Duration::ZERO {
+            self.timers.start(TimerKind::Reorder, now + wait);
+        } else {
+            self.timers.stop(TimerKind::Reorder);
+        }
+        if lost > 0 {
+            self.recovery_stats.rack_marked_lost += lost;
+            if !in_recovery {
+                self.enter_sack_recovery();
+            }
+        }
+    }
+
+    /// RFC 8985 §6.3: after a retransmission timeout the first segment is
+    /// lost ("sent an RTO ago"), and so is every other one sent at least
+    /// a round trip ago; SACKed segments stay SACKed (RFC 6675 §5.1).
+    pub(super) fn mark_lost_after_timeout(&mut self, now: Instant) {
+        let rack = self.rack;
+        let mut first = true;
+        for seg in self.sent.iter_mut().filter(|s| !s.sacked) {
+            if first || now - seg.sent_at >= rack.rtt() {
+                seg.lost = true;
+            }
+            first = false;
+        }
+        self.rack.tlp_end_seq = None;
+        self.timers.stop(TimerKind::LossProbe);
+        self.timers.stop(TimerKind::Reorder);
+    }
+
+    /// RFC 8985 §7.2: arm the PTO while data is out, no recovery is on
+    /// and no probe is outstanding; otherwise the RTO alone guards.
+    pub(super) fn arm_loss_probe(&mut self, now: Instant) {
+        let can_probe = self.sack_ok
+            && self.state.is_synchronized()
+            && self.snd_max > self.snd_una
+            && !self.in_loss_recovery()
+            && self.rack.tlp_end_seq.is_none();
+        if !can_probe {
+            self.timers.stop(TimerKind::LossProbe);
+            return;
+        }
+        let rto_left = self.timers.retransmit.map_or(self.rtt.rto(), |at| at - now);
+        let one_segment = self.snd_max.since(self.snd_una) <= self.send_mss;
+        let pto = Rack::probe_timeout(self.rtt.srtt(), one_segment, rto_left);
+        self.timers.start(TimerKind::LossProbe, now + pto);
+    }
+
+    /// RFC 8985 §7.4: the ACK of a probe. A probe of new data needs
+    /// nothing (RACK sees the rest). A retransmitted probe that is ACKed
+    /// without a D-SACK repaired a real loss: respond to congestion.
+    fn on_probe_ack(&mut self, ack: SeqNum, dsack: bool) {
+        let Some(end) = self.rack.tlp_end_seq else {
+            return;
+        };
+        if ack < end {
+            return;
+        }
+        self.rack.tlp_end_seq = None;
+        if self.rack.tlp_is_retrans && !dsack {
+            let flight = self.snd_max.since(self.snd_una);
+            self.cc.on_probe_repaired_loss(flight);
+        }
+    }
+
+    /// RFC 8985 §7.3: the PTO fired. New data if the peer's window takes
+    /// it, else the last segment again; then the RTO guards, not the PTO.
+    pub(super) fn emit_loss_probe(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
+        let before = self.snd_max;
+        let out = self
+            .emit_new_data(now, segment, true)
+            .or_else(|| self.emit_last_segment(now, segment));
+        if out.is_some() {
+            self.recovery_stats.loss_probes += 1;
+            self.rack.tlp_end_seq = Some(self.snd_max);
+            self.rack.tlp_is_retrans = self.snd_max == before;
+        }
+        self.timers.stop(TimerKind::LossProbe);
+        self.restart_retransmit_timer(now);
+        out
+    }
+
+    /// The last MSS of data (and FIN) sent, again.
+    fn emit_last_segment(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
+        let mss = self.max_payload(segment).max(1);
+        let last = *self.sent.last()?;
+        let start = last.start.max(self.snd_una).max(last.end - mss);
+        self.emit_range(now, start, last.end, segment)
+    }
+}
+
+/// RFC 2883 §4: a first SACK block below the cumulative ACK, or inside
+/// the second block, reports bytes received twice (a D-SACK).
+fn is_dsack(blocks: &[SackBlock], ack: SeqNum) -> bool {
+    let Some(first) = blocks.first() else {
+        return false;
+    };
+    first.right <= ack
+        || blocks
+            .get(1)
+            .is_some_and(|second| second.left <= first.left && first.right <= second.right)
+}
