@@ -314,6 +314,10 @@ impl Tcb {
     ) -> Tcb {
         let mut tcb = Tcb::new(now, local, remote, iss, config);
         tcb.passive = true;
+        // This TCB stands for the listener's, which was in LISTEN when the
+        // SYN came (§3.10.7.2 "LISTEN STATE"), so the change is logged as
+        // the state diagram draws it: LISTEN => SYN-RECEIVED.
+        tcb.state = State::Listen;
         tcb.set_state(State::SynReceived);
         tcb.synchronize_receive(&syn.header);
         tcb.queue_syn_text(syn.payload);

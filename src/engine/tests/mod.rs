@@ -14,4 +14,5 @@ mod retransmit;
 mod sack;
 mod scaling;
 mod security;
+mod transitions;
 mod window;

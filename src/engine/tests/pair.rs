@@ -186,7 +186,7 @@ fn echo_measured(
     loss_percent: u64,
     total: usize,
 ) -> (Duration, RecoveryStats, RecoveryStats) {
-    let _ = env_logger::builder().is_test(true).try_init();
+    super::transitions::install_test_logger();
     let mut pair = Pair::new(seed, loss_percent);
     let data: Vec<u8> = (0..total).map(|i| (i * 7 + i / 251) as u8).collect();
     let echoed = run_echo(&mut pair, seed, &data);
