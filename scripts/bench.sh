@@ -6,6 +6,8 @@
 # Usage: sudo scripts/bench.sh [--bulk-mb N] [--seconds S]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/find-cargo.sh
+. scripts/find-cargo.sh
 
 [ "$(id -u)" -eq 0 ] || { echo "scripts/bench.sh needs root (TUN devices, namespaces): run it with sudo" >&2; exit 1; }
 

@@ -9,6 +9,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/find-cargo.sh
+. scripts/find-cargo.sh
 
 STACK_ARGS=("$@")
 NETNS="tuntcp-demo-$$"

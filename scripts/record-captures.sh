@@ -14,6 +14,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/find-cargo.sh
+. scripts/find-cargo.sh
 
 STACK=tuntcp
 if [ "${1:-}" = "--stack" ]; then

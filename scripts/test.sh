@@ -86,6 +86,8 @@ main() {
         return
     fi
     [ "$(id -u)" -eq 0 ] || fail "the live tests create TUN devices in network namespaces and need root: run with sudo"
+    # shellcheck source=scripts/find-cargo.sh
+    . scripts/find-cargo.sh
     ensure_tun_device
     ensure_rust_components
 

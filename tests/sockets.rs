@@ -237,3 +237,28 @@ fn clones_read_and_write_from_two_threads() {
         assert!(back == data, "{name}: echo differs");
     });
 }
+
+#[test]
+fn shutdown_read_wakes_a_blocked_reader_with_end_of_stream() {
+    for_each_pairing(|name, net| {
+        let listener = net.listen(7);
+        let client = net.connect(7).unwrap();
+        let _server = accept(&listener);
+        let reader = client.try_clone().unwrap();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let blocked = std::thread::spawn(move || {
+            started_tx.send(()).unwrap();
+            (&reader).read(&mut [0u8; 16])
+        });
+        started_rx.recv().unwrap();
+        // The reader may not be inside read() yet; either way it must end
+        // with end-of-stream, not wait for data that will never come.
+        client.shutdown(Shutdown::Read).unwrap();
+        let result = blocked.join().unwrap();
+        assert_eq!(
+            result.unwrap(),
+            0,
+            "{name}: read after shutdown(Read) is end-of-stream"
+        );
+    });
+}

@@ -131,7 +131,12 @@ mod tests {
         go_tx.send(()).unwrap();
         // Both threads go idle; once the pool counts them, a new job must
         // reuse one of them rather than start a third.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while lock(&workers.shared.state).idle < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the two threads never went idle"
+            );
             std::thread::yield_now();
         }
         workers.run(job()).unwrap();

@@ -154,6 +154,13 @@ impl EngineCell {
         }
     }
 
+    /// Wakes every application thread waiting for a turn, for news that
+    /// comes from the application side (a `shutdown(Read)`). Call it with
+    /// the lock held, after the change, so no waiter can miss it.
+    pub fn wake_waiters(&self) {
+        self.turn_done.notify_all();
+    }
+
     /// True once the driver has been asked to stop.
     pub fn is_stopped(&self) -> bool {
         self.stop.load(Ordering::Acquire)

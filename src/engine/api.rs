@@ -50,7 +50,8 @@ pub enum ApiError {
     TimedOut,
     /// The local address and port are already taken.
     AddrInUse,
-    /// The local address is not the engine's own.
+    /// The local address is not the engine's own, or no ephemeral port is
+    /// free for a connect.
     AddrNotAvailable,
     /// The connection is not (or no longer) able to do this.
     NotConnected,
@@ -58,7 +59,7 @@ pub enum ApiError {
     BrokenPipe,
     /// The handle is unknown to this engine (already closed?).
     InvalidHandle,
-    /// A configured limit (connections, listeners, ports) is reached.
+    /// A configured limit (connections, listeners) is reached.
     ResourceLimit,
     /// Arguments make no sense (port 0 to connect to, backlog 0, ...).
     InvalidInput,

@@ -40,7 +40,8 @@ impl SmolEngine {
                 return Ok(port);
             }
         }
-        Err(ApiError::ResourceLimit)
+        // As Linux's connect(2): EADDRNOTAVAIL when no ephemeral port is free.
+        Err(ApiError::AddrNotAvailable)
     }
 
     fn listen_on(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError> {

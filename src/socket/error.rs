@@ -16,7 +16,8 @@ pub fn to_io_error(err: ApiError) -> io::Error {
         ApiError::AddrNotAvailable => io::ErrorKind::AddrNotAvailable,
         ApiError::NotConnected | ApiError::InvalidHandle => io::ErrorKind::NotConnected,
         ApiError::BrokenPipe => io::ErrorKind::BrokenPipe,
-        ApiError::ResourceLimit => io::ErrorKind::OutOfMemory,
+        // A configured limit (connections), not memory running out.
+        ApiError::ResourceLimit => io::ErrorKind::QuotaExceeded,
         ApiError::InvalidInput => io::ErrorKind::InvalidInput,
     };
     io::Error::new(kind, err)
@@ -55,6 +56,10 @@ mod tests {
         assert_eq!(
             to_io_error(ApiError::AddrInUse).kind(),
             io::ErrorKind::AddrInUse
+        );
+        assert_eq!(
+            to_io_error(ApiError::ResourceLimit).kind(),
+            io::ErrorKind::QuotaExceeded
         );
         assert_eq!(
             to_io_error(ApiError::ConnectionRefused).to_string(),

@@ -118,7 +118,14 @@ impl TcpStream {
     /// 0); `Read` makes our own reads return 0; `Both` does both.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
+            // Under the engine lock: a reader checks the flag under it too,
+            // so it either sees it or is already waiting to be woken.
+            let cell = self.inner.stack.cell();
+            let mut core = cell.lock();
             self.inner.read_shut.store(true, Ordering::Relaxed);
+            discard_received(&mut **core, self.inner.conn);
+            cell.transmit(&mut core);
+            cell.wake_waiters();
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             let cell = self.inner.stack.cell();
@@ -183,6 +190,13 @@ impl TcpStream {
                 Ok(_) => Err(ApiError::WouldBlock),
                 Err(err) => Err(err),
             })
+            .map_err(|err| match err.kind() {
+                io::ErrorKind::WouldBlock => io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the peer did not acknowledge our FIN in time",
+                ),
+                _ => err,
+            })
     }
 }
 
@@ -229,14 +243,28 @@ impl StreamInner {
 }
 
 impl Read for &TcpStream {
+    /// After `shutdown(Read)` every read is end-of-stream, and what arrives
+    /// is discarded so the peer's window does not stay shut.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() || self.inner.read_shut.load(Ordering::Relaxed) {
+        if buf.is_empty() {
             return Ok(0);
         }
         let timeout = *lock(&self.inner.read_timeout);
-        self.inner
-            .wait(timeout, |engine, conn| engine.recv(conn, buf))
+        let read_shut = &self.inner.read_shut;
+        self.inner.wait(timeout, |engine, conn| {
+            if read_shut.load(Ordering::Relaxed) {
+                discard_received(engine, conn);
+                return Ok(0);
+            }
+            engine.recv(conn, buf)
+        })
     }
+}
+
+/// Reads and drops whatever the engine holds for `conn`.
+fn discard_received(engine: &mut dyn Engine, conn: ConnId) {
+    let mut scratch = [0u8; 4096];
+    while matches!(engine.recv(conn, &mut scratch), Ok(n) if n > 0) {}
 }
 
 impl Write for &TcpStream {

@@ -143,7 +143,11 @@ impl Engine for Stack {
         let port = match local_port {
             Some(0) => return Err(ApiError::InvalidInput),
             Some(port) => port,
-            None => self.ephemeral_port(remote).ok_or(ApiError::ResourceLimit)?,
+            // Every ephemeral port is taken: Linux's connect(2) says
+            // EADDRNOTAVAIL here.
+            None => self
+                .ephemeral_port(remote)
+                .ok_or(ApiError::AddrNotAvailable)?,
         };
         let local = SocketAddrV4::new(self.config.local_addr, port);
         if self.by_tuple.contains_key(&FourTuple { local, remote }) {
