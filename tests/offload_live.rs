@@ -74,7 +74,9 @@ fn pcap_capture_holds_large_segments_and_decodes_cleanly() {
     }
     let lengths = run_ok(
         "tshark",
-        &["-r", path_str, "-T", "fields", "-e", "ip.src", "-e", "ip.len"],
+        &[
+            "-r", path_str, "-T", "fields", "-e", "ip.src", "-e", "ip.len",
+        ],
         Duration::from_secs(60),
     );
     for from in [HOST_ADDR, STACK_ADDR] {
@@ -101,7 +103,10 @@ fn smoltcp_with_offload_is_refused_with_the_reason() {
         let output = command.output().expect("running tuntcp");
         assert!(!output.status.success());
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("--offload works with our engine only"), "{stderr}");
+        assert!(
+            stderr.contains("--offload works with our engine only"),
+            "{stderr}"
+        );
     });
 }
 
@@ -113,7 +118,9 @@ fn echo_exactly(data: Vec<u8>) {
     let mut writer = stream.try_clone().unwrap();
     let to_send = Arc::clone(&data);
     let sender = thread::spawn(move || {
-        writer.write_all(&to_send).expect("sending to the echo server");
+        writer
+            .write_all(&to_send)
+            .expect("sending to the echo server");
         writer.shutdown(std::net::Shutdown::Write).unwrap();
     });
     let mut received = Vec::with_capacity(data.len());
