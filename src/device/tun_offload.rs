@@ -109,29 +109,38 @@ impl OffloadTunDevice {
     }
 
     fn write_one(&self, packet: &[u8]) -> io::Result<usize> {
-        let plain = VnetHeader::default();
-        let (header, field, partial) = match header_for(packet, self.mtu) {
-            Some(segmented) => segmented,
+        let written = match header_for(packet, self.mtu) {
             // An ordinary packet: a zero header, the checksum as it is.
-            None => (plain, packet.len(), [0; 2]),
+            None => writev(&self.file, &[&VnetHeader::default().emit(), packet])?,
+            // The partial checksum replaces the field, without a copy.
+            Some((header, field, partial)) => writev(
+                &self.file,
+                &[
+                    &header.emit(),
+                    &packet[..field],
+                    &partial,
+                    &packet[field + 2..],
+                ],
+            )?,
         };
-        let header = header.emit();
-        let (before, rest) = packet.split_at(field);
-        let after = rest.get(2..).unwrap_or(&[]);
-        let partial_len = if rest.is_empty() { 0 } else { 2 };
-        let iov = [
-            iovec(&header),
-            iovec(before),
-            iovec(&partial[..partial_len]),
-            iovec(after),
-        ];
-        // SAFETY: every iovec points into a buffer alive for the whole call.
-        let written = unsafe { libc::writev(self.file.as_raw_fd(), iov.as_ptr(), 4) };
-        if written < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok((written as usize).saturating_sub(VNET_HDR_LEN))
+        Ok(written.saturating_sub(VNET_HDR_LEN))
     }
+}
+
+/// One writev(2) of `parts`, in order: one packet for the TUN device.
+fn writev(file: &File, parts: &[&[u8]]) -> io::Result<usize> {
+    // A fixed array: no allocation per packet.
+    let mut iov = [iovec(&[]); 4];
+    for (slot, part) in iov.iter_mut().zip(parts) {
+        *slot = iovec(part);
+    }
+    let count = parts.len().min(iov.len()) as libc::c_int;
+    // SAFETY: every iovec points into a buffer alive for the whole call.
+    let written = unsafe { libc::writev(file.as_raw_fd(), iov.as_ptr(), count) };
+    if written < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(written as usize)
 }
 
 fn iovec(bytes: &[u8]) -> libc::iovec {
