@@ -6,6 +6,7 @@ use tuntcp::device::impair::{ImpairedDevice, Impairment};
 use tuntcp::device::netconfig::configure_host_side;
 use tuntcp::device::pcap::PcapTap;
 use tuntcp::device::tun::TunDevice;
+use tuntcp::device::tun_offload::OffloadTunDevice;
 use tuntcp::device::Device;
 use tuntcp::engine::{Engine, StackConfig};
 use tuntcp::reference::{SmolConfig, SmolEngine};
@@ -19,17 +20,43 @@ pub type SetupError = String;
 /// Opens and configures the device and starts the engine over it.
 pub fn start_stack(net: &NetArgs) -> Result<Stack, SetupError> {
     check_addresses(net)?;
+    check_offload(net)?;
     let device = open_device(net)?;
     let engine: Box<dyn Engine> = match net.stack {
-        StackKind::Tuntcp => Box::new(tuntcp::engine::Stack::new(
-            StackConfig::new(net.addr).with_random_secret(),
-        )),
+        StackKind::Tuntcp => Box::new(tuntcp::engine::Stack::new(stack_config(
+            net,
+            device.as_ref(),
+        ))),
         StackKind::Smoltcp => Box::new(SmolEngine::new(SmolConfig::new(net.addr))),
     };
     let stack = Stack::start(engine, device)
         .map_err(|err| format!("cannot start the stack's driver thread: {err}"))?;
     stack.set_default();
     Ok(stack)
+}
+
+/// Our engine's settings for this device: the MSS its MTU allows
+/// (RFC 9293 §3.7.1: MTU less 40 bytes of IPv4 and TCP headers) and, on a
+/// device that segments for us, segments as large as it takes.
+fn stack_config(net: &NetArgs, device: &dyn Device) -> StackConfig {
+    let mut config = StackConfig::new(net.addr).with_random_secret();
+    config.mss = u16::try_from(device.mtu().saturating_sub(40)).unwrap_or(u16::MAX);
+    if device.max_packet() > device.mtu() {
+        config.offload_segment = Some(device.max_packet());
+    }
+    config
+}
+
+/// Offloads hand the stack segments larger than the MTU, which only our
+/// engine is built to take and send.
+fn check_offload(net: &NetArgs) -> Result<(), SetupError> {
+    if net.offload && net.stack != StackKind::Tuntcp {
+        return Err(
+            "--offload works with our engine only (--stack tuntcp); smoltcp expects packets no larger than the MTU"
+                .to_string(),
+        );
+    }
+    Ok(())
 }
 
 /// The stack's address and the kernel side's must differ and share a
@@ -54,11 +81,26 @@ fn check_addresses(net: &NetArgs) -> Result<(), SetupError> {
 }
 
 /// The device the driver uses: TUN, then (with --pcap) the tap, then
-/// (with --impair) the impairment. The tap sits between the TUN device and
+/// (with --impair) the impairment. With --offload the TUN device is the
+/// one with segmentation offload, and the tap records the large segments
+/// that cross it, each with its complete checksum (the kernel cuts the ones
+/// we send into MTU-sized packets after the tap). The tap sits between the TUN device and
 /// the impairment, so the capture shows what really crossed tun0: a packet
 /// the impairment drops on its way out never appears as sent.
 fn open_device(net: &NetArgs) -> Result<Box<dyn Device>, SetupError> {
-    let tun = TunDevice::open(&net.iface).map_err(|err| err.to_string())?;
+    if net.offload {
+        let tun = OffloadTunDevice::open(&net.iface).map_err(|err| err.to_string())?;
+        configure_and_wrap(tun, net)
+    } else {
+        let tun = TunDevice::open(&net.iface).map_err(|err| err.to_string())?;
+        configure_and_wrap(tun, net)
+    }
+}
+
+fn configure_and_wrap<D: Device + 'static>(
+    tun: D,
+    net: &NetArgs,
+) -> Result<Box<dyn Device>, SetupError> {
     if !net.no_configure {
         configure_host_side(&net.iface, net.host_addr.addr, net.host_addr.prefix_len)
             .map_err(|err| err.to_string())?;

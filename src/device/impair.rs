@@ -186,6 +186,10 @@ impl<D: Device> Device for ImpairedDevice<D> {
     fn mtu(&self) -> usize {
         self.inner.mtu()
     }
+
+    fn max_packet(&self) -> usize {
+        self.inner.max_packet()
+    }
 }
 
 impl<D: Device> Drop for ImpairedDevice<D> {

@@ -6,6 +6,8 @@
 //! wraps any device and records both directions for Wireshark, and an
 //! impairment ([`impair::ImpairedDevice`]) that wraps any device and loses,
 //! duplicates, reorders or corrupts packets on purpose, repeatably.
+//! [`tun_offload::OffloadTunDevice`] is the TUN device with the kernel's
+//! segmentation offload on, carrying TCP segments of up to 64 KB.
 //! [`replay`] reads a recording back for the replay tests.
 
 use std::io;
@@ -19,11 +21,14 @@ pub mod pcap;
 pub mod replay;
 pub mod socketpair;
 pub mod tun;
+pub mod tun_offload;
+pub mod vnet;
 
 pub use error::DeviceError;
 pub use impair::{ImpairedDevice, Impairment};
 pub use pcap::PcapTap;
 pub use tun::TunDevice;
+pub use tun_offload::OffloadTunDevice;
 
 /// A source and sink of raw IPv4 packets.
 pub trait Device: Send {
@@ -41,5 +46,13 @@ pub trait Device: Send {
     /// Largest packet this device carries.
     fn mtu(&self) -> usize {
         1500
+    }
+
+    /// Largest packet this device takes and gives: the MTU, unless the
+    /// device segments for us ([`tun_offload::OffloadTunDevice`], up to
+    /// 64 KB). Added for offloads; the default keeps every other device as
+    /// it was.
+    fn max_packet(&self) -> usize {
+        self.mtu()
     }
 }

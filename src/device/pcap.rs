@@ -139,6 +139,10 @@ impl<D: Device> Device for PcapTap<D> {
     fn mtu(&self) -> usize {
         self.inner.mtu()
     }
+
+    fn max_packet(&self) -> usize {
+        self.inner.max_packet()
+    }
 }
 
 impl<D: Device> Drop for PcapTap<D> {

@@ -135,7 +135,7 @@ pub(crate) fn validate_ifname(name: &str) -> Result<(), DeviceError> {
 /// Explains why creating the device failed. tun-tap both opens
 /// `/dev/net/tun` and issues TUNSETIFF, so the errno is all we have to tell
 /// the two apart.
-fn open_error(name: &str, err: io::Error) -> DeviceError {
+pub(crate) fn open_error(name: &str, err: io::Error) -> DeviceError {
     match err.raw_os_error() {
         // ENOENT: no /dev/net/tun node. ENODEV/ENXIO: node present, driver not loaded.
         Some(libc::ENOENT) | Some(libc::ENODEV) | Some(libc::ENXIO) => {
@@ -148,7 +148,7 @@ fn open_error(name: &str, err: io::Error) -> DeviceError {
     }
 }
 
-fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor we own, with integer arguments only.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     if flags < 0 {

@@ -20,6 +20,14 @@ pub struct StackConfig {
     pub recv_buffer: usize,
     /// The MSS we announce (§3.7.1): MTU 1500 - 20 (IPv4) - 20 (TCP).
     pub mss: u16,
+    /// Most payload per segment we send when the device cuts segments to
+    /// its MTU for us (TCP segmentation offload, `OffloadTunDevice`): a
+    /// whole number of MSS up to this, handed over as one segment.
+    /// `None` (the default): every segment carries at most one MSS, as
+    /// RFC 9293 §3.7.1 has it. Only for a device that segments, and only
+    /// used towards peers whose MSS is at least our own `mss` (the device
+    /// cuts at its MTU, which `mss` matches).
+    pub offload_segment: Option<usize>,
     /// Maximum Segment Lifetime; TIME-WAIT lasts 2 * MSL (§3.10.7.4).
     /// Default 30 s so TIME-WAIT lasts 60 s, as on Linux.
     pub msl: Duration,
@@ -70,6 +78,7 @@ impl StackConfig {
             send_buffer: 64 * 1024,
             recv_buffer: 64 * 1024 - 1,
             mss: 1460,
+            offload_segment: None,
             msl: Duration::from_secs(30),
             min_rto: Duration::from_millis(200),
             max_rto: Duration::from_secs(60),

@@ -478,15 +478,21 @@ impl Tcb {
         }
         self.schedule_ack(
             now,
+            data.len(),
             start > 0 || in_order > data.len() || !self.reassembly.is_empty(),
         );
     }
 
-    /// RFC 1122 §4.2.3.2 delayed ACK: at least every second segment, never
-    /// later than the delay; out-of-order data and filled holes are ACKed
-    /// at once so the sender's fast retransmit works (RFC 5681 §4.2).
-    fn schedule_ack(&mut self, now: Instant, immediately: bool) {
-        self.segments_unacked += 1;
+    /// RFC 1122 §4.2.3.2 delayed ACK: at least every second full-sized
+    /// segment, never later than the delay; out-of-order data and filled
+    /// holes are ACKed at once so the sender's fast retransmit works (RFC
+    /// 5681 §4.2). A segment of `len` bytes counts as the full-sized ones
+    /// it holds: a 64 KB segment from a sender with segmentation offload
+    /// stands for 44 of them and is ACKed at once, not 40 ms later.
+    fn schedule_ack(&mut self, now: Instant, len: usize, immediately: bool) {
+        let full_sized = len / usize::from(self.cfg.our_mss).max(1);
+        // At most 65535 / 88 (the smallest MSS): no overflow.
+        self.segments_unacked += full_sized.max(1) as u32;
         match self.cfg.delayed_ack {
             Some(delay) if !immediately && self.segments_unacked < 2 => {
                 if !self.timers.is_running(TimerKind::DelayedAck) {

@@ -12,7 +12,7 @@ use super::state::State;
 use super::tcb::{Tcb, MAX_WINDOW_FIELD};
 use super::timers::TimerKind;
 use crate::time::Instant;
-use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpOptions, TCP_HEADER_LEN};
+use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpOptions, IPV4_HEADER_LEN, TCP_HEADER_LEN};
 
 /// A segment ready to be written: its header, and `payload_len` bytes of
 /// payload already in the buffer passed to [`Tcb::poll_segment`], right
@@ -124,6 +124,26 @@ impl Tcb {
         self.send_mss.saturating_sub(options).min(room)
     }
 
+    /// The most new data one segment may carry: one MSS (`mss`, from
+    /// [`Tcb::max_payload`]), or with segmentation offload up to
+    /// `offload_segment` bytes that the device cuts back into MSS-sized
+    /// segments at its MTU. The device's cut fits only a peer that takes
+    /// segments as large as our MSS, so a smaller peer MSS turns it off.
+    /// Retransmissions stay one MSS each, so loss recovery is unchanged.
+    fn max_new_data(&self, segment: &[u8], mss: usize) -> usize {
+        let Some(offload) = self.cfg.offload_segment else {
+            return mss;
+        };
+        if self.send_mss < usize::from(self.cfg.our_mss) {
+            return mss;
+        }
+        let headers = TCP_HEADER_LEN + self.ack_options().len();
+        // The IPv4 total length is 16 bits.
+        let largest = (usize::from(u16::MAX) - IPV4_HEADER_LEN - headers)
+            .min(segment.len().saturating_sub(headers));
+        offload.min(largest).max(mss)
+    }
+
     fn poll_synchronized(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
         if std::mem::take(&mut self.retransmit_first) {
             // RFC 6675 §5 (4.3): entering recovery resends the first lost
@@ -210,7 +230,11 @@ impl Tcb {
             .saturating_sub(flight)
             .min(cwnd.saturating_sub(in_network));
         let mss = self.max_payload(segment);
-        let mut len = unsent.min(usable).min(mss);
+        let mut len = unsent.min(usable).min(self.max_new_data(segment, mss));
+        if len > mss && len < unsent {
+            // Offload: whole MSS only, so every segment on the wire is full.
+            len -= len % mss;
+        }
         let fin = self.fin_requested && self.state.fin_queued() && len == unsent;
         let small_ok = probe || self.small_segment_allowed(len, unsent, flight);
         if len > 0 && len < mss && !fin && !small_ok {

@@ -85,6 +85,7 @@ fn window_shift_for(buffer: usize) -> u8 {
 #[derive(Clone, Copy, Debug)]
 pub struct TcbConfig {
     pub our_mss: u16,
+    pub offload_segment: Option<usize>,
     pub msl: Duration,
     pub min_rto: Duration,
     pub max_rto: Duration,
@@ -99,6 +100,7 @@ impl TcbConfig {
     pub fn from_stack(config: &StackConfig) -> TcbConfig {
         TcbConfig {
             our_mss: config.mss,
+            offload_segment: config.offload_segment,
             msl: config.msl,
             min_rto: config.min_rto,
             max_rto: config.max_rto,

@@ -8,6 +8,7 @@ mod close;
 mod data;
 mod handshake;
 mod ip;
+mod offload;
 mod pair;
 mod rack;
 mod retransmit;

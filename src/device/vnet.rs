@@ -1,0 +1,280 @@
+//! The `virtio_net_hdr` a TUN device opened with `IFF_VNET_HDR` puts in
+//! front of every packet (Linux include/uapi/linux/virtio_net.h), and what
+//! it means for the packet behind it.
+//!
+//! With offloads on (`TUNSETOFFLOAD`), the kernel stops doing two jobs per
+//! 1500-byte packet and leaves them to the header's reader:
+//!
+//! * Checksums. `VIRTIO_NET_HDR_F_NEEDS_CSUM` says the TCP checksum field
+//!   holds only the pseudo-header sum; the real checksum is the Internet
+//!   checksum of everything from `csum_start` on, stored at
+//!   `csum_start + csum_offset`. We complete it on receipt
+//!   ([`complete_checksum`]) so the engine checks it as always.
+//! * Segmentation. A packet may be one large TCP segment (up to 64 KB) that
+//!   stands for many MTU-sized ones (`gso_type` TCPV4, `gso_size` payload
+//!   bytes each). Received, it is just a segment with a lot of data. Sent,
+//!   the kernel cuts it into `gso_size` pieces for us ([`header_for`]).
+//!
+//! The header is the 10-byte legacy layout (the TUN default,
+//! `TUNSETVNETHDRSZ` unchanged), in the host's byte order (the legacy
+//! virtio header is "guest-native"; little-endian on every host we build for).
+
+use std::net::Ipv4Addr;
+
+use crate::wire::checksum::checksum;
+use crate::wire::ipv4::PROTO_TCP;
+
+/// Bytes of the legacy `struct virtio_net_hdr`.
+pub const VNET_HDR_LEN: usize = 10;
+
+/// `flags`: the checksum is partial and must be completed.
+pub const F_NEEDS_CSUM: u8 = 1;
+/// `gso_type`: an ordinary packet, no segmentation.
+pub const GSO_NONE: u8 = 0;
+/// `gso_type`: a TCP over IPv4 segment to be cut into `gso_size` pieces.
+pub const GSO_TCPV4: u8 = 1;
+
+/// Offset of the checksum field in a TCP header (RFC 9293 §3.1).
+const TCP_CHECKSUM_OFFSET: u16 = 16;
+
+/// One `virtio_net_hdr`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VnetHeader {
+    pub flags: u8,
+    pub gso_type: u8,
+    /// Bytes of headers (IP + TCP) that every cut segment repeats.
+    pub hdr_len: u16,
+    /// Payload bytes per cut segment.
+    pub gso_size: u16,
+    /// Where the checksummed range starts (the TCP header).
+    pub csum_start: u16,
+    /// Where the checksum field is, counted from `csum_start`.
+    pub csum_offset: u16,
+}
+
+impl VnetHeader {
+    pub fn parse(bytes: &[u8; VNET_HDR_LEN]) -> VnetHeader {
+        let u16_at = |at: usize| u16::from_ne_bytes([bytes[at], bytes[at + 1]]);
+        VnetHeader {
+            flags: bytes[0],
+            gso_type: bytes[1],
+            hdr_len: u16_at(2),
+            gso_size: u16_at(4),
+            csum_start: u16_at(6),
+            csum_offset: u16_at(8),
+        }
+    }
+
+    pub fn emit(&self) -> [u8; VNET_HDR_LEN] {
+        let mut bytes = [0u8; VNET_HDR_LEN];
+        bytes[0] = self.flags;
+        bytes[1] = self.gso_type;
+        bytes[2..4].copy_from_slice(&self.hdr_len.to_ne_bytes());
+        bytes[4..6].copy_from_slice(&self.gso_size.to_ne_bytes());
+        bytes[6..8].copy_from_slice(&self.csum_start.to_ne_bytes());
+        bytes[8..10].copy_from_slice(&self.csum_offset.to_ne_bytes());
+        bytes
+    }
+}
+
+/// Completes a partial checksum in a received `packet` as the header asks.
+/// Returns false (drop the packet) when the header points outside it.
+pub fn complete_checksum(header: &VnetHeader, packet: &mut [u8]) -> bool {
+    if header.flags & F_NEEDS_CSUM == 0 {
+        return true;
+    }
+    let start = usize::from(header.csum_start);
+    let field = start + usize::from(header.csum_offset);
+    if field + 2 > packet.len() {
+        return false;
+    }
+    // The field holds the pseudo-header sum, so the checksum of the range
+    // with it in place is the finished TCP checksum.
+    let sum = checksum(&packet[start..]);
+    packet[field..field + 2].copy_from_slice(&sum.to_be_bytes());
+    true
+}
+
+/// How we hand an outgoing packet to the kernel: as it is (`None`) when it
+/// fits the `mtu`, or, for a larger TCP segment, the header asking the
+/// kernel to cut it at the MTU, and the partial checksum (pseudo-header
+/// sum) that must replace the TCP checksum field at the given offset, since
+/// the kernel finishes each piece's checksum from it.
+pub fn header_for(packet: &[u8], mtu: usize) -> Option<(VnetHeader, usize, [u8; 2])> {
+    if packet.len() <= mtu {
+        return None;
+    }
+    let ip = Ipv4View::new(packet)?;
+    let tcp_header_len = usize::from(*packet.get(ip.header_len + 12)? >> 4) * 4;
+    let headers = ip.header_len + tcp_header_len;
+    if ip.protocol != PROTO_TCP || headers >= packet.len() || mtu <= headers {
+        return None;
+    }
+    let header = VnetHeader {
+        flags: F_NEEDS_CSUM,
+        gso_type: GSO_TCPV4,
+        hdr_len: headers as u16,
+        // Every piece carries the same headers: at most MTU in all.
+        gso_size: (mtu - headers) as u16,
+        csum_start: ip.header_len as u16,
+        csum_offset: TCP_CHECKSUM_OFFSET,
+    };
+    let tcp_len = (packet.len() - ip.header_len) as u16;
+    let partial = pseudo_header_sum(ip.src, ip.dst, tcp_len);
+    let field = ip.header_len + usize::from(TCP_CHECKSUM_OFFSET);
+    Some((header, field, partial.to_be_bytes()))
+}
+
+/// The folded, uncomplemented sum of the TCP pseudo-header (RFC 9293 §3.1),
+/// which is what a partial checksum field holds (Linux's
+/// `~tcp_v4_check(len, saddr, daddr, 0)`).
+fn pseudo_header_sum(src: Ipv4Addr, dst: Ipv4Addr, tcp_len: u16) -> u16 {
+    let mut pseudo = [0u8; 12];
+    pseudo[0..4].copy_from_slice(&src.octets());
+    pseudo[4..8].copy_from_slice(&dst.octets());
+    pseudo[9] = PROTO_TCP;
+    pseudo[10..12].copy_from_slice(&tcp_len.to_be_bytes());
+    !checksum(&pseudo)
+}
+
+/// The few IPv4 header fields segmentation needs, from a packet our own
+/// engine built (so already well-formed; anything odd is sent unsegmented).
+struct Ipv4View {
+    header_len: usize,
+    protocol: u8,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+}
+
+impl Ipv4View {
+    fn new(packet: &[u8]) -> Option<Ipv4View> {
+        let header = packet.get(..20)?;
+        let header_len = usize::from(header[0] & 0x0f) * 4;
+        if header[0] >> 4 != 4 || header_len < 20 {
+            return None;
+        }
+        let addr =
+            |at: usize| Ipv4Addr::new(header[at], header[at + 1], header[at + 2], header[at + 3]);
+        Some(Ipv4View {
+            header_len,
+            protocol: header[9],
+            src: addr(12),
+            dst: addr(16),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::checksum::tcp_checksum;
+
+    const SRC: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+    const DST: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+
+    /// An IPv4 + 20-byte TCP packet with `payload` bytes and a correct
+    /// TCP checksum.
+    fn tcp_packet(payload: usize) -> Vec<u8> {
+        let total = 40 + payload;
+        let mut packet = vec![0u8; total];
+        packet[0] = 0x45;
+        packet[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+        packet[8] = 64;
+        packet[9] = PROTO_TCP;
+        packet[12..16].copy_from_slice(&SRC.octets());
+        packet[16..20].copy_from_slice(&DST.octets());
+        packet[32] = 5 << 4; // data offset
+        for (i, byte) in packet[40..].iter_mut().enumerate() {
+            *byte = (i * 7) as u8;
+        }
+        let sum = tcp_checksum(SRC, DST, &packet[20..]);
+        packet[36..38].copy_from_slice(&sum.to_be_bytes());
+        packet
+    }
+
+    #[test]
+    fn header_round_trips_in_host_order() {
+        let header = VnetHeader {
+            flags: F_NEEDS_CSUM,
+            gso_type: GSO_TCPV4,
+            hdr_len: 40,
+            gso_size: 1460,
+            csum_start: 20,
+            csum_offset: 16,
+        };
+        let bytes = header.emit();
+        assert_eq!(bytes[4..6], 1460u16.to_ne_bytes());
+        assert_eq!(VnetHeader::parse(&bytes), header);
+    }
+
+    #[test]
+    fn partial_checksum_from_the_kernel_is_completed() {
+        let mut packet = tcp_packet(3000);
+        let correct = [packet[36], packet[37]];
+        let partial = pseudo_header_sum(SRC, DST, (packet.len() - 20) as u16);
+        packet[36..38].copy_from_slice(&partial.to_be_bytes());
+        let header = VnetHeader {
+            flags: F_NEEDS_CSUM,
+            csum_start: 20,
+            csum_offset: 16,
+            ..VnetHeader::default()
+        };
+        assert!(complete_checksum(&header, &mut packet));
+        assert_eq!([packet[36], packet[37]], correct);
+        assert_eq!(tcp_checksum(SRC, DST, &packet[20..]), 0);
+    }
+
+    #[test]
+    fn complete_checksum_leaves_full_checksums_and_refuses_bad_offsets() {
+        let mut packet = tcp_packet(10);
+        let before = packet.clone();
+        assert!(complete_checksum(&VnetHeader::default(), &mut packet));
+        assert_eq!(packet, before);
+        let outside = VnetHeader {
+            flags: F_NEEDS_CSUM,
+            csum_start: 40,
+            csum_offset: 16,
+            ..VnetHeader::default()
+        };
+        assert!(!complete_checksum(&outside, &mut packet));
+    }
+
+    #[test]
+    fn packets_that_fit_the_mtu_go_as_they_are() {
+        assert_eq!(header_for(&tcp_packet(1460), 1500), None);
+    }
+
+    #[test]
+    fn large_tcp_segment_is_cut_at_the_mtu_with_a_partial_checksum() {
+        let packet = tcp_packet(10 * 1460 + 5);
+        let (header, field, partial) = header_for(&packet, 1500).unwrap();
+        assert_eq!(header.gso_type, GSO_TCPV4);
+        assert_eq!(header.gso_size, 1460);
+        assert_eq!(header.hdr_len, 40);
+        assert_eq!((header.csum_start, header.csum_offset), (20, 16));
+        assert_eq!(header.flags, F_NEEDS_CSUM);
+        assert_eq!(field, 36);
+        // What the kernel does with it: completing the partial checksum
+        // gives the same checksum as the one the engine computed.
+        let mut sent = packet.clone();
+        sent[field..field + 2].copy_from_slice(&partial);
+        assert!(complete_checksum(&header, &mut sent));
+        assert_eq!(sent, packet);
+    }
+
+    #[test]
+    fn options_shrink_each_piece_so_it_still_fits() {
+        let mut packet = tcp_packet(5000);
+        packet[32] = 8 << 4; // 32-byte TCP header
+        let (header, _, _) = header_for(&packet, 1500).unwrap();
+        assert_eq!(header.hdr_len, 52);
+        assert_eq!(header.gso_size, 1448);
+    }
+
+    #[test]
+    fn large_non_tcp_packets_are_not_segmented() {
+        let mut packet = tcp_packet(5000);
+        packet[9] = 1; // ICMP
+        assert_eq!(header_for(&packet, 1500), None);
+    }
+}

@@ -1,0 +1,138 @@
+//! Live tests of `tuntcp echo --offload`: the TUN device with the kernel's
+//! segmentation and checksum offloads, so TCP segments of up to 64 KB cross
+//! it both ways. The same exactness checks as tests/live.rs, each in a
+//! private network namespace (common/netns.rs); they need root.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use common::netns::*;
+
+const ECHO_PORT: u16 = 7;
+const MEGABYTE: usize = 1 << 20;
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(120);
+const SHORT: Duration = Duration::from_secs(10);
+const OFFLOAD: &[&str] = &["--offload"];
+
+#[test]
+fn ten_megabytes_are_echoed_exactly() {
+    run_in_new_netns(|| {
+        let (_server, _) = start_echo("tuntcp", OFFLOAD);
+        echo_exactly(pattern(1, 10 * MEGABYTE));
+    });
+}
+
+#[test]
+fn sixty_four_concurrent_clients_are_echoed_exactly() {
+    run_in_new_netns(|| {
+        let (_server, _) = start_echo("tuntcp", OFFLOAD);
+        let clients: Vec<_> = (0..64)
+            .map(|client| thread::spawn(move || echo_exactly(pattern(100 + client, MEGABYTE))))
+            .collect();
+        for client in clients {
+            client
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
+    });
+}
+
+/// The capture holds the large segments as they crossed the device, both
+/// ways, each with a complete and correct checksum (the ones we send are
+/// cut into MTU-sized packets by the kernel after the tap).
+#[test]
+fn pcap_capture_holds_large_segments_and_decodes_cleanly() {
+    let path = unique_temp_path("offload-capture", "pcap");
+    let path_arg = path.to_str().unwrap().to_string();
+    run_in_new_netns(move || {
+        let (mut server, _) = start_echo("tuntcp", &["--offload", "--pcap", &path_arg]);
+        echo_exactly(pattern(7, MEGABYTE));
+        let status = server
+            .terminate(SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+        assert!(status.success(), "{}", describe(status));
+    });
+    let path_str = path.to_str().unwrap();
+    let summary = run_ok(
+        "tshark",
+        &[
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-r",
+            path_str,
+        ],
+        Duration::from_secs(60),
+    );
+    for warning in ["Malformed", "Bad", "incorrect"] {
+        assert!(!summary.contains(warning), "tshark: {warning}:\n{summary}");
+    }
+    let lengths = run_ok(
+        "tshark",
+        &[
+            "-r", path_str, "-T", "fields", "-e", "ip.src", "-e", "ip.len",
+        ],
+        Duration::from_secs(60),
+    );
+    for from in [HOST_ADDR, STACK_ADDR] {
+        let largest = lengths
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .filter(|(src, _)| *src == from)
+            .filter_map(|(_, len)| len.trim().parse::<usize>().ok())
+            .max()
+            .unwrap_or(0);
+        assert!(
+            largest > 1500,
+            "no segment larger than the MTU from {from} (largest {largest})"
+        );
+    }
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn smoltcp_with_offload_is_refused_with_the_reason() {
+    run_in_new_netns(|| {
+        let mut command = tuntcp_command();
+        command.args(["echo", "--stack", "smoltcp", "--offload"]);
+        let output = command.output().expect("running tuntcp");
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("--offload works with our engine only"),
+            "{stderr}"
+        );
+    });
+}
+
+/// Sends `data` to the echo port from one thread while reading it back on
+/// this one, then checks every byte.
+fn echo_exactly(data: Vec<u8>) {
+    let data = Arc::new(data);
+    let stream = connect_to_stack(ECHO_PORT, TRANSFER_TIMEOUT);
+    let mut writer = stream.try_clone().unwrap();
+    let to_send = Arc::clone(&data);
+    let sender = thread::spawn(move || {
+        writer
+            .write_all(&to_send)
+            .expect("sending to the echo server");
+        writer.shutdown(std::net::Shutdown::Write).unwrap();
+    });
+    let mut received = Vec::with_capacity(data.len());
+    let mut reader = stream;
+    reader
+        .read_to_end(&mut received)
+        .unwrap_or_else(|err| panic!("reading the echo after {} bytes: {err}", received.len()));
+    sender
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    if let Some(offset) = received.iter().zip(data.iter()).position(|(a, b)| a != b) {
+        panic!("echo differs at byte {offset} of {}", data.len());
+    }
+    assert_eq!(received.len(), data.len(), "echo length differs");
+}
