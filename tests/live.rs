@@ -698,6 +698,25 @@ fn netem_loss_duplication_reordering_and_corruption(stack: &'static str) {
     );
 }
 
+/// Someone deletes tun0 under a running server: it must say so and exit
+/// with an error, not hang or exit as if all went well.
+#[test]
+fn deleting_the_tun_device_ends_echo_with_a_clear_error() {
+    run_in_new_netns(|| {
+        let (mut server, _) = start_echo("tuntcp", &[]);
+        run_ok("ip", &["link", "del", "tun0"], SHORT);
+        let status = server
+            .wait_timeout(SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+        assert!(!status.success(), "exit status {status}");
+        let stderr = server.final_stderr();
+        assert!(
+            stderr.contains("the TUN device tun0 was deleted while in use"),
+            "{stderr}"
+        );
+    });
+}
+
 /// 5% loss of every packet, both ways: beyond what netem on tun0 can do
 /// (it only delays what the kernel sends), so always `--impair`. Our
 /// engine only: smoltcp takes over a minute for this (1 s minimum RTO, no

@@ -262,3 +262,43 @@ fn shutdown_read_wakes_a_blocked_reader_with_end_of_stream() {
         );
     });
 }
+
+/// A device that fails on its first read, once the test says so: what the
+/// driver sees when the TUN device disappears under it.
+struct VanishingDevice {
+    trigger: std::os::unix::net::UnixDatagram,
+}
+
+impl tuntcp::device::Device for VanishingDevice {
+    fn recv(&mut self, _buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+        Err(std::io::Error::other("the device vanished"))
+    }
+    fn send(&mut self, _packet: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        Some(self.trigger.as_raw_fd())
+    }
+}
+
+#[test]
+fn a_dying_driver_wakes_blocked_calls_with_its_reason() {
+    let (readable_end, trigger) = std::os::unix::net::UnixDatagram::pair().unwrap();
+    let device = VanishingDevice {
+        trigger: readable_end,
+    };
+    let stack = Stack::start(smoltcp(SERVER_IP), Box::new(device)).unwrap();
+    let listener = TcpListener::bind_on(&stack, ("0.0.0.0", 7), 16).unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done_tx.send(listener.accept().map(|_| ())));
+    // The device becomes readable: the driver's read fails and it dies.
+    trigger.send(b"x").unwrap();
+    let result = done_rx
+        .recv_timeout(PATIENCE)
+        .expect("accept still blocked after the driver died");
+    let err = result.unwrap_err();
+    assert!(err.to_string().contains("the device vanished"), "{err}");
+    assert!(stack.is_stopped());
+    assert!(stack.failure().unwrap().contains("the device vanished"));
+}

@@ -59,7 +59,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-/// Ends a command: an error caused by a signal stopping the stack is a
+/// Ends a command: a dead driver (device failure) is an error with its
+/// reason; an error caused by a signal stopping the stack is a
 /// clean exit. Shutting down here too (it is idempotent) makes sure the
 /// signal thread's shutdown, with its pcap flush, is complete before
 /// `main` returns and the process ends.
@@ -68,6 +69,9 @@ fn finish(
     result: std::io::Result<()>,
     what: &str,
 ) -> Result<(), String> {
+    if let Some(why) = stack.failure() {
+        return Err(format!("the stack stopped: {why}"));
+    }
     let stopped_by_signal = stack.is_stopped();
     let shutdown = stack.shutdown();
     match result {

@@ -16,6 +16,18 @@ use super::error::DeviceError;
 use super::netconfig;
 use super::Device;
 
+/// A failed read in words: EBADFD is what a read gets once someone deleted
+/// the interface (`ip link del tun0`) under us.
+pub(crate) fn read_error(name: &str, err: io::Error) -> io::Error {
+    if err.raw_os_error() == Some(libc::EBADFD) {
+        return io::Error::new(
+            err.kind(),
+            format!("the TUN device {name} was deleted while in use"),
+        );
+    }
+    io::Error::new(err.kind(), format!("reading the TUN device {name}: {err}"))
+}
+
 /// Longest interface name the kernel accepts: `IFNAMSIZ` (16) less the NUL.
 const MAX_IFNAME_LEN: usize = libc::IFNAMSIZ - 1;
 
@@ -72,7 +84,7 @@ impl Device for TunDevice {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(None),
                 // A signal arrived mid-read; nothing was consumed, so retry.
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => return Err(err),
+                Err(err) => return Err(read_error(self.iface.name(), err)),
             }
         }
     }

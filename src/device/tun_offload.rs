@@ -159,7 +159,7 @@ impl Device for OffloadTunDevice {
                 Ok(got) => return Ok(got),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(None),
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => return Err(err),
+                Err(err) => return Err(super::tun::read_error(&self.name, err)),
             }
         }
     }

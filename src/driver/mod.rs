@@ -25,7 +25,7 @@ mod waker;
 use std::io;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 
 use crate::device::Device;
@@ -89,6 +89,8 @@ pub struct EngineCell {
     /// When the sleeping driver wakes by itself, in microseconds of the
     /// cell's clock (`u64::MAX`: not before an event).
     driver_wakes_at: AtomicU64,
+    /// Why the driver died, if it did (the device failed, say).
+    failure: OnceLock<String>,
 }
 
 impl EngineCell {
@@ -161,9 +163,25 @@ impl EngineCell {
         self.turn_done.notify_all();
     }
 
-    /// True once the driver has been asked to stop.
+    /// True once the driver has been asked to stop, or has died.
     pub fn is_stopped(&self) -> bool {
         self.stop.load(Ordering::Acquire)
+    }
+
+    /// Why the driver died, if it did rather than being stopped.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get().map(String::as_str)
+    }
+
+    /// The driver loop ended with `err`: record why, stop, and wake every
+    /// blocked call so it returns the reason instead of waiting forever.
+    fn fail(&self, err: &io::Error) {
+        log::error!("the driver stopped: {err}");
+        let _ = self.failure.set(err.to_string());
+        // Under the lock, so a caller about to wait sees `stop` first.
+        let _core = self.lock();
+        self.stop.store(true, Ordering::Release);
+        self.turn_done.notify_all();
     }
 }
 
@@ -188,11 +206,18 @@ impl Driver {
             clock: MonotonicClock::new(),
             stop: AtomicBool::new(false),
             driver_wakes_at: AtomicU64::new(0),
+            failure: OnceLock::new(),
         });
         let loop_cell = Arc::clone(&cell);
         let thread = std::thread::Builder::new()
             .name("tuntcp-driver".into())
-            .spawn(move || event_loop::run(&loop_cell, device_fd))?;
+            .spawn(move || {
+                let result = event_loop::run(&loop_cell, device_fd);
+                if let Err(err) = &result {
+                    loop_cell.fail(err);
+                }
+                result
+            })?;
         Ok(Driver {
             cell,
             thread: Some(thread),

@@ -2,6 +2,7 @@
 
 use std::io;
 
+use crate::driver::EngineCell;
 use crate::engine::ApiError;
 
 /// Maps an engine error onto the `io::ErrorKind` std::net would give for
@@ -23,12 +24,19 @@ pub fn to_io_error(err: ApiError) -> io::Error {
     io::Error::new(kind, err)
 }
 
-/// The error every call returns once the stack has been shut down.
-pub fn stack_stopped() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::NotConnected,
-        "the tuntcp stack has been shut down",
-    )
+/// The error every call returns once the stack has stopped: shut down on
+/// purpose, or dead of a device failure (then the reason is given).
+pub fn stack_stopped(cell: &EngineCell) -> io::Error {
+    match cell.failure() {
+        Some(why) => io::Error::new(
+            io::ErrorKind::BrokenPipe,
+            format!("the tuntcp stack stopped: {why}"),
+        ),
+        None => io::Error::new(
+            io::ErrorKind::NotConnected,
+            "the tuntcp stack has been shut down",
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ impl TcpListener {
                 }
                 Err(ApiError::WouldBlock) if !self.nonblocking.load(Ordering::Relaxed) => {
                     if cell.is_stopped() {
-                        return Err(stack_stopped());
+                        return Err(stack_stopped(cell));
                     }
                     engine = cell.wait_turn(engine, None).0;
                 }

@@ -75,9 +75,14 @@ impl Stack {
             .stop()
     }
 
-    /// True once [`Stack::shutdown`] has begun.
+    /// True once [`Stack::shutdown`] has begun, or the driver has died.
     pub fn is_stopped(&self) -> bool {
         self.cell.is_stopped()
+    }
+
+    /// Why the driver died (a device failure), if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.cell.failure().map(str::to_string)
     }
 
     pub(crate) fn cell(&self) -> &Arc<EngineCell> {

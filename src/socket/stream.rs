@@ -64,7 +64,7 @@ impl TcpStream {
                         engine.abort(conn);
                         cell.transmit(&mut engine);
                         return Err(if cell.is_stopped() {
-                            stack_stopped()
+                            stack_stopped(cell)
                         } else {
                             to_io_error(ApiError::TimedOut)
                         });
@@ -224,7 +224,7 @@ impl StreamInner {
                         return Err(to_io_error(ApiError::WouldBlock));
                     }
                     if cell.is_stopped() {
-                        return Err(stack_stopped());
+                        return Err(stack_stopped(cell));
                     }
                     let (guard, timed_out) = cell.wait_turn(engine, deadline);
                     engine = guard;
