@@ -210,6 +210,10 @@ pub struct Tcb {
     /// First retransmission timeout since SND.UNA last moved (give-up).
     pub(super) stalled_since: Option<Instant>,
 
+    /// The retransmission timer expired awaiting the ACK of our SYN or
+    /// SYN-ACK (RFC 6298 (5.7)).
+    pub(super) handshake_timed_out: bool,
+
     /// Why the connection ended, as the application will be told.
     pub(super) error: Option<ApiError>,
     pub(super) nodelay: bool,
@@ -281,6 +285,7 @@ impl Tcb {
             opened_at: now,
             last_heard: now,
             stalled_since: None,
+            handshake_timed_out: false,
             error: None,
             nodelay: false,
             retransmissions: 0,
@@ -563,6 +568,16 @@ impl Tcb {
     /// during the handshake goes out now.
     pub(super) fn on_established(&mut self) {
         self.set_state(State::Established);
+        if self.handshake_timed_out {
+            // RFC 6298 (5.7): "If the timer expires awaiting the ACK of a
+            // SYN segment and the TCP implementation is using an RTO less
+            // than 3 seconds, the RTO MUST be re-initialized to 3 seconds
+            // when data transmission begins". Only without an RTT sample:
+            // the handshake gave none (Karn), and a real measurement would
+            // be better than any default (Linux, `tcp_init_metrics`, does
+            // the same).
+            self.rtt.fall_back_after_handshake_timeout();
+        }
         // Text that came on the SYN (see `queue_syn_text`) is in order now.
         let queued = self.reassembly.pop_front();
         if queued > 0 {

@@ -60,16 +60,20 @@ impl Tcb {
         );
         self.stalled_since.get_or_insert(now);
         self.recovery_stats.timeouts += 1;
-        self.cc
-            .on_timeout(self.snd_max.since(self.snd_una), self.snd_max);
         self.rtt.back_off();
         self.rtt_probe = None;
         self.retransmit_first = false;
         if self.snd_una == self.iss {
             // SYN or SYN-ACK: the output path resends it when SND.NXT = ISS.
+            // The data transfer will start with one segment (RFC 5681
+            // §3.1) and a 3 s RTO (RFC 6298 (5.7), see `on_established`).
+            self.handshake_timed_out = true;
+            self.cc.on_handshake_timeout();
             self.snd_nxt = self.snd_una;
             return;
         }
+        self.cc
+            .on_timeout(self.snd_max.since(self.snd_una), self.snd_max);
         if self.sack_ok && self.sent.iter().any(|s| !s.sacked) {
             // RFC 6675 §5.1 lets the scoreboard survive the timeout when
             // reneging is detected (Errata 1610; `loss.rs` checks every
