@@ -139,6 +139,7 @@ impl Tcb {
         self.check_ack(now, seg)?;
         // Sixth, the URG bit: urgent data is delivered inline like any other
         // (RFC 6093 advises applications not to rely on it); nothing to do.
+        self.check_orphan_data(seg)?;
         self.process_text(now, seg);
         self.process_fin(now, seg);
         ControlFlow::Continue(())
@@ -418,7 +419,10 @@ impl Tcb {
     fn ack_state_transitions(&mut self, now: Instant) -> Step {
         match self.state {
             // "if the FIN segment is now acknowledged, then enter FIN-WAIT-2".
-            State::FinWait1 if self.fin_acked() => self.set_state(State::FinWait2),
+            State::FinWait1 if self.fin_acked() => {
+                self.set_state(State::FinWait2);
+                self.start_orphan_timeout(now);
+            }
             // "if the ACK acknowledges our FIN, then enter the TIME-WAIT
             // state; otherwise, ignore the segment."
             State::Closing => {
@@ -437,6 +441,26 @@ impl Tcb {
             _ => {}
         }
         ControlFlow::Continue(())
+    }
+
+    /// Before the seventh step: new data for a connection the application
+    /// has closed can never be read. RFC 1122 §4.2.2.13: "if new data is
+    /// received after CLOSE is called, its TCP SHOULD send a RST to show
+    /// that data was lost" (RFC 2525 §2.17); the connection is aborted, as
+    /// Linux and BSD do. A half-closed connection (shutdown_write with the
+    /// handle kept) is not an orphan and receives as usual.
+    fn check_orphan_data(&mut self, seg: &TcpSegment) -> Step {
+        let new_data = !seg.payload.is_empty() && seg.header.seq + seg.payload.len() > self.rcv_nxt;
+        if !(self.orphaned && new_data && self.state.can_receive_data()) {
+            return ControlFlow::Continue(());
+        }
+        debug!(
+            "{} <- {}: data after close in {}, reset",
+            self.local, self.remote, self.state
+        );
+        self.segments_dropped += 1;
+        self.fail(ApiError::ConnectionReset);
+        ControlFlow::Break(rst_for(seg))
     }
 
     /// Seventh step: segment text. The segment has passed the sequence

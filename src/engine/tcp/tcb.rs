@@ -90,6 +90,7 @@ pub struct TcbConfig {
     pub max_rto: Duration,
     pub give_up_after: Duration,
     pub handshake_timeout: Duration,
+    pub orphan_fin_wait_2_timeout: Duration,
     pub delayed_ack: Option<Duration>,
     pub challenge_acks_per_sec: u32,
     pub sack: bool,
@@ -104,6 +105,7 @@ impl TcbConfig {
             max_rto: config.max_rto,
             give_up_after: config.give_up_after,
             handshake_timeout: config.handshake_timeout,
+            orphan_fin_wait_2_timeout: config.orphan_fin_wait_2_timeout,
             delayed_ack: config.delayed_ack,
             challenge_acks_per_sec: config.challenge_acks_per_sec,
             sack: config.sack,
@@ -154,6 +156,9 @@ pub struct Tcb {
     pub(super) fin_requested: bool,
     /// The peer's FIN has been received in order.
     pub(super) fin_received: bool,
+    /// The application closed the connection and released its handle:
+    /// nobody will read any more (see `release`).
+    pub(super) orphaned: bool,
 
     pub(super) timers: Timers,
     pub(super) rtt: RttEstimator,
@@ -258,6 +263,7 @@ impl Tcb {
             reassembly: Reassembly::new(config.max_ooo_ranges),
             fin_requested: false,
             fin_received: false,
+            orphaned: false,
             timers: Timers::default(),
             rtt: RttEstimator::new(cfg.min_rto, cfg.max_rto),
             rtt_probe: None,
@@ -587,6 +593,28 @@ impl Tcb {
         }
         if self.fin_requested {
             self.set_state(State::FinWait1);
+        }
+    }
+
+    /// CLOSE (§3.10.4) released the handle at `now`: the FIN is queued (see
+    /// `shutdown_write`) and nobody will read again. From now on new data
+    /// from the peer is answered with a RST (`input.rs`), and FIN-WAIT-2
+    /// lasts at most `orphan_fin_wait_2_timeout`.
+    pub fn release(&mut self, now: Instant) {
+        self.orphaned = true;
+        self.start_orphan_timeout(now);
+    }
+
+    /// An orphan in FIN-WAIT-2 (just entered, or just orphaned) waits for
+    /// the peer's FIN only so long. RFC 9293 sets no limit; Linux's
+    /// `tcp_fin_timeout` does ("an orphaned connection in FIN_WAIT_2 state
+    /// could otherwise wait forever for the remote to close its end").
+    pub(super) fn start_orphan_timeout(&mut self, now: Instant) {
+        if self.orphaned && self.state == State::FinWait2 {
+            self.timers.start(
+                TimerKind::OrphanFinWait2,
+                now + self.cfg.orphan_fin_wait_2_timeout,
+            );
         }
     }
 

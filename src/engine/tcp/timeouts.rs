@@ -23,6 +23,7 @@ impl Tcb {
                 TimerKind::TimeWait => self.set_state(State::Closed),
                 TimerKind::Reorder => self.detect_losses(now),
                 TimerKind::LossProbe => self.tail_probe_now = true,
+                TimerKind::OrphanFinWait2 => self.on_orphan_fin_wait_2_timeout(),
             }
         }
         self.update_persist_timer(now);
@@ -88,6 +89,19 @@ impl Tcb {
         // The resent segment re-arms the timer; arm it here too so that a
         // closed peer window cannot leave us without any timer.
         self.restart_retransmit_timer(now);
+    }
+
+    /// The orphan waited long enough for the peer's FIN: the TCB is
+    /// deleted without a word, as Linux does when `tcp_fin_timeout` runs
+    /// out (a RST only with a negative TCP_LINGER2, which we do not have).
+    /// All our data and our FIN were acknowledged, so nothing is lost; a
+    /// peer that speaks later gets a RST as for any unknown connection.
+    fn on_orphan_fin_wait_2_timeout(&mut self) {
+        debug!(
+            "{} -> {}: orphan in {}: no FIN from the peer, deleting",
+            self.local, self.remote, self.state
+        );
+        self.set_state(State::Closed);
     }
 
     /// When the connection gives up if nothing is acknowledged.
