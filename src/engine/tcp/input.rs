@@ -100,8 +100,8 @@ impl Tcb {
                     },
                     payload: seg.payload,
                 };
-                self.process_text(now, &after_syn);
-                self.process_fin(now, &after_syn);
+                let text_held = self.process_text(now, &after_syn);
+                self.process_fin(now, &after_syn, text_held);
             }
             None => {
                 // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK
@@ -140,8 +140,8 @@ impl Tcb {
         // Sixth, the URG bit: urgent data is delivered inline like any other
         // (RFC 6093 advises applications not to rely on it); nothing to do.
         self.check_orphan_data(seg)?;
-        self.process_text(now, seg);
-        self.process_fin(now, seg);
+        let text_held = self.process_text(now, seg);
+        self.process_fin(now, seg, text_held);
         ControlFlow::Continue(())
     }
 
@@ -466,9 +466,11 @@ impl Tcb {
     /// Seventh step: segment text. The segment has passed the sequence
     /// check, so some of it is at or after RCV.NXT and inside the window;
     /// the rest is trimmed off here ("only the new parts are processed").
-    pub(super) fn process_text(&mut self, now: Instant, seg: &TcpSegment) {
+    /// Returns whether all of the text is now held (received before, or
+    /// stored in order or out of order), so a FIN after it may be too.
+    pub(super) fn process_text(&mut self, now: Instant, seg: &TcpSegment) -> bool {
         if seg.payload.is_empty() || !self.state.can_receive_data() {
-            return;
+            return seg.payload.is_empty();
         }
         let offset = seg.header.seq.diff(self.rcv_nxt);
         let skip = usize::try_from(-offset).unwrap_or(0);
@@ -476,10 +478,11 @@ impl Tcb {
         let window = self.rcv_wnd().min(self.recv_buf.free());
         if skip >= seg.payload.len() || start >= window {
             self.ack_now = true; // a duplicate or beyond the window: re-ACK
-            return;
+            return skip >= seg.payload.len();
         }
         let data = &seg.payload[skip..];
         let data = &data[..data.len().min(window - start)];
+        let all_fits = skip + data.len() == seg.payload.len();
         if self.reassembly.insert(start..start + data.len()).is_err() {
             debug!(
                 "{} <- {}: out-of-order queue full, segment dropped",
@@ -487,7 +490,7 @@ impl Tcb {
             );
             self.segments_dropped += 1;
             self.ack_now = true;
-            return;
+            return false;
         }
         self.recv_buf.write_unallocated(start, data);
         let in_order = self.reassembly.pop_front();
@@ -504,6 +507,7 @@ impl Tcb {
             now,
             start > 0 || in_order > data.len() || !self.reassembly.is_empty(),
         );
+        all_fits
     }
 
     /// RFC 1122 §4.2.3.2 delayed ACK: at least every second segment, never
@@ -521,15 +525,33 @@ impl Tcb {
         }
     }
 
-    /// Eighth step: the FIN bit. Only a FIN right at RCV.NXT counts (all
-    /// data before it has arrived); a FIN after a hole is ignored and will
-    /// come again.
-    pub(super) fn process_fin(&mut self, now: Instant, seg: &TcpSegment) {
-        if !seg.header.flags.fin || self.fin_received {
+    /// Eighth step: the FIN bit. A FIN counts once RCV.NXT reaches it (all
+    /// data before it has arrived). One after a hole is remembered, like
+    /// the text before it: "segments with higher beginning sequence numbers
+    /// SHOULD be held for later processing" (§3.10.7.4); so it is processed
+    /// when a later segment fills the hole, even one without FIN. Only if
+    /// all the text before it was held (`text_held`): a FIN after trimmed
+    /// text lies outside the window and will come again.
+    pub(super) fn process_fin(&mut self, now: Instant, seg: &TcpSegment, text_held: bool) {
+        if self.fin_received {
             return;
         }
         let fin_seq = seg.header.seq + seg.payload.len();
-        if fin_seq != self.rcv_nxt {
+        if seg.header.flags.fin && text_held && fin_seq >= self.rcv_nxt {
+            if fin_seq > self.rcv_nxt {
+                trace!(
+                    "{} <- {}: FIN at {} after a hole (RCV.NXT {}), held",
+                    self.local,
+                    self.remote,
+                    fin_seq,
+                    self.rcv_nxt
+                );
+                // Out of order: a duplicate ACK at once (RFC 5681 §4.2).
+                self.ack_now = true;
+            }
+            self.peer_fin_at = Some(fin_seq);
+        }
+        if self.peer_fin_at != Some(self.rcv_nxt) {
             return;
         }
         self.rcv_nxt += 1;

@@ -156,6 +156,9 @@ pub struct Tcb {
     pub(super) fin_requested: bool,
     /// The peer's FIN has been received in order.
     pub(super) fin_received: bool,
+    /// Where the peer's FIN is, once one arrived with all the text before
+    /// it held: processed when RCV.NXT reaches it (`process_fin`).
+    pub(super) peer_fin_at: Option<SeqNum>,
     /// The application closed the connection and released its handle:
     /// nobody will read any more (see `release`).
     pub(super) orphaned: bool,
@@ -263,6 +266,7 @@ impl Tcb {
             reassembly: Reassembly::new(config.max_ooo_ranges),
             fin_requested: false,
             fin_received: false,
+            peer_fin_at: None,
             orphaned: false,
             timers: Timers::default(),
             rtt: RttEstimator::new(cfg.min_rto, cfg.max_rto),
