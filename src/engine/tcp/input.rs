@@ -398,9 +398,16 @@ impl Tcb {
         }
     }
 
-    /// "If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
-    /// set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
+    /// "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be
+    /// updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =<
+    /// SEG.ACK)), set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set
+    /// SND.WL2 <- SEG.ACK." An older ACK (below SND.UNA, which `on_new_ack`
+    /// has already moved) carries an older window: it must not be used.
     fn update_send_window(&mut self, seg: &TcpSegment, ack: SeqNum) {
+        let ack_in_range = self.snd_una <= ack && ack <= self.highest_acceptable_ack();
+        if !ack_in_range {
+            return;
+        }
         let seq = seg.header.seq;
         if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack) {
             self.snd_wnd = self.peer_window(&seg.header);
