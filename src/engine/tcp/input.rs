@@ -392,8 +392,6 @@ impl Tcb {
             );
             self.high_rxt = self.snd_una;
             self.recovery_stats.fast_recoveries += 1;
-        }
-        if third {
             self.retransmit_first = true;
         }
     }
