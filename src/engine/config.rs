@@ -44,6 +44,12 @@ pub struct StackConfig {
     /// after this long is given up (§3.8.3, R2 for SYN is at least 3 min
     /// in the RFC; Linux gives up after about 2 min, we default to 75 s like BSD).
     pub handshake_timeout: Duration,
+    /// How long a connection the application has closed may wait in
+    /// FIN-WAIT-2 for the peer's FIN before it is deleted. Nobody reads
+    /// from it any more and the peer may never close, so without a limit
+    /// it would live forever. 60 s, as Linux's `tcp_fin_timeout`; a
+    /// half-closed connection the application still holds has no limit.
+    pub orphan_fin_wait_2_timeout: Duration,
     /// How long an ACK may be held back hoping to piggyback it (RFC 1122
     /// §4.2.3.2: less than 0.5 s). `None` acknowledges every segment at once.
     pub delayed_ack: Option<Duration>,
@@ -84,6 +90,7 @@ impl StackConfig {
             max_rto: Duration::from_secs(60),
             give_up_after: Duration::from_secs(100),
             handshake_timeout: Duration::from_secs(75),
+            orphan_fin_wait_2_timeout: Duration::from_secs(60),
             delayed_ack: Some(Duration::from_millis(40)),
             sack: true,
             max_connections: 1024,

@@ -32,6 +32,7 @@ impl SeqNum {
         low <= self && self < high
     }
 
+    /// The later of the two in wrapping order.
     pub fn max(self, other: SeqNum) -> SeqNum {
         if self >= other {
             self
@@ -40,6 +41,7 @@ impl SeqNum {
         }
     }
 
+    /// The earlier of the two in wrapping order.
     pub fn min(self, other: SeqNum) -> SeqNum {
         if self <= other {
             self
@@ -49,17 +51,17 @@ impl SeqNum {
     }
 }
 
+/// Serial number order (RFC 1982 §3.2): consistent for numbers less than
+/// 2^31 apart, which is all TCP compares. It is not a total order (none
+/// exists on a circle: a < b < c < a for three numbers spread around it),
+/// so `SeqNum` does not implement `Ord`: sorting, `BTreeMap` keys,
+/// `Iterator::max` would silently misbehave (or panic, since Rust 1.81's
+/// sort detects inconsistent orders). Use [`SeqNum::max`], [`SeqNum::min`]
+/// and [`SeqNum::diff`] instead. RFC 1982 leaves numbers exactly 2^31 apart
+/// undefined; here each of the two is "less" than the other.
 impl PartialOrd for SeqNum {
     fn partial_cmp(&self, other: &SeqNum) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// Not a total order over all of u32 (no such order exists for a circle),
-/// but consistent for numbers less than 2^31 apart, which is all TCP compares.
-impl Ord for SeqNum {
-    fn cmp(&self, other: &SeqNum) -> Ordering {
-        self.diff(*other).cmp(&0)
+        Some(self.diff(*other).cmp(&0))
     }
 }
 
@@ -132,6 +134,14 @@ mod tests {
         let b = SeqNum(1);
         assert_eq!(a.max(b), b);
         assert_eq!(a.min(b), a);
+    }
+
+    #[test]
+    fn order_is_not_transitive_around_the_circle_so_not_ord() {
+        // Why `SeqNum` is only `PartialOrd`: a < b < c < a.
+        let third = (1usize << 32) / 3;
+        let (a, b, c) = (SeqNum(0), SeqNum(0) + third, SeqNum(0) + 2 * third);
+        assert!(a < b && b < c && c < a);
     }
 
     #[test]

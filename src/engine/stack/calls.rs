@@ -43,10 +43,12 @@ impl Engine for Stack {
     }
 
     fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
+        self.tick(now);
         self.on_packet(now, packet);
     }
 
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        self.tick(now);
         self.transmit(now, buf)
     }
 
@@ -55,6 +57,7 @@ impl Engine for Stack {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
+        self.tick(now);
         self.run_timers(now);
     }
 
@@ -134,6 +137,7 @@ impl Engine for Stack {
         remote: SocketAddrV4,
         local_port: Option<u16>,
     ) -> Result<ConnId, ApiError> {
+        self.tick(now);
         if remote.port() == 0 || remote.ip().is_unspecified() || remote.ip().is_broadcast() {
             return Err(ApiError::InvalidInput);
         }
@@ -180,6 +184,9 @@ impl Engine for Stack {
 
     /// §3.10.4 CLOSE. The handle goes now; the TCB finishes on its own.
     fn close(&mut self, conn: ConnId) {
+        // The trait gives no time here; the last one the stack was given
+        // is close enough for the orphan's FIN-WAIT-2 timeout.
+        let now = self.clock;
         let Ok(tcb) = self.handle(conn) else { return };
         let rst = if tcb.close_should_reset() || tcb.state() == State::SynSent {
             // Unread data: RST (RFC 2525 §2.17). SYN-SENT: "delete the TCB"
@@ -187,6 +194,7 @@ impl Engine for Stack {
             tcb.abort()
         } else {
             let _ = tcb.shutdown_write();
+            tcb.release(now);
             None
         };
         let (local, remote) = (tcb.local, tcb.remote);

@@ -109,6 +109,9 @@ pub struct Stack {
     stats: EngineStats,
     /// Loss-recovery counters summed over connections (not in `EngineStats`).
     recovery: RecoveryStats,
+    /// The latest time the stack was given, for the calls that get none
+    /// (`close`).
+    clock: Instant,
 }
 
 impl Stack {
@@ -126,6 +129,7 @@ impl Stack {
             timers: BinaryHeap::new(),
             stats: EngineStats::default(),
             recovery: RecoveryStats::default(),
+            clock: Instant::default(),
             config,
         }
     }
@@ -134,6 +138,11 @@ impl Stack {
     /// loss probes...): for measurements, beside [`EngineStats`].
     pub fn recovery_stats(&self) -> RecoveryStats {
         self.recovery
+    }
+
+    /// Time only moves forward, whatever order the calls come in.
+    fn tick(&mut self, now: Instant) {
+        self.clock = self.clock.max(now);
     }
 
     pub fn config(&self) -> &StackConfig {

@@ -34,6 +34,9 @@ pub struct Congestion {
     /// SACK is in use: recovery is paced by the scoreboard's `pipe`
     /// (RFC 6675), so cwnd is neither inflated nor deflated in recovery.
     sack: bool,
+    /// Our SYN or SYN-ACK was lost (its timer expired): the initial
+    /// window is one segment (RFC 5681 §3.1).
+    handshake_lost: bool,
 }
 
 /// What the sender should do after an ACK.
@@ -55,6 +58,7 @@ impl Congestion {
             recover: None,
             timeout_recover: None,
             sack: false,
+            handshake_lost: false,
         }
     }
 
@@ -62,10 +66,34 @@ impl Congestion {
         self.sack = sack;
     }
 
-    /// The effective send MSS became known (peer's MSS option).
+    /// The effective send MSS became known (peer's MSS option): cwnd is
+    /// the initial window in segments of that size.
     pub fn set_smss(&mut self, smss: usize) {
         self.smss = smss;
-        self.cwnd = INITIAL_WINDOW_SEGMENTS * smss;
+        self.cwnd = self.initial_window();
+    }
+
+    /// RFC 6928's ten segments; but RFC 5681 §3.1: "if the SYN or SYN/ACK
+    /// is lost, the initial window used by a sender after a correctly
+    /// transmitted SYN MUST be one segment consisting of at most SMSS bytes."
+    fn initial_window(&self) -> usize {
+        if self.handshake_lost {
+            self.smss
+        } else {
+            INITIAL_WINDOW_SEGMENTS * self.smss
+        }
+    }
+
+    /// The retransmission timer expired awaiting the ACK of our SYN or
+    /// SYN-ACK: the initial window shrinks to one segment, even if the
+    /// peer's MSS is learnt later. ssthresh stays "arbitrarily high"
+    /// (RFC 5681 §3.1): a lost SYN says nothing about how much data the
+    /// path carries, and halving a flight of no data would leave slow
+    /// start after a single segment (Linux too starts the transfer with
+    /// an infinite ssthresh, `tcp_init_metrics`).
+    pub fn on_handshake_timeout(&mut self) {
+        self.handshake_lost = true;
+        self.cwnd = self.initial_window();
     }
 
     pub fn in_recovery(&self) -> bool {
@@ -272,6 +300,15 @@ mod tests {
         cc.on_new_ack(SeqNum(9000), 6000, 0);
         assert!(!cc.in_recovery());
         assert_eq!(cc.cwnd, 4000, "no deflation to FlightSize + SMSS");
+    }
+
+    #[test]
+    fn lost_syn_makes_the_initial_window_one_segment_of_the_later_smss_rfc5681_3_1() {
+        let mut cc = Congestion::new(536);
+        cc.on_handshake_timeout();
+        assert_eq!(cc.cwnd, 536);
+        cc.set_smss(1460);
+        assert_eq!((cc.cwnd, cc.ssthresh), (1460, usize::MAX));
     }
 
     #[test]

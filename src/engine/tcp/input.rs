@@ -100,8 +100,8 @@ impl Tcb {
                     },
                     payload: seg.payload,
                 };
-                self.process_text(now, &after_syn);
-                self.process_fin(now, &after_syn);
+                let text_held = self.process_text(now, &after_syn);
+                self.process_fin(now, &after_syn, text_held);
             }
             None => {
                 // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK
@@ -139,8 +139,9 @@ impl Tcb {
         self.check_ack(now, seg)?;
         // Sixth, the URG bit: urgent data is delivered inline like any other
         // (RFC 6093 advises applications not to rely on it); nothing to do.
-        self.process_text(now, seg);
-        self.process_fin(now, seg);
+        self.check_orphan_data(seg)?;
+        let text_held = self.process_text(now, seg);
+        self.process_fin(now, seg, text_held);
         ControlFlow::Continue(())
     }
 
@@ -391,15 +392,20 @@ impl Tcb {
             );
             self.high_rxt = self.snd_una;
             self.recovery_stats.fast_recoveries += 1;
-        }
-        if third {
             self.retransmit_first = true;
         }
     }
 
-    /// "If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
-    /// set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
+    /// "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be
+    /// updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =<
+    /// SEG.ACK)), set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set
+    /// SND.WL2 <- SEG.ACK." An older ACK (below SND.UNA, which `on_new_ack`
+    /// has already moved) carries an older window: it must not be used.
     fn update_send_window(&mut self, seg: &TcpSegment, ack: SeqNum) {
+        let ack_in_range = self.snd_una <= ack && ack <= self.highest_acceptable_ack();
+        if !ack_in_range {
+            return;
+        }
         let seq = seg.header.seq;
         if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack) {
             self.snd_wnd = self.peer_window(&seg.header);
@@ -418,7 +424,10 @@ impl Tcb {
     fn ack_state_transitions(&mut self, now: Instant) -> Step {
         match self.state {
             // "if the FIN segment is now acknowledged, then enter FIN-WAIT-2".
-            State::FinWait1 if self.fin_acked() => self.set_state(State::FinWait2),
+            State::FinWait1 if self.fin_acked() => {
+                self.set_state(State::FinWait2);
+                self.start_orphan_timeout(now);
+            }
             // "if the ACK acknowledges our FIN, then enter the TIME-WAIT
             // state; otherwise, ignore the segment."
             State::Closing => {
@@ -439,12 +448,34 @@ impl Tcb {
         ControlFlow::Continue(())
     }
 
+    /// Before the seventh step: new data for a connection the application
+    /// has closed can never be read. RFC 1122 §4.2.2.13: "if new data is
+    /// received after CLOSE is called, its TCP SHOULD send a RST to show
+    /// that data was lost" (RFC 2525 §2.17); the connection is aborted, as
+    /// Linux and BSD do. A half-closed connection (shutdown_write with the
+    /// handle kept) is not an orphan and receives as usual.
+    fn check_orphan_data(&mut self, seg: &TcpSegment) -> Step {
+        let new_data = !seg.payload.is_empty() && seg.header.seq + seg.payload.len() > self.rcv_nxt;
+        if !(self.orphaned && new_data && self.state.can_receive_data()) {
+            return ControlFlow::Continue(());
+        }
+        debug!(
+            "{} <- {}: data after close in {}, reset",
+            self.local, self.remote, self.state
+        );
+        self.segments_dropped += 1;
+        self.fail(ApiError::ConnectionReset);
+        ControlFlow::Break(rst_for(seg))
+    }
+
     /// Seventh step: segment text. The segment has passed the sequence
     /// check, so some of it is at or after RCV.NXT and inside the window;
     /// the rest is trimmed off here ("only the new parts are processed").
-    pub(super) fn process_text(&mut self, now: Instant, seg: &TcpSegment) {
+    /// Returns whether all of the text is now held (received before, or
+    /// stored in order or out of order), so a FIN after it may be too.
+    pub(super) fn process_text(&mut self, now: Instant, seg: &TcpSegment) -> bool {
         if seg.payload.is_empty() || !self.state.can_receive_data() {
-            return;
+            return seg.payload.is_empty();
         }
         let offset = seg.header.seq.diff(self.rcv_nxt);
         let skip = usize::try_from(-offset).unwrap_or(0);
@@ -452,10 +483,11 @@ impl Tcb {
         let window = self.rcv_wnd().min(self.recv_buf.free());
         if skip >= seg.payload.len() || start >= window {
             self.ack_now = true; // a duplicate or beyond the window: re-ACK
-            return;
+            return skip >= seg.payload.len();
         }
         let data = &seg.payload[skip..];
         let data = &data[..data.len().min(window - start)];
+        let all_fits = skip + data.len() == seg.payload.len();
         if self.reassembly.insert(start..start + data.len()).is_err() {
             debug!(
                 "{} <- {}: out-of-order queue full, segment dropped",
@@ -463,7 +495,7 @@ impl Tcb {
             );
             self.segments_dropped += 1;
             self.ack_now = true;
-            return;
+            return false;
         }
         self.recv_buf.write_unallocated(start, data);
         let in_order = self.reassembly.pop_front();
@@ -481,6 +513,7 @@ impl Tcb {
             data.len(),
             start > 0 || in_order > data.len() || !self.reassembly.is_empty(),
         );
+        all_fits
     }
 
     /// RFC 1122 §4.2.3.2 delayed ACK: at least every second full-sized
@@ -503,15 +536,33 @@ impl Tcb {
         }
     }
 
-    /// Eighth step: the FIN bit. Only a FIN right at RCV.NXT counts (all
-    /// data before it has arrived); a FIN after a hole is ignored and will
-    /// come again.
-    pub(super) fn process_fin(&mut self, now: Instant, seg: &TcpSegment) {
-        if !seg.header.flags.fin || self.fin_received {
+    /// Eighth step: the FIN bit. A FIN counts once RCV.NXT reaches it (all
+    /// data before it has arrived). One after a hole is remembered, like
+    /// the text before it: "segments with higher beginning sequence numbers
+    /// SHOULD be held for later processing" (§3.10.7.4); so it is processed
+    /// when a later segment fills the hole, even one without FIN. Only if
+    /// all the text before it was held (`text_held`): a FIN after trimmed
+    /// text lies outside the window and will come again.
+    pub(super) fn process_fin(&mut self, now: Instant, seg: &TcpSegment, text_held: bool) {
+        if self.fin_received {
             return;
         }
         let fin_seq = seg.header.seq + seg.payload.len();
-        if fin_seq != self.rcv_nxt {
+        if seg.header.flags.fin && text_held && fin_seq >= self.rcv_nxt {
+            if fin_seq > self.rcv_nxt {
+                trace!(
+                    "{} <- {}: FIN at {} after a hole (RCV.NXT {}), held",
+                    self.local,
+                    self.remote,
+                    fin_seq,
+                    self.rcv_nxt
+                );
+                // Out of order: a duplicate ACK at once (RFC 5681 §4.2).
+                self.ack_now = true;
+            }
+            self.peer_fin_at = Some(fin_seq);
+        }
+        if self.peer_fin_at != Some(self.rcv_nxt) {
             return;
         }
         self.rcv_nxt += 1;

@@ -5,6 +5,9 @@ use std::time::Duration;
 /// RFC 6298 (2.1): "Until a round-trip time (RTT) measurement has been made
 /// ... the sender SHOULD set RTO <- 1 second".
 const INITIAL_RTO: Duration = Duration::from_secs(1);
+/// RFC 6298 (5.7): the RTO when data transmission begins after the timer
+/// expired awaiting the ACK of a SYN.
+const RTO_AFTER_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 /// G, the clock granularity of RFC 6298 (2.2): our clock counts microseconds,
 /// but a floor of 1 ms keeps RTO from collapsing onto SRTT on a quiet link.
 const CLOCK_GRANULARITY: Duration = Duration::from_millis(1);
@@ -68,6 +71,16 @@ impl RttEstimator {
         self.backoff = (self.backoff + 1).min(MAX_BACKOFF_SHIFT);
     }
 
+    /// RFC 6298 (5.7): the SYN (or SYN-ACK) timed out and data transmission
+    /// begins: "the RTO MUST be re-initialized to 3 seconds" (no backoff
+    /// left), unless an RTT measurement already replaced the defaults.
+    pub fn fall_back_after_handshake_timeout(&mut self) {
+        if self.srtt.is_none() {
+            self.base_rto = RTO_AFTER_HANDSHAKE_TIMEOUT.clamp(self.min_rto, self.max_rto);
+            self.backoff = 0;
+        }
+    }
+
     pub fn srtt(&self) -> Option<Duration> {
         self.srtt
     }
@@ -109,6 +122,19 @@ mod tests {
         let mut rtt = RttEstimator::new(ms(200), ms(60_000));
         rtt.sample(ms(1));
         assert_eq!(rtt.rto(), ms(200));
+    }
+
+    #[test]
+    fn handshake_timeout_reinitializes_rto_to_three_seconds_rfc6298_5_7() {
+        let mut rtt = RttEstimator::new(ms(200), ms(60_000));
+        rtt.back_off();
+        rtt.back_off();
+        rtt.fall_back_after_handshake_timeout();
+        assert_eq!(rtt.rto(), ms(3000));
+        let mut measured = RttEstimator::new(ms(200), ms(60_000));
+        measured.sample(ms(100));
+        measured.fall_back_after_handshake_timeout();
+        assert_eq!(measured.rto(), ms(300), "a real sample is kept");
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub struct TcbConfig {
     pub max_rto: Duration,
     pub give_up_after: Duration,
     pub handshake_timeout: Duration,
+    pub orphan_fin_wait_2_timeout: Duration,
     pub delayed_ack: Option<Duration>,
     pub challenge_acks_per_sec: u32,
     pub sack: bool,
@@ -106,6 +107,7 @@ impl TcbConfig {
             max_rto: config.max_rto,
             give_up_after: config.give_up_after,
             handshake_timeout: config.handshake_timeout,
+            orphan_fin_wait_2_timeout: config.orphan_fin_wait_2_timeout,
             delayed_ack: config.delayed_ack,
             challenge_acks_per_sec: config.challenge_acks_per_sec,
             sack: config.sack,
@@ -156,6 +158,12 @@ pub struct Tcb {
     pub(super) fin_requested: bool,
     /// The peer's FIN has been received in order.
     pub(super) fin_received: bool,
+    /// Where the peer's FIN is, once one arrived with all the text before
+    /// it held: processed when RCV.NXT reaches it (`process_fin`).
+    pub(super) peer_fin_at: Option<SeqNum>,
+    /// The application closed the connection and released its handle:
+    /// nobody will read any more (see `release`).
+    pub(super) orphaned: bool,
 
     pub(super) timers: Timers,
     pub(super) rtt: RttEstimator,
@@ -212,6 +220,10 @@ pub struct Tcb {
     /// First retransmission timeout since SND.UNA last moved (give-up).
     pub(super) stalled_since: Option<Instant>,
 
+    /// The retransmission timer expired awaiting the ACK of our SYN or
+    /// SYN-ACK (RFC 6298 (5.7)).
+    pub(super) handshake_timed_out: bool,
+
     /// Why the connection ended, as the application will be told.
     pub(super) error: Option<ApiError>,
     pub(super) nodelay: bool,
@@ -256,6 +268,8 @@ impl Tcb {
             reassembly: Reassembly::new(config.max_ooo_ranges),
             fin_requested: false,
             fin_received: false,
+            peer_fin_at: None,
+            orphaned: false,
             timers: Timers::default(),
             rtt: RttEstimator::new(cfg.min_rto, cfg.max_rto),
             rtt_probe: None,
@@ -283,6 +297,7 @@ impl Tcb {
             opened_at: now,
             last_heard: now,
             stalled_since: None,
+            handshake_timed_out: false,
             error: None,
             nodelay: false,
             retransmissions: 0,
@@ -565,6 +580,16 @@ impl Tcb {
     /// during the handshake goes out now.
     pub(super) fn on_established(&mut self) {
         self.set_state(State::Established);
+        if self.handshake_timed_out {
+            // RFC 6298 (5.7): "If the timer expires awaiting the ACK of a
+            // SYN segment and the TCP implementation is using an RTO less
+            // than 3 seconds, the RTO MUST be re-initialized to 3 seconds
+            // when data transmission begins". Only without an RTT sample:
+            // the handshake gave none (Karn), and a real measurement would
+            // be better than any default (Linux, `tcp_init_metrics`, does
+            // the same).
+            self.rtt.fall_back_after_handshake_timeout();
+        }
         // Text that came on the SYN (see `queue_syn_text`) is in order now.
         let queued = self.reassembly.pop_front();
         if queued > 0 {
@@ -574,6 +599,28 @@ impl Tcb {
         }
         if self.fin_requested {
             self.set_state(State::FinWait1);
+        }
+    }
+
+    /// CLOSE (§3.10.4) released the handle at `now`: the FIN is queued (see
+    /// `shutdown_write`) and nobody will read again. From now on new data
+    /// from the peer is answered with a RST (`input.rs`), and FIN-WAIT-2
+    /// lasts at most `orphan_fin_wait_2_timeout`.
+    pub fn release(&mut self, now: Instant) {
+        self.orphaned = true;
+        self.start_orphan_timeout(now);
+    }
+
+    /// An orphan in FIN-WAIT-2 (just entered, or just orphaned) waits for
+    /// the peer's FIN only so long. RFC 9293 sets no limit; Linux's
+    /// `tcp_fin_timeout` does ("an orphaned connection in FIN_WAIT_2 state
+    /// could otherwise wait forever for the remote to close its end").
+    pub(super) fn start_orphan_timeout(&mut self, now: Instant) {
+        if self.orphaned && self.state == State::FinWait2 {
+            self.timers.start(
+                TimerKind::OrphanFinWait2,
+                now + self.cfg.orphan_fin_wait_2_timeout,
+            );
         }
     }
 

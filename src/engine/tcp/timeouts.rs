@@ -23,6 +23,7 @@ impl Tcb {
                 TimerKind::TimeWait => self.set_state(State::Closed),
                 TimerKind::Reorder => self.detect_losses(now),
                 TimerKind::LossProbe => self.tail_probe_now = true,
+                TimerKind::OrphanFinWait2 => self.on_orphan_fin_wait_2_timeout(),
             }
         }
         self.update_persist_timer(now);
@@ -60,16 +61,20 @@ impl Tcb {
         );
         self.stalled_since.get_or_insert(now);
         self.recovery_stats.timeouts += 1;
-        self.cc
-            .on_timeout(self.snd_max.since(self.snd_una), self.snd_max);
         self.rtt.back_off();
         self.rtt_probe = None;
         self.retransmit_first = false;
         if self.snd_una == self.iss {
             // SYN or SYN-ACK: the output path resends it when SND.NXT = ISS.
+            // The data transfer will start with one segment (RFC 5681
+            // §3.1) and a 3 s RTO (RFC 6298 (5.7), see `on_established`).
+            self.handshake_timed_out = true;
+            self.cc.on_handshake_timeout();
             self.snd_nxt = self.snd_una;
             return;
         }
+        self.cc
+            .on_timeout(self.snd_max.since(self.snd_una), self.snd_max);
         if self.sack_ok && self.sent.iter().any(|s| !s.sacked) {
             // RFC 6675 §5.1 lets the scoreboard survive the timeout when
             // reneging is detected (Errata 1610; `loss.rs` checks every
@@ -84,6 +89,19 @@ impl Tcb {
         // The resent segment re-arms the timer; arm it here too so that a
         // closed peer window cannot leave us without any timer.
         self.restart_retransmit_timer(now);
+    }
+
+    /// The orphan waited long enough for the peer's FIN: the TCB is
+    /// deleted without a word, as Linux does when `tcp_fin_timeout` runs
+    /// out (a RST only with a negative TCP_LINGER2, which we do not have).
+    /// All our data and our FIN were acknowledged, so nothing is lost; a
+    /// peer that speaks later gets a RST as for any unknown connection.
+    fn on_orphan_fin_wait_2_timeout(&mut self) {
+        debug!(
+            "{} -> {}: orphan in {}: no FIN from the peer, deleting",
+            self.local, self.remote, self.state
+        );
+        self.set_state(State::Closed);
     }
 
     /// When the connection gives up if nothing is acknowledged.

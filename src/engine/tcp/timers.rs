@@ -19,6 +19,9 @@ pub enum TimerKind {
     Reorder,
     /// RFC 8985 §7.2: send a tail loss probe (PTO).
     LossProbe,
+    /// An orphaned connection has waited long enough in FIN-WAIT-2
+    /// (Linux's `tcp_fin_timeout`): delete it.
+    OrphanFinWait2,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -29,12 +32,14 @@ pub struct Timers {
     pub time_wait: Option<Instant>,
     pub reorder: Option<Instant>,
     pub loss_probe: Option<Instant>,
+    pub orphan_fin_wait_2: Option<Instant>,
 }
 
 impl Timers {
-    fn all(&self) -> [(Option<Instant>, TimerKind); 6] {
+    fn all(&self) -> [(Option<Instant>, TimerKind); 7] {
         [
             (self.time_wait, TimerKind::TimeWait),
+            (self.orphan_fin_wait_2, TimerKind::OrphanFinWait2),
             (self.retransmit, TimerKind::Retransmit),
             (self.reorder, TimerKind::Reorder),
             (self.loss_probe, TimerKind::LossProbe),
@@ -81,6 +86,7 @@ impl Timers {
             TimerKind::TimeWait => &mut self.time_wait,
             TimerKind::Reorder => &mut self.reorder,
             TimerKind::LossProbe => &mut self.loss_probe,
+            TimerKind::OrphanFinWait2 => &mut self.orphan_fin_wait_2,
         }
     }
 }

@@ -452,3 +452,148 @@ fn old_syn_in_time_wait_gets_an_ack_and_changes_nothing_s3_10_7_4() {
     expect(&mut stack, ms(1000), our_ack_of_fin_after_ours(), b"");
     assert_eq!(state(&stack, conn), "TIME-WAIT");
 }
+
+/// The application closed (handle released), our FIN went out at 20 ms
+/// and the peer acknowledged it at 30 ms: an orphan in FIN-WAIT-2.
+fn orphan_in_fin_wait_2() -> crate::engine::Stack {
+    let (mut stack, conn) = established();
+    stack.close(conn);
+    expect(&mut stack, ms(20), our_fin(), b"");
+    send(&mut stack, ms(30), peer_acks_our_fin(), b"");
+    recv_nothing(&mut stack, ms(30));
+    stack
+}
+
+/// The RST the stack sends for a segment from the peer that acknowledges
+/// our FIN, when nothing may take it: <SEQ=SEG.ACK><CTL=RST> (§3.10.7.1).
+fn rst_for_segment_acking_our_fin() -> TcpHeader {
+    TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 2),
+        ack: None,
+        flags: flags("R"),
+        window: 0,
+        ..to_peer()
+    }
+}
+
+#[test]
+fn orphan_in_fin_wait_2_is_deleted_after_the_fin_timeout_linux_tcp_fin_timeout() {
+    let mut stack = orphan_in_fin_wait_2();
+    // Nobody will read from it and the peer may never send its FIN: after
+    // 60 s (Linux's tcp_fin_timeout) the TCB goes, silently.
+    assert_eq!(stack.poll_timeout(), Some(ms(60_030)));
+    recv_nothing(&mut stack, ms(60_030));
+    assert_eq!(stack.poll_timeout(), None);
+    // Gone: the peer's late FIN finds only the listener, which resets it.
+    let late_fin = TcpHeader {
+        flags: flags("F"),
+        ..peer_acks_our_fin()
+    };
+    send(&mut stack, ms(60_031), late_fin, b"");
+    expect(
+        &mut stack,
+        ms(60_031),
+        rst_for_segment_acking_our_fin(),
+        b"",
+    );
+}
+
+#[test]
+fn orphan_fin_wait_2_timeout_is_configurable() {
+    let cfg = StackConfig {
+        orphan_fin_wait_2_timeout: Duration::from_secs(5),
+        ..config()
+    };
+    let (mut stack, conn) = established_with(cfg);
+    stack.close(conn);
+    expect(&mut stack, ms(20), our_fin(), b"");
+    send(&mut stack, ms(30), peer_acks_our_fin(), b"");
+    assert_eq!(stack.poll_timeout(), Some(ms(5_030)));
+}
+
+#[test]
+fn orphan_in_fin_wait_2_still_finishes_normally_on_the_peer_fin_s3_10_7_4() {
+    let mut stack = orphan_in_fin_wait_2();
+    let fin = TcpHeader {
+        flags: flags("F"),
+        ..peer_acks_our_fin()
+    };
+    send(&mut stack, ms(1000), fin, b"");
+    expect(&mut stack, ms(1000), our_ack_of_fin_after_ours(), b"");
+    // TIME-WAIT's 2 MSL replace the FIN-WAIT-2 timeout.
+    assert_eq!(stack.poll_timeout(), Some(ms(61_000)));
+}
+
+#[test]
+fn data_for_an_orphan_in_fin_wait_2_is_answered_with_rst_rfc1122_4_2_2_13() {
+    let mut stack = orphan_in_fin_wait_2();
+    // RFC 1122 §4.2.2.13: "if new data is received after CLOSE is called,
+    // its TCP SHOULD send a RST to show that data was lost" (RFC 2525
+    // §2.17; Linux and BSD do): nobody will ever read it.
+    send(&mut stack, ms(40), peer_acks_our_fin(), b"late data");
+    expect(&mut stack, ms(40), rst_for_segment_acking_our_fin(), b"");
+    // The connection is aborted: nothing left, no timer.
+    recv_nothing(&mut stack, ms(100_000));
+    assert_eq!(stack.poll_timeout(), None);
+    assert_eq!(stack.stats().resets_sent, 1);
+}
+
+#[test]
+fn data_for_an_orphan_in_fin_wait_1_is_answered_with_rst_rfc1122_4_2_2_13() {
+    let (mut stack, conn) = established();
+    stack.close(conn);
+    expect(&mut stack, ms(20), our_fin(), b"");
+    // Data that does not acknowledge our FIN yet: still FIN-WAIT-1.
+    send(&mut stack, ms(30), from_peer(), b"late data");
+    let rst = TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 1),
+        ack: None,
+        flags: flags("R"),
+        window: 0,
+        ..to_peer()
+    };
+    expect(&mut stack, ms(30), rst, b"");
+    recv_nothing(&mut stack, ms(100_000));
+    assert_eq!(stack.poll_timeout(), None);
+}
+
+#[test]
+fn half_closed_fin_wait_2_with_a_live_handle_has_no_timeout_and_keeps_receiving_s3_6() {
+    let (mut stack, conn) = established();
+    stack.shutdown_write(conn).unwrap();
+    expect(&mut stack, ms(20), our_fin(), b"");
+    send(&mut stack, ms(30), peer_acks_our_fin(), b"");
+    assert_eq!(state(&stack, conn), "FIN-WAIT-2");
+    // The application still reads: a perfectly valid receive-only state.
+    assert_eq!(stack.poll_timeout(), None);
+    recv_nothing(&mut stack, ms(10_000_000));
+    send(
+        &mut stack,
+        ms(10_000_001),
+        peer_acks_our_fin(),
+        b"hours later",
+    );
+    let ack = TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 2),
+        ack: Some(SeqNum(REMOTE_ISS + 12)),
+        window: LOCAL_WIN - 11,
+        ..to_peer()
+    };
+    expect(&mut stack, ms(10_000_001), ack, b"");
+    assert_eq!(read_all(&mut stack, conn), b"hours later");
+    assert_eq!(state(&stack, conn), "FIN-WAIT-2");
+}
+
+#[test]
+fn close_after_half_close_in_fin_wait_2_starts_the_orphan_timeout() {
+    let (mut stack, conn) = established();
+    stack.shutdown_write(conn).unwrap();
+    expect(&mut stack, ms(20), our_fin(), b"");
+    send(&mut stack, ms(30), peer_acks_our_fin(), b"");
+    recv_nothing(&mut stack, ms(500));
+    // Closed at 500 ms, the last time the stack was called.
+    stack.close(conn);
+    assert_eq!(stack.poll_timeout(), Some(ms(60_500)));
+    recv_nothing(&mut stack, ms(60_500));
+    assert_eq!(stack.poll_timeout(), None);
+}

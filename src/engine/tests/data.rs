@@ -269,3 +269,76 @@ fn sequence_numbers_wrap_in_both_directions_s3_4() {
     );
     assert_eq!(read_all(&mut stack, conn), b"xabcd");
 }
+
+/// A FIN from the peer at `offset`, with `payload` before it.
+fn peer_fin_at(offset: u32) -> TcpHeader {
+    TcpHeader {
+        flags: crate::wire::TcpFlags {
+            fin: true,
+            ..Default::default()
+        },
+        ..peer_data_at(offset)
+    }
+}
+
+#[test]
+fn fin_after_a_hole_is_held_and_processed_when_the_hole_fills_s3_10_7_4() {
+    let (mut stack, conn) = established();
+    // "world" + FIN arrive before "hello": "segments with higher beginning
+    // sequence numbers SHOULD be held for later processing" (§3.10.7.4),
+    // the FIN with them.
+    send(&mut stack, ms(20), peer_fin_at(5), b"world");
+    let (dup, _) = recv(&mut stack, ms(20));
+    assert_eq!(dup.ack, Some(SeqNum(REMOTE_ISS + 1)));
+    assert_eq!(state(&stack, conn), "ESTABLISHED");
+    send(&mut stack, ms(30), from_peer(), b"hello");
+    // The ACK covers both texts and the FIN (which takes no buffer space).
+    expect(
+        &mut stack,
+        ms(30),
+        TcpHeader {
+            ack: Some(SeqNum(REMOTE_ISS + 12)),
+            ..ack_for(10)
+        },
+        b"",
+    );
+    assert_eq!(state(&stack, conn), "CLOSE-WAIT");
+    assert_eq!(read_all(&mut stack, conn), b"helloworld");
+    let mut buf = [0u8; 4];
+    assert_eq!(stack.recv(conn, &mut buf), Ok(0));
+}
+
+#[test]
+fn bare_fin_after_a_hole_is_held_too_s3_10_7_4() {
+    let (mut stack, conn) = established();
+    send(&mut stack, ms(20), peer_fin_at(5), b"");
+    recv(&mut stack, ms(20));
+    send(&mut stack, ms(30), from_peer(), b"hello");
+    expect(
+        &mut stack,
+        ms(30),
+        TcpHeader {
+            ack: Some(SeqNum(REMOTE_ISS + 7)),
+            ..ack_for(5)
+        },
+        b"",
+    );
+    assert_eq!(state(&stack, conn), "CLOSE-WAIT");
+}
+
+#[test]
+fn fin_whose_text_did_not_fit_is_not_held_s3_10_7_4() {
+    // A 100-byte window: text past it is trimmed off, so the FIN after it
+    // lies outside the window too and must come again.
+    let cfg = crate::engine::StackConfig {
+        recv_buffer: 100,
+        ..config()
+    };
+    let (mut stack, conn) = established_with(cfg);
+    send(&mut stack, ms(20), peer_fin_at(1), &[1u8; 100]);
+    recv(&mut stack, ms(20));
+    send(&mut stack, ms(30), from_peer(), b"h");
+    let (ack, _) = recv(&mut stack, ms(30));
+    assert_eq!(ack.ack, Some(SeqNum(REMOTE_ISS + 1 + 100)));
+    assert_eq!(state(&stack, conn), "ESTABLISHED");
+}

@@ -68,7 +68,8 @@ fn karn_no_rtt_sample_from_a_retransmitted_segment_rfc6298_3() {
     send_and_expect(&mut stack, conn, ms(20), 0, b"a");
     expect(&mut stack, ms(220), data_at(0), b"a");
     send(&mut stack, ms(230), peer_ack(1), b""); // ambiguous: no sample
-                                                 // The backed-off RTO (400 ms) stays until a fresh sample (RFC 6298 (5.7)).
+                                                 // The backed-off RTO (400 ms, RFC 6298 (5.5)) stays until a fresh RTT
+                                                 // measurement recomputes it (the note after RFC 6298 (5.7)).
     send_and_expect(&mut stack, conn, ms(300), 1, b"b");
     recv_nothing(&mut stack, ms(699));
     expect(&mut stack, ms(700), data_at(1), b"b");
@@ -176,4 +177,98 @@ fn after_a_timeout_only_one_segment_goes_out_rfc5681_3_1() {
         (SeqNum(LOCAL_ISS + 1 + 1460), SeqNum(LOCAL_ISS + 1 + 2920))
     );
     recv_nothing(&mut stack, ms(230));
+}
+
+/// Active open whose first SYN is lost: the SYN goes again at 1 s (the
+/// initial RTO), the SYN-ACK comes at 1010 ms and is acknowledged.
+fn connected_after_a_lost_syn(
+    config: StackConfig,
+) -> (crate::engine::Stack, crate::engine::ConnId) {
+    let mut stack = crate::engine::Stack::new(config);
+    let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
+    let (first, _) = recv(&mut stack, ms(0));
+    let (again, _) = recv(&mut stack, ms(1000));
+    assert!(first.flags.syn && again.flags.syn && again.seq == first.seq);
+    let syn_ack = TcpHeader {
+        seq: SeqNum(REMOTE_ISS),
+        flags: flags("S"),
+        options: crate::wire::TcpOptions::with_mss(MSS),
+        ..from_peer()
+    };
+    send(&mut stack, ms(1010), syn_ack, b"");
+    expect(&mut stack, ms(1010), to_peer(), b"");
+    (stack, conn)
+}
+
+#[test]
+fn first_flight_after_a_lost_syn_is_one_segment_rfc5681_3_1() {
+    let cfg = StackConfig {
+        send_buffer: 30_000,
+        ..config()
+    };
+    let (mut stack, conn) = connected_after_a_lost_syn(cfg);
+    assert_eq!(stack.send(conn, &[7u8; 30_000]), Ok(30_000));
+    // "If the SYN or SYN/ACK is lost, the initial window used by a sender
+    // after a correctly transmitted SYN MUST be one segment".
+    let (seg, data) = recv(&mut stack, ms(1020));
+    assert_eq!((seg.seq, data.len()), (SeqNum(LOCAL_ISS + 1), 1460));
+    recv_nothing(&mut stack, ms(1020));
+    // Slow start from there: the ACK opens room for two more.
+    send(&mut stack, ms(1030), peer_ack(1460), b"");
+    recv(&mut stack, ms(1030));
+    recv(&mut stack, ms(1030));
+    recv_nothing(&mut stack, ms(1030));
+}
+
+#[test]
+fn first_flight_after_a_lost_syn_ack_is_one_segment_rfc5681_3_1() {
+    let cfg = StackConfig {
+        send_buffer: 30_000,
+        ..config()
+    };
+    let (mut stack, listener) = listening_with(cfg);
+    send(&mut stack, ms(0), peer_syn(), b"");
+    let (first, _) = recv(&mut stack, ms(0));
+    let (again, _) = recv(&mut stack, ms(1000));
+    assert!(first.flags.syn && again.flags.syn);
+    send(&mut stack, ms(1010), from_peer(), b"");
+    let conn = stack.accept(listener).unwrap();
+    assert_eq!(stack.send(conn, &[7u8; 30_000]), Ok(30_000));
+    recv(&mut stack, ms(1020));
+    recv_nothing(&mut stack, ms(1020));
+}
+
+#[test]
+fn rto_is_three_seconds_when_data_starts_after_a_lost_syn_rfc6298_5_7() {
+    let (mut stack, conn) = connected_after_a_lost_syn(config());
+    // No RTT sample from the handshake (Karn: the SYN was resent), and the
+    // timer expired awaiting the SYN's ACK: "the RTO MUST be re-initialized
+    // to 3 seconds when data transmission begins" (not the 2 s of backoff).
+    send_and_expect(&mut stack, conn, ms(1020), 0, b"x");
+    recv_nothing(&mut stack, ms(4019));
+    expect(&mut stack, ms(4020), data_at(0), b"x");
+    // Then the usual doubling (RFC 6298 (5.5)).
+    recv_nothing(&mut stack, ms(10_019));
+    expect(&mut stack, ms(10_020), data_at(0), b"x");
+}
+
+#[test]
+fn rto_is_three_seconds_when_data_starts_after_a_lost_syn_ack_rfc6298_5_7() {
+    let (mut stack, listener) = listening_with(config());
+    send(&mut stack, ms(0), peer_syn(), b"");
+    recv(&mut stack, ms(0));
+    recv(&mut stack, ms(1000)); // SYN-ACK again: the first was lost
+    send(&mut stack, ms(1010), from_peer(), b"");
+    let conn = stack.accept(listener).unwrap();
+    send_and_expect(&mut stack, conn, ms(1020), 0, b"x");
+    recv_nothing(&mut stack, ms(4019));
+    expect(&mut stack, ms(4020), data_at(0), b"x");
+}
+
+#[test]
+fn rto_stays_measured_when_the_handshake_was_not_retransmitted_rfc6298_2() {
+    // The counterpart: no SYN timeout, a 10 ms sample, RTO = 200 ms minimum.
+    let (mut stack, conn) = connected_with(config());
+    send_and_expect(&mut stack, conn, ms(20), 0, b"x");
+    expect(&mut stack, ms(220), data_at(0), b"x");
 }

@@ -316,3 +316,36 @@ fn data_into_a_zero_window_still_delivers_its_ack_s3_10_7_4() {
         "the text beyond the window was dropped"
     );
 }
+
+#[test]
+fn old_ack_does_not_update_the_send_window_s3_10_7_4() {
+    let (mut stack, conn) = established();
+    send_and_expect(&mut stack, conn, ms(20), 0, b"abc");
+    // The peer acknowledges "abc" with data of its own...
+    let acks_abc = TcpHeader {
+        ack: Some(SeqNum(LOCAL_ISS + 4)),
+        ..from_peer()
+    };
+    send(&mut stack, ms(30), acks_abc, b"y");
+    recv(&mut stack, ms(30));
+    // ...then a segment with a newer SEQ but an ACK below SND.UNA and a
+    // zero window. "If SND.UNA =< SEG.ACK =< SND.NXT, the send window
+    // should be updated": an older ACK must not close the window.
+    let old_ack = TcpHeader {
+        seq: SeqNum(REMOTE_ISS + 2),
+        ack: Some(SeqNum(LOCAL_ISS + 2)),
+        window: 0,
+        ..from_peer()
+    };
+    send(&mut stack, ms(40), old_ack, b"z");
+    recv(&mut stack, ms(40));
+    assert_eq!(stack.send(conn, b"more"), Ok(4));
+    let more = TcpHeader {
+        seq: SeqNum(LOCAL_ISS + 4),
+        ack: Some(SeqNum(REMOTE_ISS + 3)),
+        flags: flags("P"),
+        window: LOCAL_WIN - 2,
+        ..to_peer()
+    };
+    expect(&mut stack, ms(50), more, b"more");
+}
