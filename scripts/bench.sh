@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Measures echo over our engine, over smoltcp and over the kernel's own
-# loopback, in one run, inside a private network namespace:
+# Measures echo over our engine (plain, and with --offload), over smoltcp
+# and over the kernel's own loopback, in one run, inside a private network
+# namespace:
 #   bulk echo MB/s, 1-byte transactions/s, connections/s, with ratios.
 #
 # Usage: sudo scripts/bench.sh [--bulk-mb N] [--seconds S]
@@ -46,6 +47,7 @@ start() {
 start "$bin/tuntcp-bench" serve 127.0.0.1:7
 start "$bin/tuntcp" echo --stack tuntcp --iface tun0 --host-addr 192.0.2.1/24 --addr 192.0.2.2
 start "$bin/tuntcp" echo --stack smoltcp --iface tun1 --host-addr 198.51.100.1/24 --addr 198.51.100.2
+start "$bin/tuntcp" echo --stack tuntcp --offload --iface tun2 --host-addr 203.0.113.1/24 --addr 203.0.113.2
 
 ip netns exec "$ns" "$bin/tuntcp-bench" run "$@" \
-    kernel=127.0.0.1:7 tuntcp=192.0.2.2:7 smoltcp=198.51.100.2:7
+    kernel=127.0.0.1:7 tuntcp=192.0.2.2:7 smoltcp=198.51.100.2:7 tuntcp+tso=203.0.113.2:7

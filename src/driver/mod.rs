@@ -17,7 +17,10 @@
 //! request/response paid two of them per transaction. The driver is still
 //! the only thread that reads the device and the only one that sleeps on
 //! the clock; an application call wakes it only when the call moved the
-//! engine's next timer earlier than the driver's sleep.
+//! engine's next timer earlier than the driver's sleep. The price: sends
+//! (and a pcap tap's buffered writes, flushed every 64 packets) happen
+//! under the one lock, so a very slow disk behind `--pcap` slows every
+//! socket; without a tap a send is one non-blocking write(2).
 
 mod event_loop;
 mod waker;
