@@ -25,14 +25,6 @@ use std::time::Duration;
 use ::tuntcp::device::{netconfig, Device, DeviceError, PcapTap, TunDevice};
 use common::netns::*;
 
-const ECHO_PORT: u16 = 7;
-const MEGABYTE: usize = 1 << 20;
-/// Read timeout for bulk transfers: generous, since a lossy link (netem or
-/// --impair) and a loaded 2-core CI machine are slow, but bounded so a
-/// stall fails.
-const TRANSFER_TIMEOUT: Duration = Duration::from_secs(120);
-const SHORT: Duration = Duration::from_secs(10);
-
 // ---------------------------------------------------------------------------
 // The harness and the device layer, without the CLI.
 // ---------------------------------------------------------------------------
@@ -418,39 +410,6 @@ fn sixty_four_concurrent_clients_are_echoed_exactly(stack: &'static str) {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         }
     });
-}
-
-/// Sends `data` to the echo port from one thread while reading it back on
-/// this one, then checks every byte.
-fn echo_exactly(data: Vec<u8>) {
-    let data = Arc::new(data);
-    let stream = connect_to_stack(ECHO_PORT, TRANSFER_TIMEOUT);
-    let mut writer = stream.try_clone().unwrap();
-    let to_send = Arc::clone(&data);
-    let sender = thread::spawn(move || {
-        writer
-            .write_all(&to_send)
-            .expect("sending to the echo server");
-        // FIN: the server echoes the rest, then closes.
-        writer.shutdown(std::net::Shutdown::Write).unwrap();
-    });
-    let mut received = Vec::with_capacity(data.len());
-    let mut reader = stream;
-    reader
-        .read_to_end(&mut received)
-        .unwrap_or_else(|err| panic!("reading the echo after {} bytes: {err}", received.len()));
-    sender
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    assert_same_bytes(&received, &data);
-}
-
-#[track_caller]
-fn assert_same_bytes(got: &[u8], want: &[u8]) {
-    if let Some(offset) = got.iter().zip(want).position(|(a, b)| a != b) {
-        panic!("echo differs at byte {offset} of {}", want.len());
-    }
-    assert_eq!(got.len(), want.len(), "echo length differs");
 }
 
 fn ping_is_answered(stack: &'static str) {

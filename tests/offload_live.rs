@@ -5,17 +5,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use common::netns::*;
 
-const ECHO_PORT: u16 = 7;
-const MEGABYTE: usize = 1 << 20;
-const TRANSFER_TIMEOUT: Duration = Duration::from_secs(120);
-const SHORT: Duration = Duration::from_secs(10);
 const OFFLOAD: &[&str] = &["--offload"];
 
 #[test]
@@ -108,31 +102,4 @@ fn smoltcp_with_offload_is_refused_with_the_reason() {
             "{stderr}"
         );
     });
-}
-
-/// Sends `data` to the echo port from one thread while reading it back on
-/// this one, then checks every byte.
-fn echo_exactly(data: Vec<u8>) {
-    let data = Arc::new(data);
-    let stream = connect_to_stack(ECHO_PORT, TRANSFER_TIMEOUT);
-    let mut writer = stream.try_clone().unwrap();
-    let to_send = Arc::clone(&data);
-    let sender = thread::spawn(move || {
-        writer
-            .write_all(&to_send)
-            .expect("sending to the echo server");
-        writer.shutdown(std::net::Shutdown::Write).unwrap();
-    });
-    let mut received = Vec::with_capacity(data.len());
-    let mut reader = stream;
-    reader
-        .read_to_end(&mut received)
-        .unwrap_or_else(|err| panic!("reading the echo after {} bytes: {err}", received.len()));
-    sender
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    if let Some(offset) = received.iter().zip(data.iter()).position(|(a, b)| a != b) {
-        panic!("echo differs at byte {offset} of {}", data.len());
-    }
-    assert_eq!(received.len(), data.len(), "echo length differs");
 }

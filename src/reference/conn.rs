@@ -14,22 +14,29 @@ use smoltcp::socket::tcp::{self, State};
 use smoltcp::time::Duration as SmolDuration;
 use smoltcp::wire::{IpAddress, IpEndpoint};
 
+use crate::engine::tcp::State as RfcState;
 use crate::engine::ApiError;
 
-/// RFC 9293 §3.3.2 name of a state, for `ConnInfo::state` and logs.
+/// RFC 9293 §3.3.2 name of a state, for `ConnInfo::state` and logs: the
+/// same names our engine uses, from the same table.
 pub fn state_name(state: State) -> &'static str {
+    as_rfc_state(state).name()
+}
+
+/// smoltcp's state as our engine's: both follow RFC 9293 §3.3.2 one to one.
+fn as_rfc_state(state: State) -> RfcState {
     match state {
-        State::Closed => "CLOSED",
-        State::Listen => "LISTEN",
-        State::SynSent => "SYN-SENT",
-        State::SynReceived => "SYN-RECEIVED",
-        State::Established => "ESTABLISHED",
-        State::FinWait1 => "FIN-WAIT-1",
-        State::FinWait2 => "FIN-WAIT-2",
-        State::CloseWait => "CLOSE-WAIT",
-        State::Closing => "CLOSING",
-        State::LastAck => "LAST-ACK",
-        State::TimeWait => "TIME-WAIT",
+        State::Closed => RfcState::Closed,
+        State::Listen => RfcState::Listen,
+        State::SynSent => RfcState::SynSent,
+        State::SynReceived => RfcState::SynReceived,
+        State::Established => RfcState::Established,
+        State::FinWait1 => RfcState::FinWait1,
+        State::FinWait2 => RfcState::FinWait2,
+        State::CloseWait => RfcState::CloseWait,
+        State::Closing => RfcState::Closing,
+        State::LastAck => RfcState::LastAck,
+        State::TimeWait => RfcState::TimeWait,
     }
 }
 
