@@ -125,6 +125,12 @@ pub struct NetArgs {
     /// capture shows these large segments as they crossed the device.
     #[arg(long)]
     pub offload: bool,
+    /// Maximum Segment Lifetime in seconds: TIME-WAIT lasts twice this
+    /// (RFC 9293 §3.4). Make it small to watch TIME-WAIT end. Our engine
+    /// only: smoltcp's TIME-WAIT is fixed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub msl: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -225,6 +231,17 @@ mod tests {
         );
         assert_eq!(echo.net.impair, None);
         assert!(!echo.net.offload, "offload is opt-in");
+        assert_eq!(echo.net.msl, 30, "TIME-WAIT lasts 60 s, as on Linux");
+    }
+
+    #[test]
+    fn msl_sets_time_wait_and_refuses_zero() {
+        let cli = Cli::try_parse_from(["tuntcp", "echo", "--msl", "2"]).unwrap();
+        let Command::Echo(echo) = cli.command else {
+            panic!("not echo")
+        };
+        assert_eq!(echo.net.msl, 2);
+        assert!(Cli::try_parse_from(["tuntcp", "echo", "--msl", "0"]).is_err());
     }
 
     #[test]

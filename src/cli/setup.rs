@@ -21,6 +21,7 @@ pub type SetupError = String;
 pub fn start_stack(net: &NetArgs) -> Result<Stack, SetupError> {
     check_addresses(net)?;
     check_offload(net)?;
+    check_msl(net)?;
     let device = open_device(net)?;
     let engine: Box<dyn Engine> = match net.stack {
         StackKind::Tuntcp => Box::new(tuntcp::engine::Stack::new(stack_config(
@@ -40,6 +41,7 @@ pub fn start_stack(net: &NetArgs) -> Result<Stack, SetupError> {
 /// device that segments for us, segments as large as it takes.
 fn stack_config(net: &NetArgs, device: &dyn Device) -> StackConfig {
     let mut config = StackConfig::new(net.addr).with_random_secret();
+    config.msl = std::time::Duration::from_secs(net.msl);
     config.mss = u16::try_from(device.mtu().saturating_sub(40)).unwrap_or(u16::MAX);
     if device.max_packet() > device.mtu() {
         config.offload_segment = Some(device.max_packet());
@@ -53,6 +55,17 @@ fn check_offload(net: &NetArgs) -> Result<(), SetupError> {
     if net.offload && net.stack != StackKind::Tuntcp {
         return Err(
             "--offload works with our engine only (--stack tuntcp); smoltcp expects packets no larger than the MTU"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// smoltcp's TIME-WAIT length is built in: say so rather than ignore --msl.
+fn check_msl(net: &NetArgs) -> Result<(), SetupError> {
+    if net.msl != 30 && net.stack != StackKind::Tuntcp {
+        return Err(
+            "--msl works with our engine only (--stack tuntcp); smoltcp's TIME-WAIT is fixed at 10 s"
                 .to_string(),
         );
     }
