@@ -165,14 +165,7 @@ fn harness_transfer_helpers_work_against_a_kernel_echo_server() {
         });
         assert_eq!(nc_exchange(b"kernel echo\n"), "kernel echo\n");
         echo_exactly(pattern(3, 10 * MEGABYTE));
-        let clients: Vec<_> = (0..8)
-            .map(|client| thread::spawn(move || echo_exactly(pattern(200 + client, MEGABYTE))))
-            .collect();
-        for client in clients {
-            client
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        }
+        echo_concurrently(8, 200);
         let addr: SocketAddr = format!("{STACK_ADDR}:9").parse().unwrap();
         let err = TcpStream::connect_timeout(&addr, SHORT).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
@@ -400,15 +393,7 @@ fn ten_megabytes_are_echoed_exactly(stack: &'static str) {
 fn sixty_four_concurrent_clients_are_echoed_exactly(stack: &'static str) {
     run_in_new_netns(move || {
         let (_server, _) = start_echo(stack, &[]);
-        // Threads made here inherit the test namespace.
-        let clients: Vec<_> = (0..64)
-            .map(|client| thread::spawn(move || echo_exactly(pattern(100 + client, MEGABYTE))))
-            .collect();
-        for client in clients {
-            client
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        }
+        echo_concurrently(64, 100);
     });
 }
 

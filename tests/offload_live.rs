@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::thread;
 use std::time::Duration;
 
 use common::netns::*;
@@ -24,14 +23,7 @@ fn ten_megabytes_are_echoed_exactly() {
 fn sixty_four_concurrent_clients_are_echoed_exactly() {
     run_in_new_netns(|| {
         let (_server, _) = start_echo("tuntcp", OFFLOAD);
-        let clients: Vec<_> = (0..64)
-            .map(|client| thread::spawn(move || echo_exactly(pattern(100 + client, MEGABYTE))))
-            .collect();
-        for client in clients {
-            client
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        }
+        echo_concurrently(64, 100);
     });
 }
 

@@ -462,3 +462,17 @@ pub fn assert_same_bytes(got: &[u8], want: &[u8]) {
     }
     assert_eq!(got.len(), want.len(), "echo length differs");
 }
+
+/// `clients` connections at once, each echoing its own megabyte exactly
+/// (seeds `first_seed`, `first_seed + 1`, ...). The client threads are
+/// started here, so they share the caller's network namespace.
+pub fn echo_concurrently(clients: u64, first_seed: u64) {
+    let handles: Vec<_> = (0..clients)
+        .map(|client| thread::spawn(move || echo_exactly(pattern(first_seed + client, MEGABYTE))))
+        .collect();
+    for handle in handles {
+        handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    }
+}
