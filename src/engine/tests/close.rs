@@ -319,10 +319,8 @@ fn close_with_unread_data_sends_rst_s3_10_4() {
     recv(&mut stack, ms(20));
     stack.close(conn);
     let rst = TcpHeader {
-        flags: flags("R"),
         ack: Some(SeqNum(REMOTE_ISS + 7)),
-        window: 0,
-        ..to_peer()
+        ..our_rst()
     };
     expect(&mut stack, ms(21), rst, b"");
     recv_nothing(&mut stack, ms(5000));
@@ -332,11 +330,7 @@ fn close_with_unread_data_sends_rst_s3_10_4() {
 fn abort_sends_rst_and_forgets_s3_10_5() {
     let (mut stack, conn) = established();
     stack.abort(conn);
-    let rst = TcpHeader {
-        flags: flags("R"),
-        window: 0,
-        ..to_peer()
-    };
+    let rst = our_rst();
     expect(&mut stack, ms(20), rst, b"");
     assert_eq!(stack.conn_info(conn), Err(ApiError::InvalidHandle));
     assert_eq!(stack.poll_timeout(), None);
@@ -359,11 +353,7 @@ fn close_listener_resets_connections_not_yet_accepted() {
     expect(&mut stack, ms(0), our_syn_ack(), b"");
     send(&mut stack, ms(10), from_peer(), b"");
     stack.close_listener(listener);
-    let rst = TcpHeader {
-        flags: flags("R"),
-        window: 0,
-        ..to_peer()
-    };
+    let rst = our_rst();
     expect(&mut stack, ms(11), rst, b"");
     // The port is closed now: a new SYN gets RST,ACK.
     send(&mut stack, ms(12), peer_syn(), b"");
@@ -470,9 +460,7 @@ fn rst_for_segment_acking_our_fin() -> TcpHeader {
     TcpHeader {
         seq: SeqNum(LOCAL_ISS + 2),
         ack: None,
-        flags: flags("R"),
-        window: 0,
-        ..to_peer()
+        ..our_rst()
     }
 }
 
@@ -548,9 +536,7 @@ fn data_for_an_orphan_in_fin_wait_1_is_answered_with_rst_rfc1122_4_2_2_13() {
     let rst = TcpHeader {
         seq: SeqNum(LOCAL_ISS + 1),
         ack: None,
-        flags: flags("R"),
-        window: 0,
-        ..to_peer()
+        ..our_rst()
     };
     expect(&mut stack, ms(30), rst, b"");
     recv_nothing(&mut stack, ms(100_000));

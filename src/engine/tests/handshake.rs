@@ -126,13 +126,7 @@ fn simultaneous_open_goes_through_syn_received_s3_5() {
     expect(&mut stack, ms(5), our_syn_ack(), b"");
     // The peer's SYN-ACK: its SYN is old now, so it is answered with an
     // ACK; its ACK arrives again in the peer's reply to our SYN-ACK.
-    let peer_syn_ack = TcpHeader {
-        seq: SeqNum(REMOTE_ISS),
-        flags: flags("S"),
-        options: TcpOptions::with_mss(MSS),
-        ..from_peer()
-    };
-    send(&mut stack, ms(6), peer_syn_ack, b"");
+    send(&mut stack, ms(6), peer_syn_ack(), b"");
     expect(&mut stack, ms(6), to_peer(), b"");
     send(&mut stack, ms(7), from_peer(), b"");
     assert_eq!(state(&stack, conn), "ESTABLISHED");
@@ -199,9 +193,7 @@ fn data_to_a_closed_port_gets_rst_at_its_ack_and_rst_gets_nothing_s3_10_7_1() {
     let rst = TcpHeader {
         seq: SeqNum(LOCAL_ISS + 1),
         ack: None,
-        flags: flags("R"),
-        window: 0,
-        ..to_peer()
+        ..our_rst()
     };
     expect(&mut stack, ms(0), rst, b"");
     send(

@@ -103,6 +103,26 @@ pub fn our_syn_ack() -> TcpHeader {
     }
 }
 
+/// The peer's answer to our SYN: its own SYN with MSS, acknowledging ours.
+pub fn peer_syn_ack() -> TcpHeader {
+    TcpHeader {
+        seq: SeqNum(REMOTE_ISS),
+        flags: flags("S"),
+        options: TcpOptions::with_mss(MSS),
+        ..from_peer()
+    }
+}
+
+/// The base of every RST we send: no window (RFC 9293 §3.10.7.1 says
+/// nothing of one, and we send 0). Tests fill in SEQ and ACK.
+pub fn our_rst() -> TcpHeader {
+    TcpHeader {
+        flags: flags("R"),
+        window: 0,
+        ..to_peer()
+    }
+}
+
 pub fn packet_from(src: Ipv4Addr, header: &TcpHeader, payload: &[u8]) -> Vec<u8> {
     let mut buf = vec![0u8; 1600];
     let len = emit_ipv4_tcp(src, LOCAL_IP, header, payload, &mut buf);
@@ -226,13 +246,7 @@ pub fn connected_with(config: StackConfig) -> (Stack, ConnId) {
         },
         b"",
     );
-    let syn_ack = TcpHeader {
-        seq: SeqNum(REMOTE_ISS),
-        flags: flags("S"),
-        options: TcpOptions::with_mss(MSS),
-        ..from_peer()
-    };
-    send(&mut stack, ms(10), syn_ack, b"");
+    send(&mut stack, ms(10), peer_syn_ack(), b"");
     expect(&mut stack, ms(10), to_peer(), b"");
     assert_eq!(stack.connect_status(conn), Ok(()));
     (stack, conn)

@@ -189,12 +189,7 @@ fn connected_after_a_lost_syn(
     let (first, _) = recv(&mut stack, ms(0));
     let (again, _) = recv(&mut stack, ms(1000));
     assert!(first.flags.syn && again.flags.syn && again.seq == first.seq);
-    let syn_ack = TcpHeader {
-        seq: SeqNum(REMOTE_ISS),
-        flags: flags("S"),
-        options: crate::wire::TcpOptions::with_mss(MSS),
-        ..from_peer()
-    };
+    let syn_ack = peer_syn_ack();
     send(&mut stack, ms(1010), syn_ack, b"");
     expect(&mut stack, ms(1010), to_peer(), b"");
     (stack, conn)

@@ -2,7 +2,7 @@
 
 use super::harness::*;
 use crate::engine::{ConnId, Engine, Stack, StackConfig};
-use crate::wire::{SeqNum, TcpHeader, TcpOptions};
+use crate::wire::{TcpHeader, TcpOptions};
 
 const BIG_BUFFER: usize = 256 * 1024;
 /// 256 KiB needs 2^3-byte units to fit in 16 bits (262144 >> 2 = 65536).
@@ -83,11 +83,8 @@ fn our_syn_offers_the_shift_the_buffer_needs_with_an_unscaled_window_rfc_7323_s2
     assert_eq!(syn.window, u16::MAX);
     // A SYN-ACK without Window Scale: no scaling in either direction.
     let syn_ack = TcpHeader {
-        seq: SeqNum(REMOTE_ISS),
-        flags: flags("S"),
-        options: TcpOptions::with_mss(MSS),
         window: 1000,
-        ..from_peer()
+        ..peer_syn_ack()
     };
     send(&mut stack, ms(10), syn_ack, b"");
     let (ack, _) = recv(&mut stack, ms(10));
