@@ -196,10 +196,23 @@ pub fn emit_ipv4_tcp(
     payload: &[u8],
     buf: &mut [u8],
 ) -> usize {
-    let tcp_start = IPV4_HEADER_LEN;
-    let payload_start = tcp_start + header.header_len();
+    let payload_start = IPV4_HEADER_LEN + header.header_len();
     buf[payload_start..payload_start + payload.len()].copy_from_slice(payload);
-    let tcp_len = header.emit(src, dst, &mut buf[tcp_start..], payload.len());
+    emit_ipv4_tcp_in_place(src, dst, header, payload.len(), buf)
+}
+
+/// Writes the TCP and IPv4 headers in front of `payload_len` bytes of
+/// payload already in place in `buf` (right after where the headers go),
+/// and returns the packet's length. The engine copies data segments from
+/// its send buffer straight there, so they are never copied twice.
+pub fn emit_ipv4_tcp_in_place(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    header: &TcpHeader,
+    payload_len: usize,
+    buf: &mut [u8],
+) -> usize {
+    let tcp_len = header.emit(src, dst, &mut buf[IPV4_HEADER_LEN..], payload_len);
     let ip = Ipv4Repr {
         src,
         dst,

@@ -4,9 +4,8 @@ use std::cmp::Reverse;
 
 use super::{ControlPacket, Stack};
 use crate::time::Instant;
-use crate::wire::ipv4::DEFAULT_TTL;
-use crate::wire::tcp::emit_ipv4_tcp;
-use crate::wire::{EchoRequest, Ipv4Repr, IPV4_HEADER_LEN, PROTO_TCP};
+use crate::wire::tcp::{emit_ipv4_tcp, emit_ipv4_tcp_in_place};
+use crate::wire::{EchoRequest, IPV4_HEADER_LEN};
 
 impl Stack {
     /// One packet: control packets first (they are replies to what just
@@ -32,20 +31,10 @@ impl Stack {
                 continue;
             };
             let (src, dst) = (*entry.tcb.local.ip(), *entry.tcb.remote.ip());
-            let tcp_len = out
-                .header
-                .emit(src, dst, &mut buf[IPV4_HEADER_LEN..], out.payload_len);
-            let ip = Ipv4Repr {
-                src,
-                dst,
-                protocol: PROTO_TCP,
-                ttl: DEFAULT_TTL,
-                payload_len: tcp_len,
-            };
-            ip.emit(buf);
+            let len = emit_ipv4_tcp_in_place(src, dst, &out.header, out.payload_len, buf);
             self.stats.packets_out += 1;
             self.touch(id);
-            return Some(IPV4_HEADER_LEN + tcp_len);
+            return Some(len);
         }
         None
     }
