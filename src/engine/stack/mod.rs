@@ -245,13 +245,7 @@ impl Stack {
         let Some(entry) = self.conns.get_mut(&id) else {
             return;
         };
-        let tuple = FourTuple {
-            local: entry.tcb.local,
-            remote: entry.tcb.remote,
-        };
-        if self.by_tuple.get(&tuple) == Some(&id) {
-            self.by_tuple.remove(&tuple);
-        }
+        unmap_tuple(&mut self.by_tuple, &entry.tcb, id);
         entry.scheduled = None;
         if entry.has_handle {
             return;
@@ -264,13 +258,7 @@ impl Stack {
         let Some(entry) = self.conns.remove(&id) else {
             return;
         };
-        let tuple = FourTuple {
-            local: entry.tcb.local,
-            remote: entry.tcb.remote,
-        };
-        if self.by_tuple.get(&tuple) == Some(&id) {
-            self.by_tuple.remove(&tuple);
-        }
+        unmap_tuple(&mut self.by_tuple, &entry.tcb, id);
         if let Some(listener) = entry.listener.and_then(|l| self.listeners.get_mut(&l)) {
             if entry.in_accept_queue {
                 listener.accept_queue.retain(|&queued| queued != id);
@@ -318,5 +306,17 @@ impl Stack {
             }
         }
         None
+    }
+}
+
+/// Frees the 4-tuple of connection `id`, unless a newer connection has
+/// taken it over already (a SYN that reopened TIME-WAIT, say).
+fn unmap_tuple(by_tuple: &mut HashMap<FourTuple, u32>, tcb: &Tcb, id: u32) {
+    let tuple = FourTuple {
+        local: tcb.local,
+        remote: tcb.remote,
+    };
+    if by_tuple.get(&tuple) == Some(&id) {
+        by_tuple.remove(&tuple);
     }
 }
