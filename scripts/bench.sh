@@ -1,10 +1,24 @@
 #!/usr/bin/env bash
-# Measures echo over our engine (plain, and with --offload), over smoltcp
-# and over the kernel's own loopback, in one run, inside a private network
-# namespace:
-#   bulk echo MB/s, 1-byte transactions/s, connections/s, with ratios.
+# Measures echo servers side by side in one run and prints ratios to
+# smoltcp and to the Linux kernel's own TCP.
 #
-# Usage: sudo scripts/bench.sh [--bulk-mb N] [--seconds S]
+# Every server runs alone in a network namespace made for it (removed
+# afterwards), with the project's addresses (kernel side 192.0.2.1, stack
+# 192.0.2.2); the client, tuntcp-bench, runs in the same namespace and
+# checks every byte it gets back.
+#
+# Usage:
+#   sudo scripts/bench.sh [--quick] [--idle N]
+#       bulk echo on 1 and 64 connections at MTU 1500 and 65535 (each
+#       server mode of ours), 1-byte request/response per second with p50
+#       and p99 latency, connections per second, the server's CPU seconds
+#       per GB echoed and its resident memory per idle connection with N
+#       (default 10000) open.
+#   sudo scripts/bench.sh --loss [--rates "1 5 10 20"] [--mb 5] [--runs 5]
+#       goodput of a one-connection echo under random loss both ways, made
+#       by the kernel's nftables on its side of the link (not by our code):
+#       Linux to Linux over a veth pair (offloads off), our engine and
+#       smoltcp over tun0, the median of --runs, and RTOs per MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/find-cargo.sh
@@ -12,42 +26,200 @@ cd "$(dirname "$0")/.."
 
 [ "$(id -u)" -eq 0 ] || { echo "scripts/bench.sh needs root (TUN devices, namespaces): run it with sudo" >&2; exit 1; }
 
+mode=speed
+idle=10000
+quick=0
+rates="1 5 10 20"
+loss_mb=5
+runs=5
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) quick=1 ;;
+        --idle) idle="$2"; shift ;;
+        --loss) mode=loss ;;
+        --rates) rates="$2"; shift ;;
+        --mb) loss_mb="$2"; shift ;;
+        --runs) runs="$2"; shift ;;
+        *) echo "scripts/bench.sh: unknown option $1 (see the usage at the top of the script)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
 cargo build --release --quiet
 bin=target/release
-ns="tuntcp-bench-$$"
+results=$(mktemp)
+namespaces=()
 pids=()
 
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    ip netns delete "$ns" 2>/dev/null || true
+    for ns in "${namespaces[@]}"; do ip netns delete "$ns" 2>/dev/null || true; done
+    rm -f "$results"
 }
 trap cleanup EXIT INT TERM
 
-ip netns add "$ns"
-ip -n "$ns" link set lo up
+# Makes a fresh namespace and names it in $ns (not printed: a $(...)
+# subshell would lose it from the list cleanup() removes).
+new_namespace() {
+    ns="tuntcp-bench-$$-${#namespaces[@]}"
+    ip netns add "$ns"
+    namespaces+=("$ns")
+    ip -n "$ns" link set lo up
+    # Room for 10,000s of client connections to one server port.
+    ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+}
 
-# Starts a server in the namespace and waits for its first line (it prints
-# one when it listens), at most 10 seconds.
-start() {
-    local fifo
+# Starts a server in namespace $1 and waits for its first line (it prints
+# one when it listens), at most 10 seconds. Sets $server_pid.
+start_server() {
+    local ns="$1" fifo
+    shift
     fifo=$(mktemp -u)
     mkfifo "$fifo"
     ip netns exec "$ns" "$@" >"$fifo" &
-    pids+=($!)
+    server_pid=$!
+    pids+=("$server_pid")
     if ! timeout 10 head -n 1 "$fifo" >/dev/null; then
         echo "server did not start: $*" >&2
         exit 1
     fi
-    # Keep draining its stdout so it never blocks on a full pipe.
     cat "$fifo" >/dev/null &
     rm -f "$fifo"
 }
 
-start "$bin/tuntcp-bench" serve 127.0.0.1:7
-start "$bin/tuntcp" echo --stack tuntcp --iface tun0 --host-addr 192.0.2.1/24 --addr 192.0.2.2
-start "$bin/tuntcp" echo --stack smoltcp --iface tun1 --host-addr 198.51.100.1/24 --addr 198.51.100.2
-start "$bin/tuntcp" echo --stack tuntcp --offload --iface tun2 --host-addr 203.0.113.1/24 --addr 203.0.113.2
+stop_server() {
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+}
 
-ip netns exec "$ns" "$bin/tuntcp-bench" run "$@" \
-    kernel=127.0.0.1:7 tuntcp=192.0.2.2:7 smoltcp=198.51.100.2:7 tuntcp+tso=203.0.113.2:7
+supports() { "$bin/tuntcp" echo --help | grep -q -- "$1"; }
+
+# measure NAME ADDR CLIENT-OPTIONS -- SERVER-COMMAND...
+measure() {
+    local name="$1" addr="$2"
+    shift 2
+    local client=()
+    while [ "$1" != "--" ]; do client+=("$1"); shift; done
+    shift
+    new_namespace
+    start_server "$ns" "$@"
+    echo "== $name" >&2
+    ip netns exec "$ns" "$bin/tuntcp-bench" run --name "$name" --pid "$server_pid" \
+        --out "$results" "${client[@]}" "$addr" ||
+        echo "   $name: the run failed; its row shows what was measured before" >&2
+    stop_server
+}
+
+tuntcp_echo() { echo "$bin/tuntcp" echo --iface tun0 --host-addr 192.0.2.1/24 --addr 192.0.2.2 "$@"; }
+
+speed_benchmark() {
+    local client=(--idle "$idle")
+    [ "$quick" = 1 ] && client=(--bulk-mb 20 --seconds 1 --idle 1000)
+    local mtus=(1500) modes=(threaded)
+    supports --mtu && mtus+=(65535)
+    supports event && modes+=(event)
+    measure kernel@lo 127.0.0.1:7 "${client[@]}" -- "$bin/tuntcp-bench" serve 127.0.0.1:7
+    local mtu mode mtu_option
+    for mtu in "${mtus[@]}"; do
+        mtu_option=()
+        [ "$mtu" != 1500 ] && mtu_option=(--mtu "$mtu")
+        # shellcheck disable=SC2046
+        measure "smoltcp@$mtu" 192.0.2.2:7 "${client[@]}" -- $(tuntcp_echo --stack smoltcp "${mtu_option[@]}")
+        for mode in "${modes[@]}"; do
+            # shellcheck disable=SC2046
+            measure "tuntcp-$mode@$mtu" 192.0.2.2:7 "${client[@]}" -- $(tuntcp_echo --mode "$mode" "${mtu_option[@]}")
+        done
+    done
+    # shellcheck disable=SC2046
+    measure "tuntcp-offload@1500" 192.0.2.2:7 "${client[@]}" -- $(tuntcp_echo --offload)
+    "$bin/tuntcp-bench" report "$results"
+}
+
+# Random loss both ways on interface $2 of namespace $1, by nftables.
+add_loss() {
+    local ns="$1" dev="$2" permille=$(( $3 * 10 ))
+    ip netns exec "$ns" nft -f - <<EOF
+table inet loss {
+    chain in { type filter hook input priority 0; iifname "$dev" numgen random mod 1000 < $permille drop; }
+    chain out { type filter hook output priority 0; oifname "$dev" numgen random mod 1000 < $permille drop; }
+}
+EOF
+}
+
+# Retransmission timeouts the kernel of namespace $1 has counted.
+kernel_rtos() {
+    ip netns exec "$1" nstat -asz TcpExtTCPTimeouts | awk '/TcpExtTCPTimeouts/ { print $2 }'
+}
+
+loss_client() { echo --bulk-mb "$loss_mb" --repeat "$runs" --flows 0 --seconds 0 --stall-seconds 60; }
+
+linux_under_loss() {
+    local rate="$1" cns sns before after
+    new_namespace
+    cns="$ns"
+    new_namespace
+    sns="$ns"
+    ip link add veth-c netns "$cns" type veth peer name veth-s netns "$sns"
+    ip -n "$cns" addr add 192.0.2.1/24 dev veth-c
+    ip -n "$sns" addr add 192.0.2.2/24 dev veth-s
+    ip -n "$cns" link set veth-c up
+    ip -n "$sns" link set veth-s up
+    ip netns exec "$cns" ethtool -K veth-c tso off gso off gro off >/dev/null
+    ip netns exec "$sns" ethtool -K veth-s tso off gso off gro off >/dev/null
+    add_loss "$cns" veth-c "$rate"
+    start_server "$sns" "$bin/tuntcp-bench" serve 192.0.2.2:7
+    echo "== linux@$rate%" >&2
+    before=$(kernel_rtos "$sns")
+    # shellcheck disable=SC2046
+    ip netns exec "$cns" "$bin/tuntcp-bench" run --name "linux@$rate%" --out "$results" \
+        $(loss_client) 192.0.2.2:7 || echo "   linux@$rate%: failed" >&2
+    after=$(kernel_rtos "$sns")
+    printf 'linux@%s%%\trto_per_mb\t%s\n' "$rate" \
+        "$(awk "BEGIN { print ($after - $before) / ($loss_mb * $runs) }")" >>"$results"
+    stop_server
+}
+
+stack_under_loss() {
+    local stack="$1" rate="$2" stats
+    new_namespace
+    stats=$(mktemp)
+    ip netns exec "$ns" $(tuntcp_echo --stack "$stack") >/dev/null 2>"$stats" &
+    server_pid=$!
+    pids+=("$server_pid")
+    # Wait for tun0 to exist before adding the rules that name it.
+    for _ in $(seq 100); do ip -n "$ns" link show tun0 >/dev/null 2>&1 && break; sleep 0.1; done
+    add_loss "$ns" tun0 "$rate"
+    echo "== $stack@$rate%" >&2
+    # shellcheck disable=SC2046
+    ip netns exec "$ns" "$bin/tuntcp-bench" run --name "$stack@$rate%" --out "$results" \
+        $(loss_client) 192.0.2.2:7 || echo "   $stack@$rate%: failed" >&2
+    stop_server
+    # The echo command prints its counters when it stops.
+    local rtos
+    rtos=$(sed -n 's/.*retransmission timeouts \([0-9]*\).*/\1/p' "$stats" | tail -n 1)
+    if [ -n "$rtos" ]; then
+        printf '%s@%s%%\trto_per_mb\t%s\n' "$stack" "$rate" \
+            "$(awk "BEGIN { print $rtos / ($loss_mb * $runs) }")" >>"$results"
+    fi
+    cat "$stats" >&2; rm -f "$stats"
+}
+
+loss_benchmark() {
+    local rate
+    for rate in $rates; do
+        linux_under_loss "$rate"
+        stack_under_loss tuntcp "$rate"
+        stack_under_loss smoltcp "$rate"
+    done
+    "$bin/tuntcp-bench" report --loss "$results"
+}
+
+if [ "$mode" = loss ]; then
+    for tool in nft ethtool nstat; do
+        command -v "$tool" >/dev/null || { echo "scripts/bench.sh --loss needs '$tool': run scripts/test.sh --install" >&2; exit 1; }
+    done
+    loss_benchmark
+else
+    speed_benchmark
+fi

@@ -23,6 +23,10 @@ declare -A PACKAGE_FOR=(
     [ping]=iputils-ping
     [tcpdump]=tcpdump
     [socat]=socat
+    # The kernel-made loss of the lossy tests and of scripts/bench.sh --loss.
+    [nft]=nftables
+    [ethtool]=ethtool
+    [nstat]=iproute2
 )
 
 fail() {

@@ -43,6 +43,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
             );
             let _ = std::io::stdout().flush();
             let served = apps::echo::serve(&listener, mode);
+            // What the stack did, for whoever watched it run (and for
+            // scripts/bench.sh, which counts retransmission timeouts).
+            eprintln!("tuntcp echo stopped: {}", stack.stats());
             finish(&stack, served.map(|_| ()), "echo server stopped")
         }
         Command::Connect(connect) => {

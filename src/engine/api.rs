@@ -105,6 +105,28 @@ pub struct EngineStats {
     pub connections_opened: u64,
     pub retransmissions: u64,
     pub resets_sent: u64,
+    /// Retransmission timeouts that fired (RFC 6298 (5.4)); `None` where
+    /// the engine does not count them (smoltcp keeps no such counter).
+    pub retransmission_timeouts: Option<u64>,
+}
+
+impl fmt::Display for EngineStats {
+    /// One line for people: what `tuntcp echo` prints when it stops.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} packets in, {} out, {} dropped, {} connections, {} retransmissions",
+            self.packets_in,
+            self.packets_out,
+            self.packets_dropped,
+            self.connections_opened,
+            self.retransmissions
+        )?;
+        if let Some(timeouts) = self.retransmission_timeouts {
+            write!(f, ", retransmission timeouts {timeouts}")?;
+        }
+        write!(f, ", {} resets sent", self.resets_sent)
+    }
 }
 
 /// A TCP/IPv4 engine with one local address. See the module docs for the
@@ -189,4 +211,23 @@ pub trait Engine: Send {
 
     /// Counters since the engine was made.
     fn stats(&self) -> EngineStats;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_line_names_timeouts_only_where_counted() {
+        let mut stats = EngineStats {
+            packets_in: 3,
+            retransmissions: 2,
+            ..EngineStats::default()
+        };
+        let line = stats.to_string();
+        assert!(line.starts_with("3 packets in,"), "{line}");
+        assert!(!line.contains("timeouts"), "{line}");
+        stats.retransmission_timeouts = Some(7);
+        assert!(stats.to_string().contains("retransmission timeouts 7"));
+    }
 }

@@ -234,6 +234,9 @@ impl Engine for Stack {
     }
 
     fn stats(&self) -> EngineStats {
-        self.stats
+        EngineStats {
+            retransmission_timeouts: Some(self.recovery.timeouts),
+            ..self.stats
+        }
     }
 }

@@ -1,0 +1,70 @@
+//! What the server process costs, read from /proc: CPU time and resident
+//! memory. Reading another process's figures needs no cooperation from it,
+//! so the kernel's echo server and ours are measured the same way.
+
+use std::io;
+
+/// CPU seconds (user + system, all threads) the process has used so far.
+pub fn cpu_seconds(pid: u32) -> io::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces; the fields after it are
+    // plain numbers. utime and stime are fields 14 and 15 (proc(5)).
+    let after_name = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| io::Error::other("unexpected /proc/PID/stat"))?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |index: usize| -> io::Result<f64> {
+        fields
+            .get(index)
+            .and_then(|f| f.parse::<f64>().ok())
+            .ok_or_else(|| io::Error::other("unexpected /proc/PID/stat"))
+    };
+    // Field 3 (state) is index 0 here, so field N is index N - 3.
+    let total = ticks(14 - 3)? + ticks(15 - 3)?;
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Ok(total / per_second)
+}
+
+/// Resident set size in KiB (VmRSS).
+pub fn rss_kib(pid: u32) -> io::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| io::Error::other("no VmRSS in /proc/PID/status"))
+}
+
+/// Raises this process's open-file limit to its hard limit, so it can hold
+/// tens of thousands of connections.
+pub fn raise_fd_limit() -> io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: both calls take a pointer to a live rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        limit.rlim_cur = limit.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(limit.rlim_cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_own_figures() {
+        let me = std::process::id();
+        assert!(rss_kib(me).unwrap() > 0);
+        assert!(cpu_seconds(me).unwrap() >= 0.0);
+    }
+}
