@@ -132,7 +132,7 @@ speed_benchmark() {
         done
     done
     # shellcheck disable=SC2046
-    measure "tuntcp-offload@1500" 192.0.2.2:7 "${client[@]}" -- $(tuntcp_echo --offload)
+    measure "tuntcp-no-offload@1500" 192.0.2.2:7 "${client[@]}" -- $(tuntcp_echo --no-offload)
     "$bin/tuntcp-bench" report "$results"
 }
 
@@ -184,7 +184,8 @@ stack_under_loss() {
     local stack="$1" rate="$2" stats
     new_namespace
     stats=$(mktemp)
-    ip netns exec "$ns" $(tuntcp_echo --stack "$stack") >/dev/null 2>"$stats" &
+    # Offloads off: the drop rules must see wire-sized packets, as on the veth.
+    ip netns exec "$ns" $(tuntcp_echo --stack "$stack" --no-offload) >/dev/null 2>"$stats" &
     server_pid=$!
     pids+=("$server_pid")
     # Wait for tun0 to exist before adding the rules that name it.

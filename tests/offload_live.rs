@@ -1,4 +1,5 @@
-//! Live tests of `tuntcp echo --offload`: the TUN device with the kernel's
+//! Live tests of TUN offloads (the default with our engine, `--offload`
+//! to insist, `--no-offload` to refuse): the TUN device with the kernel's
 //! segmentation and checksum offloads, so TCP segments of up to 64 KB cross
 //! it both ways. The same exactness checks as tests/live.rs, each in a
 //! private network namespace (common/netns.rs); they need root.
@@ -27,11 +28,44 @@ fn sixty_four_concurrent_clients_are_echoed_exactly() {
     });
 }
 
-/// The capture holds the large segments as they crossed the device, both
-/// ways, each with a complete and correct checksum (the ones we send are
-/// cut into MTU-sized packets by the kernel after the tap).
+/// Packets our engine sent while echoing one megabyte: with offloads
+/// they are 64 KB segments (a few dozen), without them at most MTU-sized
+/// (more than 1 MB / 1460 = 685). Read from the counters `tuntcp echo`
+/// prints when it stops.
+fn packets_out_echoing_a_megabyte(extra_args: &'static [&'static str]) -> u64 {
+    let stderr = run_in_new_netns(move || {
+        let (mut server, _) = start_echo("tuntcp", extra_args);
+        echo_exactly(pattern(3, MEGABYTE));
+        let status = server
+            .terminate(SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+        assert!(status.success(), "{}", describe(status));
+        server.final_stderr()
+    });
+    let counters = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("tuntcp echo stopped: "))
+        .unwrap_or_else(|| panic!("no counters line in:\n{stderr}"));
+    let out = counters
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" out"))
+        .and_then(|n| n.parse().ok());
+    out.unwrap_or_else(|| panic!("no packets-out count in {counters:?}; stderr:\n{stderr}"))
+}
+
 #[test]
-fn pcap_capture_holds_large_segments_and_decodes_cleanly() {
+fn offloads_are_the_default_and_no_offload_turns_them_off() {
+    let by_default = packets_out_echoing_a_megabyte(&[]);
+    let without = packets_out_echoing_a_megabyte(&["--no-offload"]);
+    assert!(by_default < 300, "default: {by_default} packets out");
+    assert!(without > 685, "--no-offload: {without} packets out");
+}
+
+/// Large segments cross the device both ways, yet the capture holds the
+/// MTU-sized packets a wire would carry, each decoding cleanly with
+/// correct checksums.
+#[test]
+fn pcap_capture_holds_wire_sized_packets_and_decodes_cleanly() {
     let path = unique_temp_path("offload-capture", "pcap");
     let path_arg = path.to_str().unwrap().to_string();
     run_in_new_netns(move || {
@@ -66,17 +100,16 @@ fn pcap_capture_holds_large_segments_and_decodes_cleanly() {
         Duration::from_secs(60),
     );
     for from in [HOST_ADDR, STACK_ADDR] {
-        let largest = lengths
+        let sizes: Vec<usize> = lengths
             .lines()
             .filter_map(|line| line.split_once('\t'))
             .filter(|(src, _)| *src == from)
             .filter_map(|(_, len)| len.trim().parse::<usize>().ok())
-            .max()
-            .unwrap_or(0);
-        assert!(
-            largest > 1500,
-            "no segment larger than the MTU from {from} (largest {largest})"
-        );
+            .collect();
+        let largest = sizes.iter().copied().max().unwrap_or(0);
+        assert!(largest <= 1500, "a packet of {largest} bytes from {from}");
+        let full = sizes.iter().filter(|&&len| len == 1500).count();
+        assert!(full > 600, "only {full} full-sized packets from {from}");
     }
     std::fs::remove_file(&path).ok();
 }

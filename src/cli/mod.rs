@@ -23,7 +23,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Echo(echo) => {
             let stack = setup::start_stack(&echo.net)?;
-            signals::stop_on_signal(signal_set, stack.clone()).map_err(|e| e.to_string())?;
+            signals::stop_on_signal(signal_set, stack.clone(), "tuntcp echo")
+                .map_err(|e| e.to_string())?;
             let local = (stack.local_ip(), echo.port);
             let listener = TcpListener::bind_on(&stack, local, echo.backlog as usize)
                 .map_err(|err| format!("cannot listen on {}:{}: {err}", local.0, local.1))?;
@@ -43,14 +44,12 @@ pub fn run(cli: Cli) -> Result<(), String> {
             );
             let _ = std::io::stdout().flush();
             let served = apps::echo::serve(&listener, mode);
-            // What the stack did, for whoever watched it run (and for
-            // scripts/bench.sh, which counts retransmission timeouts).
-            eprintln!("tuntcp echo stopped: {}", stack.stats());
             finish(&stack, served.map(|_| ()), "echo server stopped")
         }
         Command::Connect(connect) => {
             let stack = setup::start_stack(&connect.net)?;
-            signals::stop_on_signal(signal_set, stack.clone()).map_err(|e| e.to_string())?;
+            signals::stop_on_signal(signal_set, stack.clone(), "tuntcp connect")
+                .map_err(|e| e.to_string())?;
             let stream = TcpStream::connect_on(&stack, connect.remote, None)
                 .map_err(|err| format!("cannot connect to {}: {err}", connect.remote))?;
             apps::connect::run(stream)
@@ -77,6 +76,10 @@ fn finish(
     }
     let stopped_by_signal = stack.is_stopped();
     let shutdown = stack.shutdown();
+    if stopped_by_signal {
+        // The signal thread prints it too; once is what happens.
+        drop(signals::print_stop_line_once("tuntcp echo", stack));
+    }
     match result {
         Err(_) if stopped_by_signal => Ok(()),
         Err(err) => Err(format!("{what}: {err}")),

@@ -94,20 +94,34 @@ fn check_addresses(net: &NetArgs) -> Result<(), SetupError> {
 }
 
 /// The device the driver uses: TUN, then (with --pcap) the tap, then
-/// (with --impair) the impairment. With --offload the TUN device is the
+/// (with --impair) the impairment. With offloads the TUN device is the
 /// one with segmentation offload, and the tap records the large segments
-/// that cross it, each with its complete checksum (the kernel cuts the ones
-/// we send into MTU-sized packets after the tap). The tap sits between the TUN device and
+/// that cross it as the MTU-sized packets the kernel cuts them into. The tap sits between the TUN device and
 /// the impairment, so the capture shows what really crossed tun0: a packet
 /// the impairment drops on its way out never appears as sent.
 fn open_device(net: &NetArgs) -> Result<Box<dyn Device>, SetupError> {
-    if net.offload {
-        let tun = OffloadTunDevice::open(&net.iface).map_err(|err| err.to_string())?;
-        configure_and_wrap(tun, net)
-    } else {
-        let tun = TunDevice::open(&net.iface).map_err(|err| err.to_string())?;
-        configure_and_wrap(tun, net)
+    if wants_offload(net) {
+        match OffloadTunDevice::open(&net.iface) {
+            Ok(tun) => return configure_and_wrap(tun, net),
+            Err(err) if net.offload => return Err(err.to_string()),
+            // Offloads were only the default: a kernel without them still
+            // gets a working stack, one packet per MTU.
+            Err(err) => log::info!("TUN offloads unavailable ({err}); packets cross at the MTU"),
+        }
     }
+    let tun = TunDevice::open(&net.iface).map_err(|err| err.to_string())?;
+    configure_and_wrap(tun, net)
+}
+
+/// Offloads are the fastest correct device path, so our engine takes them
+/// unless told not to or the link is impaired on purpose: an impairment
+/// acts on each packet, and a 64 KB segment is not what a wire would lose
+/// or reorder. smoltcp cannot take segments larger than the MTU.
+fn wants_offload(net: &NetArgs) -> bool {
+    if net.no_offload || net.stack != StackKind::Tuntcp {
+        return false;
+    }
+    net.offload || net.impair.is_none()
 }
 
 fn configure_and_wrap<D: Device + 'static>(

@@ -2,6 +2,7 @@
 //! pcap file flushed, the TUN device closed) before the process exits.
 
 use std::io;
+use std::sync::{Mutex, MutexGuard};
 
 use tuntcp::socket::Stack;
 
@@ -23,9 +24,28 @@ pub fn block_termination_signals() -> io::Result<libc::sigset_t> {
     }
 }
 
-/// Starts the thread that waits for SIGINT/SIGTERM, stops `stack` and
-/// exits with status 0.
-pub fn stop_on_signal(set: libc::sigset_t, stack: Stack) -> io::Result<()> {
+/// Whether the stop line has been printed; held by whichever thread is
+/// about to end the process, so the line is printed once and whole.
+static STOP_LINE_PRINTED: Mutex<bool> = Mutex::new(false);
+
+/// Prints the stack's counters as `WHAT stopped: ...` on stderr, once per
+/// process, for whoever watched it run (and for scripts/bench.sh, which
+/// counts retransmission timeouts). Keep the guard until the process ends:
+/// a thread that exits meanwhile waits for it, so the line is never cut.
+pub fn print_stop_line_once(what: &str, stack: &Stack) -> MutexGuard<'static, bool> {
+    let mut printed = STOP_LINE_PRINTED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !*printed {
+        eprintln!("{what} stopped: {}", stack.stats());
+        *printed = true;
+    }
+    printed
+}
+
+/// Starts the thread that waits for SIGINT/SIGTERM, stops `stack`, prints
+/// the stop line and exits with status 0.
+pub fn stop_on_signal(set: libc::sigset_t, stack: Stack, what: &'static str) -> io::Result<()> {
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -38,6 +58,9 @@ pub fn stop_on_signal(set: libc::sigset_t, stack: Stack) -> io::Result<()> {
             if let Err(err) = stack.shutdown() {
                 log::warn!("stopping the stack: {err}");
             }
+            // Whichever thread prints first, the process ends after the
+            // whole line is out: exit holds the guard.
+            let _printed = print_stop_line_once(what, &stack);
             std::process::exit(0);
         })?;
     Ok(())

@@ -19,6 +19,7 @@ pub mod memory;
 pub mod netconfig;
 pub mod pcap;
 pub mod replay;
+pub mod segmentation;
 pub mod socketpair;
 pub mod tun;
 pub mod tun_offload;

@@ -6,6 +6,12 @@
 //! fake Ethernet header. Timestamps come from the real clock (this is the
 //! device layer, not the engine, so reading a clock is fine here).
 //!
+//! A TCP segment larger than the device's MTU (with TUN offloads on, 64 KB
+//! segments cross the device whole) is recorded as the MTU-sized packets
+//! a wire would carry, each with its own headers and checksums
+//! ([`super::segmentation`]): the capture shows the segments TCP is about,
+//! whatever the device's shortcuts.
+//!
 //! Writes are buffered, and the buffer is flushed every
 //! [`FLUSH_EVERY_PACKETS`] packets, whenever a receive finds the device idle,
 //! and on drop, so even a process killed mid-transfer leaves a file that
@@ -21,6 +27,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, Endianness};
 
+use super::segmentation::for_each_wire_packet;
 use super::Device;
 
 /// Packets recorded between two flushes while the device stays busy.
@@ -39,6 +46,8 @@ pub struct PcapTap<D: Device> {
     inner: D,
     path: PathBuf,
     recorder: Option<Recorder>,
+    /// Where a large segment's wire-sized pieces are built.
+    scratch: Vec<u8>,
 }
 
 impl<D: Device> PcapTap<D> {
@@ -62,6 +71,7 @@ impl<D: Device> PcapTap<D> {
             inner,
             path,
             recorder: Some(recorder),
+            scratch: Vec::new(),
         })
     }
 
@@ -88,11 +98,18 @@ impl<D: Device> PcapTap<D> {
         }
     }
 
+    /// Records `packet` as the packets a wire of the device's MTU carries.
     fn record(&mut self, packet: &[u8]) {
-        if let Some(recorder) = &mut self.recorder {
-            let result = recorder.record(packet);
-            self.check(result);
-        }
+        let Some(recorder) = &mut self.recorder else {
+            return;
+        };
+        let mut result = Ok(());
+        for_each_wire_packet(packet, self.inner.mtu(), &mut self.scratch, |piece| {
+            if result.is_ok() {
+                result = recorder.record(piece);
+            }
+        });
+        self.check(result);
     }
 
     /// Stops recording (and says so, once) after the first write error.
@@ -289,6 +306,21 @@ mod tests {
         let (header, packets) = read_pcap(&path);
         assert_eq!(header.datalink, DataLink::RAW);
         assert_eq!(packets, vec![inbound, outbound]);
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[test]
+    fn a_segment_larger_than_the_mtu_is_recorded_as_wire_sized_packets() {
+        let path = temp_pcap("wire-sized");
+        let large = tcp_packet(1000, &[7u8; 3000]);
+        let mut tap = PcapTap::create(MemoryDevice::default(), &path).unwrap();
+        tap.send(&large).unwrap();
+        assert_eq!(tap.inner().sent, vec![large], "the device gets it whole");
+        drop(tap);
+
+        let (_, packets) = read_pcap(&path);
+        let sizes: Vec<usize> = packets.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![1500, 1500, 40 + 80]);
         std::fs::remove_file(&path).ok();
     }
 

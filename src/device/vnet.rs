@@ -139,15 +139,15 @@ fn pseudo_header_sum(src: Ipv4Addr, dst: Ipv4Addr, tcp_len: u16) -> u16 {
 
 /// The few IPv4 header fields segmentation needs, from a packet our own
 /// engine built (so already well-formed; anything odd is sent unsegmented).
-struct Ipv4View {
-    header_len: usize,
-    protocol: u8,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
+pub(super) struct Ipv4View {
+    pub(super) header_len: usize,
+    pub(super) protocol: u8,
+    pub(super) src: Ipv4Addr,
+    pub(super) dst: Ipv4Addr,
 }
 
 impl Ipv4View {
-    fn new(packet: &[u8]) -> Option<Ipv4View> {
+    pub(super) fn new(packet: &[u8]) -> Option<Ipv4View> {
         let header = packet.get(..20)?;
         let header_len = usize::from(header[0] & 0x0f) * 4;
         if header[0] >> 4 != 4 || header_len < 20 {
