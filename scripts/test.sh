@@ -23,6 +23,7 @@ declare -A PACKAGE_FOR=(
     [ping]=iputils-ping
     [tcpdump]=tcpdump
     [socat]=socat
+    [nft]=nftables
 )
 
 fail() {

@@ -104,6 +104,10 @@ pub struct EngineStats {
     pub packets_dropped: u64,
     pub connections_opened: u64,
     pub retransmissions: u64,
+    /// Bytes sent again (0 from engines that do not count them: smoltcp).
+    pub retransmitted_bytes: u64,
+    /// Retransmission timeouts (0 from engines that do not count them).
+    pub timeouts: u64,
     pub resets_sent: u64,
 }
 

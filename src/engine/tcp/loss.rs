@@ -164,6 +164,7 @@ impl Tcb {
             return;
         }
         self.rack.tlp_end_seq = None;
+        self.recovery_stats.probes_acked += 1;
         if self.rack.tlp_is_retrans && !dsack {
             let flight = self.snd_max.since(self.snd_una);
             self.cc.on_probe_repaired_loss(flight);

@@ -364,6 +364,7 @@ impl Tcb {
         }
         if retransmission {
             self.retransmissions += 1;
+            self.recovery_stats.retransmitted_bytes += seq_len as u64;
             if self.cc.in_recovery() {
                 self.recovery_stats.fast_retransmits += 1;
             } else {

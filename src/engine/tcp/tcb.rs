@@ -231,6 +231,8 @@ pub struct Tcb {
     pub(super) retransmissions: u64,
     /// How loss was recovered from; the stack sums them too.
     pub(super) recovery_stats: RecoveryStats,
+    /// When the current loss recovery began (for `time_in_recovery`).
+    pub(super) recovery_since: Option<Instant>,
     /// Segments dropped by the checks of §3.10.7 (for the statistics too).
     pub(super) segments_dropped: u64,
 }
@@ -302,6 +304,7 @@ impl Tcb {
             nodelay: false,
             retransmissions: 0,
             recovery_stats: RecoveryStats::default(),
+            recovery_since: None,
             segments_dropped: 0,
         }
     }
