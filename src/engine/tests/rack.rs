@@ -45,15 +45,11 @@ fn expect_segment(stack: &mut Stack, at: crate::time::Instant, data: &[u8], n: u
     assert_eq!(payload, &data[(n - 1) * SEG..n * SEG]);
 }
 
-/// Segment 1 is lost, and so is its fast retransmission. RFC 6675 alone
-/// cannot tell (the hole was already resent) and waits for the RTO at
-/// 220 ms; RACK sees that segment 6, sent after the retransmission, was
-/// delivered a round trip later, and resends segment 1 at once.
-#[test]
-fn a_lost_retransmission_is_resent_without_a_timeout_rfc_8985_s6_2() {
+/// Five segments sent at 20 ms; at 30 ms segments 2-5 are SACKed, so
+/// segment 1, sent before them, is lost and resent at once (fast recovery).
+fn first_of_five_lost_and_resent() -> (Stack, ConnId, Vec<u8>) {
     let (mut stack, conn) = established_with_sack();
     let data = send_segments(&mut stack, conn, 5, ms(20));
-    // Segments 2-5 SACKed: segment 1, sent before them, is lost.
     send(
         &mut stack,
         ms(30),
@@ -61,6 +57,16 @@ fn a_lost_retransmission_is_resent_without_a_timeout_rfc_8985_s6_2() {
         b"",
     );
     expect_segment(&mut stack, ms(30), &data, 1);
+    (stack, conn, data)
+}
+
+/// Segment 1 is lost, and so is its fast retransmission. RFC 6675 alone
+/// cannot tell (the hole was already resent) and waits for the RTO at
+/// 220 ms; RACK sees that segment 6, sent after the retransmission, was
+/// delivered a round trip later, and resends segment 1 at once.
+#[test]
+fn a_lost_retransmission_is_resent_without_a_timeout_rfc_8985_s6_2() {
+    let (mut stack, conn, data) = first_of_five_lost_and_resent();
     // One more segment of new data fits in cwnd - pipe (RFC 6675 rule 2).
     let more = vec![9u8; SEG];
     assert_eq!(stack.send(conn, &more), Ok(SEG));
@@ -181,15 +187,7 @@ fn a_reneging_peer_gets_its_sacked_data_again() {
 /// Linux over tun0 at 5% loss both ways.
 #[test]
 fn a_stalled_fast_recovery_is_probed_not_timed_out() {
-    let (mut stack, conn) = established_with_sack();
-    let data = send_segments(&mut stack, conn, 5, ms(20));
-    send(
-        &mut stack,
-        ms(30),
-        peer_ack(FIRST, &[(seg_end(1), seg_end(5))]),
-        b"",
-    );
-    expect_segment(&mut stack, ms(30), &data, 1);
+    let (mut stack, _, data) = first_of_five_lost_and_resent();
     recv_nothing(&mut stack, ms(49));
     // The probe: segment 1 is the only (so the last) one not SACKed.
     expect_segment(&mut stack, ms(50), &data, 1);
@@ -207,15 +205,7 @@ fn a_stalled_fast_recovery_is_probed_not_timed_out() {
 /// (restarted by the probe, RFC 8985 §7.3) still ends the stall.
 #[test]
 fn a_lost_probe_in_recovery_leaves_the_timeout_to_repair() {
-    let (mut stack, conn) = established_with_sack();
-    let data = send_segments(&mut stack, conn, 5, ms(20));
-    send(
-        &mut stack,
-        ms(30),
-        peer_ack(FIRST, &[(seg_end(1), seg_end(5))]),
-        b"",
-    );
-    expect_segment(&mut stack, ms(30), &data, 1);
+    let (mut stack, _, data) = first_of_five_lost_and_resent();
     expect_segment(&mut stack, ms(50), &data, 1);
     recv_nothing(&mut stack, ms(249));
     expect_segment(&mut stack, ms(250), &data, 1);
