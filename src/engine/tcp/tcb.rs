@@ -280,7 +280,7 @@ impl Tcb {
             scoreboard: Scoreboard::default(),
             high_rxt: iss,
             rescue_sent: false,
-            sent: SentLog::default(),
+            sent: SentLog::for_send_buffer(config.send_buffer, MIN_SEND_MSS),
             rack: Rack::default(),
             tail_probe_now: false,
             offered_shift: window_shift_for(config.recv_buffer),
