@@ -201,8 +201,49 @@ fn compare(what: &str, sent: &[u8], got: &[u8]) -> Result<(), String> {
     ))
 }
 
+/// What the runs of one pairing added up to, printed so that a change in
+/// loss recovery shows as a change in goodput, resent bytes or timeouts.
+#[derive(Default)]
+struct Summary {
+    runs: u64,
+    bytes: u64,
+    virtual_time: Duration,
+    retransmitted_bytes: u64,
+    timeouts: u64,
+}
+
+impl Summary {
+    fn add(&mut self, run: &Summary) {
+        self.runs += run.runs;
+        self.bytes += run.bytes;
+        self.virtual_time += run.virtual_time;
+        self.retransmitted_bytes += run.retransmitted_bytes;
+        self.timeouts += run.timeouts;
+    }
+
+    /// Goodput in echoed bytes per second of virtual time; retransmitted
+    /// bytes and RTOs of both ends (smoltcp counts neither: 0 for it).
+    fn line(&self, test: &str, pairing: &str) -> String {
+        let secs = self.virtual_time.as_secs_f64().max(1e-9);
+        format!(
+            "{test} {pairing}: {} runs, {} bytes echoed in {:.1?} virtual: {:.0} KB/s, {} bytes retransmitted, {} RTOs",
+            self.runs,
+            self.bytes,
+            self.virtual_time,
+            self.bytes as f64 / secs / 1e3,
+            self.retransmitted_bytes,
+            self.timeouts
+        )
+    }
+}
+
 /// One echo run; `Err` says what went wrong.
-fn echo_run(pairing: &Pairing, link: LinkConfig, seed: u64, max_len: u64) -> Result<(), String> {
+fn echo_run(
+    pairing: &Pairing,
+    link: LinkConfig,
+    seed: u64,
+    max_len: u64,
+) -> Result<Summary, String> {
     let mut sim = Sim::new(pairing, link, seed);
     let mut run = EchoRun::start(&mut sim, max_len)?;
     sim.drive_until(Limits::default(), |sim| {
@@ -217,7 +258,17 @@ fn echo_run(pairing: &Pairing, link: LinkConfig, seed: u64, max_len: u64) -> Res
     }
     sim.client.close(run.client);
     sim.server.close_listener(run.listener);
-    Ok(())
+    let (client, server) = (sim.client.stats(), sim.server.stats());
+    Ok(Summary {
+        runs: 1,
+        bytes: run.data.len() as u64,
+        virtual_time: sim.now - tuntcp::time::Instant::ZERO,
+        retransmitted_bytes: client.retransmitted_bytes + server.retransmitted_bytes,
+        timeouts: [client, server]
+            .iter()
+            .filter_map(|stats| stats.retransmission_timeouts)
+            .sum(),
+    })
 }
 
 /// Runs `echo_run` for every pairing and seed; panics listing the failures.
@@ -231,6 +282,7 @@ fn run_seeds(
     let mut failures = Vec::new();
     let mut runs = 0;
     for pairing in pairings() {
+        let mut summary = Summary::default();
         for seed in seeds(first_seed, count) {
             runs += 1;
             let config = link(&mut SplitMix64::new(seed));
@@ -238,7 +290,10 @@ fn run_seeds(
                 echo_run(&pairing, config, seed, max_len)
             }));
             let error = match outcome {
-                Ok(Ok(())) => continue,
+                Ok(Ok(run)) => {
+                    summary.add(&run);
+                    continue;
+                }
                 Ok(Err(error)) => error,
                 Err(panic) => format!("panicked: {}", panic_text(&panic)),
             };
@@ -246,6 +301,7 @@ fn run_seeds(
             eprintln!("FAILED {run}\n    {error}");
             failures.push(run);
         }
+        eprintln!("{}", summary.line(test, pairing.name));
     }
     eprintln!("{test}: {} of {runs} runs passed", runs - failures.len());
     assert!(

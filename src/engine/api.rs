@@ -104,6 +104,8 @@ pub struct EngineStats {
     pub packets_dropped: u64,
     pub connections_opened: u64,
     pub retransmissions: u64,
+    /// Bytes sent again (0 from engines that do not count them: smoltcp).
+    pub retransmitted_bytes: u64,
     pub resets_sent: u64,
     /// Retransmission timeouts that fired (RFC 6298 (5.4)); `None` where
     /// the engine does not count them (smoltcp keeps no such counter).

@@ -189,7 +189,9 @@ impl Stack {
         };
         self.stats.retransmissions += entry.tcb.take_retransmissions();
         self.stats.packets_dropped += entry.tcb.take_dropped();
-        self.recovery += entry.tcb.take_recovery_stats();
+        let recovery = entry.tcb.take_recovery_stats();
+        self.stats.retransmitted_bytes += recovery.retransmitted_bytes;
+        self.recovery += recovery;
         if entry.tcb.state() == State::Closed {
             self.retire(id);
             return;
@@ -247,6 +249,14 @@ impl Stack {
         };
         unmap_tuple(&mut self.by_tuple, &entry.tcb, id);
         entry.scheduled = None;
+        // For measurements (scripts/lossy-echo.sh): how loss was recovered
+        // from so far, summed over this stack's connections.
+        log::debug!(
+            "{} -> {}: closed; recovery: {}",
+            entry.tcb.local,
+            entry.tcb.remote,
+            self.recovery
+        );
         if entry.has_handle {
             return;
         }

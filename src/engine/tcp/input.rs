@@ -321,6 +321,7 @@ impl Tcb {
             self.on_duplicate_ack(!seg.header.options.sack.is_empty());
         }
         self.rack_on_ack(now, seg, acked_new, sacked_new);
+        self.track_recovery_time(now);
         self.update_send_window(seg, ack);
         self.ack_state_transitions(now)
     }

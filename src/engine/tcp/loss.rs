@@ -69,8 +69,9 @@ impl Tcb {
         self.recovery_stats.spurious_retransmits += skipped + u64::from(dsack);
         self.on_probe_ack(ack, dsack);
         self.detect_losses(now);
-        if acked_new || self.snd_una == self.snd_max {
-            // RFC 8985 §7.2: restart the PTO on an ACK of new data.
+        if acked_new || self.snd_una == self.snd_max || (sacked_new && self.cc.in_recovery()) {
+            // RFC 8985 §7.2: restart the PTO on an ACK of new data; in
+            // recovery (see `arm_loss_probe`) on any ACK that brings news.
             self.arm_loss_probe(now);
         }
     }
@@ -135,13 +136,25 @@ impl Tcb {
         self.timers.stop(TimerKind::Reorder);
     }
 
-    /// RFC 8985 §7.2: arm the PTO while data is out, no recovery is on
-    /// and no probe is outstanding; otherwise the RTO alone guards.
+    /// RFC 8985 §7.2: arm the PTO while data is out and no probe is
+    /// outstanding; otherwise the RTO alone guards.
+    ///
+    /// §7.2 also asks for no loss recovery. We differ in one case: in a
+    /// fast recovery whose every lost segment has been resent. If the ACKs
+    /// of those retransmissions are lost too (or a retransmission is, with
+    /// nothing sent after it), RACK has nothing left to judge by and only
+    /// the RTO, at least 200 ms, would end the stall. Measured against
+    /// Linux over tun0 with 5% loss both ways, that was every RTO we took:
+    /// one retransmission (and perhaps one new segment) out, then silence.
+    /// A probe after two round trips draws the ACK (or repairs the lost
+    /// retransmission itself, being the last unSACKed segment).
     pub(super) fn arm_loss_probe(&mut self, now: Instant) {
+        let recovery_allows =
+            !self.in_loss_recovery() || (self.cc.in_recovery() && self.sent.first_lost().is_none());
         let can_probe = self.sack_ok
             && self.state.is_synchronized()
             && self.snd_max > self.snd_una
-            && !self.in_loss_recovery()
+            && recovery_allows
             && self.rack.tlp_end_seq.is_none();
         if !can_probe {
             self.timers.stop(TimerKind::LossProbe);
@@ -164,35 +177,47 @@ impl Tcb {
             return;
         }
         self.rack.tlp_end_seq = None;
-        if self.rack.tlp_is_retrans && !dsack {
+        self.recovery_stats.probes_acked += 1;
+        // A probe sent in recovery: the recovery already responded.
+        if self.rack.tlp_is_retrans && !dsack && !self.rack.tlp_in_recovery {
             let flight = self.snd_max.since(self.snd_una);
             self.cc.on_probe_repaired_loss(flight);
         }
     }
 
-    /// RFC 8985 §7.3: the PTO fired. New data if the peer's window takes
-    /// it, else the last segment again; then the RTO guards, not the PTO.
+    /// RFC 8985 §7.3: the PTO fired. The last unSACKed segment again (new
+    /// data only if every sent byte is SACKed); then the RTO guards.
+    ///
+    /// §7.3 prefers new data when the peer's window takes it. We do not:
+    /// a receiver may hold its ACK of in-order data (RFC 5681 §4.2; Linux
+    /// for up to 200 ms once it sees data flow both ways, as in an echo,
+    /// and the peer's window gives it no data to carry the ACK), which is
+    /// as long as our minimum RTO, whereas a duplicate segment is ACKed at
+    /// once (RFC 5681 §4.2, with a D-SACK, RFC 2883). Measured against
+    /// Linux over tun0 at 5% loss both ways, every timeout left after a
+    /// probe followed a probe of new data that was held unACKed 200 ms.
     pub(super) fn emit_loss_probe(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
         let before = self.snd_max;
         let out = self
-            .emit_new_data(now, segment, true)
-            .or_else(|| self.emit_last_segment(now, segment));
+            .emit_last_segment(now, segment)
+            .or_else(|| self.emit_new_data(now, segment, true));
         if out.is_some() {
             self.recovery_stats.loss_probes += 1;
             self.rack.tlp_end_seq = Some(self.snd_max);
             self.rack.tlp_is_retrans = self.snd_max == before;
+            self.rack.tlp_in_recovery = self.cc.in_recovery();
         }
         self.timers.stop(TimerKind::LossProbe);
         self.restart_retransmit_timer(now);
         out
     }
 
-    /// The last MSS of data (and FIN) sent, again.
+    /// The last MSS of data (and FIN) sent that the peer has not SACKed,
+    /// again (§7.3: "the highest-sequence segment"; one the peer holds
+    /// already would tell nothing new).
     fn emit_last_segment(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
-        let mss = self.max_payload(segment).max(1);
-        let last = *self.sent.last()?;
-        let start = last.start.max(self.snd_una).max(last.end - mss);
-        self.emit_range(now, start, last.end, segment)
+        let (start, end) = self.last_unsacked_segment(segment)?;
+        self.emit_range(now, start, end, segment)
     }
 }
 

@@ -364,6 +364,7 @@ impl Tcb {
         }
         if retransmission {
             self.retransmissions += 1;
+            self.recovery_stats.retransmitted_bytes += seq_len as u64;
             if self.cc.in_recovery() {
                 self.recovery_stats.fast_retransmits += 1;
             } else {
@@ -376,8 +377,9 @@ impl Tcb {
         if !self.timers.is_running(TimerKind::Retransmit) {
             self.restart_retransmit_timer(now);
         }
-        if !retransmission {
-            // RFC 8985 §7.2: (re)arm the loss probe after new data.
+        if !retransmission || self.cc.in_recovery() {
+            // RFC 8985 §7.2: (re)arm the loss probe after new data; in
+            // fast recovery after retransmissions too (`arm_loss_probe`).
             self.arm_loss_probe(now);
         }
     }

@@ -50,6 +50,8 @@ pub struct Rack {
     pub tlp_end_seq: Option<SeqNum>,
     /// TLP.is_retrans: the probe was a retransmission (not new data).
     pub tlp_is_retrans: bool,
+    /// The probe went out in fast recovery (see `Tcb::arm_loss_probe`).
+    pub tlp_in_recovery: bool,
 }
 
 /// RFC 8985 §6.2 RACK_sent_after(t1, seq1, t2, seq2).

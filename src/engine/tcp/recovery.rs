@@ -119,14 +119,26 @@ impl Tcb {
         if !self.cc.in_recovery() || self.rescue_sent || !self.pipe_has_room(mss) {
             return None;
         }
-        let last = *self.sent.iter().filter(|s| !s.sacked).last()?;
-        let start = last.start.max(self.snd_una).max(last.end - mss);
+        let (start, end) = self.last_unsacked_segment(segment)?;
         let high_rxt = self.high_rxt;
-        let out = self.emit_range(now, start, last.end, segment)?;
+        if end <= high_rxt {
+            // Already resent in this recovery (say, the one hole was the
+            // last unSACKed segment): a second copy at once tells nothing.
+            return None;
+        }
+        let out = self.emit_range(now, start, end, segment)?;
         // "HighRxt MUST NOT be updated" by the rescue.
         self.high_rxt = high_rxt;
         self.rescue_sent = true;
         Some(out)
+    }
+
+    /// The last MSS (at most) of the highest record the peer has not
+    /// SACKed: what the rescue retransmission and a loss probe resend.
+    pub(super) fn last_unsacked_segment(&self, segment: &[u8]) -> Option<(SeqNum, SeqNum)> {
+        let mss = self.max_payload(segment).max(1);
+        let last = self.sent.iter().filter(|s| !s.sacked).last()?;
+        Some((last.start.max(self.snd_una).max(last.end - mss), last.end))
     }
 
     /// Sends `start..end` again (data, and the FIN if `end` passes it),

@@ -11,18 +11,19 @@
 //!     sent_at t1  t1      t1            t1  resent t9   t2
 //! ```
 //!
-//! Records are kept in sequence order, in storage allocated once: at most
-//! [`MAX_SEGMENTS`]; past that, new data is merged into the last record
-//! (its loss is then judged a little later, never wrongly earlier).
+//! Records are kept in sequence order, in storage that grows with the
+//! window: up to a limit set from the send buffer (one record per
+//! smallest segment it can hold, so full-sized segments never reach it);
+//! past that, new data is merged into the last record (its loss is then
+//! judged a little later, never wrongly earlier).
 
 use std::collections::VecDeque;
 
 use crate::time::Instant;
 use crate::wire::SeqNum;
 
-/// Most segments remembered per connection (a 64 KiB window of
-/// 1460-byte segments is 45; small writes with Nagle off can make more).
-pub const MAX_SEGMENTS: usize = 128;
+/// The least limit, for tiny send buffers.
+pub const MIN_SEGMENTS: usize = 128;
 
 /// One transmitted segment (RFC 8985 §5.1's per-segment variables).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,17 +44,31 @@ pub struct SentSegment {
 /// The segments between SND.UNA and SND.MAX, in sequence order.
 pub struct SentLog {
     segments: VecDeque<SentSegment>,
+    /// Most records kept (bounded memory: ARCHITECTURE.md).
+    limit: usize,
 }
 
 impl Default for SentLog {
     fn default() -> SentLog {
-        SentLog {
-            segments: VecDeque::with_capacity(MAX_SEGMENTS),
-        }
+        SentLog::with_limit(MIN_SEGMENTS)
     }
 }
 
 impl SentLog {
+    /// A log for a send buffer of `send_buffer` bytes, sent in segments of
+    /// at least `min_segment` bytes but for the last of a write: room for
+    /// every one of them in flight at once.
+    pub fn for_send_buffer(send_buffer: usize, min_segment: usize) -> SentLog {
+        SentLog::with_limit(send_buffer.div_ceil(min_segment.max(1)).max(MIN_SEGMENTS))
+    }
+
+    fn with_limit(limit: usize) -> SentLog {
+        SentLog {
+            segments: VecDeque::new(),
+            limit,
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &SentSegment> {
         self.segments.iter()
     }
@@ -95,7 +110,7 @@ impl SentLog {
     }
 
     fn append(&mut self, start: SeqNum, end: SeqNum, now: Instant) {
-        if self.segments.len() == MAX_SEGMENTS {
+        if self.segments.len() >= self.limit {
             if let Some(last) = self.segments.back_mut() {
                 last.end = end;
                 last.sent_at = now;
@@ -115,7 +130,7 @@ impl SentLog {
 
     /// Splits the record containing `at` in two, if there is room.
     fn split_at(&mut self, at: SeqNum) {
-        if self.segments.len() == MAX_SEGMENTS {
+        if self.segments.len() >= self.limit {
             return;
         }
         let Some(i) = self
@@ -222,13 +237,26 @@ mod tests {
     #[test]
     fn the_log_is_bounded_and_merges_at_the_end() {
         let mut log = SentLog::default();
-        for i in 0..(MAX_SEGMENTS as u32 + 5) {
+        for i in 0..(MIN_SEGMENTS as u32 + 5) {
             log.on_sent(SeqNum(i * 10), SeqNum(i * 10 + 10), t(1));
         }
-        assert_eq!(log.iter().count(), MAX_SEGMENTS);
+        assert_eq!(log.iter().count(), MIN_SEGMENTS);
         assert_eq!(
             log.last().unwrap().end,
-            SeqNum((MAX_SEGMENTS as u32 + 5) * 10)
+            SeqNum((MIN_SEGMENTS as u32 + 5) * 10)
         );
+    }
+
+    #[test]
+    fn the_log_grows_with_the_window_a_segment_each() {
+        // A 1 MB send buffer of 1460-byte segments: 719 in flight at once,
+        // each judged on its own by RACK, none merged.
+        let mut log = SentLog::for_send_buffer(1 << 20, 1460);
+        let n = (1u32 << 20) / 1460;
+        for i in 0..n {
+            log.on_sent(SeqNum(i * 1460), SeqNum(i * 1460 + 1460), t(1));
+        }
+        assert_eq!(log.iter().count(), n as usize);
+        assert!(log.iter().all(|s| s.end.since(s.start) == 1460));
     }
 }

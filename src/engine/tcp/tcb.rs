@@ -231,6 +231,8 @@ pub struct Tcb {
     pub(super) retransmissions: u64,
     /// How loss was recovered from; the stack sums them too.
     pub(super) recovery_stats: RecoveryStats,
+    /// When the current loss recovery began (for `time_in_recovery`).
+    pub(super) recovery_since: Option<Instant>,
     /// Segments dropped by the checks of §3.10.7 (for the statistics too).
     pub(super) segments_dropped: u64,
 }
@@ -278,7 +280,7 @@ impl Tcb {
             scoreboard: Scoreboard::default(),
             high_rxt: iss,
             rescue_sent: false,
-            sent: SentLog::default(),
+            sent: SentLog::for_send_buffer(config.send_buffer, MIN_SEND_MSS),
             rack: Rack::default(),
             tail_probe_now: false,
             offered_shift: window_shift_for(config.recv_buffer),
@@ -302,6 +304,7 @@ impl Tcb {
             nodelay: false,
             retransmissions: 0,
             recovery_stats: RecoveryStats::default(),
+            recovery_since: None,
             segments_dropped: 0,
         }
     }

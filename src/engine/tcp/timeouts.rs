@@ -26,6 +26,7 @@ impl Tcb {
                 TimerKind::OrphanFinWait2 => self.on_orphan_fin_wait_2_timeout(),
             }
         }
+        self.track_recovery_time(now);
         self.update_persist_timer(now);
     }
 
@@ -61,6 +62,8 @@ impl Tcb {
         );
         self.stalled_since.get_or_insert(now);
         self.recovery_stats.timeouts += 1;
+        self.recovery_stats.timeouts_in_recovery += u64::from(self.in_loss_recovery());
+        self.recovery_stats.timeouts_after_probe += u64::from(self.rack.tlp_end_seq.is_some());
         self.rtt.back_off();
         self.rtt_probe = None;
         self.retransmit_first = false;
@@ -89,6 +92,19 @@ impl Tcb {
         // The resent segment re-arms the timer; arm it here too so that a
         // closed peer window cannot leave us without any timer.
         self.restart_retransmit_timer(now);
+    }
+
+    /// Accounts `time_in_recovery`: a recovery (fast, or after a timeout)
+    /// began or ended since the last call.
+    pub(super) fn track_recovery_time(&mut self, now: Instant) {
+        match (self.in_loss_recovery(), self.recovery_since) {
+            (true, None) => self.recovery_since = Some(now),
+            (false, Some(since)) => {
+                self.recovery_stats.time_in_recovery += now - since;
+                self.recovery_since = None;
+            }
+            _ => {}
+        }
     }
 
     /// The orphan waited long enough for the peer's FIN: the TCB is
