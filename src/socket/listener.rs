@@ -98,7 +98,8 @@ impl TcpListener {
         Watched::Listener(self.id)
     }
 
-    pub(crate) fn stack(&self) -> &Stack {
+    /// The stack this listener lives on (to make a [`super::Poll`] for it).
+    pub fn stack(&self) -> &Stack {
         &self.stack
     }
 }
