@@ -20,7 +20,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use common::craft::{flag_bits, with_bad_tcp_checksum, ParsedTcp, Segment, ACK, RST, SYN};
-use tuntcp::engine::{ApiError, ConnId, Engine, ListenerId, Stack, StackConfig};
+use tuntcp::engine::{
+    ApiError, ConnId, Engine, ListenerId, Readiness, Stack, StackConfig, Watched,
+};
 use tuntcp::reference::{SmolConfig, SmolEngine};
 use tuntcp::time::Instant;
 
@@ -192,12 +194,55 @@ impl Peer {
         (data, end)
     }
 
+    /// The readiness events since the last call, e.g. "conn RW, listener
+    /// -" (R readable, W writable, C read closed, E error).
+    fn events(&mut self) -> String {
+        let mut events = Vec::new();
+        self.engine.take_readiness(&mut events);
+        let mut seen: Vec<String> = events
+            .iter()
+            .map(|event| {
+                let handle = match event.handle {
+                    Watched::Conn(_) => "conn",
+                    Watched::Listener(_) => "listener",
+                };
+                format!("{handle} {}", flag_letters(event.readiness))
+            })
+            .collect();
+        seen.sort();
+        seen.dedup();
+        if seen.is_empty() {
+            "none".to_string()
+        } else {
+            seen.join(", ")
+        }
+    }
+
     fn state(&self) -> String {
         match self.conn.map(|c| self.engine.conn_info(c)) {
             Some(Ok(info)) => info.state.to_string(),
             Some(Err(err)) => format!("{err:?}"),
             None => "no connection".to_string(),
         }
+    }
+}
+
+fn flag_letters(readiness: Readiness) -> String {
+    let letters = [
+        (Readiness::READABLE, 'R'),
+        (Readiness::WRITABLE, 'W'),
+        (Readiness::READ_CLOSED, 'C'),
+        (Readiness::ERROR, 'E'),
+    ];
+    let text: String = letters
+        .iter()
+        .filter(|(flag, _)| readiness.contains(*flag))
+        .map(|(_, letter)| *letter)
+        .collect();
+    if text.is_empty() {
+        "-".to_string()
+    } else {
+        text
     }
 }
 
@@ -325,6 +370,42 @@ fn time_wait(peer: &mut Peer) {
     peer.note("TIME-WAIT length", format!("{left:?}"));
 }
 
+/// Readiness events (what wakes a blocked call or a `Poll`): the
+/// handshake makes the listener acceptable, data makes the connection
+/// readable, the FIN read-closed.
+fn readiness(peer: &mut Peer) {
+    peer.send("S", 0, &[]);
+    let events = peer.events();
+    peer.note("events after SYN", events);
+    peer.send("A", 1, &[]);
+    let events = peer.events();
+    peer.note("events after the handshake (accepted at once)", events);
+    peer.send("AP", 1, b"hello");
+    let events = peer.events();
+    peer.note("events after data", events);
+    peer.read();
+    let events = peer.events();
+    peer.note("events after reading it all", events);
+    peer.send("AP", 6, b"more");
+    peer.send("AP", 10, b"more");
+    let events = peer.events();
+    peer.note("events after two segments", events);
+    peer.read();
+    peer.events();
+    peer.send("AF", 14, &[]);
+    let events = peer.events();
+    peer.note("events after FIN", events);
+}
+
+/// A reset is an error event, readable and writable (both calls fail).
+fn readiness_rst(peer: &mut Peer) {
+    peer.handshake();
+    peer.events();
+    peer.send("R", 1, &[]);
+    let events = peer.events();
+    peer.note("events after RST", events);
+}
+
 type Scenario = fn(&mut Peer);
 
 const SCENARIOS: &[(&str, Scenario)] = &[
@@ -338,6 +419,8 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("syn_to_closed_port", syn_to_closed_port),
     ("close_with_unread_data", close_with_unread_data),
     ("time_wait", time_wait),
+    ("readiness", readiness),
+    ("readiness_rst", readiness_rst),
 ];
 
 fn ours() -> Box<dyn Engine> {
@@ -444,6 +527,17 @@ fn our_facts_match_the_rfc() {
         "2048 bytes then WouldBlock"
     );
     assert_eq!(fact(fin, "application reads"), "\"bye\" then EOF");
+    // Readiness events: exactly the changes a waiter needs to hear of.
+    assert_eq!(fact(readiness, "events after SYN"), "none");
+    assert_eq!(
+        fact(readiness, "events after the handshake (accepted at once)"),
+        "listener -"
+    );
+    assert_eq!(fact(readiness, "events after data"), "conn RW");
+    assert_eq!(fact(readiness, "events after reading it all"), "none");
+    assert_eq!(fact(readiness, "events after two segments"), "conn RW");
+    assert_eq!(fact(readiness, "events after FIN"), "conn RWC");
+    assert_eq!(fact(readiness_rst, "events after RST"), "conn RWE");
 }
 
 /// The comparison can fail: an unlisted difference is reported, and so is

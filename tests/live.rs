@@ -450,6 +450,44 @@ fn iterative_mode_serves_clients_one_after_another(stack: &'static str) {
     });
 }
 
+/// `--mode threaded` (no longer the default) still serves clients at once.
+fn threaded_mode_serves_concurrent_clients(stack: &'static str) {
+    run_in_new_netns(move || {
+        let (_server, _) = start_echo(stack, &["--mode", "threaded"]);
+        echo_concurrently(8, 300);
+    });
+}
+
+/// The event-driven server holds a thousand connections open at once from
+/// its one thread: every client connects first, and only when all are
+/// connected does each send its line and wait for the echo.
+#[test]
+fn event_mode_serves_a_thousand_concurrent_clients() {
+    const CLIENTS: usize = 1000;
+    run_in_new_netns(|| {
+        let (_server, _) = start_echo("tuntcp", &["--mode", "event", "--backlog", "1024"]);
+        let connected = Arc::new(Barrier::new(CLIENTS));
+        let (done_tx, done_rx) = mpsc::channel();
+        for client in 0..CLIENTS {
+            let (connected, done_tx) = (Arc::clone(&connected), done_tx.clone());
+            thread::spawn(move || {
+                let mut stream = connect_to_stack(ECHO_PORT, Duration::from_secs(60));
+                connected.wait();
+                let line = format!("client {client} says hello\n");
+                expect_echo(&mut stream, line.as_bytes());
+                done_tx.send(client).unwrap();
+            });
+        }
+        // A client that fails panics before sending; all must report, in
+        // bounded time (connects retry SYNs at most ~10 s; echoes are fast).
+        for _ in 0..CLIENTS {
+            done_rx
+                .recv_timeout(Duration::from_secs(120))
+                .expect("a client was not echoed in time");
+        }
+    });
+}
+
 #[track_caller]
 fn expect_echo(stream: &mut TcpStream, line: &[u8]) {
     stream.write_all(line).unwrap();
@@ -705,6 +743,7 @@ live_tests! {
         ping_is_answered,
         closed_port_is_refused,
         iterative_mode_serves_clients_one_after_another,
+        threaded_mode_serves_concurrent_clients,
         connect_exchanges_data_both_ways,
         pcap_capture_decodes_cleanly,
         netem_loss_5_percent,

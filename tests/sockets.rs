@@ -302,3 +302,160 @@ fn a_dying_driver_wakes_blocked_calls_with_its_reason() {
     assert!(stack.is_stopped());
     assert!(stack.failure().unwrap().contains("the device vanished"));
 }
+
+// ---------------------------------------------------------------------------
+// Poll: readiness for event-driven servers (mio's shape).
+// ---------------------------------------------------------------------------
+
+use tuntcp::socket::{Event, Events, Interest, Poll, Token};
+
+const LISTENER: Token = Token(0);
+const CONN: Token = Token(1);
+
+/// Polls until an event with `token` comes that satisfies `what`, at most
+/// PATIENCE; panics with what came instead.
+#[track_caller]
+fn poll_until(poll: &mut Poll, token: Token, what: impl Fn(&Event) -> bool) -> Event {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let mut events = Events::with_capacity(16);
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline {
+        poll.poll(&mut events, Some(PATIENCE)).unwrap();
+        for event in &events {
+            if event.token() == token && what(event) {
+                return *event;
+            }
+            seen.push(*event);
+        }
+    }
+    panic!("no such event for {token:?}; saw {seen:?}");
+}
+
+/// A listener on the server registered as LISTENER with a fresh poll.
+fn polled_listener(net: &Net, port: u16) -> (TcpListener, Poll) {
+    let mut listener = net.listen(port);
+    let poll = Poll::new(&net.server).unwrap();
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)
+        .unwrap();
+    (listener, poll)
+}
+
+#[test]
+fn poll_reports_acceptable_readable_and_read_closed() {
+    for_each_pairing(|name, net| {
+        let (listener, mut poll) = polled_listener(&net, 7);
+        let mut client = net.connect(7).unwrap();
+        poll_until(&mut poll, LISTENER, Event::is_readable);
+        let (mut server, _) = listener.accept().unwrap();
+        assert_eq!(
+            listener.accept().unwrap_err().kind(),
+            ErrorKind::WouldBlock,
+            "{name}: a registered listener is non-blocking"
+        );
+        poll.registry()
+            .register(&mut server, CONN, Interest::READABLE | Interest::WRITABLE)
+            .unwrap();
+        // Writable already when registered: reported at once.
+        poll_until(&mut poll, CONN, Event::is_writable);
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            server.read(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock,
+            "{name}"
+        );
+        client.write_all(b"ping").unwrap();
+        poll_until(&mut poll, CONN, Event::is_readable);
+        assert_eq!(server.read(&mut buf).unwrap(), 4, "{name}");
+        client.shutdown(Shutdown::Write).unwrap();
+        poll_until(&mut poll, CONN, Event::is_read_closed);
+        assert_eq!(server.read(&mut buf).unwrap(), 0, "{name}: end of stream");
+    });
+}
+
+#[test]
+fn poll_reports_a_reset_as_an_error() {
+    for_each_pairing(|name, net| {
+        let listener = net.listen(7);
+        let mut client = net.connect(7).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let mut poll = Poll::new(&net.server).unwrap();
+        poll.registry()
+            .register(&mut server, CONN, Interest::READABLE)
+            .unwrap();
+        // The client holds data it never reads when it closes: our engine
+        // resets (RFC 2525 §2.17, as Linux); smoltcp sends FIN.
+        server.write_all(b"unread").unwrap();
+        let mut client_poll = Poll::new(&net.client).unwrap();
+        client_poll
+            .registry()
+            .register(&mut client, CONN, Interest::READABLE)
+            .unwrap();
+        poll_until(&mut client_poll, CONN, Event::is_readable);
+        drop(client);
+        if name.starts_with("tuntcp->") {
+            poll_until(&mut poll, CONN, Event::is_error);
+            let err = server.read(&mut [0u8; 8]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{name}");
+        } else {
+            poll_until(&mut poll, CONN, Event::is_read_closed);
+        }
+    });
+}
+
+#[test]
+fn poll_times_out_empty_and_deregistered_sockets_are_silent() {
+    for_each_pairing(|name, net| {
+        let listener = net.listen(7);
+        let mut client = net.connect(7).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let mut poll = Poll::new(&net.server).unwrap();
+        let mut events = Events::with_capacity(8);
+        poll.registry()
+            .register(&mut server, CONN, Interest::READABLE)
+            .unwrap();
+        poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+        assert!(events.is_empty(), "{name}: nothing to read yet");
+        let again = poll
+            .registry()
+            .register(&mut server, CONN, Interest::READABLE);
+        assert_eq!(again.unwrap_err().kind(), ErrorKind::AlreadyExists);
+        // A new token through reregister.
+        poll.registry()
+            .reregister(&mut server, Token(7), Interest::READABLE)
+            .unwrap();
+        client.write_all(b"a").unwrap();
+        poll_until(&mut poll, Token(7), Event::is_readable);
+        let mut buf = [0u8; 8];
+        assert_eq!(server.read(&mut buf).unwrap(), 1);
+        // Deregistered: data arrives (the blocking read below proves it),
+        // and no event says so.
+        poll.registry().deregister(&mut server).unwrap();
+        client.write_all(b"b").unwrap();
+        server.set_nonblocking(false).unwrap();
+        server.set_read_timeout(Some(PATIENCE)).unwrap();
+        assert_eq!(server.read(&mut buf).unwrap(), 1);
+        poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+        assert!(
+            events.is_empty(),
+            "{name}: {:?}",
+            events.iter().collect::<Vec<_>>()
+        );
+    });
+}
+
+#[test]
+fn a_stopping_stack_ends_a_blocked_poll_with_an_error() {
+    for_each_pairing(|name, net| {
+        let (_listener, mut poll) = polled_listener(&net, 7);
+        let server = net.server.clone();
+        let polling = std::thread::spawn(move || {
+            let mut events = Events::with_capacity(8);
+            poll.poll(&mut events, Some(PATIENCE))
+        });
+        server.shutdown().unwrap();
+        let result = polling.join().unwrap();
+        // Either it slept and was woken, or it saw the stop on entry.
+        assert!(result.is_err(), "{name}: {result:?}");
+    });
+}

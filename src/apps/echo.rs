@@ -1,12 +1,14 @@
 //! The echo server (RFC 862's service, port 7): every byte read is written
 //! back, until the client closes.
 //!
-//! Two classic server designs, as taught in socket courses:
+//! Three classic server designs, as taught in socket courses:
 //! - **threaded** (concurrent): one thread per accepted client (threads
 //!   are reused once their client has gone, see [`super::workers`]);
 //! - **iterative**: one client at a time; the next waits in the listener's
 //!   backlog (its handshake done, its data buffered) until the current one
-//!   closes.
+//!   closes;
+//! - **event** (event-driven): one thread serves every client, woken by
+//!   readiness events ([`super::event_echo`]).
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -19,16 +21,21 @@ use crate::socket::{TcpListener, TcpStream};
 pub enum ServerMode {
     Threaded,
     Iterative,
+    Event,
 }
 
 /// Accepts clients forever (until the stack stops), echoing each.
-pub fn serve(listener: &TcpListener, mode: ServerMode) -> io::Result<()> {
+pub fn serve(listener: &mut TcpListener, mode: ServerMode) -> io::Result<()> {
+    if mode == ServerMode::Event {
+        return super::event_echo::serve(listener);
+    }
     let workers = Workers::new("echo client", serve_client);
     loop {
         let (stream, peer) = listener.accept()?;
         match mode {
             ServerMode::Iterative => serve_client((stream, peer)),
             ServerMode::Threaded => workers.run((stream, peer))?,
+            ServerMode::Event => unreachable!("served above"),
         }
     }
 }

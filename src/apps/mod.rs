@@ -2,5 +2,6 @@
 
 pub mod connect;
 pub mod echo;
+pub mod event_echo;
 pub mod replay;
 pub mod workers;

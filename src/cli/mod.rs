@@ -26,11 +26,12 @@ pub fn run(cli: Cli) -> Result<(), String> {
             signals::stop_on_signal(signal_set, stack.clone(), "tuntcp echo")
                 .map_err(|e| e.to_string())?;
             let local = (stack.local_ip(), echo.port);
-            let listener = TcpListener::bind_on(&stack, local, echo.backlog as usize)
+            let mut listener = TcpListener::bind_on(&stack, local, echo.backlog as usize)
                 .map_err(|err| format!("cannot listen on {}:{}: {err}", local.0, local.1))?;
             let mode = match echo.mode {
                 Mode::Threaded => apps::echo::ServerMode::Threaded,
                 Mode::Iterative => apps::echo::ServerMode::Iterative,
+                Mode::Event => apps::echo::ServerMode::Event,
             };
             // The one line a user reads to know it works and how to try it.
             println!(
@@ -43,7 +44,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 local.1
             );
             let _ = std::io::stdout().flush();
-            let served = apps::echo::serve(&listener, mode);
+            let served = apps::echo::serve(&mut listener, mode);
             finish(&stack, served.map(|_| ()), "echo server stopped")
         }
         Command::Connect(connect) => {

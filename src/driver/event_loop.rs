@@ -26,23 +26,14 @@ pub(super) fn run(cell: &EngineCell, device_fd: Option<RawFd>) -> io::Result<()>
             timeout
         };
         wait_for_events(device_fd, cell.waker.raw_fd(), timeout, cell.now())?;
-        let news_for_sockets = {
-            let mut core = cell.lock();
-            cell.waker.drain();
-            let now = cell.now();
-            let packets = read_packets(&mut core, now, &mut rx)?;
-            let timer_due = core.poll_timeout().is_some_and(|at| at <= now);
-            core.handle_timeout(now);
-            core.send_due(now);
-            packets > 0 || timer_due
-        };
-        // Only packets and timers change what a socket can do (data to
-        // read, room to write, a connection to accept, an error). A turn
-        // without them has no news, and waking every waiting thread for
-        // nothing costs a lot at 64 clients.
-        if news_for_sockets {
-            cell.turn_done.notify_all();
-        }
+        let mut core = cell.lock();
+        cell.waker.drain();
+        let now = cell.now();
+        read_packets(&mut core, now, &mut rx)?;
+        core.handle_timeout(now);
+        core.send_due(now);
+        // Only the handles whose readiness changed wake (see `waiters.rs`).
+        core.dispatch_readiness();
     }
     log::debug!("driver stopped");
     Ok(())

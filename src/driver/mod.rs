@@ -9,7 +9,12 @@
 //! Application threads share the engine and the device with the driver
 //! through [`EngineCell`]: they lock both for one non-blocking call, send
 //! what that call queued themselves ([`EngineCell::transmit`]), and when the
-//! answer is "would block" they wait for the end of the driver's next turn.
+//! answer is "would block" they sleep on their handle's slot in the
+//! [`Waiters`] registry ([`EngineCell::wait_for`]). After every driver turn
+//! and every application call the engine's readiness events are drained
+//! and only the handles they name are woken: with 64 connections, a packet
+//! for one wakes one thread, not 64 (waking all of them after every turn
+//! cost more than the TCP work).
 //!
 //! Sending from the application's thread is a deliberate exception to "the
 //! driver does all I/O": handing each write to the driver cost a thread
@@ -23,6 +28,7 @@
 //! socket; without a tap a send is one non-blocking write(2).
 
 mod event_loop;
+mod waiters;
 mod waker;
 
 use std::io;
@@ -32,8 +38,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 
 use crate::device::Device;
-use crate::engine::Engine;
+use crate::engine::{Engine, ReadinessEvent, Watched};
 use crate::time::{Instant, MonotonicClock};
+pub use waiters::{PolledEvent, RegisterError, Waiters};
 pub use waker::Waker;
 
 /// Room for one packet in either direction (the TUN MTU is 1500; a larger
@@ -48,9 +55,22 @@ pub struct Core {
     /// `None` once the driver has stopped and released the device.
     device: Option<Box<dyn Device>>,
     tx: Vec<u8>,
+    /// Who sleeps on which handle, and the `Poll`s.
+    pub waiters: Waiters,
+    /// Reused for draining the engine's readiness events.
+    events: Vec<ReadinessEvent>,
 }
 
 impl Core {
+    /// Drains the engine's readiness events and wakes exactly the calls
+    /// and polls waiting on the handles they name.
+    fn dispatch_readiness(&mut self) {
+        self.engine.take_readiness(&mut self.events);
+        for event in self.events.drain(..) {
+            self.waiters.deliver(event);
+        }
+    }
+
     /// Sends every packet the engine has due. A failed send is logged and
     /// dropped: TCP retransmits, so losing one packet is recoverable, while
     /// stopping would not be.
@@ -83,9 +103,6 @@ impl DerefMut for Core {
 /// application threads.
 pub struct EngineCell {
     core: Mutex<Core>,
-    /// Notified after driver turns that brought news: something may have
-    /// changed for a waiting socket.
-    turn_done: Condvar,
     waker: Waker,
     clock: MonotonicClock,
     stop: AtomicBool,
@@ -107,11 +124,13 @@ impl EngineCell {
     }
 
     /// After an application call, with the lock still held: sends what the
-    /// call queued (data, FIN, SYN, a window update) and wakes the driver
-    /// if the call started a timer that is due before the driver's sleep
-    /// ends (a retransmission timer, say).
+    /// call queued (data, FIN, SYN, a window update), wakes whoever waits
+    /// on what the call changed (a `shutdown_write` ends a blocked write),
+    /// and wakes the driver if the call started a timer that is due before
+    /// the driver's sleep ends (a retransmission timer, say).
     pub fn transmit(&self, core: &mut Core) {
         core.send_due(self.now());
+        core.dispatch_readiness();
         let next_timer = core
             .engine
             .poll_timeout()
@@ -126,21 +145,39 @@ impl EngineCell {
         self.clock.now()
     }
 
-    /// Releases the lock and waits for the end of the next driver turn, or
-    /// until `deadline`. Returns the lock again and whether the deadline
-    /// passed.
-    pub fn wait_turn<'a>(
+    /// Releases the lock and sleeps until `handle`'s readiness changes (or
+    /// the stack stops), at most until `deadline`. Returns the lock again
+    /// and whether the deadline passed. The caller re-checks its call: a
+    /// wake-up says something changed, not that the call will succeed.
+    pub fn wait_for<'a>(
         &'a self,
-        guard: MutexGuard<'a, Core>,
+        mut guard: MutexGuard<'a, Core>,
+        handle: Watched,
         deadline: Option<std::time::Instant>,
     ) -> (MutexGuard<'a, Core>, bool) {
+        // Events queued by calls that did not dispatch them (none should
+        // be left, but a missed one would be a lost wake-up).
+        guard.dispatch_readiness();
         if self.is_stopped() {
             return (guard, true);
         }
+        let condvar = guard.waiters.sleep_on(handle);
+        let (mut guard, timed_out) = self.sleep(guard, &condvar, deadline);
+        guard.waiters.woke(handle);
+        (guard, timed_out)
+    }
+
+    /// Sleeps on `condvar` (one of the registry's, all on the core lock)
+    /// until notified or `deadline`.
+    pub fn sleep<'a>(
+        &'a self,
+        guard: MutexGuard<'a, Core>,
+        condvar: &Condvar,
+        deadline: Option<std::time::Instant>,
+    ) -> (MutexGuard<'a, Core>, bool) {
         match deadline {
             None => {
-                let guard = self
-                    .turn_done
+                let guard = condvar
                     .wait(guard)
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 (guard, false)
@@ -150,8 +187,7 @@ impl EngineCell {
                 if left.is_zero() {
                     return (guard, true);
                 }
-                let (guard, result) = self
-                    .turn_done
+                let (guard, result) = condvar
                     .wait_timeout(guard, left)
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 (guard, result.timed_out())
@@ -159,11 +195,10 @@ impl EngineCell {
         }
     }
 
-    /// Wakes every application thread waiting for a turn, for news that
-    /// comes from the application side (a `shutdown(Read)`). Call it with
-    /// the lock held, after the change, so no waiter can miss it.
-    pub fn wake_waiters(&self) {
-        self.turn_done.notify_all();
+    /// Drains the engine's readiness events now (a `Poll` about to look
+    /// at its queue).
+    pub fn dispatch_readiness(&self, core: &mut Core) {
+        core.dispatch_readiness();
     }
 
     /// True once the driver has been asked to stop, or has died.
@@ -182,9 +217,9 @@ impl EngineCell {
         log::error!("the driver stopped: {err}");
         let _ = self.failure.set(err.to_string());
         // Under the lock, so a caller about to wait sees `stop` first.
-        let _core = self.lock();
+        let core = self.lock();
         self.stop.store(true, Ordering::Release);
-        self.turn_done.notify_all();
+        core.waiters.wake_everyone();
     }
 }
 
@@ -203,8 +238,9 @@ impl Driver {
                 engine,
                 device: Some(device),
                 tx: vec![0u8; PACKET_BUFFER],
+                waiters: Waiters::default(),
+                events: Vec::new(),
             }),
-            turn_done: Condvar::new(),
             waker: Waker::new()?,
             clock: MonotonicClock::new(),
             stop: AtomicBool::new(false),
@@ -244,8 +280,9 @@ impl Driver {
                 .unwrap_or_else(|_| Err(io::Error::other("driver thread panicked"))),
             None => Ok(()),
         };
-        drop(self.cell.lock().device.take());
-        self.cell.turn_done.notify_all();
+        let mut core = self.cell.lock();
+        drop(core.device.take());
+        core.waiters.wake_everyone();
         result
     }
 }

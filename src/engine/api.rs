@@ -95,6 +95,113 @@ pub struct ConnInfo {
     pub state: &'static str,
 }
 
+/// What an application call on a handle could do now without `WouldBlock`.
+///
+/// A small set of flags. For a connection: `READABLE` (`recv` has bytes, the
+/// end of the stream, or an error to give), `WRITABLE` (`send` has room or
+/// an error to give; never during the handshake), `READ_CLOSED` (the peer's
+/// FIN arrived), `ERROR` (the connection failed: refused, reset, timed out).
+/// For a listener, `READABLE` means `accept` has a connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Readiness(u8);
+
+impl Readiness {
+    pub const EMPTY: Readiness = Readiness(0);
+    pub const READABLE: Readiness = Readiness(1);
+    pub const WRITABLE: Readiness = Readiness(2);
+    pub const READ_CLOSED: Readiness = Readiness(4);
+    pub const ERROR: Readiness = Readiness(8);
+
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+
+    pub const fn from_bits(bits: u8) -> Readiness {
+        Readiness(bits)
+    }
+
+    /// Every flag of `other` is set here.
+    pub fn contains(self, other: Readiness) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Some flag of `other` is set here.
+    pub fn intersects(self, other: Readiness) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The flags set here and not in `before`: what became possible.
+    pub fn gained_since(self, before: Readiness) -> Readiness {
+        Readiness(self.0 & !before.0)
+    }
+
+    /// `flag` added when `condition` holds.
+    pub fn with_if(self, flag: Readiness, condition: bool) -> Readiness {
+        if condition {
+            self | flag
+        } else {
+            self
+        }
+    }
+}
+
+impl std::ops::BitOr for Readiness {
+    type Output = Readiness;
+    fn bitor(self, other: Readiness) -> Readiness {
+        Readiness(self.0 | other.0)
+    }
+}
+
+impl std::ops::BitAnd for Readiness {
+    type Output = Readiness;
+    fn bitand(self, other: Readiness) -> Readiness {
+        Readiness(self.0 & other.0)
+    }
+}
+
+/// A connection's four facts, named, from which both engines build its
+/// [`Readiness`].
+#[derive(Clone, Copy, Debug)]
+pub struct ConnReadiness {
+    pub readable: bool,
+    pub writable: bool,
+    pub read_closed: bool,
+    pub failed: bool,
+}
+
+impl From<ConnReadiness> for Readiness {
+    fn from(facts: ConnReadiness) -> Readiness {
+        Readiness::EMPTY
+            .with_if(Readiness::READABLE, facts.readable)
+            .with_if(Readiness::WRITABLE, facts.writable)
+            .with_if(Readiness::READ_CLOSED, facts.read_closed)
+            .with_if(Readiness::ERROR, facts.failed)
+    }
+}
+
+/// A handle the application holds, for readiness: a connection or a listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Watched {
+    Conn(ConnId),
+    Listener(ListenerId),
+}
+
+/// "Something changed for `handle`; it is now `readiness`." Edge-triggered:
+/// one is queued whenever a handle gains a readiness flag or its RFC 9293
+/// state changes (a connection to accept, for a listener), so a waiter
+/// that re-checks its call after each event never misses the moment it can
+/// proceed. Losing a flag (the application read everything) is no event:
+/// nobody waits for a call to start blocking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadinessEvent {
+    pub handle: Watched,
+    pub readiness: Readiness,
+}
+
 /// Counters every engine keeps; the names say what was counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EngineStats {
@@ -213,6 +320,17 @@ pub trait Engine: Send {
 
     /// Counters since the engine was made.
     fn stats(&self) -> EngineStats;
+
+    // ----- readiness -----
+
+    /// Moves the readiness events queued since the last call into `out`
+    /// (appending). Any call above may queue some: packets, timers and the
+    /// application's own calls. Handles the application does not hold
+    /// (connections not yet accepted) have none; their listener has.
+    fn take_readiness(&mut self, out: &mut Vec<ReadinessEvent>);
+
+    /// What `handle` could do now; `None` for an unknown handle.
+    fn readiness(&self, handle: Watched) -> Option<Readiness>;
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ pub mod tcp;
 #[cfg(test)]
 mod tests;
 
-pub use api::{ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId};
+pub use api::{
+    ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
+};
 pub use config::StackConfig;
 pub use stack::Stack;

@@ -12,7 +12,10 @@ use smoltcp::wire::{IpAddress, IpListenEndpoint};
 use super::conn::{state_name, to_smol_duration, to_socket_addr, ConnSlot};
 use super::engine::{SmolEngine, EPHEMERAL_PORTS};
 use super::listener::{ListenerPool, PoolSocket};
-use crate::engine::{ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId};
+use super::readiness::conn_readiness;
+use crate::engine::{
+    ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
+};
 use crate::time::Instant;
 
 impl SmolEngine {
@@ -105,7 +108,10 @@ impl SmolEngine {
             // observe_listeners only marks sockets with a peer as ready.
             unreachable!("an acceptable socket has both endpoints");
         };
-        let slot = ConnSlot::new(handle, local, remote, socket.state());
+        let mut slot = ConnSlot::new(handle, local, remote, socket.state());
+        // What the application can learn by trying; changes from here on
+        // are news (as our engine, which watches from accept on).
+        slot.seen = (conn_readiness(socket, &slot), socket.state());
         let id = self.new_conn_id();
         self.conns.insert(id, slot);
         self.stats.connections_opened += 1;
@@ -320,15 +326,21 @@ impl Engine for SmolEngine {
     }
 
     fn send(&mut self, conn: ConnId, data: &[u8]) -> Result<usize, ApiError> {
-        self.send_on(conn, data)
+        let result = self.send_on(conn, data);
+        self.refresh_readiness(conn);
+        result
     }
 
     fn recv(&mut self, conn: ConnId, buf: &mut [u8]) -> Result<usize, ApiError> {
-        self.recv_on(conn, buf)
+        let result = self.recv_on(conn, buf);
+        self.refresh_readiness(conn);
+        result
     }
 
     fn shutdown_write(&mut self, conn: ConnId) -> Result<(), ApiError> {
-        self.shutdown_write_on(conn)
+        let result = self.shutdown_write_on(conn);
+        self.refresh_readiness(conn);
+        result
     }
 
     fn close(&mut self, conn: ConnId) {
@@ -351,5 +363,13 @@ impl Engine for SmolEngine {
 
     fn stats(&self) -> EngineStats {
         self.stats
+    }
+
+    fn take_readiness(&mut self, out: &mut Vec<ReadinessEvent>) {
+        self.take_changes(out);
+    }
+
+    fn readiness(&self, handle: Watched) -> Option<Readiness> {
+        self.readiness_of(handle)
     }
 }

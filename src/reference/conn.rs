@@ -15,7 +15,7 @@ use smoltcp::time::Duration as SmolDuration;
 use smoltcp::wire::{IpAddress, IpEndpoint};
 
 use crate::engine::tcp::State as RfcState;
-use crate::engine::ApiError;
+use crate::engine::{ApiError, Readiness};
 
 /// RFC 9293 §3.3.2 name of a state, for `ConnInfo::state` and logs: the
 /// same names our engine uses, from the same table.
@@ -115,6 +115,10 @@ pub struct ConnSlot {
     pub write_shut: bool,
     /// The peer's FIN has arrived (so an empty, closed socket reads EOF).
     pub peer_fin: bool,
+    /// Readiness and state last seen, to notice changes (`readiness.rs`).
+    pub seen: (Readiness, State),
+    /// Filed in the engine's `changed` list, not drained yet.
+    pub change_queued: bool,
 }
 
 impl ConnSlot {
@@ -132,6 +136,8 @@ impl ConnSlot {
             failure: None,
             write_shut: false,
             peer_fin: has_received_fin(state),
+            seen: (Readiness::EMPTY, state),
+            change_queued: false,
         }
     }
 

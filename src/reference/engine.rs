@@ -19,7 +19,8 @@ use super::echo::echo_reply;
 use super::inspect::{classify_inbound, outbound_segment, Inbound, SegmentFacts};
 use super::listener::{is_acceptable, ListenerPool};
 use super::queue_device::QueueDevice;
-use crate::engine::{ConnId, EngineStats, ListenerId};
+use super::readiness::note_conn_change;
+use crate::engine::{ConnId, EngineStats, ListenerId, Watched};
 use crate::time::Instant;
 
 /// A socket the application released (`close`, `abort`, `close_listener`)
@@ -51,6 +52,8 @@ pub struct SmolEngine {
     pub(super) handshakes_seen: u64,
     pub(super) stats: EngineStats,
     pub(super) outbound: OutboundCounter,
+    /// Handles whose readiness changed since the last `take_readiness`.
+    pub(super) changed: Vec<Watched>,
     /// Reused for ICMP echo replies.
     scratch: Vec<u8>,
 }
@@ -97,6 +100,7 @@ impl SmolEngine {
             handshakes_seen: 0,
             stats: EngineStats::default(),
             outbound: OutboundCounter::default(),
+            changed: Vec::new(),
             scratch: Vec::new(),
         }
     }
@@ -309,18 +313,20 @@ impl SmolEngine {
 
     fn observe_connections(&mut self, reset_for: Option<Tuple>) {
         let (handshake, user) = (self.config.handshake_timeout, self.config.user_timeout);
-        for slot in self.conns.values_mut() {
+        for (&conn, slot) in self.conns.iter_mut() {
             let socket = self.sockets.get_mut::<tcp::Socket>(slot.handle);
             let reset_seen = reset_for == Some((slot.local, slot.remote));
             slot.observe(socket.state(), reset_seen);
+            note_conn_change(&mut self.changed, conn, slot, socket);
             socket.set_timeout(give_up_timer(socket, false, handshake, user));
         }
     }
 
     fn observe_listeners(&mut self) {
         let (handshake, user) = (self.config.handshake_timeout, self.config.user_timeout);
-        for pool in self.listeners.values_mut() {
+        for (&listener, pool) in self.listeners.iter_mut() {
             let endpoint = pool.endpoint();
+            let mut handshake_completed = false;
             for member in pool.sockets.iter_mut() {
                 let socket = self.sockets.get_mut::<tcp::Socket>(member.handle);
                 let state = socket.state();
@@ -328,6 +334,7 @@ impl SmolEngine {
                     if member.ready_since.is_none() {
                         member.ready_since = Some(self.handshakes_seen);
                         self.handshakes_seen += 1;
+                        handshake_completed = true;
                     }
                 } else {
                     member.ready_since = None;
@@ -340,6 +347,9 @@ impl SmolEngine {
                     let _ = socket.listen(endpoint);
                 }
                 socket.set_timeout(give_up_timer(socket, false, handshake, user));
+            }
+            if handshake_completed {
+                Self::note_listener_change(&mut self.changed, listener, pool);
             }
         }
     }

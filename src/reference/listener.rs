@@ -30,6 +30,8 @@ pub struct ListenerPool {
     /// The address asked for; `0.0.0.0` means any of ours.
     pub local: SocketAddrV4,
     pub sockets: Vec<PoolSocket>,
+    /// Filed in the engine's `changed` list, not drained yet.
+    pub change_queued: bool,
 }
 
 impl ListenerPool {
@@ -37,6 +39,7 @@ impl ListenerPool {
         ListenerPool {
             local,
             sockets: Vec::new(),
+            change_queued: false,
         }
     }
 

@@ -19,7 +19,8 @@
 //!
 //! Files: `engine.rs` (struct, network side), `calls.rs` (application
 //! side, `Engine` impl), `config.rs`, `conn.rs`, `listener.rs`,
-//! `inspect.rs`, `counters.rs`, `echo.rs`, `queue_device.rs`, `tests.rs`.
+//! `inspect.rs`, `counters.rs`, `echo.rs`, `queue_device.rs`, `readiness.rs`
+//! (events derived from socket state changes), `tests.rs`.
 
 mod calls;
 mod config;
@@ -30,6 +31,7 @@ mod engine;
 mod inspect;
 mod listener;
 mod queue_device;
+mod readiness;
 #[cfg(test)]
 mod tests;
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::error::{stack_stopped, to_io_error};
 use super::stack::Stack;
 use super::stream::TcpStream;
-use crate::engine::{ApiError, ListenerId};
+use crate::engine::{ApiError, ListenerId, Watched};
 
 /// The accept queue length `bind` asks for, as Linux's default somaxconn.
 pub const DEFAULT_BACKLOG: usize = 128;
@@ -71,7 +71,7 @@ impl TcpListener {
                     if cell.is_stopped() {
                         return Err(stack_stopped(cell));
                     }
-                    engine = cell.wait_turn(engine, None).0;
+                    engine = cell.wait_for(engine, self.watched(), None).0;
                 }
                 Err(err) => return Err(to_io_error(err)),
             }
@@ -92,6 +92,16 @@ impl TcpListener {
         self.nonblocking.store(nonblocking, Ordering::Relaxed);
         Ok(())
     }
+
+    /// The listener as readiness events name it.
+    pub(crate) fn watched(&self) -> Watched {
+        Watched::Listener(self.id)
+    }
+
+    /// The stack this listener lives on (to make a [`super::Poll`] for it).
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
 }
 
 impl Drop for TcpListener {
@@ -100,6 +110,7 @@ impl Drop for TcpListener {
         let cell = self.stack.cell();
         let mut core = cell.lock();
         core.close_listener(self.id);
+        core.waiters.forget(self.watched());
         cell.transmit(&mut core);
     }
 }

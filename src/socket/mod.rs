@@ -39,15 +39,21 @@
 //! ```
 //!
 //! Every call locks the engine for one non-blocking engine call; "would
-//! block" becomes a wait for the driver's next turn, unless the socket is
-//! non-blocking. Engine errors become the `io::ErrorKind` std would give.
+//! block" becomes a sleep until the engine reports that this socket's
+//! readiness changed, unless the socket is non-blocking. Engine errors
+//! become the `io::ErrorKind` std would give.
+//!
+//! Event-driven servers (one thread, many sockets) use [`Poll`], shaped
+//! like mio's: see the [`poll`] module for a whole example.
 
 mod error;
 mod listener;
+pub mod poll;
 mod stack;
 mod stream;
 
 pub use error::to_io_error;
 pub use listener::{Incoming, TcpListener, DEFAULT_BACKLOG};
+pub use poll::{Event, Events, Interest, Poll, Registry, Source, Token};
 pub use stack::Stack;
 pub use stream::TcpStream;

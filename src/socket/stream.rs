@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::error::{stack_stopped, to_io_error};
 use super::stack::{resolve_v4, Stack};
-use crate::engine::{ApiError, ConnId, ConnInfo, Engine};
+use crate::engine::{ApiError, ConnId, ConnInfo, Engine, Watched};
 
 /// A TCP connection, like `std::net::TcpStream`.
 ///
@@ -58,7 +58,7 @@ impl TcpStream {
             match engine.connect_status(conn) {
                 Ok(()) => break,
                 Err(ApiError::WouldBlock) => {
-                    let (guard, timed_out) = cell.wait_turn(engine, deadline);
+                    let (guard, timed_out) = cell.wait_for(engine, Watched::Conn(conn), deadline);
                     engine = guard;
                     if timed_out || cell.is_stopped() {
                         engine.abort(conn);
@@ -97,6 +97,15 @@ impl TcpStream {
         }
     }
 
+    /// The connection as readiness events name it.
+    pub(crate) fn watched(&self) -> Watched {
+        self.inner.watched()
+    }
+
+    pub(crate) fn stack(&self) -> &Stack {
+        &self.inner.stack
+    }
+
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         Ok(SocketAddr::V4(self.inner.peer))
     }
@@ -125,7 +134,7 @@ impl TcpStream {
             self.inner.read_shut.store(true, Ordering::Relaxed);
             discard_received(&mut **core, self.inner.conn);
             cell.transmit(&mut core);
-            cell.wake_waiters();
+            core.waiters.wake(self.inner.watched());
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             let cell = self.inner.stack.cell();
@@ -201,6 +210,11 @@ impl TcpStream {
 }
 
 impl StreamInner {
+    /// The connection as readiness events name it.
+    fn watched(&self) -> Watched {
+        Watched::Conn(self.conn)
+    }
+
     /// Runs `op` until it stops saying `WouldBlock`, waiting for driver
     /// turns in between unless non-blocking, at most `timeout`.
     fn wait<T>(
@@ -226,7 +240,7 @@ impl StreamInner {
                     if cell.is_stopped() {
                         return Err(stack_stopped(cell));
                     }
-                    let (guard, timed_out) = cell.wait_turn(engine, deadline);
+                    let (guard, timed_out) = cell.wait_for(engine, self.watched(), deadline);
                     engine = guard;
                     if timed_out && !cell.is_stopped() {
                         // std reports an expired socket timeout as WouldBlock on Unix.
@@ -305,6 +319,7 @@ impl Drop for StreamInner {
         let cell = self.stack.cell();
         let mut core = cell.lock();
         core.close(self.conn);
+        core.waiters.forget(self.watched());
         cell.transmit(&mut core);
         log::debug!("closed {} -> {}", self.local, self.peer);
     }

@@ -3,7 +3,9 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::{FourTuple, Listener, Stack};
-use crate::engine::api::{ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId};
+use crate::engine::api::{
+    ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
+};
 use crate::engine::tcp::{State, Tcb};
 use crate::time::Instant;
 
@@ -79,6 +81,7 @@ impl Engine for Stack {
             backlog,
             accept_queue: Default::default(),
             embryonic: 0,
+            change_queued: false,
         };
         self.listeners.insert(id, listener);
         self.listener_by_port.insert(local.port(), id);
@@ -238,5 +241,13 @@ impl Engine for Stack {
             retransmission_timeouts: Some(self.recovery.timeouts),
             ..self.stats
         }
+    }
+
+    fn take_readiness(&mut self, out: &mut Vec<ReadinessEvent>) {
+        self.take_changes(out);
+    }
+
+    fn readiness(&self, handle: Watched) -> Option<Readiness> {
+        self.readiness_of(handle)
     }
 }

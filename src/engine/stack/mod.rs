@@ -8,6 +8,7 @@
 //! - `input.rs`: `handle_packet`, from IPv4 down to the right TCB.
 //! - `transmit.rs`: `poll_transmit`, `poll_timeout`, `handle_timeout`.
 //! - `calls.rs`: the [`Engine`](crate::engine::Engine) implementation.
+//! - `readiness.rs`: which handles changed, for the socket layer's waiters.
 //!
 //! Bookkeeping is the point of this file: after anything touches a
 //! connection, [`Stack::touch`] files it where it now belongs (output
@@ -15,6 +16,7 @@
 
 mod calls;
 mod input;
+mod readiness;
 mod transmit;
 
 use std::cmp::Reverse;
@@ -23,7 +25,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use log::debug;
 
-use super::api::EngineStats;
+use super::api::{EngineStats, Readiness, Watched};
 use super::config::StackConfig;
 use super::isn;
 use super::tcp::{RecoveryStats, State, Tcb};
@@ -54,6 +56,10 @@ struct Entry {
     in_ready: bool,
     /// The timer-heap entry that is current for this connection.
     scheduled: Option<Instant>,
+    /// Readiness and state when last touched, to notice changes.
+    seen: (Readiness, State),
+    /// Filed in the stack's `changed` list, not drained yet.
+    change_queued: bool,
 }
 
 struct Listener {
@@ -63,6 +69,8 @@ struct Listener {
     accept_queue: VecDeque<u32>,
     /// Connections of this listener still in the handshake.
     embryonic: usize,
+    /// Filed in the stack's `changed` list, not drained yet.
+    change_queued: bool,
 }
 
 /// A packet that belongs to no connection's output: RSTs for segments we
@@ -106,6 +114,8 @@ pub struct Stack {
     ready: VecDeque<u32>,
     /// (when, connection) with stale entries skipped on the way out.
     timers: BinaryHeap<Reverse<(Instant, u32)>>,
+    /// Handles whose readiness changed since the last `take_readiness`.
+    changed: Vec<Watched>,
     stats: EngineStats,
     /// Loss-recovery counters summed over connections (not in `EngineStats`).
     recovery: RecoveryStats,
@@ -127,6 +137,7 @@ impl Stack {
             control: VecDeque::with_capacity(config.max_control_queue),
             ready: VecDeque::new(),
             timers: BinaryHeap::new(),
+            changed: Vec::new(),
             stats: EngineStats::default(),
             recovery: RecoveryStats::default(),
             clock: Instant::default(),
@@ -176,6 +187,8 @@ impl Stack {
             in_accept_queue: false,
             in_ready: false,
             scheduled: None,
+            seen: (Readiness::EMPTY, State::Closed),
+            change_queued: false,
         };
         self.conns.insert(id, entry);
         self.touch(id);
@@ -192,6 +205,7 @@ impl Stack {
         let recovery = entry.tcb.take_recovery_stats();
         self.stats.retransmitted_bytes += recovery.retransmitted_bytes;
         self.recovery += recovery;
+        Self::note_conn_change(&mut self.changed, id, entry);
         if entry.tcb.state() == State::Closed {
             self.retire(id);
             return;
@@ -203,6 +217,7 @@ impl Stack {
                 if let Some(listener) = self.listeners.get_mut(&listener_id) {
                     listener.embryonic = listener.embryonic.saturating_sub(1);
                     listener.accept_queue.push_back(id);
+                    Self::note_listener_change(&mut self.changed, listener_id, listener);
                 }
             }
         }

@@ -18,6 +18,7 @@
 //!   resend next (NextSeg).
 //! - `rack.rs`, `sent.rs`: RACK's state and the log of sent segments.
 //! - `recovery_stats.rs`: counters of RTOs, fast recoveries, probes.
+//! - `readiness.rs`: what the application could do now, for events.
 //! - `timers.rs`, `rtt.rs` (RFC 6298), `congestion.rs` (RFC 5681, 6582),
 //!   `ring.rs` (buffers), `reassembly.rs` (out-of-order ranges, the SACK
 //!   blocks we send), `sack.rs` (the scoreboard of what the peer SACKed).
@@ -27,6 +28,7 @@ pub mod input;
 pub mod loss;
 pub mod output;
 pub mod rack;
+pub mod readiness;
 pub mod reassembly;
 pub mod recovery;
 pub mod recovery_stats;

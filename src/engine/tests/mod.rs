@@ -11,6 +11,7 @@ mod ip;
 mod offload;
 mod pair;
 mod rack;
+mod readiness;
 mod retransmit;
 mod sack;
 mod scaling;
