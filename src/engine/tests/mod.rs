@@ -15,5 +15,6 @@ mod retransmit;
 mod sack;
 mod scaling;
 mod security;
+mod timestamps;
 mod transitions;
 mod window;
