@@ -296,3 +296,17 @@ fn with_timestamps_at_most_three_sack_blocks_fit_rfc_2018_s3() {
         (SeqNum(r + 10), SeqNum(r + 14))
     );
 }
+
+/// RFC 2883 §4.1.1-like: a segment that repeats some bytes already
+/// received and brings new ones; the repeated part is D-SACKed.
+#[test]
+fn the_old_part_of_a_partly_new_segment_is_dsacked_rfc_2883_s4() {
+    let (mut stack, _conn) = established_with_timestamps(ts_config(), true);
+    let r = REMOTE_ISS + 1;
+    send(&mut stack, ms(20), peer_data(0, 7_020), b"0123456789");
+    expect(&mut stack, ms(20), our_ack(ms(20), 10, 7_020), b"");
+    send(&mut stack, ms(30), peer_data(5, 7_030), b"56789abcde");
+    let mut ack = our_ack(ms(30), 15, 7_030);
+    ack.options.sack = super::sack::sack(&[(r + 5, r + 10)]).sack;
+    expect(&mut stack, ms(30), ack, b"");
+}
