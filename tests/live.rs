@@ -589,6 +589,65 @@ fn pcap_capture_decodes_cleanly(stack: &'static str) {
     std::fs::remove_file(&path).ok();
 }
 
+/// The kernel's TCP and ours agree on timestamps (RFC 7323 §3.2): after
+/// the handshake every segment either way carries the option, and the
+/// kernel echoes TSvals we sent; with `--no-timestamps` none carries it
+/// after the kernel's SYN.
+#[test]
+fn timestamps_are_negotiated_with_the_kernel() {
+    for (args, expected) in [(&[][..], true), (&["--no-timestamps"][..], false)] {
+        let path = unique_temp_path("live-timestamps", "pcap");
+        let path_arg = path.to_str().unwrap().to_string();
+        run_in_new_netns(move || {
+            let mut echo_args = vec!["--pcap", path_arg.as_str()];
+            echo_args.extend_from_slice(args);
+            let (mut server, _) = start_echo("tuntcp", &echo_args);
+            assert_eq!(nc_exchange(b"stamped line\n"), "stamped line\n");
+            server
+                .terminate(SHORT)
+                .unwrap_or_else(|why| panic!("{why}"));
+        });
+        let fields = [
+            "-r",
+            path.to_str().unwrap(),
+            "-Y",
+            "tcp.flags.reset == 0",
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "tcp.flags.syn",
+            "-e",
+            "tcp.options.timestamp.tsval",
+            "-e",
+            "tcp.options.timestamp.tsecr",
+        ];
+        let table = run_ok("tshark", &fields, Duration::from_secs(60));
+        std::fs::remove_file(&path).ok();
+        let rows: Vec<Vec<&str>> = table.lines().map(|l| l.split('\t').collect()).collect();
+        let ours: Vec<&str> = rows
+            .iter()
+            .filter(|r| r[0] == STACK_ADDR)
+            .map(|r| r[2])
+            .collect();
+        for row in rows.iter().filter(|r| r[1] != "1" && r[1] != "True") {
+            assert_eq!(
+                !row[2].is_empty(),
+                expected,
+                "timestamps in {row:?}:\n{table}"
+            );
+            if expected && row[0] != STACK_ADDR {
+                assert!(
+                    ours.contains(&row[3]),
+                    "the kernel echoes {row:?}:\n{table}"
+                );
+            }
+        }
+        assert!(rows.len() >= 6, "too few segments:\n{table}");
+    }
+}
+
 /// 10 MB still echo exactly over a bad link. When the kernel has netem
 /// (a module many CI kernels lack), `netem` impairs tun0's egress, the
 /// kernel-to-stack direction, as a real qdisc would. Otherwise the same

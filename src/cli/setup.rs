@@ -42,6 +42,7 @@ pub fn start_stack(net: &NetArgs) -> Result<Stack, SetupError> {
 fn stack_config(net: &NetArgs, device: &dyn Device) -> StackConfig {
     let mut config = StackConfig::new(net.addr).with_random_secret();
     config.msl = std::time::Duration::from_secs(net.msl);
+    config.timestamps = !net.no_timestamps;
     config.mss = u16::try_from(device.mtu().saturating_sub(40)).unwrap_or(u16::MAX);
     if device.max_packet() > device.mtu() {
         config.offload_segment = Some(device.max_packet());

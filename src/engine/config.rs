@@ -56,6 +56,10 @@ pub struct StackConfig {
     /// Offer and use selective acknowledgments (RFC 2018, loss recovery by
     /// RFC 6675) when the peer offers them too.
     pub sack: bool,
+    /// Offer and use TCP Timestamps (RFC 7323 §3-5) when the peer offers
+    /// them too: RTT measured from every ACK, retransmissions included
+    /// (§4), and PAWS (§5). Each segment then carries 12 bytes of option.
+    pub timestamps: bool,
     /// Most connections (of any state) alive at once; more are refused.
     pub max_connections: usize,
     /// Most out-of-order byte ranges kept per connection; segments that would
@@ -93,6 +97,7 @@ impl StackConfig {
             orphan_fin_wait_2_timeout: Duration::from_secs(60),
             delayed_ack: Some(Duration::from_millis(40)),
             sack: true,
+            timestamps: true,
             max_connections: 1024,
             max_ooo_ranges: 8,
             challenge_acks_per_sec: 10,

@@ -47,13 +47,29 @@ pub fn generate(
 ) -> SeqNum {
     // M: RFC 6528 §3 "a timer that is incremented every 4 microseconds".
     let m = (now.total_micros() / 4) as u32;
+    let f = siphash24(&secret.0, &tuple_bytes(local, remote)) as u32;
+    SeqNum(m.wrapping_add(f))
+}
+
+/// The offset of a connection's timestamp clock (RFC 7323 §7.1): "a
+/// random offset" per connection, here the same keyed hash of the 4-tuple
+/// as the ISN's F, with one more byte so the two values are unrelated.
+/// A TSval then leaks neither the host's uptime nor the clock of other
+/// connections.
+pub fn timestamp_offset(secret: &IsnSecret, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
+    let mut message = [0u8; 13];
+    message[..12].copy_from_slice(&tuple_bytes(local, remote));
+    message[12] = b'T';
+    siphash24(&secret.0, &message) as u32
+}
+
+fn tuple_bytes(local: SocketAddrV4, remote: SocketAddrV4) -> [u8; 12] {
     let mut tuple = [0u8; 12];
     tuple[0..4].copy_from_slice(&local.ip().octets());
     tuple[4..6].copy_from_slice(&local.port().to_be_bytes());
     tuple[6..10].copy_from_slice(&remote.ip().octets());
     tuple[10..12].copy_from_slice(&remote.port().to_be_bytes());
-    let f = siphash24(&secret.0, &tuple) as u32;
-    SeqNum(m.wrapping_add(f))
+    tuple
 }
 
 /// SipHash-2-4 (Aumasson and Bernstein, 2012) of a short message.
@@ -145,6 +161,19 @@ mod tests {
             base,
             generate(&IsnSecret([8; 16]), now, addr(2, 80), addr(1, 5000))
         );
+    }
+
+    #[test]
+    fn timestamp_offsets_are_keyed_per_connection_rfc_7323_s7_1() {
+        let secret = IsnSecret([7; 16]);
+        let base = timestamp_offset(&secret, addr(2, 80), addr(1, 5000));
+        assert_ne!(base, timestamp_offset(&secret, addr(2, 80), addr(1, 5001)));
+        assert_ne!(
+            base,
+            timestamp_offset(&IsnSecret([8; 16]), addr(2, 80), addr(1, 5000))
+        );
+        let isn_f = generate(&secret, Instant::ZERO, addr(2, 80), addr(1, 5000));
+        assert_ne!(base, isn_f.0, "not the ISN's hash");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub mod tcp;
 
 pub use icmp::EchoRequest;
 pub use ipv4::{Ipv4Repr, IPV4_HEADER_LEN, PROTO_ICMP, PROTO_TCP};
-pub use options::{SackBlock, SackBlocks, TcpOptions};
+pub use options::{SackBlock, SackBlocks, TcpOptions, Timestamps};
 pub use seq::SeqNum;
 pub use tcp::{TcpFlags, TcpHeader, TcpSegment, TCP_HEADER_LEN};
 

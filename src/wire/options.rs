@@ -1,10 +1,11 @@
-//! TCP options (RFC 9293 §3.1 and §3.2, RFC 7323 §2, RFC 2018).
+//! TCP options (RFC 9293 §3.1 and §3.2, RFC 7323 §2-3, RFC 2018).
 //!
 //! We implement the mandatory set (MUST-4): End of Option List (kind 0),
 //! No-Operation (kind 1) and Maximum Segment Size (kind 2); and beside it
-//! Window Scale (kind 3, RFC 7323 §2), SACK-Permitted (kind 4) and SACK
-//! (kind 5, RFC 2018). Options are accepted in any segment (MUST-5) and at
-//! any alignment (MUST-64); unknown options are skipped using their length
+//! Window Scale (kind 3, RFC 7323 §2), SACK-Permitted (kind 4), SACK
+//! (kind 5, RFC 2018) and Timestamps (kind 8, RFC 7323 §3). Options are
+//! accepted in any segment (MUST-5) and at any alignment (MUST-64);
+//! unknown options are skipped using their length
 //! byte (MUST-6, MUST-68). A length byte that cannot be right (0, 1, running
 //! past the header, or a known option with the wrong length) makes the
 //! whole segment unparseable: MUST-7 asks us to "be prepared to handle an
@@ -33,13 +34,19 @@ const KIND_MSS: u8 = 2;
 const KIND_WINDOW_SCALE: u8 = 3;
 const KIND_SACK_PERMITTED: u8 = 4;
 const KIND_SACK: u8 = 5;
+const KIND_TIMESTAMPS: u8 = 8;
 const MSS_LEN: usize = 4;
 const WINDOW_SCALE_LEN: usize = 3;
 const SACK_PERMITTED_LEN: usize = 2;
+/// RFC 7323 §3.2: kind, length 10, TSval and TSecr (4 bytes each).
+const TIMESTAMPS_LEN: usize = 10;
 /// Kind, length, then 8 bytes (left and right edge) per block.
 const SACK_BLOCK_LEN: usize = 8;
 /// RFC 2018 §3: at most 4 blocks fit in the 40 bytes of option space.
 pub const MAX_SACK_BLOCKS: usize = 4;
+/// RFC 7323 §3.2 and Appendix A: with Timestamps (12 bytes with their two
+/// NOPs) only 3 SACK blocks fit: 12 + 4 + 3 * 8 = 40.
+pub const MAX_SACK_BLOCKS_WITH_TIMESTAMPS: usize = 3;
 /// RFC 7323 §2.3: a shift above 14 is treated as 14.
 pub const MAX_WINDOW_SHIFT: u8 = 14;
 
@@ -78,6 +85,14 @@ impl SackBlocks {
         self.len == 0
     }
 
+    /// Keeps only the first `max` blocks (the most important, RFC 2018 §4).
+    pub fn truncate(&mut self, max: usize) {
+        let len = usize::from(self.len).min(max);
+        // Cleared, so two lists with the same blocks compare equal.
+        self.blocks[len..].fill(SackBlock::default());
+        self.len = len as u8;
+    }
+
     /// Bytes the SACK option takes, with the two NOPs that align it.
     fn option_len(&self) -> usize {
         if self.is_empty() {
@@ -86,6 +101,14 @@ impl SackBlocks {
             4 + SACK_BLOCK_LEN * usize::from(self.len)
         }
     }
+}
+
+/// The Timestamps option (RFC 7323 §3.2): the sender's clock when it sent
+/// the segment (TSval), and the latest TSval it received (TSecr).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timestamps {
+    pub tsval: u32,
+    pub tsecr: u32,
 }
 
 /// The options the engine understands, as found in one segment.
@@ -101,6 +124,8 @@ pub struct TcpOptions {
     pub sack_permitted: bool,
     /// Out-of-order data the sender holds (RFC 2018 §3).
     pub sack: SackBlocks,
+    /// TSval and TSecr (RFC 7323 §3.2), on any segment.
+    pub timestamps: Option<Timestamps>,
 }
 
 impl TcpOptions {
@@ -165,7 +190,16 @@ impl TcpOptions {
                     });
                 }
             }
-            KIND_MSS | KIND_WINDOW_SCALE | KIND_SACK_PERMITTED | KIND_SACK => {
+            KIND_TIMESTAMPS if body.len() == TIMESTAMPS_LEN - 2 => {
+                let word = |at: usize| {
+                    u32::from_be_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]])
+                };
+                self.timestamps = Some(Timestamps {
+                    tsval: word(0),
+                    tsecr: word(4),
+                });
+            }
+            KIND_MSS | KIND_WINDOW_SCALE | KIND_SACK_PERMITTED | KIND_SACK | KIND_TIMESTAMPS => {
                 return Err(WireError::BadOption)
             }
             _ => {} // unknown: skipped (MUST-6)
@@ -178,7 +212,8 @@ impl TcpOptions {
         let mss = if self.mss.is_some() { MSS_LEN } else { 0 };
         let scale = if self.window_scale.is_some() { 4 } else { 0 };
         let sack_ok = if self.sack_permitted { 4 } else { 0 };
-        mss + scale + sack_ok + self.sack.option_len()
+        let timestamps = if self.timestamps.is_some() { 12 } else { 0 };
+        mss + scale + sack_ok + timestamps + self.sack.option_len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -186,13 +221,21 @@ impl TcpOptions {
     }
 
     /// Writes the options into `buf[..self.len()]`, each 4-byte aligned
-    /// with NOPs in front, as Linux lays them out.
+    /// with NOPs in front, as Linux lays them out (Timestamps as RFC 7323
+    /// Appendix A suggests: NOP, NOP, kind 8, length 10).
     pub fn emit(&self, buf: &mut [u8]) {
         let mut at = 0;
         if let Some(mss) = self.mss {
             buf[at..at + 4].copy_from_slice(&[KIND_MSS, MSS_LEN as u8, 0, 0]);
             buf[at + 2..at + 4].copy_from_slice(&mss.to_be_bytes());
             at += 4;
+        }
+        if let Some(ts) = self.timestamps {
+            let kind = [KIND_NOP, KIND_NOP, KIND_TIMESTAMPS, TIMESTAMPS_LEN as u8];
+            buf[at..at + 4].copy_from_slice(&kind);
+            buf[at + 4..at + 8].copy_from_slice(&ts.tsval.to_be_bytes());
+            buf[at + 8..at + 12].copy_from_slice(&ts.tsecr.to_be_bytes());
+            at += 12;
         }
         if let Some(shift) = self.window_scale {
             buf[at..at + 4].copy_from_slice(&[KIND_NOP, KIND_WINDOW_SCALE, 3, shift]);
@@ -260,6 +303,29 @@ mod tests {
     }
 
     #[test]
+    fn timestamps_round_trip_beside_three_sack_blocks_rfc_7323_s3_2() {
+        let mut opts = TcpOptions {
+            timestamps: Some(Timestamps {
+                tsval: 0x0102_0304,
+                tsecr: u32::MAX,
+            }),
+            ..TcpOptions::default()
+        };
+        for i in 0..4u32 {
+            opts.sack.push(SackBlock {
+                left: SeqNum(i * 100),
+                right: SeqNum(i * 100 + 50),
+            });
+        }
+        opts.sack.truncate(MAX_SACK_BLOCKS_WITH_TIMESTAMPS);
+        assert_eq!(opts.len(), 40, "the whole option space, no more");
+        let mut buf = [0u8; 40];
+        opts.emit(&mut buf);
+        assert_eq!(&buf[..12], &[1, 1, 8, 10, 1, 2, 3, 4, 255, 255, 255, 255]);
+        assert_eq!(TcpOptions::parse(&buf), Ok(opts));
+    }
+
+    #[test]
     fn window_shift_above_14_is_taken_as_14_rfc_7323_s2_3() {
         let opts = TcpOptions::parse(&[3, 3, 15, 0]).unwrap();
         assert_eq!(opts.window_scale, Some(14));
@@ -280,8 +346,8 @@ mod tests {
 
     #[test]
     fn unknown_options_are_skipped_by_length_must_6() {
-        // Timestamps (8) and an unassigned kind (30), then MSS.
-        let bytes = [8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 30, 3, 0, 2, 4, 1, 0];
+        // An experimental option (254) and an unassigned kind (30), then MSS.
+        let bytes = [254, 10, 0, 0, 0, 1, 0, 0, 0, 2, 30, 3, 0, 2, 4, 1, 0];
         assert_eq!(TcpOptions::parse(&bytes).unwrap().mss, Some(256));
     }
 
@@ -290,6 +356,11 @@ mod tests {
         assert_eq!(TcpOptions::parse(&[8, 0, 0, 0]), Err(WireError::BadOption));
         assert_eq!(TcpOptions::parse(&[8, 1, 0, 0]), Err(WireError::BadOption));
         assert_eq!(TcpOptions::parse(&[8, 10, 0, 0]), Err(WireError::BadOption));
+        let short_timestamps = [8, 6, 0, 0, 0, 0];
+        assert_eq!(
+            TcpOptions::parse(&short_timestamps),
+            Err(WireError::BadOption)
+        );
         assert_eq!(TcpOptions::parse(&[8]), Err(WireError::BadOption));
         assert_eq!(TcpOptions::parse(&[2, 3, 0, 0]), Err(WireError::BadOption));
         assert_eq!(TcpOptions::parse(&[3, 4, 0, 0]), Err(WireError::BadOption));

@@ -262,6 +262,9 @@ impl fmt::Display for TcpHeader {
         if options.sack_permitted {
             write!(f, " sackOK")?;
         }
+        if let Some(ts) = options.timestamps {
+            write!(f, " TS val {} ecr {}", ts.tsval, ts.tsecr)?;
+        }
         for block in options.sack.as_slice() {
             write!(f, " sack {}:{}", block.left, block.right)?;
         }

@@ -43,6 +43,7 @@ impl Tcb {
             seg.payload.len(),
             self.state
         );
+        self.clock = now;
         let flow = match self.state {
             State::Closed | State::Listen => STOP,
             State::SynSent => self.on_segment_in_syn_sent(now, seg),
@@ -81,13 +82,13 @@ impl Tcb {
             self.segments_dropped += 1;
             return STOP;
         }
-        self.synchronize_receive(h);
+        self.synchronize_receive(now, h);
         self.last_heard = now;
         match h.ack {
             Some(ack) => {
                 // Our SYN is acknowledged: "change the connection state to
                 // ESTABLISHED, form an ACK segment ... and send it."
-                self.acknowledge_syn(now, ack);
+                self.acknowledge_syn(now, ack, h);
                 self.snd_wl2 = ack;
                 self.on_established();
                 self.ack_now = true;
@@ -115,11 +116,12 @@ impl Tcb {
         STOP
     }
 
-    /// Our SYN got acknowledged by `ack` (SND.UNA < ack =< SND.MAX).
-    fn acknowledge_syn(&mut self, now: Instant, ack: SeqNum) {
+    /// Our SYN got acknowledged by `ack` (SND.UNA < ack =< SND.MAX) in
+    /// the segment `h`.
+    fn acknowledge_syn(&mut self, now: Instant, ack: SeqNum, h: &crate::wire::TcpHeader) {
         self.snd_una = ack;
         self.snd_nxt = self.snd_nxt.max(ack);
-        self.take_rtt_sample(now, ack);
+        self.take_rtt_sample(now, ack, h, 1);
         self.timers.stop(TimerKind::Retransmit);
         self.stalled_since = None;
     }
@@ -132,7 +134,12 @@ impl Tcb {
             self.snd_nxt = self.iss;
             return STOP;
         }
+        self.check_timestamp(now, seg)?;
         self.check_sequence(now, seg)?;
+        // RFC 7323 §5.3 R3: an acceptable segment may update TS.Recent.
+        let options = &seg.header.options;
+        self.ts
+            .on_acceptable_segment(now, seg.header.seq, options.timestamps);
         self.last_heard = now;
         self.check_rst(now, seg)?;
         self.check_syn(now, seg)?;
@@ -157,6 +164,44 @@ impl Tcb {
     /// RCV.WND: what we last advertised, measured from RCV.NXT.
     pub(super) fn rcv_wnd(&self) -> usize {
         self.rcv_adv.since(self.rcv_nxt)
+    }
+
+    /// Before the first step, RFC 7323 §5.3 R1 (PAWS): a segment with a
+    /// TSval older than TS.Recent is an old duplicate, even if its sequence
+    /// numbers look right (they may have wrapped): "Send an acknowledgment
+    /// in reply ... and drop the segment". A segment without the option is
+    /// let through: RFC 7323 §3.2 says a TCP SHOULD drop it, but Linux
+    /// accepts it (middleboxes strip options), and so do we.
+    fn check_timestamp(&mut self, now: Instant, seg: &TcpSegment) -> Step {
+        let h = &seg.header;
+        if !self.ts.rejects(now, h.options.timestamps, h.flags.rst) {
+            return ControlFlow::Continue(());
+        }
+        debug!(
+            "{} <- {}: PAWS: TSval older than TS.Recent, seq {} dropped",
+            self.local, self.remote, h.seq
+        );
+        self.segments_dropped += 1;
+        self.acknowledge_unacceptable(now, seg);
+        STOP
+    }
+
+    /// "an acknowledgment should be sent in reply" to an unacceptable
+    /// segment. Replies to segments without data share the challenge-ACK
+    /// budget, so two confused ends cannot bounce bare ACKs at each other
+    /// forever. Data before RCV.NXT came again (our ACK was lost, or the
+    /// sender resent too early): the ACK says so with a D-SACK block.
+    fn acknowledge_unacceptable(&mut self, now: Instant, seg: &TcpSegment) {
+        if seg.seg_len() > 0 {
+            self.ack_now = true;
+        } else {
+            self.challenge_ack(now);
+        }
+        let seq = seg.header.seq;
+        if seq < self.rcv_nxt {
+            let old = self.rcv_nxt.since(seq).min(seg.payload.len());
+            self.report_duplicate(seq, old);
+        }
     }
 
     /// First step: the four cases of Table 6 (§3.10.7.4).
@@ -189,14 +234,7 @@ impl Tcb {
         );
         self.segments_dropped += 1;
         if !seg.header.flags.rst {
-            // "an acknowledgment should be sent in reply". Replies to
-            // segments without data share the challenge-ACK budget, so two
-            // confused ends cannot bounce bare ACKs at each other forever.
-            if len > 0 {
-                self.ack_now = true;
-            } else {
-                self.challenge_ack(now);
-            }
+            self.acknowledge_unacceptable(now, seg);
             if self.state == State::TimeWait && seg.header.flags.fin {
                 // A retransmitted FIN in TIME-WAIT (its sequence number is
                 // old, so it lands here): "Acknowledge it, and restart the
@@ -294,7 +332,7 @@ impl Tcb {
                 self.segments_dropped += 1;
                 return ControlFlow::Break(rst_for(seg));
             }
-            self.acknowledge_syn(now, self.iss + 1);
+            self.acknowledge_syn(now, self.iss + 1, &seg.header);
             self.snd_wnd = self.peer_window(&seg.header);
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seg.header.seq;
@@ -316,7 +354,7 @@ impl Tcb {
         let sacked_new = self.on_sack_blocks(seg);
         let acked_new = ack > self.snd_una;
         if acked_new {
-            self.on_new_ack(now, ack);
+            self.on_new_ack(now, ack, &seg.header);
         } else if self.is_duplicate_ack(seg, ack, sacked_new) {
             self.on_duplicate_ack(!seg.header.options.sack.is_empty());
         }
@@ -338,15 +376,16 @@ impl Tcb {
 
     /// "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK" and
     /// drop the acknowledged bytes; RTT sample, congestion window, timers.
-    fn on_new_ack(&mut self, now: Instant, ack: SeqNum) {
+    fn on_new_ack(&mut self, now: Instant, ack: SeqNum, h: &crate::wire::TcpHeader) {
         let acked = ack.since(self.snd_una);
+        let flight_before = self.snd_max.since(self.snd_una);
         self.send_buf.discard(acked);
         self.snd_una = ack;
         self.scoreboard.advance(ack);
         self.snd_nxt = self.snd_nxt.max(ack);
         self.snd_max = self.snd_max.max(self.snd_nxt);
         self.probe_sent = false;
-        self.take_rtt_sample(now, ack);
+        self.take_rtt_sample(now, ack, h, flight_before);
         self.stalled_since = None;
         let flight = self.snd_max.since(self.snd_una);
         if self.cc.on_new_ack(ack, acked, flight) == AckAction::RetransmitFirst {
@@ -482,6 +521,10 @@ impl Tcb {
         let skip = usize::try_from(-offset).unwrap_or(0);
         let start = usize::try_from(offset).unwrap_or(0);
         let window = self.rcv_wnd().min(self.recv_buf.free());
+        if skip > 0 {
+            // RFC 2883 §4: the part before RCV.NXT is a duplicate.
+            self.report_duplicate(seg.header.seq, skip.min(seg.payload.len()));
+        }
         if skip >= seg.payload.len() || start >= window {
             self.ack_now = true; // a duplicate or beyond the window: re-ACK
             return skip >= seg.payload.len();
@@ -489,6 +532,11 @@ impl Tcb {
         let data = &seg.payload[skip..];
         let data = &data[..data.len().min(window - start)];
         let all_fits = skip + data.len() == seg.payload.len();
+        let range = start..start + data.len();
+        if let Some(held) = self.reassembly.first_overlap(range) {
+            // RFC 2883 §4: out-of-order data we already hold, again.
+            self.report_duplicate(self.rcv_nxt + held.start, held.len());
+        }
         if self.reassembly.insert(start..start + data.len()).is_err() {
             debug!(
                 "{} <- {}: out-of-order queue full, segment dropped",
@@ -515,6 +563,18 @@ impl Tcb {
             start > 0 || in_order > data.len() || !self.reassembly.is_empty(),
         );
         all_fits
+    }
+
+    /// `len` bytes from `seq` arrived a second time: the next ACK reports
+    /// them first in its SACK option, as a D-SACK block (RFC 2883 §4), if
+    /// SACK is in use. The sender learns that it resent needlessly.
+    fn report_duplicate(&mut self, seq: SeqNum, len: usize) {
+        if self.sack_ok && len > 0 {
+            self.dsack = Some(crate::wire::SackBlock {
+                left: seq,
+                right: seq + len,
+            });
+        }
     }
 
     /// RFC 1122 §4.2.3.2 delayed ACK: at least every second full-sized

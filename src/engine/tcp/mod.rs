@@ -19,6 +19,8 @@
 //! - `rack.rs`, `sent.rs`: RACK's state and the log of sent segments.
 //! - `recovery_stats.rs`: counters of RTOs, fast recoveries, probes.
 //! - `readiness.rs`: what the application could do now, for events.
+//! - `timestamps.rs`: TCP Timestamps (RFC 7323): TSval clock, TS.Recent,
+//!   PAWS, RTT from echoed timestamps.
 //! - `timers.rs`, `rtt.rs` (RFC 6298), `congestion.rs` (RFC 5681, 6582),
 //!   `ring.rs` (buffers), `reassembly.rs` (out-of-order ranges, the SACK
 //!   blocks we send), `sack.rs` (the scoreboard of what the peer SACKed).
@@ -41,6 +43,7 @@ pub mod state;
 pub mod tcb;
 pub mod timeouts;
 pub mod timers;
+pub mod timestamps;
 
 pub use output::Outgoing;
 pub use recovery_stats::RecoveryStats;

@@ -12,6 +12,7 @@ use super::state::State;
 use super::tcb::{Tcb, MAX_WINDOW_FIELD};
 use super::timers::TimerKind;
 use crate::time::Instant;
+use crate::wire::options::MAX_SACK_BLOCKS_WITH_TIMESTAMPS;
 use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpOptions, IPV4_HEADER_LEN, TCP_HEADER_LEN};
 
 /// A segment ready to be written: its header, and `payload_len` bytes of
@@ -27,6 +28,7 @@ impl Tcb {
     /// The next segment to send. `segment` is the room for the whole TCP
     /// segment: the payload is copied in after the header's place.
     pub fn poll_segment(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
+        self.clock = now;
         let out = match self.state {
             State::Closed | State::Listen => None,
             State::SynSent => (self.snd_nxt == self.iss).then(|| self.emit_syn(now, false)),
@@ -62,8 +64,11 @@ impl Tcb {
             },
             window: self.syn_window(),
             urgent: 0,
-            options: self.syn_options(with_ack),
+            options: self.syn_options(now, with_ack),
         };
+        if with_ack {
+            self.ts.on_ack_sent(self.rcv_nxt);
+        }
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.snd_max.max(self.snd_nxt);
         self.clear_pending_ack();
@@ -75,18 +80,20 @@ impl Tcb {
     }
 
     /// Our options on a SYN (active open) or SYN-ACK: MSS (§3.7.1);
-    /// SACK-permitted (RFC 2018 §2) and Window Scale (RFC 7323 §2.2), on a
-    /// SYN-ACK only if the SYN had them.
-    fn syn_options(&self, with_ack: bool) -> TcpOptions {
-        let (sack_permitted, window_scale) = if with_ack {
+    /// SACK-permitted (RFC 2018 §2), Window Scale (RFC 7323 §2.2) and
+    /// Timestamps (RFC 7323 §3.2), on a SYN-ACK only if the SYN had them.
+    fn syn_options(&self, now: Instant, with_ack: bool) -> TcpOptions {
+        let (sack_permitted, window_scale, timestamps) = if with_ack {
             let shift = self.window_scaling.then_some(self.offered_shift);
-            (self.sack_ok, shift)
+            (self.sack_ok, shift, self.ts.option(now))
         } else {
-            (self.cfg.sack, Some(self.offered_shift))
+            let timestamps = self.cfg.timestamps.then(|| self.ts.syn_option(now));
+            (self.cfg.sack, Some(self.offered_shift), timestamps)
         };
         TcpOptions {
             sack_permitted,
             window_scale,
+            timestamps,
             ..TcpOptions::with_mss(self.cfg.our_mss)
         }
     }
@@ -101,16 +108,31 @@ impl Tcb {
         window.min(MAX_WINDOW_FIELD) as u16
     }
 
-    /// Options on every other segment: SACK blocks while we hold data past
-    /// a hole (RFC 2018 §4: "SACK options SHOULD be included in all ACKs
-    /// which do not ACK the highest sequence number in the data receiver's
-    /// queue").
+    /// Options on every other segment: timestamps once negotiated (RFC
+    /// 7323 §3.2: "sent in every non-<RST> segment"); SACK blocks while we
+    /// hold data past a hole (RFC 2018 §4: "SACK options SHOULD be
+    /// included in all ACKs which do not ACK the highest sequence number
+    /// in the data receiver's queue"), after a D-SACK block for a duplicate
+    /// just received (RFC 2883 §4: "the first block"). With timestamps only
+    /// 3 blocks fit in the 40 bytes of option space.
     pub(super) fn ack_options(&self) -> TcpOptions {
-        let mut options = TcpOptions::default();
+        let mut options = TcpOptions {
+            timestamps: self.ts.option(self.clock),
+            ..TcpOptions::default()
+        };
         // (In SYN-RECEIVED the held bytes are SYN text at RCV.NXT, no hole.)
         let synchronized = self.state != State::SynReceived;
-        if self.sack_ok && synchronized && !self.reassembly.is_empty() {
-            options.sack = self.reassembly.sack_blocks(self.rcv_nxt);
+        if !(self.sack_ok && synchronized) {
+            return options;
+        }
+        if let Some(dsack) = self.dsack {
+            options.sack.push(dsack);
+        }
+        for &block in self.reassembly.sack_blocks(self.rcv_nxt).as_slice() {
+            options.sack.push(block);
+        }
+        if options.timestamps.is_some() {
+            options.sack.truncate(MAX_SACK_BLOCKS_WITH_TIMESTAMPS);
         }
         options
     }
@@ -330,6 +352,7 @@ impl Tcb {
             urgent: 0,
             options,
         };
+        self.ts.on_ack_sent(self.rcv_nxt);
         self.clear_pending_ack();
         Outgoing {
             header,
@@ -340,6 +363,8 @@ impl Tcb {
     /// An ACK went out. If more duplicate ACKs are owed (a batch of
     /// out-of-order segments), the next poll sends another.
     fn clear_pending_ack(&mut self) {
+        // A D-SACK block is reported once (RFC 2883 §4).
+        self.dsack = None;
         self.dup_acks_owed = self.dup_acks_owed.saturating_sub(1);
         self.ack_now = self.dup_acks_owed > 0;
         self.segments_unacked = 0;

@@ -83,6 +83,15 @@ impl Reassembly {
         Ok(())
     }
 
+    /// The first part of `range` already held, if any (a duplicate, for
+    /// a D-SACK block, RFC 2883 §4).
+    pub fn first_overlap(&self, range: Range<usize>) -> Option<Range<usize>> {
+        self.ranges.iter().find_map(|r| {
+            let overlap = range.start.max(r.range.start)..range.end.min(r.range.end);
+            (!overlap.is_empty()).then_some(overlap)
+        })
+    }
+
     /// If the range at offset 0 is there, removes it and returns its length
     /// (the bytes now in order); every other offset moves down by as much.
     pub fn pop_front(&mut self) -> usize {

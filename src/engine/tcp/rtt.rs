@@ -40,6 +40,16 @@ impl RttEstimator {
     /// Feeds one measurement R (never from a retransmitted segment: Karn's
     /// rule is enforced by the caller, RFC 6298 §3).
     pub fn sample(&mut self, r: Duration) {
+        self.sample_weighted(r, 1);
+    }
+
+    /// Feeds one of about `expected` measurements per round trip (RFC 7323
+    /// Appendix G, timestamps give one per ACK): alpha' = alpha /
+    /// ExpectedSamples and beta' = beta / ExpectedSamples, so a window's
+    /// worth of samples moves SRTT and RTTVAR as much as one sample per
+    /// RTT would, and RTTVAR does not collapse under many close samples.
+    pub fn sample_weighted(&mut self, r: Duration, expected: u32) {
+        let n = expected.max(1);
         match self.srtt {
             // RFC 6298 (2.2): first measurement.
             None => {
@@ -49,8 +59,8 @@ impl RttEstimator {
             // RFC 6298 (2.3): alpha = 1/8, beta = 1/4, RTTVAR first.
             Some(srtt) => {
                 let delta = srtt.abs_diff(r);
-                self.rttvar = self.rttvar * 3 / 4 + delta / 4;
-                self.srtt = Some(srtt * 7 / 8 + r / 8);
+                self.rttvar = self.rttvar - self.rttvar / (4 * n) + delta / (4 * n);
+                self.srtt = Some(srtt - srtt / (8 * n) + r / (8 * n));
             }
         }
         let srtt = self.srtt.unwrap_or(r);
@@ -115,6 +125,17 @@ mod tests {
         // RTTVAR = 3/4*50 + 1/4*100 = 62.5; SRTT = 87.5 + 25 = 112.5
         assert_eq!(rtt.srtt(), Some(Duration::from_micros(112_500)));
         assert_eq!(rtt.rto(), Duration::from_micros(112_500 + 250_000));
+    }
+
+    #[test]
+    fn samples_are_weighted_by_the_samples_expected_per_rtt_rfc_7323_appendix_g() {
+        let mut rtt = RttEstimator::new(ms(1), ms(60_000));
+        rtt.sample(ms(100));
+        rtt.sample_weighted(ms(200), 4);
+        // beta' = 1/16: RTTVAR = 50 - 50/16 + 100/16 = 53.125;
+        // alpha' = 1/32: SRTT = 100 - 100/32 + 200/32 = 103.125.
+        assert_eq!(rtt.srtt(), Some(Duration::from_micros(103_125)));
+        assert_eq!(rtt.rto(), Duration::from_micros(103_125 + 212_500));
     }
 
     #[test]

@@ -50,11 +50,13 @@ use super::sack::Scoreboard;
 use super::sent::SentLog;
 use super::state::State;
 use super::timers::{TimerKind, Timers};
+use super::timestamps::TimestampClock;
 use crate::engine::api::ApiError;
 use crate::engine::config::StackConfig;
+use crate::engine::isn;
 use crate::time::Instant;
 use crate::wire::options::MAX_WINDOW_SHIFT;
-use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpSegment};
+use crate::wire::{SackBlock, SeqNum, TcpFlags, TcpHeader, TcpSegment};
 
 /// RFC 9293 §3.7.1 (MUST-15): without an MSS option, assume 536 for IPv4.
 pub const DEFAULT_SEND_MSS: usize = 536;
@@ -95,6 +97,7 @@ pub struct TcbConfig {
     pub delayed_ack: Option<Duration>,
     pub challenge_acks_per_sec: u32,
     pub sack: bool,
+    pub timestamps: bool,
 }
 
 impl TcbConfig {
@@ -111,6 +114,7 @@ impl TcbConfig {
             delayed_ack: config.delayed_ack,
             challenge_acks_per_sec: config.challenge_acks_per_sec,
             sack: config.sack,
+            timestamps: config.timestamps,
         }
     }
 }
@@ -195,6 +199,14 @@ pub struct Tcb {
     pub(super) rcv_shift: u8,
     /// Snd.Wind.Shift: the peer's windows arrive as `window >> snd_shift`.
     pub(super) snd_shift: u8,
+    /// TCP Timestamps (RFC 7323): TSval clock, TS.Recent, PAWS.
+    pub(super) ts: TimestampClock,
+    /// The `now` of the call in progress (segment in, poll, timeout), for
+    /// the TSval of what it sends.
+    pub(super) clock: Instant,
+    /// A duplicate segment arrived: the next ACK reports it first in its
+    /// SACK option (D-SACK, RFC 2883 §4).
+    pub(super) dsack: Option<SackBlock>,
 
     /// An ACK must go out at the next poll.
     pub(super) ack_now: bool,
@@ -287,6 +299,12 @@ impl Tcb {
             window_scaling: false,
             rcv_shift: 0,
             snd_shift: 0,
+            ts: TimestampClock::new(
+                now,
+                isn::timestamp_offset(&config.isn_secret, local, remote),
+            ),
+            clock: now,
+            dsack: None,
             ack_now: false,
             segments_unacked: 0,
             dup_acks_owed: 0,
@@ -339,7 +357,7 @@ impl Tcb {
         // the state diagram draws it: LISTEN => SYN-RECEIVED.
         tcb.state = State::Listen;
         tcb.set_state(State::SynReceived);
-        tcb.synchronize_receive(&syn.header);
+        tcb.synchronize_receive(now, &syn.header);
         tcb.queue_syn_text(syn.payload);
         tcb
     }
@@ -358,7 +376,7 @@ impl Tcb {
 
     /// "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ" (§3.10.7.2 and
     /// §3.10.7.3), the peer's window and MSS (§3.7.1) from its SYN.
-    pub(super) fn synchronize_receive(&mut self, syn: &TcpHeader) {
+    pub(super) fn synchronize_receive(&mut self, now: Instant, syn: &TcpHeader) {
         self.irs = syn.seq;
         self.rcv_nxt = syn.seq + 1;
         // RFC 7323 §2.2: "The window field in a segment where the SYN bit
@@ -367,6 +385,10 @@ impl Tcb {
         self.snd_wnd = usize::from(syn.window);
         self.max_snd_wnd = self.snd_wnd;
         self.snd_wl1 = syn.seq;
+        // RFC 7323 §3.2: timestamps only if both SYNs carry them (ours
+        // does when configured; a SYN-ACK only if the SYN did).
+        self.ts
+            .on_syn(now, syn.options.timestamps, self.cfg.timestamps);
         self.apply_peer_mss(syn.options.mss);
         // RFC 2018 §2: SACK only if both SYNs carried SACK-permitted (ours
         // does when configured; a SYN-ACK carries it only if the SYN did).
@@ -390,12 +412,17 @@ impl Tcb {
     /// §3.7.1: effective send MSS = min(peer's MSS, what our MTU allows)
     /// (MUST-16), 536 if no option came (MUST-15), never below
     /// [`MIN_SEND_MSS`] so a bogus MSS cannot stall the connection.
+    /// Options displace data (§3.7.1, RFC 6691): every segment's payload
+    /// is the MSS less its options (`max_payload`), and with timestamps on
+    /// every segment carries 12 bytes of them, so a full segment, as
+    /// congestion control counts it, is 12 bytes smaller.
     fn apply_peer_mss(&mut self, mss: Option<u16>) {
         let announced = mss.map_or(DEFAULT_SEND_MSS, usize::from);
         self.send_mss = announced
             .min(usize::from(self.cfg.our_mss))
             .max(MIN_SEND_MSS);
-        self.cc.set_smss(self.send_mss);
+        let per_segment_options = if self.ts.enabled { 12 } else { 0 };
+        self.cc.set_smss(self.send_mss - per_segment_options);
     }
 
     pub fn state(&self) -> State {

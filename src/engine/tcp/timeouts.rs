@@ -7,11 +7,12 @@ use super::tcb::Tcb;
 use super::timers::TimerKind;
 use crate::engine::api::ApiError;
 use crate::time::Instant;
-use crate::wire::SeqNum;
+use crate::wire::{SeqNum, TcpHeader};
 
 impl Tcb {
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.clock = now;
         while let Some(kind) = self.timers.due(now) {
             self.timers.stop(kind);
             match kind {
@@ -142,13 +143,34 @@ impl Tcb {
         self.timers.start(TimerKind::Retransmit, at);
     }
 
-    /// A valid RTT sample when `ack` covers the timed segment.
-    pub(super) fn take_rtt_sample(&mut self, now: Instant, ack: SeqNum) {
-        if let Some((seq, sent_at)) = self.rtt_probe {
-            if ack > seq {
-                self.rtt.sample(now - sent_at);
-                self.rtt_probe = None;
+    /// RTT sample for `ack`, new in `h`, with `flight` bytes outstanding
+    /// before it. With timestamps, from the TSval the peer echoes (RFC
+    /// 7323 §4.1): every such ACK gives one, retransmissions included (the
+    /// echo names the copy that arrived, so Karn's ambiguity is gone), and
+    /// each is weighted by the samples expected per RTT (§4.2, Appendix G).
+    /// Without, when `ack` covers the one segment being timed (RFC 6298).
+    pub(super) fn take_rtt_sample(
+        &mut self,
+        now: Instant,
+        ack: SeqNum,
+        h: &TcpHeader,
+        flight: usize,
+    ) {
+        let timed = self.rtt_probe.filter(|&(seq, _)| ack > seq);
+        if timed.is_some() {
+            self.rtt_probe = None;
+        }
+        let echoed = h.options.timestamps.filter(|_| h.ack.is_some());
+        if let Some(ts) = echoed.filter(|_| self.ts.enabled) {
+            if let Some(rtt) = self.ts.rtt_sample(now, ts.tsecr) {
+                // ExpectedSamples = ceiling(FlightSize / (SMSS * 2)).
+                let expected = flight.div_ceil(self.send_mss * 2).max(1);
+                self.rtt.sample_weighted(rtt, expected as u32);
             }
+            return;
+        }
+        if let Some((_, sent_at)) = timed {
+            self.rtt.sample(now - sent_at);
         }
     }
 

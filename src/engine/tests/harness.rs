@@ -38,15 +38,34 @@ pub fn flags(f: &str) -> TcpFlags {
     }
 }
 
-/// Deterministic config: fixed ISS, no delayed ACK, small receive buffer.
+/// Deterministic config: fixed ISS, no delayed ACK, small receive buffer,
+/// no timestamps (their TSval follows the clock; `timestamps.rs` tests
+/// them with [`ts_config`]).
 pub fn config() -> StackConfig {
     StackConfig {
         fixed_isn: Some(LOCAL_ISS),
         delayed_ack: None,
+        timestamps: false,
         recv_buffer: usize::from(LOCAL_WIN),
         send_buffer: 16_000,
         ..StackConfig::new(LOCAL_IP)
     }
+}
+
+/// [`config`] with TCP Timestamps on (RFC 7323), as by default.
+pub fn ts_config() -> StackConfig {
+    StackConfig {
+        timestamps: true,
+        ..config()
+    }
+}
+
+/// Our TSval at `at` (RFC 7323 §7.1: milliseconds plus the connection's
+/// keyed offset; the test config's secret is all zeros).
+pub fn our_tsval(at: Instant) -> u32 {
+    let secret = crate::engine::isn::IsnSecret::default();
+    let offset = crate::engine::isn::timestamp_offset(&secret, LOCAL, REMOTE);
+    (at.total_millis() as u32).wrapping_add(offset)
 }
 
 /// A segment from the peer, in the established connection: SEQ and ACK

@@ -109,7 +109,8 @@ fn unknown_options_are_skipped_must_6_must_64() {
     fix_tcp_checksum(&mut packet);
     let (mut stack, _) = listening_with(config());
     stack.handle_packet(ms(0), &packet);
-    // Timestamps are skipped; SACK-permitted is answered (RFC 2018 §2).
+    // Timestamps are read but not answered (the test config has them
+    // off); SACK-permitted is answered (RFC 2018 §2).
     let syn_ack = TcpHeader {
         options: our_syn_options(),
         ..our_syn_ack()

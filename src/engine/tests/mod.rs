@@ -16,5 +16,6 @@ mod retransmit;
 mod sack;
 mod scaling;
 mod security;
+mod timestamps;
 mod transitions;
 mod window;
