@@ -16,9 +16,10 @@
 #       (default 10000) open.
 #   sudo scripts/bench.sh --loss [--rates "1 5 10 20"] [--mb 5] [--runs 5]
 #       goodput of a one-connection echo under random loss both ways, made
-#       by the kernel's nftables on its side of the link (not by our code):
-#       Linux to Linux over a veth pair (offloads off), our engine and
-#       smoltcp over tun0, the median of --runs, and RTOs per MB.
+#       by the kernel's nftables in a router namespace between the client
+#       and the server (not by our code): Linux to Linux over veth pairs
+#       (offloads off), our engine and smoltcp behind tun0, the median of
+#       --runs, and the server's RTOs per MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/find-cargo.sh
@@ -136,15 +137,38 @@ speed_benchmark() {
     "$bin/tuntcp-bench" report "$results"
 }
 
-# Random loss both ways on interface $2 of namespace $1, by nftables.
-add_loss() {
-    local ns="$1" dev="$2" permille=$(( $3 * 10 ))
-    ip netns exec "$ns" nft -f - <<EOF
+# The lossy path, the same for every server: client namespace -- veth --
+# router namespace -- server side. The router forwards, and its nftables
+# forward hook drops packets at random in both directions: real losses
+# for both ends (a drop in a sender's own output hook is not one: the
+# kernel sees its send fail and sends again, no retransmission needed).
+#
+#   client 192.0.2.66/26 [cli] veth -- veth 192.0.2.65/26 [router]
+#   [router] 192.0.2.1/26 on tun0 (our stack 192.0.2.2), or on a veth to
+#   [srv] 192.0.2.2/26 (Linux)
+make_lossy_path() {
+    local rate="$1" permille=$(( $1 * 10 ))
+    new_namespace
+    cli_ns="$ns"
+    new_namespace
+    router_ns="$ns"
+    ip link add veth-c netns "$cli_ns" type veth peer name veth-rc netns "$router_ns"
+    ip -n "$cli_ns" addr add 192.0.2.66/26 dev veth-c
+    ip -n "$router_ns" addr add 192.0.2.65/26 dev veth-rc
+    up_without_offloads "$cli_ns" veth-c
+    up_without_offloads "$router_ns" veth-rc
+    ip -n "$cli_ns" route add default via 192.0.2.65
+    ip netns exec "$router_ns" sysctl -qw net.ipv4.ip_forward=1
+    ip netns exec "$router_ns" nft -f - <<EOF
 table inet loss {
-    chain in { type filter hook input priority 0; iifname "$dev" numgen random mod 1000 < $permille drop; }
-    chain out { type filter hook output priority 0; oifname "$dev" numgen random mod 1000 < $permille drop; }
+    chain forward { type filter hook forward priority 0; numgen random mod 1000 < $permille drop; }
 }
 EOF
+}
+
+up_without_offloads() {
+    ip -n "$1" link set "$2" up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null
 }
 
 # Retransmission timeouts the kernel of namespace $1 has counted.
@@ -152,58 +176,52 @@ kernel_rtos() {
     ip netns exec "$1" nstat -asz TcpExtTCPTimeouts | awk '/TcpExtTCPTimeouts/ { print $2 }'
 }
 
-loss_client() { echo --bulk-mb "$loss_mb" --repeat "$runs" --flows 0 --seconds 0 --stall-seconds 60; }
+run_lossy_client() {
+    local name="$1"
+    echo "== $name" >&2
+    ip netns exec "$cli_ns" "$bin/tuntcp-bench" run --name "$name" --out "$results" \
+        --bulk-mb "$loss_mb" --repeat "$runs" --flows 0 --seconds 0 --stall-seconds 60 \
+        192.0.2.2:7 || echo "   $name: failed" >&2
+}
+
+record_rtos() {
+    printf '%s\trto_per_mb\t%s\n' "$1" "$(awk "BEGIN { print $2 / ($loss_mb * $runs) }")" >>"$results"
+}
 
 linux_under_loss() {
-    local rate="$1" cns sns before after
+    local rate="$1" before after
+    make_lossy_path "$rate"
     new_namespace
-    cns="$ns"
-    new_namespace
-    sns="$ns"
-    ip link add veth-c netns "$cns" type veth peer name veth-s netns "$sns"
-    ip -n "$cns" addr add 192.0.2.1/24 dev veth-c
-    ip -n "$sns" addr add 192.0.2.2/24 dev veth-s
-    ip -n "$cns" link set veth-c up
-    ip -n "$sns" link set veth-s up
-    ip netns exec "$cns" ethtool -K veth-c tso off gso off gro off >/dev/null
-    ip netns exec "$sns" ethtool -K veth-s tso off gso off gro off >/dev/null
-    add_loss "$cns" veth-c "$rate"
-    start_server "$sns" "$bin/tuntcp-bench" serve 192.0.2.2:7
-    echo "== linux@$rate%" >&2
-    before=$(kernel_rtos "$sns")
-    # shellcheck disable=SC2046
-    ip netns exec "$cns" "$bin/tuntcp-bench" run --name "linux@$rate%" --out "$results" \
-        $(loss_client) 192.0.2.2:7 || echo "   linux@$rate%: failed" >&2
-    after=$(kernel_rtos "$sns")
-    printf 'linux@%s%%\trto_per_mb\t%s\n' "$rate" \
-        "$(awk "BEGIN { print ($after - $before) / ($loss_mb * $runs) }")" >>"$results"
+    local srv_ns="$ns"
+    ip link add veth-rs netns "$router_ns" type veth peer name veth-s netns "$srv_ns"
+    ip -n "$router_ns" addr add 192.0.2.1/26 dev veth-rs
+    ip -n "$srv_ns" addr add 192.0.2.2/26 dev veth-s
+    up_without_offloads "$router_ns" veth-rs
+    up_without_offloads "$srv_ns" veth-s
+    ip -n "$srv_ns" route add default via 192.0.2.1
+    start_server "$srv_ns" "$bin/tuntcp-bench" serve 192.0.2.2:7
+    before=$(kernel_rtos "$srv_ns")
+    run_lossy_client "linux@$rate%"
+    after=$(kernel_rtos "$srv_ns")
+    record_rtos "linux@$rate%" "$(( after - before ))"
     stop_server
 }
 
 stack_under_loss() {
-    local stack="$1" rate="$2" stats
-    new_namespace
+    local stack="$1" rate="$2" stats rtos
+    make_lossy_path "$rate"
     stats=$(mktemp)
-    # Offloads off: the drop rules must see wire-sized packets, as on the veth.
-    ip netns exec "$ns" $(tuntcp_echo --stack "$stack" --no-offload) >/dev/null 2>"$stats" &
-    server_pid=$!
-    pids+=("$server_pid")
-    # Wait for tun0 to exist before adding the rules that name it.
-    for _ in $(seq 100); do ip -n "$ns" link show tun0 >/dev/null 2>&1 && break; sleep 0.1; done
-    add_loss "$ns" tun0 "$rate"
-    echo "== $stack@$rate%" >&2
-    # shellcheck disable=SC2046
-    ip netns exec "$ns" "$bin/tuntcp-bench" run --name "$stack@$rate%" --out "$results" \
-        $(loss_client) 192.0.2.2:7 || echo "   $stack@$rate%: failed" >&2
+    # Offloads off: the router must forward wire-sized packets, as between
+    # the Linux hosts.
+    start_server "$router_ns" "$bin/tuntcp" echo --iface tun0 --host-addr 192.0.2.1/26 \
+        --addr 192.0.2.2 --stack "$stack" --no-offload 2>"$stats"
+    run_lossy_client "$stack@$rate%"
     stop_server
     # The echo command prints its counters when it stops.
-    local rtos
     rtos=$(sed -n 's/.*retransmission timeouts \([0-9]*\).*/\1/p' "$stats" | tail -n 1)
-    if [ -n "$rtos" ]; then
-        printf '%s@%s%%\trto_per_mb\t%s\n' "$stack" "$rate" \
-            "$(awk "BEGIN { print $rtos / ($loss_mb * $runs) }")" >>"$results"
-    fi
-    cat "$stats" >&2; rm -f "$stats"
+    if [ -n "$rtos" ]; then record_rtos "$stack@$rate%" "$rtos"; fi
+    grep stopped "$stats" >&2 || true
+    rm -f "$stats"
 }
 
 loss_benchmark() {
