@@ -6,6 +6,26 @@ use std::time::Duration;
 
 use super::isn::IsnSecret;
 
+/// The congestion control algorithm of our engine's connections.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CongestionControl {
+    /// CUBIC (RFC 9438), the default of Linux, Windows and Apple's stacks.
+    #[default]
+    Cubic,
+    /// NewReno (RFC 5681, RFC 6582): halve on loss, one segment more per
+    /// round trip.
+    NewReno,
+}
+
+impl std::fmt::Display for CongestionControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CongestionControl::Cubic => "cubic",
+            CongestionControl::NewReno => "newreno",
+        })
+    }
+}
+
 /// Settings for a [`crate::engine::Stack`]. Make one with
 /// [`StackConfig::new`] and change the public fields you care about.
 #[derive(Clone, Debug)]
@@ -56,6 +76,9 @@ pub struct StackConfig {
     /// Offer and use selective acknowledgments (RFC 2018, loss recovery by
     /// RFC 6675) when the peer offers them too.
     pub sack: bool,
+    /// How the congestion window grows and shrinks (RFC 5681's slow start
+    /// and fast recovery are common to both).
+    pub congestion_control: CongestionControl,
     /// Most connections (of any state) alive at once; more are refused.
     pub max_connections: usize,
     /// Most out-of-order byte ranges kept per connection; segments that would
@@ -93,6 +116,7 @@ impl StackConfig {
             orphan_fin_wait_2_timeout: Duration::from_secs(60),
             delayed_ack: Some(Duration::from_millis(40)),
             sack: true,
+            congestion_control: CongestionControl::default(),
             max_connections: 1024,
             max_ooo_ranges: 8,
             challenge_acks_per_sec: 10,

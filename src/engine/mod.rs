@@ -11,5 +11,5 @@ pub mod tcp;
 mod tests;
 
 pub use api::{ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId};
-pub use config::StackConfig;
+pub use config::{CongestionControl, StackConfig};
 pub use stack::Stack;

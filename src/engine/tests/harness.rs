@@ -45,6 +45,7 @@ pub fn config() -> StackConfig {
         delayed_ack: None,
         recv_buffer: usize::from(LOCAL_WIN),
         send_buffer: 16_000,
+        congestion_control: crate::engine::CongestionControl::NewReno,
         ..StackConfig::new(LOCAL_IP)
     }
 }
