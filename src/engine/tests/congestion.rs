@@ -67,3 +67,24 @@ fn a_d_sack_for_the_only_retransmission_undoes_the_reduction() {
     assert_eq!(stack.congestion_window(conn), (10 * SEG, usize::MAX));
     assert_eq!(stack.recovery_stats().undos, 1);
 }
+
+/// A spurious timeout: the four segments were only delayed. The loss
+/// probe at 40 ms goes unanswered too; the RTO at 240 ms resends segment
+/// 1 with cwnd = 1 segment; the originals' ACK comes at 245 ms, then the
+/// D-SACK of the retransmission (RFC 2883): the timeout's reduction is
+/// undone (Linux's `tcp_try_undo_loss`).
+#[test]
+fn a_d_sack_after_a_spurious_timeout_undoes_its_reduction() {
+    let (mut stack, conn) = super::sack::established_with_sack();
+    let data = send_segments(&mut stack, conn, 4, ms(20));
+    expect_segment(&mut stack, ms(40), &data, 4);
+    recv_nothing(&mut stack, ms(239));
+    expect_segment(&mut stack, ms(240), &data, 1);
+    assert_eq!(stack.congestion_window(conn), (SEG, 2 * SEG));
+    send(&mut stack, ms(245), peer_ack(seg_end(4), &[]), b"");
+    let dsack = peer_ack(seg_end(4), &[(seg_end(0), seg_end(1))]);
+    send(&mut stack, ms(250), dsack, b"");
+    assert_eq!(stack.congestion_window(conn), (10 * SEG, usize::MAX));
+    let stats = stack.recovery_stats();
+    assert_eq!((stats.timeouts, stats.undos), (1, 1));
+}
