@@ -58,7 +58,8 @@ pub struct Rack {
     pub tlp_end_seq: Option<SeqNum>,
     /// TLP.is_retrans: the probe was a retransmission (not new data).
     pub tlp_is_retrans: bool,
-    /// The probe went out in fast recovery (see `Tcb::arm_loss_probe`).
+    /// The probe went out in fast recovery (see `Tcb::arm_loss_probe`), or
+    /// one began while it was out: the recovery responds to its loss.
     pub tlp_in_recovery: bool,
 }
 

@@ -53,6 +53,11 @@ impl Tcb {
         self.recovery_stats.fast_recoveries += 1;
         self.cc
             .enter_recovery(self.snd_max.since(self.snd_una), self.snd_max);
+        // A probe still out (its SACK may be what revealed this loss):
+        // this recovery is the response to what it repairs, so its ACK
+        // must not reduce the window again (RFC 8985 §7.4; Linux's
+        // tcp_init_cwnd_reduction ends the probe episode).
+        self.rack.tlp_in_recovery = true;
         // PRR (RFC 6937) paces from here; nothing delivered yet.
         self.prr_on_ack(0);
         self.high_rxt = self.snd_una;

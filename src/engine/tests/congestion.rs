@@ -88,3 +88,36 @@ fn a_d_sack_after_a_spurious_timeout_undoes_its_reduction() {
     let stats = stack.recovery_stats();
     assert_eq!((stats.timeouts, stats.undos), (1, 1));
 }
+
+/// The ACKs of ten segments stop; the loss probe at 40 ms resends
+/// segment 10; its SACK shows segment 1 lost: fast recovery reduces the
+/// window (ssthresh 5 segments) and repairs it. The ACK of everything
+/// then also acknowledges the probe, which repaired a loss, but the
+/// recovery already responded to that loss: the window is not reduced
+/// a second time (Linux's tcp_init_cwnd_reduction ends the probe episode).
+#[test]
+fn a_recovery_begun_by_a_probes_sack_responds_for_the_probe() {
+    let (mut stack, conn) = established_with_sack_using(StackConfig {
+        send_buffer: 64_000,
+        ..config()
+    });
+    let data = send_segments(&mut stack, conn, 10, ms(20));
+    recv_nothing(&mut stack, ms(39));
+    expect_segment(&mut stack, ms(40), &data, 10);
+    let first = super::rack::FIRST;
+    send(
+        &mut stack,
+        ms(50),
+        peer_ack(first, &[(seg_end(1), seg_end(10))]),
+        b"",
+    );
+    expect_segment(&mut stack, ms(50), &data, 1);
+    assert_eq!(stack.congestion_window(conn).1, 5 * SEG);
+    send(&mut stack, ms(60), peer_ack(seg_end(10), &[]), b"");
+    assert_eq!(stack.congestion_window(conn), (5 * SEG, 5 * SEG));
+    let stats = stack.recovery_stats();
+    assert_eq!(
+        (stats.loss_probes, stats.probes_acked, stats.fast_recoveries),
+        (1, 1, 1)
+    );
+}
