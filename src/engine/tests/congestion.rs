@@ -5,13 +5,24 @@
 
 use super::harness::*;
 use super::rack::{
-    expect_segment, first_of_five_lost_and_resent, peer_ack, seg_end, send_segments,
+    expect_segment, first_lost_and_resent, first_of_five_lost_and_resent, peer_ack, seg_end,
+    send_segments,
 };
 use super::sack::established_with_sack_using;
-use crate::engine::{Engine, StackConfig};
+use crate::engine::{ConnId, Engine, Stack, StackConfig};
 use crate::wire::SeqNum;
 
 const SEG: usize = MSS as usize;
+
+/// Ten segments sent at 20 ms, from a send buffer with room for more.
+fn ten_segments_out() -> (Stack, ConnId, Vec<u8>) {
+    let (mut stack, conn) = established_with_sack_using(StackConfig {
+        send_buffer: 64_000,
+        ..config()
+    });
+    let data = send_segments(&mut stack, conn, 10, ms(20));
+    (stack, conn, data)
+}
 
 /// Ten segments out at 20 ms, five more queued; at 30 ms segments 2-4
 /// are SACKed, so segment 1 is lost: fast recovery with RecoverFS = 10
@@ -22,11 +33,7 @@ const SEG: usize = MSS as usize;
 /// what is delivered: ssthresh / RecoverFS = one segment per two SACKed.
 #[test]
 fn fast_recovery_sends_in_proportion_to_deliveries_rfc_6937() {
-    let (mut stack, conn) = established_with_sack_using(StackConfig {
-        send_buffer: 64_000,
-        ..config()
-    });
-    let data = send_segments(&mut stack, conn, 10, ms(20));
+    let (mut stack, conn, data) = ten_segments_out();
     assert_eq!(stack.send(conn, &[3u8; 5 * SEG]), Ok(5 * SEG));
     recv_nothing(&mut stack, ms(29));
     let first = super::rack::FIRST;
@@ -97,21 +104,10 @@ fn a_d_sack_after_a_spurious_timeout_undoes_its_reduction() {
 /// a second time (Linux's tcp_init_cwnd_reduction ends the probe episode).
 #[test]
 fn a_recovery_begun_by_a_probes_sack_responds_for_the_probe() {
-    let (mut stack, conn) = established_with_sack_using(StackConfig {
-        send_buffer: 64_000,
-        ..config()
-    });
-    let data = send_segments(&mut stack, conn, 10, ms(20));
+    let (mut stack, conn, data) = ten_segments_out();
     recv_nothing(&mut stack, ms(39));
     expect_segment(&mut stack, ms(40), &data, 10);
-    let first = super::rack::FIRST;
-    send(
-        &mut stack,
-        ms(50),
-        peer_ack(first, &[(seg_end(1), seg_end(10))]),
-        b"",
-    );
-    expect_segment(&mut stack, ms(50), &data, 1);
+    first_lost_and_resent(&mut stack, ms(50), &data, 10);
     assert_eq!(stack.congestion_window(conn).1, 5 * SEG);
     send(&mut stack, ms(60), peer_ack(seg_end(10), &[]), b"");
     assert_eq!(stack.congestion_window(conn), (5 * SEG, 5 * SEG));

@@ -55,14 +55,25 @@ pub(super) fn expect_segment(stack: &mut Stack, at: crate::time::Instant, data: 
 pub(super) fn first_of_five_lost_and_resent() -> (Stack, ConnId, Vec<u8>) {
     let (mut stack, conn) = established_with_sack();
     let data = send_segments(&mut stack, conn, 5, ms(20));
+    first_lost_and_resent(&mut stack, ms(30), &data, 5);
+    (stack, conn, data)
+}
+
+/// At `at` the peer SACKs segments 2 to `last`: segment 1 is lost and
+/// resent at once.
+pub(super) fn first_lost_and_resent(
+    stack: &mut Stack,
+    at: crate::time::Instant,
+    data: &[u8],
+    last: usize,
+) {
     send(
-        &mut stack,
-        ms(30),
-        peer_ack(FIRST, &[(seg_end(1), seg_end(5))]),
+        stack,
+        at,
+        peer_ack(FIRST, &[(seg_end(1), seg_end(last))]),
         b"",
     );
-    expect_segment(&mut stack, ms(30), &data, 1);
-    (stack, conn, data)
+    expect_segment(stack, at, data, 1);
 }
 
 /// Segment 1 is lost, and so is its fast retransmission. RFC 6675 alone
