@@ -142,6 +142,16 @@ pub struct NetArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub msl: u64,
+    /// Congestion control of our engine: cubic (RFC 9438, as Linux) or
+    /// newreno (RFC 5681, RFC 6582). Our engine only. [default: cubic]
+    #[arg(long, value_enum)]
+    pub cc: Option<CcKind>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CcKind {
+    Cubic,
+    Newreno,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -248,6 +258,25 @@ mod tests {
         assert_eq!(echo.net.impair, None);
         assert!(!echo.net.offload, "offload is opt-in");
         assert_eq!(echo.net.msl, 30, "TIME-WAIT lasts 60 s, as on Linux");
+        assert_eq!(
+            echo.net.cc, None,
+            "CUBIC, as Linux (refused by smoltcp if given)"
+        );
+    }
+
+    #[test]
+    fn cc_chooses_newreno_on_echo_and_connect() {
+        let cli = Cli::try_parse_from(["tuntcp", "echo", "--cc", "newreno"]).unwrap();
+        let Command::Echo(echo) = cli.command else {
+            panic!("not echo")
+        };
+        assert_eq!(echo.net.cc, Some(CcKind::Newreno));
+        let cli = Cli::try_parse_from(["tuntcp", "connect", "192.0.2.1:9", "--cc", "cubic"]);
+        let Command::Connect(connect) = cli.unwrap().command else {
+            panic!("not connect")
+        };
+        assert_eq!(connect.net.cc, Some(CcKind::Cubic));
+        assert!(Cli::try_parse_from(["tuntcp", "echo", "--cc", "bbr"]).is_err());
     }
 
     #[test]

@@ -8,11 +8,11 @@ use tuntcp::device::pcap::PcapTap;
 use tuntcp::device::tun::TunDevice;
 use tuntcp::device::tun_offload::OffloadTunDevice;
 use tuntcp::device::Device;
-use tuntcp::engine::{Engine, StackConfig};
+use tuntcp::engine::{CongestionControl, Engine, StackConfig};
 use tuntcp::reference::{SmolConfig, SmolEngine};
 use tuntcp::socket::Stack;
 
-use super::args::{NetArgs, StackKind};
+use super::args::{CcKind, NetArgs, StackKind};
 
 /// A failure to start, as the sentence shown to the user.
 pub type SetupError = String;
@@ -22,6 +22,7 @@ pub fn start_stack(net: &NetArgs) -> Result<Stack, SetupError> {
     check_addresses(net)?;
     check_offload(net)?;
     check_msl(net)?;
+    check_cc(net)?;
     let device = open_device(net)?;
     let engine: Box<dyn Engine> = match net.stack {
         StackKind::Tuntcp => Box::new(tuntcp::engine::Stack::new(stack_config(
@@ -47,7 +48,23 @@ fn stack_config(net: &NetArgs, device: &dyn Device) -> StackConfig {
     if device.max_packet() > device.mtu() {
         config.offload_segment = Some(device.max_packet());
     }
+    config.congestion_control = match net.cc {
+        None | Some(CcKind::Cubic) => CongestionControl::Cubic,
+        Some(CcKind::Newreno) => CongestionControl::NewReno,
+    };
+    log::info!("congestion control: {}", config.congestion_control);
     config
+}
+
+/// smoltcp has its own congestion control: say so rather than ignore --cc.
+fn check_cc(net: &NetArgs) -> Result<(), SetupError> {
+    if net.cc.is_some() && net.stack != StackKind::Tuntcp {
+        return Err(
+            "--cc works with our engine only (--stack tuntcp); smoltcp has its own congestion control"
+                .to_string(),
+        );
+    }
+    Ok(())
 }
 
 /// Offloads hand the stack segments larger than the MTU, which only our
@@ -147,5 +164,29 @@ fn impaired<D: Device + 'static>(device: D, impairment: Option<Impairment>) -> B
     match impairment {
         None => Box::new(device),
         Some(impairment) => Box::new(ImpairedDevice::new(device, impairment)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+
+    fn echo_net(args: &[&str]) -> NetArgs {
+        let cli = Cli::try_parse_from([&["tuntcp", "echo"], args].concat()).unwrap();
+        let Command::Echo(echo) = cli.command else {
+            panic!("not echo")
+        };
+        echo.net
+    }
+
+    #[test]
+    fn cc_is_refused_with_smoltcp_and_says_why() {
+        let err = check_cc(&echo_net(&["--stack", "smoltcp", "--cc", "newreno"])).unwrap_err();
+        assert!(err.contains("--cc works with our engine only"), "{err}");
+        assert!(check_cc(&echo_net(&["--stack", "smoltcp"])).is_ok());
+        assert!(check_cc(&echo_net(&["--cc", "newreno"])).is_ok());
     }
 }

@@ -6,6 +6,26 @@ use std::time::Duration;
 
 use super::isn::IsnSecret;
 
+/// The congestion control algorithm of our engine's connections.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CongestionControl {
+    /// CUBIC (RFC 9438), the default of Linux, Windows and Apple's stacks.
+    #[default]
+    Cubic,
+    /// NewReno (RFC 5681, RFC 6582): halve on loss, one segment more per
+    /// round trip.
+    NewReno,
+}
+
+impl std::fmt::Display for CongestionControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CongestionControl::Cubic => "cubic",
+            CongestionControl::NewReno => "newreno",
+        })
+    }
+}
+
 /// Settings for a [`crate::engine::Stack`]. Make one with
 /// [`StackConfig::new`] and change the public fields you care about.
 #[derive(Clone, Debug)]
@@ -60,6 +80,9 @@ pub struct StackConfig {
     /// them too: RTT measured from every ACK, retransmissions included
     /// (§4), and PAWS (§5). Each segment then carries 12 bytes of option.
     pub timestamps: bool,
+    /// How the congestion window grows and shrinks (RFC 5681's slow start
+    /// and fast recovery are common to both).
+    pub congestion_control: CongestionControl,
     /// Most connections (of any state) alive at once; more are refused.
     pub max_connections: usize,
     /// Most out-of-order byte ranges kept per connection; segments that would
@@ -98,6 +121,7 @@ impl StackConfig {
             delayed_ack: Some(Duration::from_millis(40)),
             sack: true,
             timestamps: true,
+            congestion_control: CongestionControl::default(),
             max_connections: 1024,
             max_ooo_ranges: 8,
             challenge_acks_per_sec: 10,

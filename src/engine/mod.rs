@@ -13,5 +13,5 @@ mod tests;
 pub use api::{
     ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
 };
-pub use config::StackConfig;
+pub use config::{CongestionControl, StackConfig};
 pub use stack::Stack;

@@ -151,6 +151,14 @@ impl Stack {
         self.recovery
     }
 
+    /// A connection's congestion window and slow start threshold, for
+    /// the engine's tests.
+    #[cfg(test)]
+    pub(crate) fn congestion_window(&self, conn: crate::engine::ConnId) -> (usize, usize) {
+        let tcb = &self.conns[&conn.0].tcb;
+        tcb.congestion_window()
+    }
+
     /// Time only moves forward, whatever order the calls come in.
     fn tick(&mut self, now: Instant) {
         self.clock = self.clock.max(now);

@@ -1,11 +1,26 @@
 //! Congestion control: slow start and congestion avoidance (RFC 5681),
 //! fast retransmit with NewReno recovery (RFC 6582), or, when SACK is in
-//! use, the window rules of SACK-based recovery (RFC 6675 §5).
+//! use, the window rules of SACK-based recovery (RFC 6675 §5) with
+//! Proportional Rate Reduction (RFC 6937, `prr.rs`) deciding how much
+//! goes out per ACK. How much the window shrinks at a loss and how it
+//! grows in congestion avoidance is the algorithm's: NewReno (halve, one
+//! segment per round trip) or CUBIC (RFC 9438, `cubic.rs`).
 //!
 //! The window that limits sending is min(SND.WND, cwnd): the peer's
 //! receive window says how much it can buffer, cwnd how much the network
 //! is believed to carry.
+//!
+//! A reduction remembers the window it replaced, so that when every
+//! retransmission it caused proves needless (the peer reports each with
+//! a D-SACK, RFC 2883) it is undone, as Linux's `tcp_undo_cwnd_reduction`
+//! does (RFC 9438 §4.9 for CUBIC's state).
 
+use std::time::Duration;
+
+use super::cubic::{Cubic, BETA};
+use super::prr::Prr;
+use crate::engine::config::CongestionControl;
+use crate::time::Instant;
 use crate::wire::SeqNum;
 
 /// RFC 5681 §3.2: "the third duplicate ACK" triggers fast retransmit.
@@ -13,14 +28,36 @@ const DUP_ACK_THRESHOLD: u32 = 3;
 /// RFC 6928: an initial window of 10 segments.
 const INITIAL_WINDOW_SEGMENTS: usize = 10;
 
+/// The algorithm's own state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Algorithm {
+    NewReno,
+    Cubic(Cubic),
+}
+
+/// What a reduction replaced, to undo it (Linux's prior_cwnd,
+/// prior_ssthresh, undo_marker and undo_retrans).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Undo {
+    cwnd: usize,
+    ssthresh: usize,
+    algorithm: Algorithm,
+    /// SND.UNA at the reduction: D-SACKs of bytes below it are about
+    /// older retransmissions.
+    marker: SeqNum,
+    /// Retransmissions since the reduction not yet reported duplicate.
+    retransmits: u32,
+}
+
 pub struct Congestion {
     /// Congestion window, bytes.
     pub cwnd: usize,
     /// Slow start threshold, bytes; starts "arbitrarily high" (RFC 5681 §3.1).
     pub ssthresh: usize,
     smss: usize,
+    algorithm: Algorithm,
     /// Bytes acknowledged in congestion avoidance since cwnd last grew
-    /// (RFC 5681 §3.1's recommended byte counting).
+    /// (RFC 5681 §3.1's recommended byte counting; NewReno).
     bytes_acked: usize,
     dup_acks: u32,
     /// RFC 6582 `recover`: while `Some`, we are in fast recovery until this
@@ -32,8 +69,12 @@ pub struct Congestion {
     /// same rule as RFC 6582 §3.2 step 1's `recover` after a timeout).
     timeout_recover: Option<SeqNum>,
     /// SACK is in use: recovery is paced by the scoreboard's `pipe`
-    /// (RFC 6675), so cwnd is neither inflated nor deflated in recovery.
+    /// (RFC 6675) and PRR, so cwnd is not inflated in recovery.
     sack: bool,
+    /// PRR's state, during a fast recovery with SACK.
+    prr: Option<Prr>,
+    /// The last reduction, while it may still be undone.
+    undo: Option<Undo>,
     /// Our SYN or SYN-ACK was lost (its timer expired): the initial
     /// window is one segment (RFC 5681 §3.1).
     handshake_lost: bool,
@@ -48,16 +89,22 @@ pub enum AckAction {
 }
 
 impl Congestion {
-    pub fn new(smss: usize) -> Congestion {
+    pub fn new(smss: usize, kind: CongestionControl) -> Congestion {
         Congestion {
             cwnd: INITIAL_WINDOW_SEGMENTS * smss,
             ssthresh: usize::MAX,
             smss,
+            algorithm: match kind {
+                CongestionControl::NewReno => Algorithm::NewReno,
+                CongestionControl::Cubic => Algorithm::Cubic(Cubic::default()),
+            },
             bytes_acked: 0,
             dup_acks: 0,
             recover: None,
             timeout_recover: None,
             sack: false,
+            prr: None,
+            undo: None,
             handshake_lost: false,
         }
     }
@@ -117,48 +164,118 @@ impl Congestion {
         }
     }
 
-    /// Enters fast recovery with `snd_max` as the recovery point. RFC 5681
-    /// (4.2) halves the flight; NewReno inflates by the three segments that
-    /// left the network (4.3), RFC 6675 (4.2) sets cwnd = ssthresh instead.
-    pub fn enter_recovery(&mut self, flight: usize, snd_max: SeqNum) {
-        self.bytes_acked = 0;
-        self.ssthresh = (flight / 2).max(2 * self.smss);
-        self.cwnd = if self.sack {
-            self.ssthresh
-        } else {
-            self.ssthresh + 3 * self.smss
+    /// A congestion event with `flight` bytes out up to `snd_max`: the
+    /// new ssthresh, by the algorithm, remembering what it replaces.
+    /// NewReno halves the flight (RFC 5681 (4)); CUBIC keeps beta = 0.7
+    /// of it (RFC 9438 §4.6) and records the window in use as W_max: cwnd,
+    /// or the flight if the application kept it below cwnd.
+    fn reduce(&mut self, flight: usize, snd_max: SeqNum, timeout: bool) {
+        self.undo = Some(Undo {
+            cwnd: self.cwnd,
+            ssthresh: self.ssthresh,
+            algorithm: self.algorithm,
+            marker: snd_max - flight,
+            retransmits: 0,
+        });
+        let smss = self.smss as f64;
+        let ssthresh = match &mut self.algorithm {
+            Algorithm::NewReno => flight / 2,
+            Algorithm::Cubic(cubic) => {
+                let in_use = self.cwnd.min(flight).max(self.smss) as f64 / smss;
+                if timeout {
+                    cubic.on_timeout(in_use);
+                } else {
+                    cubic.on_congestion(in_use);
+                }
+                (flight as f64 * BETA) as usize
+            }
         };
+        self.ssthresh = ssthresh.max(2 * self.smss);
+        self.bytes_acked = 0;
+    }
+
+    /// Enters fast recovery with `snd_max` as the recovery point. The
+    /// algorithm sets ssthresh (`reduce`); NewReno inflates by the three
+    /// segments that left the network (RFC 5681 (4.3)); with SACK, cwnd =
+    /// ssthresh (RFC 6675 (4.2)) until PRR paces the first ACK.
+    pub fn enter_recovery(&mut self, flight: usize, snd_max: SeqNum) {
+        self.reduce(flight, snd_max, false);
+        if self.sack {
+            self.cwnd = self.ssthresh;
+            self.prr = Some(Prr::start(flight));
+        } else {
+            self.cwnd = self.ssthresh + 3 * self.smss;
+        }
         self.recover = Some(snd_max);
     }
 
-    /// An ACK that moved SND.UNA forward by `acked` bytes to `ack`.
-    pub fn on_new_ack(&mut self, ack: SeqNum, acked: usize, flight: usize) -> AckAction {
+    /// RFC 6937 on an ACK in fast recovery (or `delivered` = 0 as it
+    /// begins): cwnd becomes `pipe` plus what PRR lets go now.
+    pub fn prr_on_ack(&mut self, delivered: usize, pipe: usize) {
+        if let Some(prr) = &mut self.prr {
+            let sndcnt = prr.on_ack(delivered, pipe, self.ssthresh, self.smss);
+            self.cwnd = pipe + sndcnt;
+        }
+    }
+
+    /// `bytes` of sequence space went out (new data or again): PRR's
+    /// prr_out; a retransmission may later prove needless (`on_dsack`).
+    pub fn on_sent(&mut self, bytes: usize, retransmission: bool) {
+        if let Some(prr) = &mut self.prr {
+            prr.on_sent(bytes);
+        }
+        if let (true, Some(undo)) = (retransmission, &mut self.undo) {
+            undo.retransmits += 1;
+        }
+    }
+
+    /// The peer reported `segments` of bytes ending at `right` received
+    /// twice (a D-SACK, RFC 2883 §4). When every retransmission since the
+    /// last reduction has been reported so, none was needed: the
+    /// reduction is undone and any recovery ends (Linux's
+    /// `tcp_try_undo_dsack` and `tcp_try_undo_loss`; RFC 9438 §4.9).
+    /// Returns whether it was. As in Linux, a D-SACK of bytes above the
+    /// marker is taken to be of a retransmission: one of data the network
+    /// duplicated counts too (the sent log forgets what is ACKed).
+    pub fn on_dsack(&mut self, right: SeqNum, segments: u32) -> bool {
+        let Some(undo) = &mut self.undo else {
+            return false;
+        };
+        if right <= undo.marker || undo.retransmits == 0 {
+            return false;
+        }
+        undo.retransmits = undo.retransmits.saturating_sub(segments.max(1));
+        if undo.retransmits > 0 {
+            return false;
+        }
+        let undo = *undo;
+        self.cwnd = self.cwnd.max(undo.cwnd);
+        self.ssthresh = self.ssthresh.max(undo.ssthresh);
+        self.algorithm = undo.algorithm;
+        self.undo = None;
+        self.prr = None;
+        self.recover = None;
+        self.timeout_recover = None;
+        self.bytes_acked = 0;
+        true
+    }
+
+    /// An ACK that moved SND.UNA forward by `acked` bytes to `ack`, at
+    /// `now`, with the smoothed round trip `srtt` (CUBIC's growth).
+    pub fn on_new_ack(
+        &mut self,
+        ack: SeqNum,
+        acked: usize,
+        flight: usize,
+        now: Instant,
+        srtt: Option<Duration>,
+    ) -> AckAction {
         self.dup_acks = 0;
         if self.timeout_recover.is_some_and(|point| ack >= point) {
             self.timeout_recover = None;
         }
         if let Some(recover) = self.recover {
-            if ack >= recover {
-                self.recover = None;
-                if !self.sack {
-                    // RFC 6582 §3.2 step 3, full acknowledgment: deflate the window.
-                    self.cwnd = self.ssthresh.min(flight + self.smss).max(self.smss);
-                }
-                // With SACK, cwnd was never inflated: it stays at ssthresh
-                // (RFC 6675 §5 sets it once, on entry). Deflating it to
-                // FlightSize + SMSS would leave one segment in flight when
-                // the recovery ACK acknowledges everything, and a single
-                // segment's loss can only be repaired by the RTO.
-                return AckAction::Nothing;
-            }
-            if self.sack {
-                // RFC 6675: the scoreboard says what to resend; cwnd stays.
-                return AckAction::Nothing;
-            }
-            // Partial acknowledgment: retransmit the next hole, deflate by the
-            // amount acked, add back one SMSS, stay in recovery.
-            self.cwnd = self.cwnd.saturating_sub(acked) + self.smss;
-            return AckAction::RetransmitFirst;
+            return self.on_ack_in_recovery(ack >= recover, acked, flight);
         }
         if self.cwnd < self.ssthresh {
             // RFC 5681 (2): slow start, cwnd += min(N, SMSS); RFC 3465
@@ -166,17 +283,59 @@ impl Congestion {
             // doubling per round trip when the peer ACKs every second segment.
             self.cwnd += acked.min(2 * self.smss);
         } else {
-            // RFC 5681 §3.1, congestion avoidance, "the RECOMMENDED way":
-            // count acknowledged bytes; when they reach cwnd, cwnd grows by
-            // one SMSS. One SMSS per round trip however many ACKs there
-            // are (counting ACKs instead halves the growth under delayed ACKs).
-            self.bytes_acked += acked;
-            if self.bytes_acked >= self.cwnd {
-                self.bytes_acked -= self.cwnd;
-                self.cwnd += self.smss;
-            }
+            self.grow_in_avoidance(acked, now, srtt);
         }
         AckAction::Nothing
+    }
+
+    /// A new ACK in fast recovery: `full` if it reached the recovery point.
+    fn on_ack_in_recovery(&mut self, full: bool, acked: usize, flight: usize) -> AckAction {
+        if full {
+            self.recover = None;
+            self.prr = None;
+            self.cwnd = if self.sack {
+                // RFC 6937: "cwnd = ssthresh" when recovery ends. (Not
+                // FlightSize + SMSS: when the recovery ACK acknowledges
+                // everything, that would leave one segment in flight, and
+                // a single segment's loss can only be repaired by the RTO.)
+                self.ssthresh
+            } else {
+                // RFC 6582 §3.2 step 3, full acknowledgment: deflate the window.
+                self.ssthresh.min(flight + self.smss).max(self.smss)
+            };
+            return AckAction::Nothing;
+        }
+        if self.sack {
+            // RFC 6675: the scoreboard says what to resend; PRR how much.
+            return AckAction::Nothing;
+        }
+        // Partial acknowledgment: retransmit the next hole, deflate by the
+        // amount acked, add back one SMSS, stay in recovery.
+        self.cwnd = self.cwnd.saturating_sub(acked) + self.smss;
+        AckAction::RetransmitFirst
+    }
+
+    /// Congestion avoidance, by the algorithm.
+    fn grow_in_avoidance(&mut self, acked: usize, now: Instant, srtt: Option<Duration>) {
+        match &mut self.algorithm {
+            Algorithm::NewReno => {
+                // RFC 5681 §3.1, "the RECOMMENDED way": count acknowledged
+                // bytes; when they reach cwnd, cwnd grows by one SMSS. One
+                // SMSS per round trip however many ACKs there are
+                // (counting ACKs instead halves the growth under delayed ACKs).
+                self.bytes_acked += acked;
+                if self.bytes_acked >= self.cwnd {
+                    self.bytes_acked -= self.cwnd;
+                    self.cwnd += self.smss;
+                }
+            }
+            Algorithm::Cubic(cubic) => {
+                let smss = self.smss as f64;
+                let rtt = srtt.unwrap_or_default();
+                let segments = cubic.on_ack(now, self.cwnd as f64 / smss, acked as f64 / smss, rtt);
+                self.cwnd = self.cwnd.max((segments * smss).round() as usize);
+            }
+        }
     }
 
     /// A duplicate ACK (RFC 5681 §2 definition) while data is outstanding.
@@ -195,7 +354,7 @@ impl Congestion {
             return AckAction::Nothing;
         }
         if self.dup_acks == DUP_ACK_THRESHOLD {
-            // RFC 5681 (4.2)/(4.3): halve and retransmit.
+            // RFC 5681 (4.2)/(4.3): reduce and retransmit.
             self.enter_recovery(flight, snd_max);
             return AckAction::RetransmitFirst;
         }
@@ -210,20 +369,32 @@ impl Congestion {
 
     /// The retransmission timer fired (RFC 5681 (4) and §3.1 "Loss
     /// Window"); the repair lasts until `snd_max` is acknowledged.
-    pub fn on_timeout(&mut self, flight: usize, snd_max: SeqNum) {
-        self.bytes_acked = 0;
-        self.ssthresh = (flight / 2).max(2 * self.smss);
+    ///
+    /// ssthresh is set once per loss episode, as Linux's `tcp_enter_loss`
+    /// does: not again when the timeout fires in a fast recovery, which
+    /// already reduced it for this window of data, nor when it fires
+    /// again before anything was acknowledged (`repeated`: RFC 5681 §3.1,
+    /// "the value of ssthresh is held constant" when the segment already
+    /// went again by the timer). Reducing again would take the reduced
+    /// window (CUBIC: 0.7 of 0.7) or a shrunken flight as the new base.
+    pub fn on_timeout(&mut self, flight: usize, snd_max: SeqNum, repeated: bool) {
+        if !repeated && self.recover.is_none() {
+            self.reduce(flight, snd_max, true);
+        } else if let Algorithm::Cubic(cubic) = &mut self.algorithm {
+            cubic.restart_after_timeout();
+        }
         self.cwnd = self.smss;
         self.dup_acks = 0;
         self.recover = None;
+        self.prr = None;
         self.timeout_recover = Some(snd_max);
     }
 
     /// A tail loss probe repaired a loss (RFC 8985 §7.4): "invoke the
     /// congestion control's response" as if a fast recovery had entered
-    /// and ended at once: halve.
-    pub fn on_probe_repaired_loss(&mut self, flight: usize) {
-        self.ssthresh = (flight / 2).max(2 * self.smss);
+    /// and ended at once.
+    pub fn on_probe_repaired_loss(&mut self, flight: usize, snd_max: SeqNum) {
+        self.reduce(flight, snd_max, false);
         self.cwnd = self.cwnd.min(self.ssthresh).max(self.smss);
     }
 }
@@ -232,31 +403,34 @@ impl Congestion {
 mod tests {
     use super::*;
 
+    const NEWRENO: CongestionControl = CongestionControl::NewReno;
+    const T0: Instant = Instant::ZERO;
+
     #[test]
     fn slow_start_grows_by_one_smss_per_ack_then_avoidance_slower() {
-        let mut cc = Congestion::new(1000);
+        let mut cc = Congestion::new(1000, NEWRENO);
         assert_eq!(cc.cwnd, 10_000);
-        cc.on_new_ack(SeqNum(1000), 1000, 0);
+        cc.on_new_ack(SeqNum(1000), 1000, 0, T0, None);
         assert_eq!(cc.cwnd, 11_000);
         cc.ssthresh = 11_000;
         for i in 0..10 {
-            cc.on_new_ack(SeqNum(2000 + 1000 * i), 1000, 0);
+            cc.on_new_ack(SeqNum(2000 + 1000 * i), 1000, 0, T0, None);
             assert_eq!(cc.cwnd, 11_000, "grows only once cwnd bytes are acked");
         }
-        cc.on_new_ack(SeqNum(12_000), 1000, 0);
+        cc.on_new_ack(SeqNum(12_000), 1000, 0, T0, None);
         assert_eq!(cc.cwnd, 12_000);
     }
 
     #[test]
     fn slow_start_counts_up_to_two_segments_per_ack_rfc_3465() {
-        let mut cc = Congestion::new(1000);
-        cc.on_new_ack(SeqNum(3000), 3000, 0);
+        let mut cc = Congestion::new(1000, NEWRENO);
+        cc.on_new_ack(SeqNum(3000), 3000, 0, T0, None);
         assert_eq!(cc.cwnd, 12_000);
     }
 
     #[test]
     fn third_duplicate_ack_triggers_fast_retransmit() {
-        let mut cc = Congestion::new(1000);
+        let mut cc = Congestion::new(1000, NEWRENO);
         assert_eq!(cc.on_duplicate_ack(8000, SeqNum(9000)), AckAction::Nothing);
         assert_eq!(cc.on_duplicate_ack(8000, SeqNum(9000)), AckAction::Nothing);
         assert_eq!(
@@ -271,40 +445,46 @@ mod tests {
 
     #[test]
     fn partial_ack_retransmits_and_full_ack_exits_recovery() {
-        let mut cc = Congestion::new(1000);
+        let mut cc = Congestion::new(1000, NEWRENO);
         for _ in 0..3 {
             cc.on_duplicate_ack(8000, SeqNum(9000));
         }
         assert_eq!(
-            cc.on_new_ack(SeqNum(3000), 2000, 6000),
+            cc.on_new_ack(SeqNum(3000), 2000, 6000, T0, None),
             AckAction::RetransmitFirst
         );
         assert!(cc.in_recovery());
-        assert_eq!(cc.on_new_ack(SeqNum(9000), 6000, 0), AckAction::Nothing);
+        assert_eq!(
+            cc.on_new_ack(SeqNum(9000), 6000, 0, T0, None),
+            AckAction::Nothing
+        );
         assert!(!cc.in_recovery());
         assert_eq!(cc.cwnd, 1000);
     }
 
     #[test]
     fn sack_recovery_neither_inflates_nor_deflates_rfc_6675_s5() {
-        let mut cc = Congestion::new(1000);
+        let mut cc = Congestion::new(1000, NEWRENO);
         cc.set_sack(true);
         for _ in 0..3 {
             cc.on_duplicate_ack(8000, SeqNum(9000));
         }
         assert_eq!((cc.ssthresh, cc.cwnd), (4000, 4000));
         cc.on_duplicate_ack(8000, SeqNum(9000));
-        assert_eq!(cc.on_new_ack(SeqNum(3000), 2000, 6000), AckAction::Nothing);
+        assert_eq!(
+            cc.on_new_ack(SeqNum(3000), 2000, 6000, T0, None),
+            AckAction::Nothing
+        );
         assert_eq!(cc.cwnd, 4000);
         assert!(cc.in_recovery());
-        cc.on_new_ack(SeqNum(9000), 6000, 0);
+        cc.on_new_ack(SeqNum(9000), 6000, 0, T0, None);
         assert!(!cc.in_recovery());
         assert_eq!(cc.cwnd, 4000, "no deflation to FlightSize + SMSS");
     }
 
     #[test]
     fn lost_syn_makes_the_initial_window_one_segment_of_the_later_smss_rfc5681_3_1() {
-        let mut cc = Congestion::new(536);
+        let mut cc = Congestion::new(536, NEWRENO);
         cc.on_handshake_timeout();
         assert_eq!(cc.cwnd, 536);
         cc.set_smss(1460);
@@ -313,15 +493,15 @@ mod tests {
 
     #[test]
     fn timeout_collapses_to_one_segment() {
-        let mut cc = Congestion::new(1000);
-        cc.on_timeout(10_000, SeqNum(10_000));
+        let mut cc = Congestion::new(1000, NEWRENO);
+        cc.on_timeout(10_000, SeqNum(10_000), false);
         assert_eq!((cc.cwnd, cc.ssthresh), (1000, 5000));
     }
 
     #[test]
     fn no_fast_recovery_until_what_the_timeout_resent_is_acked_rfc_6675_s5_1() {
-        let mut cc = Congestion::new(1000);
-        cc.on_timeout(10_000, SeqNum(10_000));
+        let mut cc = Congestion::new(1000, NEWRENO);
+        cc.on_timeout(10_000, SeqNum(10_000), false);
         for _ in 0..3 {
             assert_eq!(
                 cc.on_duplicate_ack(1000, SeqNum(10_000)),
@@ -329,9 +509,99 @@ mod tests {
             );
         }
         assert!(!cc.in_recovery() && cc.in_timeout_recovery());
-        cc.on_new_ack(SeqNum(9000), 1000, 1000);
+        cc.on_new_ack(SeqNum(9000), 1000, 1000, T0, None);
         assert!(cc.in_timeout_recovery());
-        cc.on_new_ack(SeqNum(10_000), 1000, 0);
+        cc.on_new_ack(SeqNum(10_000), 1000, 0, T0, None);
         assert!(!cc.in_timeout_recovery());
+    }
+
+    /// A timeout in a fast recovery, after partial ACKs shrank the
+    /// flight: the recovery already reduced ssthresh for this window of
+    /// data, and taking half the smaller flight would reduce it twice.
+    #[test]
+    fn a_timeout_in_fast_recovery_does_not_reduce_ssthresh_again() {
+        let mut cc = Congestion::new(1000, NEWRENO);
+        cc.enter_recovery(10_000, SeqNum(10_000));
+        assert_eq!(cc.ssthresh, 5000);
+        cc.on_new_ack(SeqNum(6000), 6000, 4000, T0, None);
+        cc.on_timeout(4000, SeqNum(10_000), false);
+        assert_eq!((cc.cwnd, cc.ssthresh), (1000, 5000));
+    }
+
+    /// RFC 5681 §3.1: when the segment already went again by the timer,
+    /// "the value of ssthresh is held constant"; so is what the reduction
+    /// replaced, which an undo restores (not the one-segment window of
+    /// the first timeout).
+    #[test]
+    fn a_repeated_timeout_holds_ssthresh_rfc_5681_s3_1() {
+        for kind in [NEWRENO, CongestionControl::Cubic] {
+            let mut cc = Congestion::new(1000, kind);
+            cc.on_timeout(10_000, SeqNum(10_000), false);
+            let first = cc.ssthresh;
+            cc.on_sent(1000, true);
+            cc.on_timeout(10_000, SeqNum(10_000), true);
+            assert_eq!((cc.cwnd, cc.ssthresh), (1000, first), "{kind}");
+            cc.on_sent(1000, true);
+            assert!(cc.on_dsack(SeqNum(1000), 2), "{kind}");
+            assert_eq!((cc.cwnd, cc.ssthresh), (10_000, usize::MAX), "{kind}");
+        }
+    }
+
+    /// Linux's undo: once every retransmission since the reduction was
+    /// reported a duplicate (D-SACK), cwnd and ssthresh come back and the
+    /// recovery ends. A D-SACK of older bytes (below SND.UNA at the
+    /// reduction) counts for nothing.
+    #[test]
+    fn d_sacks_for_every_retransmission_undo_the_reduction() {
+        let mut cc = Congestion::new(1000, CongestionControl::Cubic);
+        cc.set_sack(true);
+        cc.cwnd = 20_000;
+        cc.ssthresh = 30_000;
+        cc.enter_recovery(20_000, SeqNum(25_000));
+        assert_eq!((cc.cwnd, cc.ssthresh), (14_000, 14_000));
+        cc.on_sent(1000, true);
+        cc.on_sent(1000, true);
+        cc.on_sent(1000, false);
+        assert!(!cc.on_dsack(SeqNum(5000), 1), "below the marker");
+        assert!(!cc.on_dsack(SeqNum(6000), 1));
+        assert!(cc.in_recovery());
+        assert!(cc.on_dsack(SeqNum(7000), 1));
+        assert_eq!((cc.cwnd, cc.ssthresh), (20_000, 30_000));
+        assert!(!cc.in_recovery());
+        assert!(!cc.on_dsack(SeqNum(8000), 1), "undone once");
+    }
+
+    /// CUBIC keeps 0.7 of the flight (RFC 9438 §4.6), NewReno half.
+    #[test]
+    fn cubic_reduces_to_beta_of_the_flight_rfc_9438_s4_6() {
+        let mut cc = Congestion::new(1000, CongestionControl::Cubic);
+        cc.set_sack(true);
+        cc.enter_recovery(10_000, SeqNum(10_000));
+        assert_eq!((cc.cwnd, cc.ssthresh), (7000, 7000));
+    }
+
+    /// In congestion avoidance CUBIC's window follows W_cubic (time from
+    /// `now`): an ACK of one segment moves cwnd (W_cubic(t + RTT) - cwnd)
+    /// / cwnd segments: little at first (the curve starts at cwnd), more
+    /// as it rises towards W_max (K = cbrt(75) = 4.2 s), at most half a
+    /// segment (the 1.5 cwnd cap) long after.
+    #[test]
+    fn cubic_grows_with_time_in_congestion_avoidance() {
+        let mut cc = Congestion::new(1000, CongestionControl::Cubic);
+        cc.set_sack(true);
+        cc.cwnd = 100_000;
+        cc.enter_recovery(100_000, SeqNum(100_000));
+        cc.on_new_ack(SeqNum(100_000), 100_000, 0, T0, None);
+        assert_eq!(cc.cwnd, 70_000);
+        let rtt = Some(Duration::from_millis(100));
+        let mut step = |ms: u64| {
+            let before = cc.cwnd;
+            cc.on_new_ack(SeqNum(0), 1000, 70_000, Instant::from_millis(ms), rtt);
+            cc.cwnd - before
+        };
+        let (start, rising, late) = (step(0), step(4000), step(20_000));
+        assert!((5..40).contains(&start), "{start}");
+        assert!((300..450).contains(&rising), "{rising}");
+        assert!((495..=505).contains(&late), "{late}");
     }
 }

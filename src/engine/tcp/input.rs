@@ -351,6 +351,7 @@ impl Tcb {
             self.challenge_ack(now);
             return STOP;
         }
+        let (una_before, sacked_before) = (self.snd_una, self.scoreboard.sacked_bytes());
         let sacked_new = self.on_sack_blocks(seg);
         let acked_new = ack > self.snd_una;
         if acked_new {
@@ -359,6 +360,11 @@ impl Tcb {
             self.on_duplicate_ack(!seg.header.options.sack.is_empty());
         }
         self.rack_on_ack(now, seg, acked_new, sacked_new);
+        // RFC 6937 DeliveredData: the change in SND.UNA plus the change
+        // in SACKed bytes (bytes SACKed before and now ACKed count once).
+        let delivered = (self.snd_una.since(una_before) + self.scoreboard.sacked_bytes())
+            .saturating_sub(sacked_before);
+        self.prr_on_ack(delivered);
         self.track_recovery_time(now);
         self.update_send_window(seg, ack);
         self.ack_state_transitions(now)
@@ -388,7 +394,8 @@ impl Tcb {
         self.take_rtt_sample(now, ack, h, flight_before);
         self.stalled_since = None;
         let flight = self.snd_max.since(self.snd_una);
-        if self.cc.on_new_ack(ack, acked, flight) == AckAction::RetransmitFirst {
+        let action = self.cc.on_new_ack(ack, acked, flight, now, self.rtt.srtt());
+        if action == AckAction::RetransmitFirst {
             self.retransmit_first = true;
         }
         // RFC 6298 (5.2) all acknowledged: stop; (5.3) else restart.

@@ -65,9 +65,14 @@ impl Tcb {
                 skipped += u64::from(!rack.on_delivered(s, now));
             });
         }
-        let dsack = is_dsack(seg.header.options.sack.as_slice(), ack);
-        self.recovery_stats.spurious_retransmits += skipped + u64::from(dsack);
-        self.on_probe_ack(ack, dsack);
+        let dsack = dsack_block(seg.header.options.sack.as_slice(), ack);
+        self.recovery_stats.spurious_retransmits += skipped + u64::from(dsack.is_some());
+        self.rack
+            .on_ack_dsack(dsack.is_some(), self.snd_una, self.snd_nxt);
+        if let Some(block) = dsack {
+            self.on_dsack(block);
+        }
+        self.on_probe_ack(ack, dsack.is_some());
         self.detect_losses(now);
         if acked_new || self.snd_una == self.snd_max || (sacked_new && self.cc.in_recovery()) {
             // RFC 8985 §7.2: restart the PTO on an ACK of new data; in
@@ -84,6 +89,30 @@ impl Tcb {
             .iter()
             .next()
             .is_some_and(|first| first.sacked && first.start == self.snd_una)
+    }
+
+    /// A D-SACK (RFC 2883) for `block`: those bytes arrived twice. If it
+    /// was the last of the retransmissions since the window was reduced
+    /// to be reported so, none of them was needed: the reduction is
+    /// undone (`Congestion::on_dsack`), nothing stays marked lost, and
+    /// the late originals count as reordering (RFC 8985 §6.2 step 4 then
+    /// keeps a reordering window even in recovery; Linux too counts
+    /// reordering when it undoes).
+    fn on_dsack(&mut self, block: SackBlock) {
+        let segments = block.right.since(block.left).div_ceil(self.send_mss.max(1));
+        let segments = u32::try_from(segments).unwrap_or(u32::MAX);
+        if !self.cc.on_dsack(block.right, segments) {
+            return;
+        }
+        debug!(
+            "{} <- {}: every retransmission was needless (D-SACK {}..{}): window reduction undone, cwnd {}",
+            self.local, self.remote, block.left, block.right, self.cc.cwnd
+        );
+        self.recovery_stats.undos += 1;
+        self.rack.reordering_seen = true;
+        for seg in self.sent.iter_mut() {
+            seg.lost = false;
+        }
     }
 
     /// RFC 8985 §6.2 step 5 (RACK_detect_loss), then §6.2's "if any
@@ -181,7 +210,7 @@ impl Tcb {
         // A probe sent in recovery: the recovery already responded.
         if self.rack.tlp_is_retrans && !dsack && !self.rack.tlp_in_recovery {
             let flight = self.snd_max.since(self.snd_una);
-            self.cc.on_probe_repaired_loss(flight);
+            self.cc.on_probe_repaired_loss(flight, self.snd_max);
         }
     }
 
@@ -223,12 +252,10 @@ impl Tcb {
 
 /// RFC 2883 §4: a first SACK block below the cumulative ACK, or inside
 /// the second block, reports bytes received twice (a D-SACK).
-fn is_dsack(blocks: &[SackBlock], ack: SeqNum) -> bool {
-    let Some(first) = blocks.first() else {
-        return false;
-    };
-    first.right <= ack
-        || blocks
-            .get(1)
-            .is_some_and(|second| second.left <= first.left && first.right <= second.right)
+fn dsack_block(blocks: &[SackBlock], ack: SeqNum) -> Option<SackBlock> {
+    let first = *blocks.first()?;
+    let inside_second = blocks
+        .get(1)
+        .is_some_and(|second| second.left <= first.left && first.right <= second.right);
+    (first.right <= ack || inside_second).then_some(first)
 }

@@ -21,14 +21,20 @@
 //! - `readiness.rs`: what the application could do now, for events.
 //! - `timestamps.rs`: TCP Timestamps (RFC 7323): TSval clock, TS.Recent,
 //!   PAWS, RTT from echoed timestamps.
-//! - `timers.rs`, `rtt.rs` (RFC 6298), `congestion.rs` (RFC 5681, 6582),
+//! - `congestion.rs`: the congestion window (RFC 5681, 6582), with
+//!   `cubic.rs` (RFC 9438, the default) or NewReno for its growth and
+//!   reduction, `prr.rs` (RFC 6937) for how much goes out in recovery,
+//!   and the undo of a reduction that D-SACKs prove needless.
+//! - `timers.rs`, `rtt.rs` (RFC 6298),
 //!   `ring.rs` (buffers), `reassembly.rs` (out-of-order ranges, the SACK
 //!   blocks we send), `sack.rs` (the scoreboard of what the peer SACKed).
 
 pub mod congestion;
+pub mod cubic;
 pub mod input;
 pub mod loss;
 pub mod output;
+pub mod prr;
 pub mod rack;
 pub mod readiness;
 pub mod reassembly;

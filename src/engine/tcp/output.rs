@@ -387,6 +387,7 @@ impl Tcb {
         if self.sack_ok && seq != self.iss {
             self.sent.on_sent(seq, seq + seq_len, now);
         }
+        self.cc.on_sent(seq_len, retransmission);
         if retransmission {
             self.retransmissions += 1;
             self.recovery_stats.retransmitted_bytes += seq_len as u64;

@@ -10,11 +10,9 @@
 //! one probe segment after about two round trips instead of waiting for the
 //! retransmission timeout; its ACK (SACKs) lets RACK find a lost tail.
 //!
-//! Simplified, with the reasons: no D-SACK-driven growth of the reordering
-//! window (§6.2 step 4's `reo_wnd_mult`; our window starts at min_RTT/4
-//! and is used whole as soon as reordering is seen), and no timestamps
-//! option (§6.2 step 2 uses the min_RTT test alone to skip ACKs of
-//! original transmissions of retransmitted segments).
+//! Simplified, with the reasons: no timestamps option (§6.2 step 2 uses
+//! the min_RTT test alone to skip ACKs of original transmissions of
+//! retransmitted segments).
 
 use std::time::Duration;
 
@@ -30,6 +28,8 @@ const PTO_WITHOUT_SRTT: Duration = Duration::from_secs(1);
 /// RFC 6675 §2 DupThresh (the same 3 as RFC 5681's duplicate ACKs), used
 /// by RACK's reordering window (§6.2 step 4).
 const DUP_THRESH: usize = 3;
+/// RFC 8985 §6.2 step 4: a widened reordering window lasts 16 recoveries.
+const REO_WND_PERSIST: u32 = 16;
 
 /// RFC 8985 §5.2's per-connection RACK and TLP variables.
 #[derive(Clone, Copy, Debug, Default)]
@@ -46,11 +46,20 @@ pub struct Rack {
     fack: SeqNum,
     /// RACK.reordering_seen.
     pub reordering_seen: bool,
+    /// RACK.reo_wnd_mult less one: D-SACKs widen the reordering window
+    /// (§6.2 step 4).
+    reo_wnd_extra: u32,
+    /// RACK.reo_wnd_persist: recoveries left before the widening lapses.
+    reo_wnd_persist: u32,
+    /// RACK.dsack_round: one widening per round trip (until SND.UNA
+    /// passes what was SND.NXT when the D-SACK came).
+    dsack_round: Option<SeqNum>,
     /// TLP.end_seq: the probe is outstanding until this is acknowledged.
     pub tlp_end_seq: Option<SeqNum>,
     /// TLP.is_retrans: the probe was a retransmission (not new data).
     pub tlp_is_retrans: bool,
-    /// The probe went out in fast recovery (see `Tcb::arm_loss_probe`).
+    /// The probe went out in fast recovery (see `Tcb::arm_loss_probe`), or
+    /// one began while it was out: the recovery responds to its loss.
     pub tlp_in_recovery: bool,
 }
 
@@ -97,15 +106,39 @@ impl Rack {
         self.rtt
     }
 
-    /// RFC 8985 §6.2 step 4, without D-SACK growth: zero when no
-    /// reordering was seen and either loss recovery is on or DupThresh
-    /// segments are SACKed (nothing can still be merely reordered); else a
-    /// quarter of min_RTT, at most SRTT.
+    /// RFC 8985 §6.2 step 4: zero when no reordering was seen and either
+    /// loss recovery is on or DupThresh segments are SACKed (nothing can
+    /// still be merely reordered); else a quarter of min_RTT times
+    /// reo_wnd_mult, at most SRTT.
     pub fn reordering_window(&self, in_recovery: bool, sacked: usize, srtt: Duration) -> Duration {
         if !self.reordering_seen && (in_recovery || sacked >= DUP_THRESH) {
             return Duration::ZERO;
         }
-        (self.min_rtt.unwrap_or_default() / 4).min(srtt)
+        let mult = 1 + self.reo_wnd_extra;
+        (self.min_rtt.unwrap_or_default() / 4 * mult).min(srtt)
+    }
+
+    /// RFC 8985 §6.2 step 4's D-SACK rules for an ACK (`dsack`: it
+    /// carried one): at most once per round trip, a D-SACK widens the
+    /// window by another min_RTT / 4, for the next 16 recoveries.
+    pub fn on_ack_dsack(&mut self, dsack: bool, snd_una: SeqNum, snd_nxt: SeqNum) {
+        if self.dsack_round.is_some_and(|round| snd_una >= round) {
+            self.dsack_round = None;
+        }
+        if dsack && self.dsack_round.is_none() {
+            self.dsack_round = Some(snd_nxt);
+            self.reo_wnd_extra += 1;
+            self.reo_wnd_persist = REO_WND_PERSIST;
+        }
+    }
+
+    /// §6.2 step 4, "if exiting Fast or RTO recovery": one recovery
+    /// fewer for the widening to last; at zero it lapses.
+    pub fn on_recovery_end(&mut self) {
+        self.reo_wnd_persist = self.reo_wnd_persist.saturating_sub(1);
+        if self.reo_wnd_persist == 0 {
+            self.reo_wnd_extra = 0;
+        }
     }
 
     /// RFC 8985 §6.2 step 5 for one segment (not SACKed, not already
@@ -216,5 +249,34 @@ mod tests {
         assert_eq!(Rack::probe_timeout(Some(ms(10)), false, rto), ms(20));
         assert_eq!(Rack::probe_timeout(Some(ms(10)), true, rto), ms(220));
         assert_eq!(Rack::probe_timeout(None, false, ms(300)), ms(300));
+    }
+
+    /// §6.2 step 4: each D-SACK (one per round trip) adds min_RTT / 4 to
+    /// the window, up to SRTT; 16 recoveries later it is back to one.
+    #[test]
+    fn d_sacks_widen_the_reordering_window_rfc_8985_s6_2_step_4() {
+        let mut rack = Rack::default();
+        rack.on_delivered(&seg(100, 200, 0, false), Instant::from_millis(20));
+        rack.reordering_seen = true;
+        let window = |rack: &Rack| rack.reordering_window(true, 3, ms(100));
+        assert_eq!(window(&rack), ms(5));
+        rack.on_ack_dsack(true, SeqNum(0), SeqNum(1000));
+        assert_eq!(window(&rack), ms(10));
+        // A second D-SACK in the same round trip counts once.
+        rack.on_ack_dsack(true, SeqNum(500), SeqNum(2000));
+        assert_eq!(window(&rack), ms(10));
+        rack.on_ack_dsack(true, SeqNum(1000), SeqNum(3000));
+        assert_eq!(window(&rack), ms(15));
+        assert_eq!(
+            rack.reordering_window(true, 3, ms(12)),
+            ms(12),
+            "at most SRTT"
+        );
+        for _ in 0..15 {
+            rack.on_recovery_end();
+        }
+        assert_eq!(window(&rack), ms(15));
+        rack.on_recovery_end();
+        assert_eq!(window(&rack), ms(5));
     }
 }

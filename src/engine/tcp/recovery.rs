@@ -13,7 +13,9 @@
 //! the ordinary output path of new data (limited by cwnd - pipe), rule 3
 //! [`Tcb::emit_unsacked_hole`] and rule 4 [`Tcb::emit_rescue`].
 //! The same machinery repairs the losses of a retransmission timeout,
-//! starting from cwnd = 1 SMSS (RFC 6675 §5.1).
+//! starting from cwnd = 1 SMSS (RFC 6675 §5.1). How much may go on each
+//! ACK of a fast recovery is PRR's (RFC 6937, `prr.rs`): cwnd is set to
+//! pipe plus its sndcnt.
 
 use log::debug;
 
@@ -51,10 +53,26 @@ impl Tcb {
         self.recovery_stats.fast_recoveries += 1;
         self.cc
             .enter_recovery(self.snd_max.since(self.snd_una), self.snd_max);
+        // A probe still out (its SACK may be what revealed this loss):
+        // this recovery is the response to what it repairs, so its ACK
+        // must not reduce the window again (RFC 8985 §7.4; Linux's
+        // tcp_init_cwnd_reduction ends the probe episode).
+        self.rack.tlp_in_recovery = true;
+        // PRR (RFC 6937) paces from here; nothing delivered yet.
+        self.prr_on_ack(0);
         self.high_rxt = self.snd_una;
         self.rescue_sent = false;
         self.retransmit_first = true;
         self.timers.stop(TimerKind::LossProbe);
+    }
+
+    /// RFC 6937 on an ACK that delivered `delivered` bytes (in fast
+    /// recovery with SACK; elsewhere nothing happens).
+    pub(super) fn prr_on_ack(&mut self, delivered: usize) {
+        if self.in_sack_recovery() && self.cc.in_recovery() {
+            let pipe = self.pipe();
+            self.cc.prr_on_ack(delivered, pipe);
+        }
     }
 
     /// RFC 6675 `SetPipe()`: bytes believed to be in the network. With

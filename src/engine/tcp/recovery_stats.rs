@@ -38,6 +38,9 @@ pub struct RecoveryStats {
     /// said so with a D-SACK (RFC 2883), or a retransmission was ACKed
     /// sooner than any round trip could take (RFC 8985 §6.2 step 2).
     pub spurious_retransmits: u64,
+    /// Window reductions undone: every retransmission they caused was
+    /// reported needless by D-SACKs (RFC 2883; Linux's "undo").
+    pub undos: u64,
     /// Time spent in loss recovery (fast recovery, or the repair after a
     /// timeout), from entering it until its recovery point was ACKed.
     pub time_in_recovery: Duration,
@@ -56,6 +59,7 @@ impl AddAssign for RecoveryStats {
         self.probes_acked += other.probes_acked;
         self.rack_marked_lost += other.rack_marked_lost;
         self.spurious_retransmits += other.spurious_retransmits;
+        self.undos += other.undos;
         self.time_in_recovery += other.time_in_recovery;
     }
 }
@@ -67,7 +71,7 @@ impl fmt::Display for RecoveryStats {
             f,
             "RTOs {} (in recovery {}, after a probe {}), fast recoveries {}, \
              resent {} fast + {} after RTO = {} bytes, probes {} ({} ACKed), \
-             RACK lost {}, spurious {}, in recovery {:.1?}",
+             RACK lost {}, spurious {}, undone {}, in recovery {:.1?}",
             self.timeouts,
             self.timeouts_in_recovery,
             self.timeouts_after_probe,
@@ -79,6 +83,7 @@ impl fmt::Display for RecoveryStats {
             self.probes_acked,
             self.rack_marked_lost,
             self.spurious_retransmits,
+            self.undos,
             self.time_in_recovery,
         )
     }

@@ -52,7 +52,7 @@ use super::state::State;
 use super::timers::{TimerKind, Timers};
 use super::timestamps::TimestampClock;
 use crate::engine::api::ApiError;
-use crate::engine::config::StackConfig;
+use crate::engine::config::{CongestionControl, StackConfig};
 use crate::engine::isn;
 use crate::time::Instant;
 use crate::wire::options::MAX_WINDOW_SHIFT;
@@ -98,6 +98,7 @@ pub struct TcbConfig {
     pub challenge_acks_per_sec: u32,
     pub sack: bool,
     pub timestamps: bool,
+    pub congestion_control: CongestionControl,
 }
 
 impl TcbConfig {
@@ -115,6 +116,7 @@ impl TcbConfig {
             challenge_acks_per_sec: config.challenge_acks_per_sec,
             sack: config.sack,
             timestamps: config.timestamps,
+            congestion_control: config.congestion_control,
         }
     }
 }
@@ -287,7 +289,7 @@ impl Tcb {
             timers: Timers::default(),
             rtt: RttEstimator::new(cfg.min_rto, cfg.max_rto),
             rtt_probe: None,
-            cc: Congestion::new(DEFAULT_SEND_MSS),
+            cc: Congestion::new(DEFAULT_SEND_MSS, cfg.congestion_control),
             sack_ok: false,
             scoreboard: Scoreboard::default(),
             high_rxt: iss,
@@ -325,6 +327,12 @@ impl Tcb {
             recovery_since: None,
             segments_dropped: 0,
         }
+    }
+
+    /// (cwnd, ssthresh), for tests.
+    #[cfg(test)]
+    pub(crate) fn congestion_window(&self) -> (usize, usize) {
+        (self.cc.cwnd, self.cc.ssthresh)
     }
 
     /// Active open (§3.10.1): a TCB in SYN-SENT; the SYN goes out at the next poll.

@@ -61,6 +61,8 @@ impl Tcb {
             self.in_loss_recovery(),
             self.rack.tlp_end_seq,
         );
+        // Nothing acknowledged since the last timeout: it fires again.
+        let repeated = self.stalled_since.is_some();
         self.stalled_since.get_or_insert(now);
         self.recovery_stats.timeouts += 1;
         self.recovery_stats.timeouts_in_recovery += u64::from(self.in_loss_recovery());
@@ -78,7 +80,7 @@ impl Tcb {
             return;
         }
         self.cc
-            .on_timeout(self.snd_max.since(self.snd_una), self.snd_max);
+            .on_timeout(self.snd_max.since(self.snd_una), self.snd_max, repeated);
         if self.sack_ok && self.sent.iter().any(|s| !s.sacked) {
             // RFC 6675 §5.1 lets the scoreboard survive the timeout when
             // reneging is detected (Errata 1610; `loss.rs` checks every
@@ -103,6 +105,7 @@ impl Tcb {
             (false, Some(since)) => {
                 self.recovery_stats.time_in_recovery += now - since;
                 self.recovery_since = None;
+                self.rack.on_recovery_end();
             }
             _ => {}
         }

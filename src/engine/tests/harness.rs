@@ -48,6 +48,7 @@ pub fn config() -> StackConfig {
         timestamps: false,
         recv_buffer: usize::from(LOCAL_WIN),
         send_buffer: 16_000,
+        congestion_control: crate::engine::CongestionControl::NewReno,
         ..StackConfig::new(LOCAL_IP)
     }
 }

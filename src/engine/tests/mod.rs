@@ -5,6 +5,7 @@ mod harness;
 
 mod alloc;
 mod close;
+mod congestion;
 mod data;
 mod handshake;
 mod ip;

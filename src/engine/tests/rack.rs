@@ -10,15 +10,20 @@ use crate::engine::{ConnId, Engine, Stack};
 use crate::wire::{SeqNum, TcpHeader};
 
 const SEG: usize = MSS as usize;
-const FIRST: u32 = LOCAL_ISS + 1;
+pub(super) const FIRST: u32 = LOCAL_ISS + 1;
 
 /// End of our `n`th full segment (1-based), as a sequence number.
-fn seg_end(n: usize) -> u32 {
+pub(super) fn seg_end(n: usize) -> u32 {
     FIRST + (n * SEG) as u32
 }
 
 /// Queues `n` full segments and takes them, all sent at `at`.
-fn send_segments(stack: &mut Stack, conn: ConnId, n: usize, at: crate::time::Instant) -> Vec<u8> {
+pub(super) fn send_segments(
+    stack: &mut Stack,
+    conn: ConnId,
+    n: usize,
+    at: crate::time::Instant,
+) -> Vec<u8> {
     let data: Vec<u8> = (0..n * SEG).map(|i| (i % 251) as u8).collect();
     assert_eq!(stack.send(conn, &data), Ok(data.len()));
     for i in 0..n {
@@ -29,7 +34,7 @@ fn send_segments(stack: &mut Stack, conn: ConnId, n: usize, at: crate::time::Ins
 }
 
 /// The peer's ACK of everything below `ack`, SACKing `blocks`.
-fn peer_ack(ack: u32, blocks: &[(u32, u32)]) -> TcpHeader {
+pub(super) fn peer_ack(ack: u32, blocks: &[(u32, u32)]) -> TcpHeader {
     TcpHeader {
         ack: Some(SeqNum(ack)),
         options: sack(blocks),
@@ -39,7 +44,7 @@ fn peer_ack(ack: u32, blocks: &[(u32, u32)]) -> TcpHeader {
 
 /// Expects our segment `n` (1-based) again, whole.
 #[track_caller]
-fn expect_segment(stack: &mut Stack, at: crate::time::Instant, data: &[u8], n: usize) {
+pub(super) fn expect_segment(stack: &mut Stack, at: crate::time::Instant, data: &[u8], n: usize) {
     let (header, payload) = recv(stack, at);
     assert_eq!(header.seq, SeqNum(seg_end(n - 1)), "segment {n} expected");
     assert_eq!(payload, &data[(n - 1) * SEG..n * SEG]);
@@ -47,17 +52,28 @@ fn expect_segment(stack: &mut Stack, at: crate::time::Instant, data: &[u8], n: u
 
 /// Five segments sent at 20 ms; at 30 ms segments 2-5 are SACKed, so
 /// segment 1, sent before them, is lost and resent at once (fast recovery).
-fn first_of_five_lost_and_resent() -> (Stack, ConnId, Vec<u8>) {
+pub(super) fn first_of_five_lost_and_resent() -> (Stack, ConnId, Vec<u8>) {
     let (mut stack, conn) = established_with_sack();
     let data = send_segments(&mut stack, conn, 5, ms(20));
+    first_lost_and_resent(&mut stack, ms(30), &data, 5);
+    (stack, conn, data)
+}
+
+/// At `at` the peer SACKs segments 2 to `last`: segment 1 is lost and
+/// resent at once.
+pub(super) fn first_lost_and_resent(
+    stack: &mut Stack,
+    at: crate::time::Instant,
+    data: &[u8],
+    last: usize,
+) {
     send(
-        &mut stack,
-        ms(30),
-        peer_ack(FIRST, &[(seg_end(1), seg_end(5))]),
+        stack,
+        at,
+        peer_ack(FIRST, &[(seg_end(1), seg_end(last))]),
         b"",
     );
-    expect_segment(&mut stack, ms(30), &data, 1);
-    (stack, conn, data)
+    expect_segment(stack, at, data, 1);
 }
 
 /// Segment 1 is lost, and so is its fast retransmission. RFC 6675 alone

@@ -2,7 +2,7 @@
 //! (RFC 6675), with a peer that offers SACK-permitted as Linux does.
 
 use super::harness::*;
-use crate::engine::{ConnId, Engine, Stack};
+use crate::engine::{ConnId, Engine, Stack, StackConfig};
 use crate::wire::{SackBlock, SackBlocks, SeqNum, TcpHeader, TcpOptions};
 
 const SEG: usize = MSS as usize;
@@ -10,7 +10,12 @@ const SEG: usize = MSS as usize;
 /// Passive open where the peer's SYN carries SACK-permitted; our SYN-ACK
 /// must carry it back (RFC 2018 §2).
 pub(super) fn established_with_sack() -> (Stack, ConnId) {
-    let (mut stack, listener) = listening_with(config());
+    established_with_sack_using(config())
+}
+
+/// The same, with `config`.
+pub(super) fn established_with_sack_using(config: StackConfig) -> (Stack, ConnId) {
+    let (mut stack, listener) = listening_with(config);
     let syn = TcpHeader {
         options: our_syn_options(),
         ..peer_syn()
