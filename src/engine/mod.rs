@@ -5,6 +5,7 @@
 pub mod api;
 pub mod config;
 pub mod isn;
+pub mod memory;
 pub mod stack;
 pub mod tcp;
 #[cfg(test)]
@@ -12,4 +13,5 @@ mod tests;
 
 pub use api::{ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId};
 pub use config::StackConfig;
+pub use memory::MemoryStats;
 pub use stack::Stack;

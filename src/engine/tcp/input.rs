@@ -487,6 +487,14 @@ impl Tcb {
         }
         let data = &seg.payload[skip..];
         let data = &data[..data.len().min(window - start)];
+        // Storage grows as data arrives; past the memory budget only what
+        // fits is kept, and the sender sends the rest again.
+        let data = &data[..self.recv_buf.make_room(start, data.len())];
+        if data.is_empty() {
+            self.segments_dropped += 1;
+            self.ack_now = true;
+            return false;
+        }
         let all_fits = skip + data.len() == seg.payload.len();
         if self.reassembly.insert(start..start + data.len()).is_err() {
             debug!(
@@ -501,6 +509,7 @@ impl Tcb {
         let in_order = self.reassembly.pop_front();
         self.recv_buf.commit(in_order);
         self.rcv_nxt += in_order;
+        self.autotune_receive(now);
         if start > 0 {
             self.dup_acks_owed = (self.dup_acks_owed + 1).min(MAX_DUP_ACKS_OWED);
         } else {

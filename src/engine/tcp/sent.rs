@@ -11,8 +11,9 @@
 //!     sent_at t1  t1      t1            t1  resent t9   t2
 //! ```
 //!
-//! Records are kept in sequence order, in storage allocated once: at most
-//! [`MAX_SEGMENTS`]; past that, new data is merged into the last record
+//! Records are kept in sequence order, in storage that grows by doubling
+//! as segments go out and is given back when the connection is idle
+//! (`release_if_empty`): at most [`MAX_SEGMENTS`]; past that, new data is merged into the last record
 //! (its loss is then judged a little later, never wrongly earlier).
 
 use std::collections::VecDeque;
@@ -41,16 +42,9 @@ pub struct SentSegment {
 }
 
 /// The segments between SND.UNA and SND.MAX, in sequence order.
+#[derive(Default)]
 pub struct SentLog {
     segments: VecDeque<SentSegment>,
-}
-
-impl Default for SentLog {
-    fn default() -> SentLog {
-        SentLog {
-            segments: VecDeque::with_capacity(MAX_SEGMENTS),
-        }
-    }
 }
 
 impl SentLog {
@@ -64,6 +58,18 @@ impl SentLog {
 
     pub fn last(&self) -> Option<&SentSegment> {
         self.segments.back()
+    }
+
+    /// Bytes of storage held for records.
+    pub fn heap_bytes(&self) -> usize {
+        self.segments.capacity() * std::mem::size_of::<SentSegment>()
+    }
+
+    /// Gives the storage back if nothing is in flight (an idle connection).
+    pub fn release_if_empty(&mut self) {
+        if self.segments.is_empty() {
+            self.segments = VecDeque::new();
+        }
     }
 
     pub fn clear(&mut self) {

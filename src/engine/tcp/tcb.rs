@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use log::debug;
 
+use super::autotune::ReceiveAutotune;
 use super::congestion::Congestion;
 use super::rack::Rack;
 use super::reassembly::Reassembly;
@@ -52,6 +53,7 @@ use super::state::State;
 use super::timers::{TimerKind, Timers};
 use crate::engine::api::ApiError;
 use crate::engine::config::StackConfig;
+use crate::engine::memory::{MemoryBudget, MemoryCharge};
 use crate::time::Instant;
 use crate::wire::options::MAX_WINDOW_SHIFT;
 use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpSegment};
@@ -67,12 +69,17 @@ pub const MIN_SEND_MSS: usize = 88;
 /// counts units of 2^shift bytes.
 pub const MAX_WINDOW_FIELD: usize = u16::MAX as usize;
 
+/// What one connection costs besides its buffers' storage: the TCB and
+/// its entries in the stack's tables (4-tuple map, timer heap, queues).
+pub const CONNECTION_COST: usize = std::mem::size_of::<Tcb>() + 128;
+
 /// Bound on the duplicate ACKs owed at once: a full 64 KiB window of
 /// 1460-byte segments behind one hole is 45 of them.
 pub(super) const MAX_DUP_ACKS_OWED: u8 = 64;
 
 /// RFC 7323 §2.3: the smallest shift that lets the whole receive buffer be
-/// advertised, at most 14.
+/// advertised, at most 14. Computed from the largest the buffer may grow
+/// to: the shift is fixed by the SYN, the buffer grows later.
 fn window_shift_for(buffer: usize) -> u8 {
     let mut shift = 0;
     while shift < MAX_WINDOW_SHIFT && buffer >> shift > MAX_WINDOW_FIELD {
@@ -95,6 +102,9 @@ pub struct TcbConfig {
     pub delayed_ack: Option<Duration>,
     pub challenge_acks_per_sec: u32,
     pub sack: bool,
+    pub recv_buffer_max: usize,
+    pub send_buffer_max: usize,
+    pub idle_buffer_release: Option<Duration>,
 }
 
 impl TcbConfig {
@@ -111,6 +121,9 @@ impl TcbConfig {
             delayed_ack: config.delayed_ack,
             challenge_acks_per_sec: config.challenge_acks_per_sec,
             sack: config.sack,
+            recv_buffer_max: config.recv_buffer_limit(),
+            send_buffer_max: config.send_buffer_limit(),
+            idle_buffer_release: config.idle_buffer_release,
         }
     }
 }
@@ -153,6 +166,8 @@ pub struct Tcb {
 
     pub(super) send_buf: RingBuffer,
     pub(super) recv_buf: RingBuffer,
+    /// Receive-buffer auto-tuning's measurements (`autotune.rs`).
+    pub(super) autotune: ReceiveAutotune,
     pub(super) reassembly: Reassembly,
     /// The application asked for FIN (shutdown_write or close).
     pub(super) fin_requested: bool,
@@ -233,6 +248,9 @@ pub struct Tcb {
     pub(super) recovery_stats: RecoveryStats,
     /// Segments dropped by the checks of §3.10.7 (for the statistics too).
     pub(super) segments_dropped: u64,
+    /// This TCB's own size, charged to the stack's memory budget for as
+    /// long as it lives (given back on drop).
+    _footprint: MemoryCharge,
 }
 
 impl Tcb {
@@ -242,6 +260,7 @@ impl Tcb {
         remote: SocketAddrV4,
         iss: SeqNum,
         config: &StackConfig,
+        budget: &MemoryBudget,
     ) -> Tcb {
         let cfg = TcbConfig::from_stack(config);
         Tcb {
@@ -263,8 +282,9 @@ impl Tcb {
             irs: SeqNum(0),
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
-            send_buf: RingBuffer::new(config.send_buffer),
-            recv_buf: RingBuffer::new(config.recv_buffer),
+            send_buf: RingBuffer::with_budget(config.send_buffer, budget.clone()),
+            recv_buf: RingBuffer::with_budget(config.recv_buffer, budget.clone()),
+            autotune: ReceiveAutotune::new(config.recv_buffer, usize::from(cfg.our_mss)),
             reassembly: Reassembly::new(config.max_ooo_ranges),
             fin_requested: false,
             fin_received: false,
@@ -281,7 +301,7 @@ impl Tcb {
             sent: SentLog::default(),
             rack: Rack::default(),
             tail_probe_now: false,
-            offered_shift: window_shift_for(config.recv_buffer),
+            offered_shift: window_shift_for(config.recv_buffer_limit()),
             window_scaling: false,
             rcv_shift: 0,
             snd_shift: 0,
@@ -303,6 +323,7 @@ impl Tcb {
             retransmissions: 0,
             recovery_stats: RecoveryStats::default(),
             segments_dropped: 0,
+            _footprint: MemoryCharge::new(budget, CONNECTION_COST),
         }
     }
 
@@ -313,8 +334,9 @@ impl Tcb {
         remote: SocketAddrV4,
         iss: SeqNum,
         config: &StackConfig,
+        budget: &MemoryBudget,
     ) -> Tcb {
-        let mut tcb = Tcb::new(now, local, remote, iss, config);
+        let mut tcb = Tcb::new(now, local, remote, iss, config, budget);
         tcb.set_state(State::SynSent);
         tcb
     }
@@ -328,8 +350,9 @@ impl Tcb {
         iss: SeqNum,
         syn: &TcpSegment,
         config: &StackConfig,
+        budget: &MemoryBudget,
     ) -> Tcb {
-        let mut tcb = Tcb::new(now, local, remote, iss, config);
+        let mut tcb = Tcb::new(now, local, remote, iss, config, budget);
         tcb.passive = true;
         // This TCB stands for the listener's, which was in LISTEN when the
         // SYN came (§3.10.7.2 "LISTEN STATE"), so the change is logged as
@@ -455,6 +478,7 @@ impl Tcb {
         self.error = Some(error);
         self.send_buf.discard(self.send_buf.len());
         self.recv_buf.discard(self.recv_buf.len());
+        self.recv_buf.forget_unallocated();
         self.set_state(State::Closed);
     }
 
@@ -523,6 +547,7 @@ impl Tcb {
         if data.is_empty() {
             return Ok(0);
         }
+        self.autotune_send();
         match self.send_buf.enqueue(data) {
             0 => Err(ApiError::WouldBlock),
             n => Ok(n),
@@ -533,6 +558,7 @@ impl Tcb {
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, ApiError> {
         if !self.recv_buf.is_empty() {
             let n = self.recv_buf.dequeue(buf);
+            self.autotune.on_read(n);
             self.on_application_read();
             return Ok(n);
         }
