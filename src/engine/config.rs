@@ -82,7 +82,9 @@ pub struct StackConfig {
     /// `None`: storage is kept for the connection's life.
     pub idle_buffer_release: Option<Duration>,
     /// Most out-of-order byte ranges kept per connection; segments that would
-    /// need more are dropped (the sender retransmits them).
+    /// need more are dropped (the sender retransmits them). Auto-tuned
+    /// windows hold thousands of segments, so at a few percent loss a
+    /// window has dozens of holes: 256, allocated only as holes appear.
     pub max_ooo_ranges: usize,
     /// Challenge ACKs (RFC 5961) a connection may send per second.
     pub challenge_acks_per_sec: u32,
@@ -121,7 +123,7 @@ impl StackConfig {
             sack: true,
             max_connections: 65_536,
             idle_buffer_release: Some(Duration::from_secs(1)),
-            max_ooo_ranges: 8,
+            max_ooo_ranges: 256,
             challenge_acks_per_sec: 10,
             max_control_queue: 64,
             isn_secret: IsnSecret::default(),

@@ -167,7 +167,18 @@ impl Tcb {
         let window_end = self.rcv_nxt + wnd;
         let acceptable = match (len, wnd) {
             (0, 0) => seq == self.rcv_nxt,
-            (0, _) => seq.in_range(self.rcv_nxt, window_end),
+            // An ACK exactly at the right edge too, as Linux's
+            // tcp_sequence() takes it ("special allowance ... to accept
+            // valid ACKs"): a peer whose segment filled our window and was
+            // lost sends its ACKs there. Refusing them deadlocks a pair
+            // whose other direction waits on those ACKs (seen with big
+            // auto-tuned windows under loss: the echo blocks on its send
+            // buffer, so nothing reopens our window). A RST there stays
+            // outside (RFC 5961 §3: dropped silently).
+            (0, _) => {
+                seq.in_range(self.rcv_nxt, window_end)
+                    || (seq == window_end && !seg.header.flags.rst)
+            }
             // Table 6 says "not acceptable", but "special allowance should
             // be made to accept valid ACKs, URGs, and RSTs": a segment that
             // covers RCV.NXT goes on so its ACK and window are used

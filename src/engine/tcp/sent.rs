@@ -23,7 +23,7 @@ use crate::wire::SeqNum;
 
 /// Most segments remembered per connection (a 64 KiB window of
 /// 1460-byte segments is 45; small writes with Nagle off can make more).
-pub const MAX_SEGMENTS: usize = 128;
+pub const MAX_SEGMENTS: usize = 4096;
 
 /// One transmitted segment (RFC 8985 §5.1's per-segment variables).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
