@@ -775,6 +775,25 @@ fn tuntcp_echoes_10_mb_exactly_with_5_percent_loss_both_ways() {
     });
 }
 
+/// `--mtu 65535`, the largest IPv4 packet: the device gets the MTU, our
+/// MSS follows it (65495), and with windows scaled to fill the path
+/// (RFC 7323, auto-tuned buffers) 10 MB echo exactly. Before scaling, a
+/// 64 KiB window held one such segment and the transfer crawled.
+#[test]
+fn tuntcp_echoes_10_mb_exactly_at_mtu_65535() {
+    run_in_new_netns(|| {
+        let (_server, _) = start_echo("tuntcp", &["--mtu", "65535"]);
+        let link = run_ok("ip", &["link", "show", "tun0"], SHORT);
+        assert!(link.contains("mtu 65535"), "{link}");
+        let started = std::time::Instant::now();
+        echo_exactly(pattern(12, 10 * MEGABYTE));
+        println!(
+            "10 MB echoed exactly at MTU 65535 in {:.1?}",
+            started.elapsed()
+        );
+    });
+}
+
 /// Generates `mod STACK { #[test] fn TEST() { super::TEST("STACK") } ... }`
 /// for every stack and test named.
 macro_rules! live_tests {

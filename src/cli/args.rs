@@ -146,6 +146,14 @@ pub struct NetArgs {
     /// newreno (RFC 5681, RFC 6582). Our engine only. [default: cubic]
     #[arg(long, value_enum)]
     pub cc: Option<CcKind>,
+    /// The TUN device's MTU, set before the link comes up; our engine's
+    /// MSS follows it (MTU - 40 for IPv4 and TCP headers). From 576 (the
+    /// datagram every IPv4 host takes, RFC 791) to 65535 (the IPv4 total
+    /// length). Default: leave the device's own (1500 for a new one).
+    /// Our engine only: smoltcp's MTU is fixed at 1500.
+    #[arg(long, value_name = "BYTES",
+          value_parser = clap::value_parser!(u16).range(576..=65_535))]
+    pub mtu: Option<u16>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -256,12 +264,16 @@ mod tests {
             "our engine serves by default"
         );
         assert_eq!(echo.net.impair, None);
-        assert!(!echo.net.offload, "offload is opt-in");
+        assert!(
+            !echo.net.offload && !echo.net.no_offload,
+            "offloads: the default decides"
+        );
         assert_eq!(echo.net.msl, 30, "TIME-WAIT lasts 60 s, as on Linux");
         assert_eq!(
             echo.net.cc, None,
             "CUBIC, as Linux (refused by smoltcp if given)"
         );
+        assert_eq!(echo.net.mtu, None, "the device's own MTU");
     }
 
     #[test]
@@ -277,6 +289,27 @@ mod tests {
         };
         assert_eq!(connect.net.cc, Some(CcKind::Cubic));
         assert!(Cli::try_parse_from(["tuntcp", "echo", "--cc", "bbr"]).is_err());
+    }
+
+    #[test]
+    fn mtu_is_taken_by_every_tun_command_and_bad_values_are_refused() {
+        let cli = Cli::try_parse_from(["tuntcp", "echo", "--mtu", "65535"]).unwrap();
+        let Command::Echo(echo) = cli.command else {
+            panic!("not echo")
+        };
+        assert_eq!(echo.net.mtu, Some(65_535));
+        let cli =
+            Cli::try_parse_from(["tuntcp", "connect", "192.0.2.1:9", "--mtu", "576"]).unwrap();
+        let Command::Connect(connect) = cli.command else {
+            panic!("not connect")
+        };
+        assert_eq!(connect.net.mtu, Some(576));
+        for bad in ["575", "65536", "0", "big"] {
+            let err = Cli::try_parse_from(["tuntcp", "echo", "--mtu", bad]).unwrap_err();
+            assert!(err.to_string().contains("--mtu"), "{bad}: {err}");
+        }
+        let err = Cli::try_parse_from(["tuntcp", "echo", "--mtu", "100"]).unwrap_err();
+        assert!(err.to_string().contains("576..=65535"), "{err}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub fn start_stack(net: &NetArgs) -> Result<Stack, SetupError> {
     check_offload(net)?;
     check_msl(net)?;
     check_cc(net)?;
+    check_mtu(net)?;
     let device = open_device(net)?;
     let engine: Box<dyn Engine> = match net.stack {
         StackKind::Tuntcp => Box::new(tuntcp::engine::Stack::new(stack_config(
@@ -90,6 +91,18 @@ fn check_msl(net: &NetArgs) -> Result<(), SetupError> {
     Ok(())
 }
 
+/// smoltcp's device MTU is built in (1500): say so rather than have the
+/// kernel send it packets it cannot take.
+fn check_mtu(net: &NetArgs) -> Result<(), SetupError> {
+    if net.mtu.is_some() && net.stack != StackKind::Tuntcp {
+        return Err(
+            "--mtu works with our engine only (--stack tuntcp); smoltcp's MTU is fixed at 1500"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
 /// The stack's address and the kernel side's must differ and share a
 /// network, or the kernel would never route packets to the TUN device.
 fn check_addresses(net: &NetArgs) -> Result<(), SetupError> {
@@ -118,16 +131,25 @@ fn check_addresses(net: &NetArgs) -> Result<(), SetupError> {
 /// the impairment, so the capture shows what really crossed tun0: a packet
 /// the impairment drops on its way out never appears as sent.
 fn open_device(net: &NetArgs) -> Result<Box<dyn Device>, SetupError> {
+    let mtu = net.mtu.map(usize::from);
     if wants_offload(net) {
         match OffloadTunDevice::open(&net.iface) {
-            Ok(tun) => return configure_and_wrap(tun, net),
+            Ok(mut tun) => {
+                if let Some(mtu) = mtu {
+                    tun.set_mtu(mtu).map_err(|err| err.to_string())?;
+                }
+                return configure_and_wrap(tun, net);
+            }
             Err(err) if net.offload => return Err(err.to_string()),
             // Offloads were only the default: a kernel without them still
             // gets a working stack, one packet per MTU.
             Err(err) => log::info!("TUN offloads unavailable ({err}); packets cross at the MTU"),
         }
     }
-    let tun = TunDevice::open(&net.iface).map_err(|err| err.to_string())?;
+    let mut tun = TunDevice::open(&net.iface).map_err(|err| err.to_string())?;
+    if let Some(mtu) = mtu {
+        tun.set_mtu(mtu).map_err(|err| err.to_string())?;
+    }
     configure_and_wrap(tun, net)
 }
 

@@ -79,6 +79,16 @@ impl OffloadTunDevice {
         &self.name
     }
 
+    /// Changes the interface MTU in the kernel and in what [`Device::mtu`]
+    /// reports (segments are cut to it), as [`TunDevice::set_mtu`] does.
+    ///
+    /// [`TunDevice::set_mtu`]: super::tun::TunDevice::set_mtu
+    pub fn set_mtu(&mut self, mtu: usize) -> Result<(), DeviceError> {
+        netconfig::set_mtu(&self.name, mtu)?;
+        self.mtu = mtu;
+        Ok(())
+    }
+
     fn read_one(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         let mut header = [0u8; VNET_HDR_LEN];
         let iov = [

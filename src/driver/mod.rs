@@ -43,9 +43,14 @@ use crate::time::{Instant, MonotonicClock};
 pub use waiters::{PolledEvent, RegisterError, Waiters};
 pub use waker::Waker;
 
-/// Room for one packet in either direction (the TUN MTU is 1500; a larger
-/// buffer lets an oversized packet be read whole and then dropped).
+/// Room for one packet in either direction: the largest IPv4 packet (a TUN
+/// MTU of 65535, `--mtu 65535`), so any packet is read whole, and an
+/// oversized one dropped whole.
 const PACKET_BUFFER: usize = 65_536;
+const _: () = assert!(
+    PACKET_BUFFER >= u16::MAX as usize,
+    "an MTU-65535 packet must fit"
+);
 
 /// What one lock guards: the engine, the device its packets go out on, and
 /// a buffer to build them in. It dereferences to the engine, so a locked

@@ -26,19 +26,37 @@ impl std::fmt::Display for CongestionControl {
     }
 }
 
+/// An IPv4 header and a TCP header without options (RFC 9293 §3.7.1).
+const IPV4_TCP_HEADERS: u16 = 20 + 20;
+
 /// Settings for a [`crate::engine::Stack`]. Make one with
 /// [`StackConfig::new`] and change the public fields you care about.
 #[derive(Clone, Debug)]
 pub struct StackConfig {
     /// The one IPv4 address the stack answers for; packets to others are ignored.
     pub local_addr: Ipv4Addr,
-    /// Send buffer per connection, in bytes.
+    /// Send buffer per connection to start with, in bytes (Linux
+    /// `tcp_wmem[1]` is 16 KiB). It grows to keep about twice the
+    /// congestion window queued, up to `send_buffer_max`.
     pub send_buffer: usize,
-    /// Receive buffer per connection, in bytes. Above 65535 it is
-    /// advertised with window scaling (RFC 7323 §2) if the peer agrees.
-    /// Memory is bounded by `max_connections` × (send + receive buffer).
+    /// Most the send buffer grows to (Linux `tcp_wmem[2]`, 4 MiB). Below
+    /// `send_buffer` it changes nothing: the buffer stays that size.
+    pub send_buffer_max: usize,
+    /// Receive buffer per connection to start with, in bytes (Linux
+    /// `tcp_rmem[1]`, 128 KiB). It grows while the application keeps up
+    /// (dynamic right-sizing, `tcp/autotune.rs`), up to `recv_buffer_max`.
     pub recv_buffer: usize,
+    /// Most the receive buffer grows to (Linux `tcp_rmem[2]`, 6 MiB). The
+    /// Window Scale we offer (RFC 7323 §2.2) is computed from it, since
+    /// the shift cannot change after the SYN. Below `recv_buffer` it
+    /// turns auto-tuning off: the buffer stays `recv_buffer`.
+    pub recv_buffer_max: usize,
+    /// Bytes all connections together may hold: buffer storage (allocated
+    /// as data arrives, given back when idle) and TCBs. Past it buffers
+    /// stop growing and new connections are refused (`memory.rs`).
+    pub memory_budget: usize,
     /// The MSS we announce (§3.7.1): MTU 1500 - 20 (IPv4) - 20 (TCP).
+    /// [`StackConfig::with_mtu`] sets it from the device's MTU.
     pub mss: u16,
     /// Most payload per segment we send when the device cuts segments to
     /// its MTU for us (TCP segmentation offload, `OffloadTunDevice`): a
@@ -84,9 +102,16 @@ pub struct StackConfig {
     /// and fast recovery are common to both).
     pub congestion_control: CongestionControl,
     /// Most connections (of any state) alive at once; more are refused.
+    /// `memory_budget` usually binds first for busy connections.
     pub max_connections: usize,
+    /// A connection that has heard nothing for this long gives its empty
+    /// buffers' storage back (it keeps their capacity, so its window).
+    /// `None`: storage is kept for the connection's life.
+    pub idle_buffer_release: Option<Duration>,
     /// Most out-of-order byte ranges kept per connection; segments that would
-    /// need more are dropped (the sender retransmits them).
+    /// need more are dropped (the sender retransmits them). Auto-tuned
+    /// windows hold thousands of segments, so at a few percent loss a
+    /// window has dozens of holes: 256, allocated only as holes appear.
     pub max_ooo_ranges: usize,
     /// Challenge ACKs (RFC 5961) a connection may send per second.
     pub challenge_acks_per_sec: u32,
@@ -109,7 +134,10 @@ impl StackConfig {
         StackConfig {
             local_addr,
             send_buffer: 64 * 1024,
-            recv_buffer: 64 * 1024 - 1,
+            send_buffer_max: 4 * 1024 * 1024,
+            recv_buffer: 128 * 1024,
+            recv_buffer_max: 6 * 1024 * 1024,
+            memory_budget: 1024 * 1024 * 1024,
             mss: 1460,
             offload_segment: None,
             msl: Duration::from_secs(30),
@@ -122,13 +150,30 @@ impl StackConfig {
             sack: true,
             timestamps: true,
             congestion_control: CongestionControl::default(),
-            max_connections: 1024,
-            max_ooo_ranges: 8,
+            max_connections: 65_536,
+            idle_buffer_release: Some(Duration::from_secs(1)),
+            max_ooo_ranges: 256,
             challenge_acks_per_sec: 10,
             max_control_queue: 64,
             isn_secret: IsnSecret::default(),
             fixed_isn: None,
         }
+    }
+
+    /// The MSS for a device of this MTU (IPv4: MTU - 20 - 20, §3.7.1).
+    pub fn with_mtu(mut self, mtu: u16) -> StackConfig {
+        self.mss = mtu.saturating_sub(IPV4_TCP_HEADERS);
+        self
+    }
+
+    /// The largest the receive buffer may become.
+    pub fn recv_buffer_limit(&self) -> usize {
+        self.recv_buffer.max(self.recv_buffer_max)
+    }
+
+    /// The largest the send buffer may become.
+    pub fn send_buffer_limit(&self) -> usize {
+        self.send_buffer.max(self.send_buffer_max)
     }
 
     /// Replaces the ISN secret with 16 random bytes from the OS. This is the

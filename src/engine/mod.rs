@@ -5,6 +5,7 @@
 pub mod api;
 pub mod config;
 pub mod isn;
+pub mod memory;
 pub mod stack;
 pub mod tcp;
 #[cfg(test)]
@@ -14,4 +15,5 @@ pub use api::{
     ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
 };
 pub use config::{CongestionControl, StackConfig};
+pub use memory::MemoryStats;
 pub use stack::Stack;

@@ -144,7 +144,7 @@ impl Engine for Stack {
         if remote.port() == 0 || remote.ip().is_unspecified() || remote.ip().is_broadcast() {
             return Err(ApiError::InvalidInput);
         }
-        if self.conns.len() >= self.config.max_connections {
+        if self.admits_connection().is_err() {
             return Err(ApiError::ResourceLimit);
         }
         let port = match local_port {
@@ -161,7 +161,7 @@ impl Engine for Stack {
             return Err(ApiError::AddrInUse);
         }
         let iss = self.choose_isn(now, local, remote);
-        let tcb = Tcb::connect(now, local, remote, iss, &self.config);
+        let tcb = Tcb::connect(now, local, remote, iss, &self.config, &self.budget);
         self.stats.connections_opened += 1;
         Ok(ConnId(self.insert(tcb, true, None)))
     }

@@ -148,11 +148,16 @@ impl Stack {
         if listener.accept_queue.len() + listener.embryonic >= listener.backlog {
             return self.drop_packet(format_args!("TCP: backlog of {local} full, SYN dropped"));
         }
-        if self.conns.len() >= self.config.max_connections {
-            return self.drop_packet(format_args!("TCP: connection limit reached, SYN dropped"));
+        // Out of connections or memory: dropped too, as Linux drops a SYN
+        // it cannot allocate a request for (counted in ListenDrops): the
+        // client's SYN retransmission finds room once some is freed, where
+        // a RST would fail the connect for good. The connections that
+        // exist keep their memory and go on.
+        if let Err(reason) = self.admits_connection() {
+            return self.drop_packet(format_args!("TCP: {reason}, SYN dropped"));
         }
         let iss = iss.unwrap_or_else(|| self.choose_isn(now, local, remote));
-        let tcb = Tcb::accept_syn(now, local, remote, iss, seg, &self.config);
+        let tcb = Tcb::accept_syn(now, local, remote, iss, seg, &self.config, &self.budget);
         if let Some(listener) = self.listeners.get_mut(&listener_id) {
             listener.embryonic += 1;
         }

@@ -28,6 +28,9 @@ use log::debug;
 use super::api::{EngineStats, Readiness, Watched};
 use super::config::StackConfig;
 use super::isn;
+use super::memory::{MemoryBudget, MemoryStats};
+use super::tcp::ring::MIN_STORAGE;
+use super::tcp::tcb::CONNECTION_COST;
 use super::tcp::{RecoveryStats, State, Tcb};
 use crate::time::Instant;
 use crate::wire::{SeqNum, TcpHeader};
@@ -119,6 +122,10 @@ pub struct Stack {
     stats: EngineStats,
     /// Loss-recovery counters summed over connections (not in `EngineStats`).
     recovery: RecoveryStats,
+    /// What all connections may hold together (`memory.rs`).
+    budget: MemoryBudget,
+    /// SYNs and connects refused because the budget was spent.
+    refused_for_memory: u64,
     /// The latest time the stack was given, for the calls that get none
     /// (`close`).
     clock: Instant,
@@ -140,6 +147,8 @@ impl Stack {
             changed: Vec::new(),
             stats: EngineStats::default(),
             recovery: RecoveryStats::default(),
+            budget: MemoryBudget::new(config.memory_budget),
+            refused_for_memory: 0,
             clock: Instant::default(),
             config,
         }
@@ -157,6 +166,36 @@ impl Stack {
     pub(crate) fn congestion_window(&self, conn: crate::engine::ConnId) -> (usize, usize) {
         let tcb = &self.conns[&conn.0].tcb;
         tcb.congestion_window()
+    }
+
+    /// The memory budget's state: bytes held, refusals.
+    pub fn memory_stats(&self) -> MemoryStats {
+        MemoryStats {
+            limit: self.budget.limit(),
+            used: self.budget.used(),
+            growth_refused: self.budget.growth_refused(),
+            connections_refused: self.refused_for_memory,
+        }
+    }
+
+    /// Bytes the connections hold on the heap beyond their TCBs (buffer
+    /// storage, logs), summed: what idle connections should give back.
+    pub fn connections_heap_bytes(&self) -> usize {
+        self.conns.values().map(|e| e.tcb.heap_bytes()).sum()
+    }
+
+    /// Whether one more connection fits: the connection limit, and the
+    /// memory budget with room for the TCB and a first piece of storage
+    /// for each buffer. Counted when the budget refuses.
+    fn admits_connection(&mut self) -> Result<(), &'static str> {
+        if self.conns.len() >= self.config.max_connections {
+            return Err("connection limit reached");
+        }
+        if !self.budget.has_room(CONNECTION_COST + 2 * MIN_STORAGE) {
+            self.refused_for_memory += 1;
+            return Err("memory budget spent");
+        }
+        Ok(())
     }
 
     /// Time only moves forward, whatever order the calls come in.
@@ -218,6 +257,7 @@ impl Stack {
             self.retire(id);
             return;
         }
+        entry.tcb.arm_buffer_release(self.clock);
         if let Some(listener_id) = entry.listener {
             if entry.tcb.state().is_synchronized() && !entry.in_accept_queue {
                 entry.in_accept_queue = true;

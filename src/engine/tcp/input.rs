@@ -212,7 +212,18 @@ impl Tcb {
         let window_end = self.rcv_nxt + wnd;
         let acceptable = match (len, wnd) {
             (0, 0) => seq == self.rcv_nxt,
-            (0, _) => seq.in_range(self.rcv_nxt, window_end),
+            // An ACK exactly at the right edge too, as Linux's
+            // tcp_sequence() takes it ("special allowance ... to accept
+            // valid ACKs"): a peer whose segment filled our window and was
+            // lost sends its ACKs there. Refusing them deadlocks a pair
+            // whose other direction waits on those ACKs (seen with big
+            // auto-tuned windows under loss: the echo blocks on its send
+            // buffer, so nothing reopens our window). A RST there stays
+            // outside (RFC 5961 §3: dropped silently).
+            (0, _) => {
+                seq.in_range(self.rcv_nxt, window_end)
+                    || (seq == window_end && !seg.header.flags.rst)
+            }
             // Table 6 says "not acceptable", but "special allowance should
             // be made to accept valid ACKs, URGs, and RSTs": a segment that
             // covers RCV.NXT goes on so its ACK and window are used
@@ -538,6 +549,14 @@ impl Tcb {
         }
         let data = &seg.payload[skip..];
         let data = &data[..data.len().min(window - start)];
+        // Storage grows as data arrives; past the memory budget only what
+        // fits is kept, and the sender sends the rest again.
+        let data = &data[..self.recv_buf.make_room(start, data.len())];
+        if data.is_empty() {
+            self.segments_dropped += 1;
+            self.ack_now = true;
+            return false;
+        }
         let all_fits = skip + data.len() == seg.payload.len();
         let range = start..start + data.len();
         if let Some(held) = self.reassembly.first_overlap(range) {
@@ -557,6 +576,7 @@ impl Tcb {
         let in_order = self.reassembly.pop_front();
         self.recv_buf.commit(in_order);
         self.rcv_nxt += in_order;
+        self.autotune_receive(now);
         if start > 0 {
             self.dup_acks_owed = (self.dup_acks_owed + 1).min(MAX_DUP_ACKS_OWED);
         } else {

@@ -17,6 +17,10 @@
 //! - `recovery.rs`: SACK-based loss recovery (RFC 6675): pipe and what to
 //!   resend next (NextSeg).
 //! - `rack.rs`, `sent.rs`: RACK's state and the log of sent segments.
+//! - `autotune.rs`: buffers sized to the path: receive-buffer dynamic
+//!   right-sizing, a send buffer that follows cwnd.
+//! - `footprint.rs`: memory that follows use: quiet connections give
+//!   their buffers' storage back.
 //! - `recovery_stats.rs`: counters of RTOs, fast recoveries, probes.
 //! - `readiness.rs`: what the application could do now, for events.
 //! - `timestamps.rs`: TCP Timestamps (RFC 7323): TSval clock, TS.Recent,
@@ -29,8 +33,10 @@
 //!   `ring.rs` (buffers), `reassembly.rs` (out-of-order ranges, the SACK
 //!   blocks we send), `sack.rs` (the scoreboard of what the peer SACKed).
 
+pub mod autotune;
 pub mod congestion;
 pub mod cubic;
+pub mod footprint;
 pub mod input;
 pub mod loss;
 pub mod output;

@@ -33,12 +33,25 @@ struct Received {
 pub struct TooManyHoles;
 
 impl Reassembly {
+    /// Nothing is allocated until the first hole (most connections see
+    /// none); the ranges then grow by doubling, to at most `limit` + 1.
     pub fn new(limit: usize) -> Reassembly {
-        // +1: a new range may be inserted before merging collapses it.
         Reassembly {
-            ranges: Vec::with_capacity(limit + 1),
+            ranges: Vec::new(),
             limit: limit.max(1),
             next_stamp: 0,
+        }
+    }
+
+    /// Bytes of storage held for ranges.
+    pub fn heap_bytes(&self) -> usize {
+        self.ranges.capacity() * std::mem::size_of::<Received>()
+    }
+
+    /// Gives the storage back if no range is held (an idle connection).
+    pub fn release_if_empty(&mut self) {
+        if self.ranges.is_empty() {
+            self.ranges = Vec::new();
         }
     }
 

@@ -1,5 +1,4 @@
-//! A fixed-size byte ring, the storage of both the send and the receive
-//! buffer. Allocated once per connection; no allocation per packet.
+//! A byte ring, the storage of both the send and the receive buffer.
 //!
 //! ```text
 //!   read position            read + len                 capacity
@@ -11,23 +10,58 @@
 //! inside the free space (the receive side stores out-of-order segments
 //! where they belong, then [`RingBuffer::commit`]s them once the hole before
 //! them is filled).
+//!
+//! Memory follows use. The *capacity* is what the buffer may hold (what the
+//! receive window is computed from); the *storage* behind it is allocated
+//! only when bytes arrive, doubled when they need more room (so growth costs
+//! amortized O(1) and a connection in steady state allocates nothing), and
+//! given back by [`RingBuffer::release_if_empty`] when the connection is
+//! idle. Storage is charged to the engine's [`MemoryBudget`]; past it the
+//! storage stops growing and writes store only what fits.
+
+use crate::engine::memory::MemoryBudget;
+
+/// The first storage a buffer gets: small writes (a line typed into `nc`)
+/// cost no more than this.
+pub const MIN_STORAGE: usize = 4096;
 
 pub struct RingBuffer {
-    storage: Box<[u8]>,
+    storage: Vec<u8>,
     read_at: usize,
     len: usize,
+    /// Bytes past the data that out-of-order writes have filled, as far as
+    /// they reach: kept when the storage grows.
+    written_past: usize,
+    capacity: usize,
+    budget: MemoryBudget,
 }
 
 impl RingBuffer {
+    /// A ring of `capacity` bytes outside any budget (tests, tools).
     pub fn new(capacity: usize) -> RingBuffer {
+        RingBuffer::with_budget(capacity, MemoryBudget::unlimited())
+    }
+
+    /// A ring that may hold `capacity` bytes, its storage charged to
+    /// `budget`. Nothing is allocated yet.
+    pub fn with_budget(capacity: usize, budget: MemoryBudget) -> RingBuffer {
         RingBuffer {
-            storage: vec![0; capacity].into_boxed_slice(),
+            storage: Vec::new(),
             read_at: 0,
             len: 0,
+            written_past: 0,
+            capacity,
+            budget,
         }
     }
 
+    /// How many bytes the buffer may hold (not what is allocated).
     pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Bytes of storage allocated now.
+    pub fn allocated(&self) -> usize {
         self.storage.len()
     }
 
@@ -40,7 +74,66 @@ impl RingBuffer {
     }
 
     pub fn free(&self) -> usize {
-        self.capacity() - self.len
+        self.capacity - self.len
+    }
+
+    /// Raises the capacity to `capacity` if the budget has room for it;
+    /// returns whether it now is at least that. Capacity never shrinks: a
+    /// receive window once offered must stay offered (RFC 9293 §3.10.7.4).
+    pub fn grow_capacity(&mut self, capacity: usize) -> bool {
+        if capacity <= self.capacity {
+            return true;
+        }
+        if !self.budget.has_room(capacity - self.capacity) {
+            self.budget.note_refused();
+            return false;
+        }
+        self.capacity = capacity;
+        true
+    }
+
+    /// Gives the storage back when it holds nothing (no data, no
+    /// out-of-order bytes); the capacity stays. True if anything was freed.
+    pub fn release_if_empty(&mut self) -> bool {
+        if self.len > 0 || self.written_past > 0 || self.storage.is_empty() {
+            return false;
+        }
+        self.budget.release(self.storage.len());
+        self.storage = Vec::new();
+        self.read_at = 0;
+        true
+    }
+
+    /// Makes storage for `n` bytes written `offset` bytes past the data,
+    /// growing it if the capacity and budget allow; returns how many of
+    /// the `n` bytes fit now.
+    pub fn make_room(&mut self, offset: usize, n: usize) -> usize {
+        let want = (self.len + offset + n).min(self.capacity);
+        if want > self.storage.len() {
+            self.grow_storage(want);
+        }
+        self.storage.len().saturating_sub(self.len + offset).min(n)
+    }
+
+    /// Reallocates to at least `want` bytes (doubling, from
+    /// [`MIN_STORAGE`], at most the capacity), with the data and the
+    /// out-of-order bytes moved to the front. Refused past the budget.
+    fn grow_storage(&mut self, want: usize) {
+        let old = self.storage.len();
+        let size = want
+            .next_power_of_two()
+            .max(old * 2)
+            .max(MIN_STORAGE)
+            .min(self.capacity)
+            .max(want);
+        if !self.budget.try_charge(size - old) {
+            return;
+        }
+        let mut storage = vec![0u8; size];
+        let kept = (self.len + self.written_past).min(old);
+        self.copy_out(self.read_at, &mut storage[..kept]);
+        self.storage = storage;
+        self.read_at = 0;
     }
 
     /// Appends as much of `data` as fits; returns how much that was.
@@ -60,7 +153,7 @@ impl RingBuffer {
     /// Drops `n` bytes from the front (bytes the peer has acknowledged).
     pub fn discard(&mut self, n: usize) {
         let n = n.min(self.len);
-        self.read_at = (self.read_at + n) % self.capacity().max(1);
+        self.read_at = (self.read_at + n) % self.storage.len().max(1);
         self.len -= n;
     }
 
@@ -74,22 +167,32 @@ impl RingBuffer {
     }
 
     /// Writes `data` into the free space, `offset` bytes after the end of
-    /// the data, without making it readable; returns how many bytes fit.
+    /// the data, without making it readable; returns how many bytes fit
+    /// (in the capacity, and in storage the budget allows).
     pub fn write_unallocated(&mut self, offset: usize, data: &[u8]) -> usize {
         let room = self.free().saturating_sub(offset);
-        let n = data.len().min(room);
+        let n = self.make_room(offset, data.len().min(room));
         self.copy_in(self.read_at + self.len + offset, &data[..n]);
+        self.written_past = self.written_past.max(offset + n);
         n
     }
 
     /// Makes `n` bytes after the end of the data readable (they were put
     /// there by [`RingBuffer::write_unallocated`]).
     pub fn commit(&mut self, n: usize) {
-        self.len += n.min(self.free());
+        let n = n.min(self.free()).min(self.storage.len() - self.len);
+        self.len += n;
+        self.written_past = self.written_past.saturating_sub(n);
+    }
+
+    /// Forgets the out-of-order bytes past the data (the connection will
+    /// not deliver them), so the storage can be released.
+    pub fn forget_unallocated(&mut self) {
+        self.written_past = 0;
     }
 
     fn copy_out(&self, start: usize, out: &mut [u8]) {
-        let cap = self.capacity();
+        let cap = self.storage.len();
         if cap == 0 {
             return;
         }
@@ -101,7 +204,7 @@ impl RingBuffer {
     }
 
     fn copy_in(&mut self, start: usize, data: &[u8]) {
-        let cap = self.capacity();
+        let cap = self.storage.len();
         if cap == 0 {
             return;
         }
@@ -110,6 +213,12 @@ impl RingBuffer {
         self.storage[start..start + first].copy_from_slice(&data[..first]);
         let rest = data.len() - first;
         self.storage[..rest].copy_from_slice(&data[first..]);
+    }
+}
+
+impl Drop for RingBuffer {
+    fn drop(&mut self) {
+        self.budget.release(self.storage.len());
     }
 }
 

@@ -11,11 +11,13 @@
 //!     sent_at t1  t1      t1            t1  resent t9   t2
 //! ```
 //!
-//! Records are kept in sequence order, in storage that grows with the
-//! window: up to a limit set from the send buffer (one record per
-//! smallest segment it can hold, so full-sized segments never reach it);
-//! past that, new data is merged into the last record (its loss is then
-//! judged a little later, never wrongly earlier).
+//! Records are kept in sequence order, in storage that grows by doubling
+//! as segments go out and is given back when the connection is idle
+//! (`release_if_empty`), up to a limit set from the largest send buffer
+//! (one record per smallest segment it can hold, so full-sized segments
+//! never reach it; at most [`MAX_SEGMENTS`]); past that, new data is
+//! merged into the last record (its loss is then judged a little later,
+//! never wrongly earlier).
 
 use std::collections::VecDeque;
 
@@ -24,6 +26,9 @@ use crate::wire::SeqNum;
 
 /// The least limit, for tiny send buffers.
 pub const MIN_SEGMENTS: usize = 128;
+/// The most records per connection, whatever the buffer: a 4 MiB send
+/// buffer of full-sized segments is under 3,000.
+pub const MAX_SEGMENTS: usize = 4096;
 
 /// One transmitted segment (RFC 8985 §5.1's per-segment variables).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,13 +64,26 @@ impl SentLog {
     /// at least `min_segment` bytes but for the last of a write: room for
     /// every one of them in flight at once.
     pub fn for_send_buffer(send_buffer: usize, min_segment: usize) -> SentLog {
-        SentLog::with_limit(send_buffer.div_ceil(min_segment.max(1)).max(MIN_SEGMENTS))
+        let limit = send_buffer.div_ceil(min_segment.max(1));
+        SentLog::with_limit(limit.clamp(MIN_SEGMENTS, MAX_SEGMENTS))
     }
 
     fn with_limit(limit: usize) -> SentLog {
         SentLog {
             segments: VecDeque::new(),
             limit,
+        }
+    }
+
+    /// Bytes of storage held for records.
+    pub fn heap_bytes(&self) -> usize {
+        self.segments.capacity() * std::mem::size_of::<SentSegment>()
+    }
+
+    /// Gives the storage back if nothing is in flight (an idle connection).
+    pub fn release_if_empty(&mut self) {
+        if self.segments.is_empty() {
+            self.segments = VecDeque::new();
         }
     }
 

@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use log::debug;
 
+use super::autotune::ReceiveAutotune;
 use super::congestion::Congestion;
 use super::rack::Rack;
 use super::reassembly::Reassembly;
@@ -54,6 +55,7 @@ use super::timestamps::TimestampClock;
 use crate::engine::api::ApiError;
 use crate::engine::config::{CongestionControl, StackConfig};
 use crate::engine::isn;
+use crate::engine::memory::{MemoryBudget, MemoryCharge};
 use crate::time::Instant;
 use crate::wire::options::MAX_WINDOW_SHIFT;
 use crate::wire::{SackBlock, SeqNum, TcpFlags, TcpHeader, TcpSegment};
@@ -69,12 +71,17 @@ pub const MIN_SEND_MSS: usize = 88;
 /// counts units of 2^shift bytes.
 pub const MAX_WINDOW_FIELD: usize = u16::MAX as usize;
 
+/// What one connection costs besides its buffers' storage: the TCB and
+/// its entries in the stack's tables (4-tuple map, timer heap, queues).
+pub const CONNECTION_COST: usize = std::mem::size_of::<Tcb>() + 128;
+
 /// Bound on the duplicate ACKs owed at once: a full 64 KiB window of
 /// 1460-byte segments behind one hole is 45 of them.
 pub(super) const MAX_DUP_ACKS_OWED: u8 = 64;
 
 /// RFC 7323 §2.3: the smallest shift that lets the whole receive buffer be
-/// advertised, at most 14.
+/// advertised, at most 14. Computed from the largest the buffer may grow
+/// to: the shift is fixed by the SYN, the buffer grows later.
 fn window_shift_for(buffer: usize) -> u8 {
     let mut shift = 0;
     while shift < MAX_WINDOW_SHIFT && buffer >> shift > MAX_WINDOW_FIELD {
@@ -99,6 +106,9 @@ pub struct TcbConfig {
     pub sack: bool,
     pub timestamps: bool,
     pub congestion_control: CongestionControl,
+    pub recv_buffer_max: usize,
+    pub send_buffer_max: usize,
+    pub idle_buffer_release: Option<Duration>,
 }
 
 impl TcbConfig {
@@ -117,6 +127,9 @@ impl TcbConfig {
             sack: config.sack,
             timestamps: config.timestamps,
             congestion_control: config.congestion_control,
+            recv_buffer_max: config.recv_buffer_limit(),
+            send_buffer_max: config.send_buffer_limit(),
+            idle_buffer_release: config.idle_buffer_release,
         }
     }
 }
@@ -159,6 +172,8 @@ pub struct Tcb {
 
     pub(super) send_buf: RingBuffer,
     pub(super) recv_buf: RingBuffer,
+    /// Receive-buffer auto-tuning's measurements (`autotune.rs`).
+    pub(super) autotune: ReceiveAutotune,
     pub(super) reassembly: Reassembly,
     /// The application asked for FIN (shutdown_write or close).
     pub(super) fin_requested: bool,
@@ -249,6 +264,9 @@ pub struct Tcb {
     pub(super) recovery_since: Option<Instant>,
     /// Segments dropped by the checks of §3.10.7 (for the statistics too).
     pub(super) segments_dropped: u64,
+    /// This TCB's own size, charged to the stack's memory budget for as
+    /// long as it lives (given back on drop).
+    _footprint: MemoryCharge,
 }
 
 impl Tcb {
@@ -258,6 +276,7 @@ impl Tcb {
         remote: SocketAddrV4,
         iss: SeqNum,
         config: &StackConfig,
+        budget: &MemoryBudget,
     ) -> Tcb {
         let cfg = TcbConfig::from_stack(config);
         Tcb {
@@ -279,8 +298,9 @@ impl Tcb {
             irs: SeqNum(0),
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
-            send_buf: RingBuffer::new(config.send_buffer),
-            recv_buf: RingBuffer::new(config.recv_buffer),
+            send_buf: RingBuffer::with_budget(config.send_buffer, budget.clone()),
+            recv_buf: RingBuffer::with_budget(config.recv_buffer, budget.clone()),
+            autotune: ReceiveAutotune::new(config.recv_buffer, usize::from(cfg.our_mss)),
             reassembly: Reassembly::new(config.max_ooo_ranges),
             fin_requested: false,
             fin_received: false,
@@ -294,10 +314,10 @@ impl Tcb {
             scoreboard: Scoreboard::default(),
             high_rxt: iss,
             rescue_sent: false,
-            sent: SentLog::for_send_buffer(config.send_buffer, MIN_SEND_MSS),
+            sent: SentLog::for_send_buffer(config.send_buffer_limit(), MIN_SEND_MSS),
             rack: Rack::default(),
             tail_probe_now: false,
-            offered_shift: window_shift_for(config.recv_buffer),
+            offered_shift: window_shift_for(config.recv_buffer_limit()),
             window_scaling: false,
             rcv_shift: 0,
             snd_shift: 0,
@@ -326,6 +346,7 @@ impl Tcb {
             recovery_stats: RecoveryStats::default(),
             recovery_since: None,
             segments_dropped: 0,
+            _footprint: MemoryCharge::new(budget, CONNECTION_COST),
         }
     }
 
@@ -342,8 +363,9 @@ impl Tcb {
         remote: SocketAddrV4,
         iss: SeqNum,
         config: &StackConfig,
+        budget: &MemoryBudget,
     ) -> Tcb {
-        let mut tcb = Tcb::new(now, local, remote, iss, config);
+        let mut tcb = Tcb::new(now, local, remote, iss, config, budget);
         tcb.set_state(State::SynSent);
         tcb
     }
@@ -357,8 +379,9 @@ impl Tcb {
         iss: SeqNum,
         syn: &TcpSegment,
         config: &StackConfig,
+        budget: &MemoryBudget,
     ) -> Tcb {
-        let mut tcb = Tcb::new(now, local, remote, iss, config);
+        let mut tcb = Tcb::new(now, local, remote, iss, config, budget);
         tcb.passive = true;
         // This TCB stands for the listener's, which was in LISTEN when the
         // SYN came (§3.10.7.2 "LISTEN STATE"), so the change is logged as
@@ -493,6 +516,7 @@ impl Tcb {
         self.error = Some(error);
         self.send_buf.discard(self.send_buf.len());
         self.recv_buf.discard(self.recv_buf.len());
+        self.recv_buf.forget_unallocated();
         self.set_state(State::Closed);
     }
 
@@ -561,6 +585,7 @@ impl Tcb {
         if data.is_empty() {
             return Ok(0);
         }
+        self.autotune_send();
         match self.send_buf.enqueue(data) {
             0 => Err(ApiError::WouldBlock),
             n => Ok(n),
@@ -571,6 +596,7 @@ impl Tcb {
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, ApiError> {
         if !self.recv_buf.is_empty() {
             let n = self.recv_buf.dequeue(buf);
+            self.autotune.on_read(n);
             self.on_application_read();
             return Ok(n);
         }

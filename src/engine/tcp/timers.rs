@@ -22,6 +22,9 @@ pub enum TimerKind {
     /// An orphaned connection has waited long enough in FIN-WAIT-2
     /// (Linux's `tcp_fin_timeout`): delete it.
     OrphanFinWait2,
+    /// A quiet connection gives its empty buffers' storage back
+    /// (`footprint.rs`).
+    ReleaseBuffers,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -33,10 +36,11 @@ pub struct Timers {
     pub reorder: Option<Instant>,
     pub loss_probe: Option<Instant>,
     pub orphan_fin_wait_2: Option<Instant>,
+    pub release_buffers: Option<Instant>,
 }
 
 impl Timers {
-    fn all(&self) -> [(Option<Instant>, TimerKind); 7] {
+    fn all(&self) -> [(Option<Instant>, TimerKind); 8] {
         [
             (self.time_wait, TimerKind::TimeWait),
             (self.orphan_fin_wait_2, TimerKind::OrphanFinWait2),
@@ -45,6 +49,7 @@ impl Timers {
             (self.loss_probe, TimerKind::LossProbe),
             (self.persist, TimerKind::Persist),
             (self.delayed_ack, TimerKind::DelayedAck),
+            (self.release_buffers, TimerKind::ReleaseBuffers),
         ]
     }
 
@@ -87,6 +92,7 @@ impl Timers {
             TimerKind::Reorder => &mut self.reorder,
             TimerKind::LossProbe => &mut self.loss_probe,
             TimerKind::OrphanFinWait2 => &mut self.orphan_fin_wait_2,
+            TimerKind::ReleaseBuffers => &mut self.release_buffers,
         }
     }
 }

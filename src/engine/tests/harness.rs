@@ -49,6 +49,11 @@ pub fn config() -> StackConfig {
         recv_buffer: usize::from(LOCAL_WIN),
         send_buffer: 16_000,
         congestion_control: crate::engine::CongestionControl::NewReno,
+        // Fixed buffers (no auto-tuning): exact windows in every test.
+        recv_buffer_max: 0,
+        send_buffer_max: 0,
+        // No release timer among the timers the tests step through.
+        idle_buffer_release: None,
         ..StackConfig::new(LOCAL_IP)
     }
 }

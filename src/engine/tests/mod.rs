@@ -4,6 +4,7 @@
 mod harness;
 
 mod alloc;
+mod buffers;
 mod close;
 mod congestion;
 mod data;

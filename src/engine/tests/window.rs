@@ -349,3 +349,24 @@ fn old_ack_does_not_update_the_send_window_s3_10_7_4() {
     };
     expect(&mut stack, ms(50), more, b"more");
 }
+
+/// A bare ACK whose SEQ is exactly our right edge: the peer's segment that
+/// filled our window was lost, and its ACKs now start there. Table 6 would
+/// refuse it; Linux's tcp_sequence() takes it, and so do we, or a pair
+/// whose other direction waits on those ACKs deadlocks.
+#[test]
+fn a_bare_ack_at_the_right_edge_is_used_as_linux_does() {
+    let (mut stack, conn) = established_with(small_window_config(1000));
+    assert_eq!(stack.send(conn, b"ping"), Ok(4));
+    let (ours, _) = recv(&mut stack, ms(20));
+    assert_eq!(ours.seq, SeqNum(LOCAL_ISS + 1));
+    let ack = TcpHeader {
+        seq: SeqNum(REMOTE_ISS + 1 + 1000),
+        ack: Some(SeqNum(LOCAL_ISS + 1 + 4)),
+        ..from_peer()
+    };
+    send(&mut stack, ms(30), ack, b"");
+    recv_nothing(&mut stack, ms(30));
+    // Our data is acknowledged: no retransmission timer left.
+    assert_eq!(stack.poll_timeout(), None);
+}
