@@ -558,6 +558,174 @@ fn connect_exchanges_data_both_ways(stack: &'static str) {
     });
 }
 
+/// A listener on the kernel's side, port 9000, once it says it listens
+/// (on stderr): `nc -N -l` (sends FIN when its stdin ends, as
+/// `tuntcp connect` does; Debian's nc also ends as soon as the peer's FIN
+/// arrives) or `socat`, which keeps its other direction open after the
+/// peer's FIN (for `-t` seconds) and logs it ("socket 1 ... is at EOF").
+fn peer_listener(program: &str) -> ChildGuard {
+    let mut command = Command::new(program);
+    let ready = match program {
+        "nc" => {
+            command.args(["-v", "-n", "-N", "-l", "9000"]);
+            "Listening on"
+        }
+        _ => {
+            command.args(["-d", "-d", "-t", "30", "TCP-LISTEN:9000", "STDIO"]);
+            "listening on"
+        }
+    };
+    let peer = ChildGuard::spawn(program, command);
+    peer.wait_for_stderr(ready, SHORT)
+        .unwrap_or_else(|why| panic!("{why}"));
+    peer
+}
+
+/// `tuntcp -v connect 192.0.2.1:9000`: `-v` logs when stdin ends and when
+/// the peer's FIN arrives, which the tests wait for to order the closes.
+fn connect_client(stack: &str) -> ChildGuard {
+    let mut command = tuntcp_command();
+    command.args(["-v", "connect", "192.0.2.1:9000", "--stack", stack]);
+    ChildGuard::spawn("tuntcp connect", command)
+}
+
+/// Both the peer and `tuntcp connect` exit 0 by themselves.
+fn assert_both_exit_cleanly(peer: &mut ChildGuard, client: &mut ChildGuard) {
+    for child in [peer, client] {
+        let status = child
+            .wait_timeout(SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+        assert!(
+            status.success(),
+            "it ended with {}; its stderr:\n{}",
+            describe(status),
+            child.final_stderr()
+        );
+    }
+}
+
+/// Writes `line` to a child's stdin, then closes it (EOF).
+fn write_and_close(mut stdin: std::process::ChildStdin, line: &[u8]) {
+    stdin.write_all(line).unwrap();
+}
+
+/// The peer closes first, as `nc -N` in the issue: its line and FIN
+/// arrive, and `tuntcp connect` still sends its own stdin afterwards, then
+/// FIN (CLOSE-WAIT => LAST-ACK only when stdin ends), and both exit 0.
+fn connect_keeps_sending_after_the_peers_fin(stack: &'static str) {
+    run_in_new_netns(move || {
+        let mut nc = peer_listener("nc");
+        // nc sends its line, then FIN, once connected.
+        write_and_close(nc.stdin(), b"from the kernel\n");
+        let mut client = connect_client(stack);
+        let line = client.next_line(STARTUP_TIMEOUT);
+        assert_eq!(line, Ok("from the kernel".to_string()));
+        client
+            .wait_for_stderr("peer closed", SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+
+        write_and_close(client.stdin(), b"from the stack\n");
+        let received = nc.remaining_stdout(SHORT);
+        assert_eq!(received, Ok("from the stack\n".to_string()));
+        assert_both_exit_cleanly(&mut nc, &mut client);
+    });
+}
+
+/// Our stdin ends first: our line and FIN reach `nc`, which answers with
+/// its own FIN (Debian's nc quits on the peer's FIN), and both exit 0.
+fn connect_sends_fin_when_stdin_ends_and_nc_closes_too(stack: &'static str) {
+    run_in_new_netns(move || {
+        let mut nc = peer_listener("nc");
+        let mut client = connect_client(stack);
+        write_and_close(client.stdin(), b"from the stack\n");
+        let received = nc.remaining_stdout(STARTUP_TIMEOUT);
+        assert_eq!(received, Ok("from the stack\n".to_string()));
+        let printed = client.remaining_stdout(SHORT);
+        assert_eq!(printed, Ok(String::new()));
+        assert_both_exit_cleanly(&mut nc, &mut client);
+    });
+}
+
+/// Our stdin ends first and the peer keeps talking: once our FIN has
+/// arrived (socat logs it), what the peer sends is still printed until its
+/// own FIN; both exit 0.
+fn connect_keeps_printing_after_its_own_fin(stack: &'static str) {
+    run_in_new_netns(move || {
+        let mut socat = peer_listener("socat");
+        let mut client = connect_client(stack);
+        let mut socat_stdin = socat.stdin();
+        write_and_close(client.stdin(), b"from the stack\n");
+        let line = socat.next_line(STARTUP_TIMEOUT);
+        assert_eq!(line, Ok("from the stack".to_string()));
+        socat
+            // Its stdin is still open: the EOF is our FIN.
+            .wait_for_stderr("is at EOF", SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+
+        socat_stdin.write_all(b"from the kernel\n").unwrap();
+        drop(socat_stdin);
+        let printed = client.remaining_stdout(SHORT);
+        assert_eq!(printed, Ok("from the kernel\n".to_string()));
+        assert_both_exit_cleanly(&mut socat, &mut client);
+    });
+}
+
+/// A peer that resets the connection (close with SO_LINGER 0) makes
+/// `tuntcp connect` exit non-zero with a sentence saying so.
+fn connect_reports_a_reset(stack: &'static str) {
+    run_in_new_netns(move || {
+        let listener = TcpListener::bind("0.0.0.0:9000").unwrap();
+        let mut client = connect_client(stack);
+        let (accepted_tx, accepted_rx) = mpsc::channel();
+        thread::spawn(move || accepted_tx.send(listener.accept().map(|(s, _)| s)).ok());
+        let mut server = accepted_rx
+            .recv_timeout(STARTUP_TIMEOUT)
+            .expect("tuntcp connect never connected")
+            .unwrap();
+        // Reset once the client is surely past connect(): it has sent data.
+        let mut client_stdin = client.stdin();
+        client_stdin.write_all(b"x").unwrap();
+        server.set_read_timeout(Some(SHORT)).unwrap();
+        server.read_exact(&mut [0u8; 1]).unwrap();
+        reset_on_close(&server);
+        drop(server);
+        let status = client
+            .wait_timeout(SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+        let stderr = client.final_stderr();
+        assert!(
+            !status.success(),
+            "a reset ended it with {}",
+            describe(status)
+        );
+        assert!(
+            stderr
+                .contains("tuntcp: connection to 192.0.2.1:9000 failed: connection reset by peer"),
+            "{stderr}"
+        );
+    });
+}
+
+/// SO_LINGER with a zero timeout: close(2) sends RST instead of FIN.
+fn reset_on_close(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a socket we own, with a correctly sized linger.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER: {}", std::io::Error::last_os_error());
+}
+
 /// `--pcap FILE` leaves a capture that tshark decodes with every checksum
 /// correct, flushed by the SIGTERM shutdown.
 fn pcap_capture_decodes_cleanly(stack: &'static str) {
@@ -745,6 +913,10 @@ live_tests! {
         iterative_mode_serves_clients_one_after_another,
         threaded_mode_serves_concurrent_clients,
         connect_exchanges_data_both_ways,
+        connect_keeps_sending_after_the_peers_fin,
+        connect_keeps_printing_after_its_own_fin,
+        connect_sends_fin_when_stdin_ends_and_nc_closes_too,
+        connect_reports_a_reset,
         pcap_capture_decodes_cleanly,
         netem_loss_5_percent,
         netem_reordering,
