@@ -60,7 +60,7 @@ SERVER_OUT="$(mktemp)"
 ip netns exec "$NETNS" "$BIN" echo "${STACK_ARGS[@]}" >"$SERVER_OUT" &
 SERVER_PID=$!
 
-# Wait for the server's first line ("... listening on 192.0.2.2:7 ..."),
+# Wait for the server's first line ("serving echo on 192.0.2.2:7 ..."),
 # at most 20 seconds, failing at once if the server dies.
 for _ in $(seq 200); do
     [ -s "$SERVER_OUT" ] && break

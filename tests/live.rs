@@ -498,6 +498,32 @@ fn expect_echo(stream: &mut TcpStream, line: &[u8]) {
     assert_eq!(reply, line);
 }
 
+/// The first line says what serves, where and how, in words (no Rust
+/// names), and how to try it.
+fn start_line_says_the_mode_in_words(stack: &'static str) {
+    let engine = if stack == "tuntcp" {
+        "our engine"
+    } else {
+        "smoltcp"
+    };
+    run_in_new_netns(move || {
+        for (mode, words) in [
+            ("event", "one thread for every client (events)"),
+            ("threaded", "a thread per client"),
+            ("iterative", "one client at a time"),
+        ] {
+            let (mut server, line) = start_echo(stack, &["--mode", mode]);
+            assert_eq!(
+                line,
+                format!("serving echo on 192.0.2.2:7 with {engine}, {words} — try: nc 192.0.2.2 7")
+            );
+            server
+                .terminate(SHORT)
+                .unwrap_or_else(|why| panic!("{why}"));
+        }
+    });
+}
+
 /// `tuntcp connect` against a kernel listener: data both ways, then the
 /// client's FIN at stdin EOF, the server's close, and exit code 0.
 fn connect_exchanges_data_both_ways(stack: &'static str) {
@@ -912,6 +938,7 @@ live_tests! {
         closed_port_is_refused,
         iterative_mode_serves_clients_one_after_another,
         threaded_mode_serves_concurrent_clients,
+        start_line_says_the_mode_in_words,
         connect_exchanges_data_both_ways,
         connect_keeps_sending_after_the_peers_fin,
         connect_keeps_printing_after_its_own_fin,

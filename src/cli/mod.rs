@@ -34,14 +34,14 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 Mode::Event => apps::echo::ServerMode::Event,
             };
             // The one line a user reads to know it works and how to try it.
+            let (ip, port) = local;
+            let engine = match stack.engine_name() {
+                "tuntcp" => "our engine",
+                other => other,
+            };
             println!(
-                "tuntcp echo ({}, {:?}) listening on {}:{} — try: nc {} {}",
-                stack.engine_name(),
-                mode,
-                local.0,
-                local.1,
-                local.0,
-                local.1
+                "serving echo on {ip}:{port} with {engine}, {} — try: nc {ip} {port}",
+                mode.in_words()
             );
             let _ = std::io::stdout().flush();
             let served = apps::echo::serve(&mut listener, mode);
