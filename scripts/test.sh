@@ -61,11 +61,15 @@ main() {
     echo "== cargo fmt --check"
     cargo fmt --all -- --check || fail "code is not formatted: run 'cargo fmt'"
 
-    echo "== cargo clippy --all-targets -- -D warnings"
-    cargo clippy --all-targets -- -D warnings || fail "clippy found problems"
+    # --all-features: the `tokio` feature's async API, its example and its
+    # live tests are linted and run too.
+    echo "== cargo clippy --all-targets --all-features -- -D warnings"
+    cargo clippy --all-targets --all-features -- -D warnings || fail "clippy found problems"
+    echo "== cargo clippy --all-targets -- -D warnings (without features)"
+    cargo clippy --all-targets -- -D warnings || fail "clippy found problems without features"
 
-    echo "== cargo test --release --no-fail-fast"
-    cargo test --release --no-fail-fast || fail "tests failed"
+    echo "== cargo test --release --all-features --no-fail-fast"
+    cargo test --release --all-features --no-fail-fast || fail "tests failed"
 
     echo "== all checks passed"
 }
