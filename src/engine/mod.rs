@@ -9,9 +9,11 @@ pub mod stack;
 pub mod tcp;
 #[cfg(test)]
 mod tests;
+pub mod view;
 
 pub use api::{
     ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
 };
 pub use config::StackConfig;
 pub use stack::Stack;
+pub use view::{ConnView, ListenerView, StackView, TcpView};

@@ -41,6 +41,7 @@ pub mod state;
 pub mod tcb;
 pub mod timeouts;
 pub mod timers;
+pub mod view;
 
 pub use output::Outgoing;
 pub use recovery_stats::RecoveryStats;

@@ -17,4 +17,5 @@ mod sack;
 mod scaling;
 mod security;
 mod transitions;
+mod view;
 mod window;
