@@ -910,6 +910,96 @@ fn tuntcp_echoes_10_mb_exactly_with_5_percent_loss_both_ways() {
     });
 }
 
+/// `tuntcp ss` attaches to the running echo server in this namespace and
+/// lists its listener and a live connection; our engine also shows the
+/// connection's TCP variables (smoltcp keeps them private).
+fn ss_shows_the_listener_and_a_live_connection(stack: &'static str) {
+    let engine = if stack == "tuntcp" {
+        "our engine"
+    } else {
+        "smoltcp"
+    };
+    run_in_new_netns(move || {
+        let (_server, _) = start_echo(stack, &[]);
+        let mut client = connect_to_stack(ECHO_PORT, SHORT);
+        client.write_all(b"hi\n").unwrap();
+        client.read_exact(&mut [0u8; 3]).unwrap();
+        let local = client.local_addr().unwrap().to_string();
+        let shown = run_ok(
+            env!("CARGO_BIN_EXE_tuntcp"),
+            &["ss", "--iface", "tun0"],
+            SHORT,
+        );
+        let lines: Vec<&str> = shown.lines().collect();
+        let title = format!("{engine} on tun0: 1 connections, 1 listeners");
+        assert_eq!(lines[0], title, "{shown}");
+        let listener = lines
+            .iter()
+            .find(|l| l.starts_with("LISTEN"))
+            .expect(&shown);
+        assert!(
+            listener.contains("192.0.2.2:7 ") && listener.contains("syn-queue:0"),
+            "{shown}"
+        );
+        let conn = lines
+            .iter()
+            .position(|l| l.starts_with("ESTABLISHED") && l.contains(&local))
+            .unwrap_or_else(|| panic!("no ESTABLISHED line for {local}:\n{shown}"));
+        if stack == "tuntcp" {
+            let tcp = lines[conn + 1];
+            assert!(
+                tcp.contains("bytes_received:3") && tcp.contains("bytes_acked:3"),
+                "{shown}"
+            );
+            assert!(
+                tcp.contains("mss:") && tcp.contains("cwnd:") && tcp.contains("rto:"),
+                "{shown}"
+            );
+        }
+        assert!(lines.last().unwrap().starts_with("counters: "), "{shown}");
+    });
+}
+
+/// The view shows every connection of the stack: only root may see it,
+/// which the stack checks (SO_PEERCRED) since an abstract socket has no
+/// file permissions.
+#[test]
+fn ss_is_for_root_only() {
+    use std::os::unix::process::CommandExt;
+    run_in_new_netns(|| {
+        let (_server, _) = start_echo("tuntcp", &[]);
+        let mut command = tuntcp_command();
+        command.args(["ss"]).uid(65534).gid(65534);
+        let mut ss = ChildGuard::spawn("tuntcp ss as nobody", command);
+        let status = ss.wait_timeout(SHORT).unwrap_or_else(|why| panic!("{why}"));
+        let stderr = ss.final_stderr();
+        assert!(!status.success(), "{stderr}");
+        assert!(
+            stderr.contains("only root may look at the stack (you are uid 65534)"),
+            "{stderr}"
+        );
+    });
+}
+
+/// Without a stack on the interface, `ss` says so in a sentence.
+#[test]
+fn ss_without_a_stack_says_so() {
+    run_in_new_netns(|| {
+        let mut ss = ChildGuard::spawn("tuntcp ss", {
+            let mut command = tuntcp_command();
+            command.args(["ss", "--iface", "tun0"]);
+            command
+        });
+        let status = ss.wait_timeout(SHORT).unwrap_or_else(|why| panic!("{why}"));
+        let stderr = ss.final_stderr();
+        assert!(!status.success());
+        assert!(
+            stderr.contains("no tuntcp stack runs on tun0 in this network namespace"),
+            "{stderr}"
+        );
+    });
+}
+
 /// Generates `mod STACK { #[test] fn TEST() { super::TEST("STACK") } ... }`
 /// for every stack and test named.
 macro_rules! live_tests {
@@ -939,6 +1029,7 @@ live_tests! {
         iterative_mode_serves_clients_one_after_another,
         threaded_mode_serves_concurrent_clients,
         start_line_says_the_mode_in_words,
+        ss_shows_the_listener_and_a_live_connection,
         connect_exchanges_data_both_ways,
         connect_keeps_sending_after_the_peers_fin,
         connect_keeps_printing_after_its_own_fin,
