@@ -48,7 +48,8 @@ else
     . scripts/find-cargo.sh
     echo "== building tuntcp (release)"
     cargo build --release --quiet
-    BIN="$PWD/target/release/tuntcp"
+    # cargo puts it under CARGO_TARGET_DIR when that is set.
+    BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/tuntcp"
 fi
 
 echo "== creating network namespace $NETNS"
