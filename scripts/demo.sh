@@ -5,12 +5,16 @@
 # Everything happens in a network namespace made for this run (your own
 # network is never touched) and removed on exit, even on Ctrl-C.
 #
+# On a fresh Debian/Ubuntu machine with only Rust it installs what it uses
+# (iproute2, netcat-openbsd) with apt-get, as scripts/test.sh does.
+#
 # Usage: sudo scripts/demo.sh [--stack tuntcp|smoltcp]
+#        TUNTCP_BIN=path/to/tuntcp uses that binary instead of building one
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-# shellcheck source=scripts/find-cargo.sh
-. scripts/find-cargo.sh
+# shellcheck source=scripts/tools.sh
+. scripts/tools.sh
 
 STACK_ARGS=("$@")
 NETNS="tuntcp-demo-$$"
@@ -34,13 +38,19 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "demo.sh creates a network namespace and a TUN device: run it with sudo" >&2
     exit 1
 fi
-for tool in ip nc; do
-    command -v "$tool" >/dev/null || { echo "demo.sh needs '$tool': run scripts/test.sh --install" >&2; exit 1; }
-done
+install_commands ip nc
+ensure_tun_device
 
-echo "== building tuntcp (release)"
-cargo build --release --quiet
-BIN="$PWD/target/release/tuntcp"
+if [ -n "${TUNTCP_BIN:-}" ]; then
+    BIN="$TUNTCP_BIN"
+else
+    # shellcheck source=scripts/find-cargo.sh
+    . scripts/find-cargo.sh
+    echo "== building tuntcp (release)"
+    cargo build --release --quiet
+    # cargo puts it under CARGO_TARGET_DIR when that is set.
+    BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/tuntcp"
+fi
 
 echo "== creating network namespace $NETNS"
 ip netns add "$NETNS"
@@ -51,7 +61,7 @@ SERVER_OUT="$(mktemp)"
 ip netns exec "$NETNS" "$BIN" echo "${STACK_ARGS[@]}" >"$SERVER_OUT" &
 SERVER_PID=$!
 
-# Wait for the server's first line ("... listening on 192.0.2.2:7 ..."),
+# Wait for the server's first line ("serving echo on 192.0.2.2:7 ..."),
 # at most 20 seconds, failing at once if the server dies.
 for _ in $(seq 200); do
     [ -s "$SERVER_OUT" ] && break

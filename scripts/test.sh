@@ -14,20 +14,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-# Debian package that provides each command the tests run.
-declare -A PACKAGE_FOR=(
-    [nc]=netcat-openbsd
-    [tshark]=tshark
-    [ip]=iproute2
-    [tc]=iproute2
-    [ping]=iputils-ping
-    [tcpdump]=tcpdump
-    [socat]=socat
-    # The kernel-made loss of the lossy tests and of scripts/bench.sh --loss.
-    [nft]=nftables
-    [ethtool]=ethtool
-    [nstat]=iproute2
-)
+# shellcheck source=scripts/tools.sh
+. scripts/tools.sh
 
 fail() {
     echo "scripts/test.sh: FAILED: $*" >&2
@@ -35,11 +23,8 @@ fail() {
 }
 
 install_missing_tools() {
-    local missing=()
-    local cmd
-    for cmd in "${!PACKAGE_FOR[@]}"; do
-        command -v "$cmd" >/dev/null 2>&1 || missing+=("${PACKAGE_FOR[$cmd]}")
-    done
+    local missing
+    mapfile -t missing < <(missing_packages "${!PACKAGE_FOR[@]}")
     # scapy is a Python module, not a command; ask dpkg, since `python3` on
     # PATH may be a different interpreter (pyenv) than Debian's.
     dpkg -s python3-scapy >/dev/null 2>&1 || missing+=(python3-scapy)
@@ -47,29 +32,7 @@ install_missing_tools() {
         echo "== test tools: all present"
         return
     fi
-    # Deduplicate (ip and tc both come from iproute2).
-    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-    echo "== installing missing test tools: ${missing[*]}"
-    if [ "$(id -u)" -ne 0 ]; then
-        fail "installing ${missing[*]} needs root (the live tests need root anyway): run with sudo"
-    fi
-    apt-get update
-    # tshark asks whether non-root users may capture; preseed "no" so the
-    # install never stops to ask.
-    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-}
-
-# The live tests open /dev/net/tun; containers and minimal kernels may lack
-# the node or the module.
-ensure_tun_device() {
-    [ -c /dev/net/tun ] && return
-    echo "== /dev/net/tun missing: loading the tun module"
-    modprobe tun 2>/dev/null || true
-    if [ ! -c /dev/net/tun ]; then
-        mkdir -p /dev/net
-        mknod /dev/net/tun c 10 200 || fail "no /dev/net/tun and could not create it (load the tun module: modprobe tun)"
-    fi
+    install_packages "${missing[@]}" || fail "could not install ${missing[*]}"
 }
 
 # rustup's minimal profile has neither rustfmt nor clippy.
@@ -92,17 +55,21 @@ main() {
     [ "$(id -u)" -eq 0 ] || fail "the live tests create TUN devices in network namespaces and need root: run with sudo"
     # shellcheck source=scripts/find-cargo.sh
     . scripts/find-cargo.sh
-    ensure_tun_device
+    ensure_tun_device || fail "no TUN device"
     ensure_rust_components
 
     echo "== cargo fmt --check"
     cargo fmt --all -- --check || fail "code is not formatted: run 'cargo fmt'"
 
-    echo "== cargo clippy --all-targets -- -D warnings"
-    cargo clippy --all-targets -- -D warnings || fail "clippy found problems"
+    # --all-features: the `tokio` feature's async API, its example and its
+    # live tests are linted and run too.
+    echo "== cargo clippy --all-targets --all-features -- -D warnings"
+    cargo clippy --all-targets --all-features -- -D warnings || fail "clippy found problems"
+    echo "== cargo clippy --all-targets -- -D warnings (without features)"
+    cargo clippy --all-targets -- -D warnings || fail "clippy found problems without features"
 
-    echo "== cargo test --release --no-fail-fast"
-    cargo test --release --no-fail-fast || fail "tests failed"
+    echo "== cargo test --release --all-features --no-fail-fast"
+    cargo test --release --all-features --no-fail-fast || fail "tests failed"
 
     echo "== all checks passed"
 }

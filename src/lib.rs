@@ -8,6 +8,8 @@
 //! - [`reference`](mod@reference): smoltcp behind the same contract, as reference and fallback.
 //! - [`driver`]: the one thread with I/O and a real clock.
 //! - [`socket`]: a std::net-like blocking API over either engine.
+//! - `tokio` (cargo feature `tokio`): async `TcpListener` / `TcpStream`
+//!   implementing tokio's `AsyncRead` / `AsyncWrite`.
 //! - [`apps`]: echo server and connect client.
 //! - [`time`]: the engines' notion of time.
 //! - [`rng`]: seeded randomness for tests and impairments.
@@ -20,4 +22,6 @@ pub mod reference;
 pub mod rng;
 pub mod socket;
 pub mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod wire;

@@ -498,6 +498,32 @@ fn expect_echo(stream: &mut TcpStream, line: &[u8]) {
     assert_eq!(reply, line);
 }
 
+/// The first line says what serves, where and how, in words (no Rust
+/// names), and how to try it.
+fn start_line_says_the_mode_in_words(stack: &'static str) {
+    let engine = if stack == "tuntcp" {
+        "our engine"
+    } else {
+        "smoltcp"
+    };
+    run_in_new_netns(move || {
+        for (mode, words) in [
+            ("event", "one thread for every client (events)"),
+            ("threaded", "a thread per client"),
+            ("iterative", "one client at a time"),
+        ] {
+            let (mut server, line) = start_echo(stack, &["--mode", mode]);
+            assert_eq!(
+                line,
+                format!("serving echo on 192.0.2.2:7 with {engine}, {words} — try: nc 192.0.2.2 7")
+            );
+            server
+                .terminate(SHORT)
+                .unwrap_or_else(|why| panic!("{why}"));
+        }
+    });
+}
+
 /// `tuntcp connect` against a kernel listener: data both ways, then the
 /// client's FIN at stdin EOF, the server's close, and exit code 0.
 fn connect_exchanges_data_both_ways(stack: &'static str) {
@@ -556,6 +582,174 @@ fn connect_exchanges_data_both_ways(stack: &'static str) {
             describe(status)
         );
     });
+}
+
+/// A listener on the kernel's side, port 9000, once it says it listens
+/// (on stderr): `nc -N -l` (sends FIN when its stdin ends, as
+/// `tuntcp connect` does; Debian's nc also ends as soon as the peer's FIN
+/// arrives) or `socat`, which keeps its other direction open after the
+/// peer's FIN (for `-t` seconds) and logs it ("socket 1 ... is at EOF").
+fn peer_listener(program: &str) -> ChildGuard {
+    let mut command = Command::new(program);
+    let ready = match program {
+        "nc" => {
+            command.args(["-v", "-n", "-N", "-l", "9000"]);
+            "Listening on"
+        }
+        _ => {
+            command.args(["-d", "-d", "-t", "30", "TCP-LISTEN:9000", "STDIO"]);
+            "listening on"
+        }
+    };
+    let peer = ChildGuard::spawn(program, command);
+    peer.wait_for_stderr(ready, SHORT)
+        .unwrap_or_else(|why| panic!("{why}"));
+    peer
+}
+
+/// `tuntcp -v connect 192.0.2.1:9000`: `-v` logs when stdin ends and when
+/// the peer's FIN arrives, which the tests wait for to order the closes.
+fn connect_client(stack: &str) -> ChildGuard {
+    let mut command = tuntcp_command();
+    command.args(["-v", "connect", "192.0.2.1:9000", "--stack", stack]);
+    ChildGuard::spawn("tuntcp connect", command)
+}
+
+/// Both the peer and `tuntcp connect` exit 0 by themselves.
+fn assert_both_exit_cleanly(peer: &mut ChildGuard, client: &mut ChildGuard) {
+    for child in [peer, client] {
+        let status = child
+            .wait_timeout(SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+        assert!(
+            status.success(),
+            "it ended with {}; its stderr:\n{}",
+            describe(status),
+            child.final_stderr()
+        );
+    }
+}
+
+/// Writes `line` to a child's stdin, then closes it (EOF).
+fn write_and_close(mut stdin: std::process::ChildStdin, line: &[u8]) {
+    stdin.write_all(line).unwrap();
+}
+
+/// The peer closes first, as `nc -N` in the issue: its line and FIN
+/// arrive, and `tuntcp connect` still sends its own stdin afterwards, then
+/// FIN (CLOSE-WAIT => LAST-ACK only when stdin ends), and both exit 0.
+fn connect_keeps_sending_after_the_peers_fin(stack: &'static str) {
+    run_in_new_netns(move || {
+        let mut nc = peer_listener("nc");
+        // nc sends its line, then FIN, once connected.
+        write_and_close(nc.stdin(), b"from the kernel\n");
+        let mut client = connect_client(stack);
+        let line = client.next_line(STARTUP_TIMEOUT);
+        assert_eq!(line, Ok("from the kernel".to_string()));
+        client
+            .wait_for_stderr("peer closed", SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+
+        write_and_close(client.stdin(), b"from the stack\n");
+        let received = nc.remaining_stdout(SHORT);
+        assert_eq!(received, Ok("from the stack\n".to_string()));
+        assert_both_exit_cleanly(&mut nc, &mut client);
+    });
+}
+
+/// Our stdin ends first: our line and FIN reach `nc`, which answers with
+/// its own FIN (Debian's nc quits on the peer's FIN), and both exit 0.
+fn connect_sends_fin_when_stdin_ends_and_nc_closes_too(stack: &'static str) {
+    run_in_new_netns(move || {
+        let mut nc = peer_listener("nc");
+        let mut client = connect_client(stack);
+        write_and_close(client.stdin(), b"from the stack\n");
+        let received = nc.remaining_stdout(STARTUP_TIMEOUT);
+        assert_eq!(received, Ok("from the stack\n".to_string()));
+        let printed = client.remaining_stdout(SHORT);
+        assert_eq!(printed, Ok(String::new()));
+        assert_both_exit_cleanly(&mut nc, &mut client);
+    });
+}
+
+/// Our stdin ends first and the peer keeps talking: once our FIN has
+/// arrived (socat logs it), what the peer sends is still printed until its
+/// own FIN; both exit 0.
+fn connect_keeps_printing_after_its_own_fin(stack: &'static str) {
+    run_in_new_netns(move || {
+        let mut socat = peer_listener("socat");
+        let mut client = connect_client(stack);
+        let mut socat_stdin = socat.stdin();
+        write_and_close(client.stdin(), b"from the stack\n");
+        let line = socat.next_line(STARTUP_TIMEOUT);
+        assert_eq!(line, Ok("from the stack".to_string()));
+        socat
+            // Its stdin is still open: the EOF is our FIN.
+            .wait_for_stderr("is at EOF", SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+
+        socat_stdin.write_all(b"from the kernel\n").unwrap();
+        drop(socat_stdin);
+        let printed = client.remaining_stdout(SHORT);
+        assert_eq!(printed, Ok("from the kernel\n".to_string()));
+        assert_both_exit_cleanly(&mut socat, &mut client);
+    });
+}
+
+/// A peer that resets the connection (close with SO_LINGER 0) makes
+/// `tuntcp connect` exit non-zero with a sentence saying so.
+fn connect_reports_a_reset(stack: &'static str) {
+    run_in_new_netns(move || {
+        let listener = TcpListener::bind("0.0.0.0:9000").unwrap();
+        let mut client = connect_client(stack);
+        let (accepted_tx, accepted_rx) = mpsc::channel();
+        thread::spawn(move || accepted_tx.send(listener.accept().map(|(s, _)| s)).ok());
+        let mut server = accepted_rx
+            .recv_timeout(STARTUP_TIMEOUT)
+            .expect("tuntcp connect never connected")
+            .unwrap();
+        // Reset once the client is surely past connect(): it has sent data.
+        let mut client_stdin = client.stdin();
+        client_stdin.write_all(b"x").unwrap();
+        server.set_read_timeout(Some(SHORT)).unwrap();
+        server.read_exact(&mut [0u8; 1]).unwrap();
+        reset_on_close(&server);
+        drop(server);
+        let status = client
+            .wait_timeout(SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+        let stderr = client.final_stderr();
+        assert!(
+            !status.success(),
+            "a reset ended it with {}",
+            describe(status)
+        );
+        assert!(
+            stderr
+                .contains("tuntcp: connection to 192.0.2.1:9000 failed: connection reset by peer"),
+            "{stderr}"
+        );
+    });
+}
+
+/// SO_LINGER with a zero timeout: close(2) sends RST instead of FIN.
+fn reset_on_close(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a socket we own, with a correctly sized linger.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER: {}", std::io::Error::last_os_error());
 }
 
 /// `--pcap FILE` leaves a capture that tshark decodes with every checksum
@@ -794,6 +988,96 @@ fn tuntcp_echoes_10_mb_exactly_at_mtu_65535() {
     });
 }
 
+/// `tuntcp ss` attaches to the running echo server in this namespace and
+/// lists its listener and a live connection; our engine also shows the
+/// connection's TCP variables (smoltcp keeps them private).
+fn ss_shows_the_listener_and_a_live_connection(stack: &'static str) {
+    let engine = if stack == "tuntcp" {
+        "our engine"
+    } else {
+        "smoltcp"
+    };
+    run_in_new_netns(move || {
+        let (_server, _) = start_echo(stack, &[]);
+        let mut client = connect_to_stack(ECHO_PORT, SHORT);
+        client.write_all(b"hi\n").unwrap();
+        client.read_exact(&mut [0u8; 3]).unwrap();
+        let local = client.local_addr().unwrap().to_string();
+        let shown = run_ok(
+            env!("CARGO_BIN_EXE_tuntcp"),
+            &["ss", "--iface", "tun0"],
+            SHORT,
+        );
+        let lines: Vec<&str> = shown.lines().collect();
+        let title = format!("{engine} on tun0: 1 connections, 1 listeners");
+        assert_eq!(lines[0], title, "{shown}");
+        let listener = lines
+            .iter()
+            .find(|l| l.starts_with("LISTEN"))
+            .expect(&shown);
+        assert!(
+            listener.contains("192.0.2.2:7 ") && listener.contains("syn-queue:0"),
+            "{shown}"
+        );
+        let conn = lines
+            .iter()
+            .position(|l| l.starts_with("ESTABLISHED") && l.contains(&local))
+            .unwrap_or_else(|| panic!("no ESTABLISHED line for {local}:\n{shown}"));
+        if stack == "tuntcp" {
+            let tcp = lines[conn + 1];
+            assert!(
+                tcp.contains("bytes_received:3") && tcp.contains("bytes_acked:3"),
+                "{shown}"
+            );
+            assert!(
+                tcp.contains("mss:") && tcp.contains("cwnd:") && tcp.contains("rto:"),
+                "{shown}"
+            );
+        }
+        assert!(lines.last().unwrap().starts_with("counters: "), "{shown}");
+    });
+}
+
+/// The view shows every connection of the stack: only root may see it,
+/// which the stack checks (SO_PEERCRED) since an abstract socket has no
+/// file permissions.
+#[test]
+fn ss_is_for_root_only() {
+    use std::os::unix::process::CommandExt;
+    run_in_new_netns(|| {
+        let (_server, _) = start_echo("tuntcp", &[]);
+        let mut command = tuntcp_command();
+        command.args(["ss"]).uid(65534).gid(65534);
+        let mut ss = ChildGuard::spawn("tuntcp ss as nobody", command);
+        let status = ss.wait_timeout(SHORT).unwrap_or_else(|why| panic!("{why}"));
+        let stderr = ss.final_stderr();
+        assert!(!status.success(), "{stderr}");
+        assert!(
+            stderr.contains("only root may look at the stack (you are uid 65534)"),
+            "{stderr}"
+        );
+    });
+}
+
+/// Without a stack on the interface, `ss` says so in a sentence.
+#[test]
+fn ss_without_a_stack_says_so() {
+    run_in_new_netns(|| {
+        let mut ss = ChildGuard::spawn("tuntcp ss", {
+            let mut command = tuntcp_command();
+            command.args(["ss", "--iface", "tun0"]);
+            command
+        });
+        let status = ss.wait_timeout(SHORT).unwrap_or_else(|why| panic!("{why}"));
+        let stderr = ss.final_stderr();
+        assert!(!status.success());
+        assert!(
+            stderr.contains("no tuntcp stack runs on tun0 in this network namespace"),
+            "{stderr}"
+        );
+    });
+}
+
 /// Generates `mod STACK { #[test] fn TEST() { super::TEST("STACK") } ... }`
 /// for every stack and test named.
 macro_rules! live_tests {
@@ -822,7 +1106,13 @@ live_tests! {
         closed_port_is_refused,
         iterative_mode_serves_clients_one_after_another,
         threaded_mode_serves_concurrent_clients,
+        start_line_says_the_mode_in_words,
+        ss_shows_the_listener_and_a_live_connection,
         connect_exchanges_data_both_ways,
+        connect_keeps_sending_after_the_peers_fin,
+        connect_keeps_printing_after_its_own_fin,
+        connect_sends_fin_when_stdin_ends_and_nc_closes_too,
+        connect_reports_a_reset,
         pcap_capture_decodes_cleanly,
         netem_loss_5_percent,
         netem_reordering,

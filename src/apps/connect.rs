@@ -1,8 +1,17 @@
-//! The connect client (like `nc -N`): stdin to the connection, the
-//! connection to stdout; FIN when stdin ends; done when the peer closes.
+//! The connect client, like `nc -N`: stdin to the connection, the
+//! connection to stdout, in either close order.
+//!
+//! - Stdin ends first: FIN goes out (half-close, RFC 9293 §3.6: our side
+//!   FIN-WAIT-1/2) and what the peer sends is printed until its FIN.
+//! - The peer's FIN comes first (our side CLOSE-WAIT): stdin is still sent
+//!   until it ends, then our FIN (LAST-ACK).
+//!
+//! Done when both directions have ended; a reset or a timeout in either
+//! direction is an error.
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::socket::TcpStream;
@@ -10,20 +19,26 @@ use crate::socket::TcpStream;
 /// How long we wait at exit for our FIN to be acknowledged.
 const LINGER: Duration = Duration::from_secs(3);
 
-/// Copies both ways until the peer closes, then closes our side too.
-/// Returns the bytes received.
+/// Copies both ways until both directions have ended, then waits (a
+/// little) for our FIN to be acknowledged. Returns the bytes received.
 pub fn run(stream: TcpStream) -> io::Result<u64> {
     let writer = stream.try_clone()?;
-    // A detached thread: stdin may never end (a terminal), and the peer
-    // closing must still end the program.
+    let (sent_tx, sent_rx) = mpsc::channel();
+    // A detached thread: stdin may never end (a terminal), and a reset
+    // seen by the reader must still end the program.
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
-            if let Err(err) = copy_stdin_then_fin(&writer) {
-                log::warn!("sending stdin: {err}");
-            }
+            let sent = copy_stdin_then_fin(&writer);
+            let _ = sent_tx.send(sent);
         })?;
     let received = copy_to_stdout(&stream)?;
+    // The peer's FIN: its direction is done, ours goes on until stdin ends
+    // (nc -N does the same).
+    match sent_rx.recv() {
+        Ok(sent) => sent?,
+        Err(_) => return Err(io::Error::other("the stdin thread ended without a word")),
+    }
     // Both directions are done; a peer slow to ACK our FIN loses nothing,
     // so it is worth a warning, not a failure.
     if let Err(err) = stream.linger(LINGER) {

@@ -24,6 +24,17 @@ pub enum ServerMode {
     Event,
 }
 
+impl ServerMode {
+    /// How it serves, in words, for the start line.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            ServerMode::Event => "one thread for every client (events)",
+            ServerMode::Threaded => "a thread per client",
+            ServerMode::Iterative => "one client at a time",
+        }
+    }
+}
+
 /// Accepts clients forever (until the stack stops), echoing each.
 pub fn serve(listener: &mut TcpListener, mode: ServerMode) -> io::Result<()> {
     if mode == ServerMode::Event {

@@ -4,4 +4,5 @@ pub mod connect;
 pub mod echo;
 pub mod event_echo;
 pub mod replay;
+pub mod ss;
 pub mod workers;

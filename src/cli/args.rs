@@ -35,6 +35,19 @@ pub enum Command {
     /// virtual time and print what happens, segment by segment. Needs no
     /// root and no TUN device.
     Replay(ReplayArgs),
+    /// Show a running stack's connections (state, queues, windows, cwnd,
+    /// RTT, timers), listeners and counters, like `ss -tnoi`. Root only.
+    Ss(SsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SsArgs {
+    /// The TUN device of the stack to look at (in this network namespace).
+    #[arg(long, default_value = "tun0")]
+    pub iface: String,
+    /// Refresh every SECONDS (default 1) until interrupted.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "1")]
+    pub watch: Option<f64>,
 }
 
 #[derive(Args, Debug)]

@@ -1,6 +1,7 @@
 //! The `tuntcp` program: command-line options to running applications.
 
 pub mod args;
+mod control;
 mod replay;
 mod setup;
 mod signals;
@@ -18,6 +19,10 @@ pub fn run(cli: Cli) -> Result<(), String> {
     if let Command::Replay(replay) = &cli.command {
         return replay::run(replay);
     }
+    // `ss` only reads; Ctrl-C ends a --watch as any viewer.
+    if let Command::Ss(ss) = &cli.command {
+        return show_stack(ss);
+    }
     let signal_set = signals::block_termination_signals()
         .map_err(|err| format!("cannot set up signal handling: {err}"))?;
     match cli.command {
@@ -34,14 +39,11 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 Mode::Event => apps::echo::ServerMode::Event,
             };
             // The one line a user reads to know it works and how to try it.
+            let (ip, port) = local;
+            let engine = engine_in_words(stack.engine_name());
             println!(
-                "tuntcp echo ({}, {:?}) listening on {}:{} — try: nc {} {}",
-                stack.engine_name(),
-                mode,
-                local.0,
-                local.1,
-                local.0,
-                local.1
+                "serving echo on {ip}:{port} with {engine}, {} — try: nc {ip} {port}",
+                mode.in_words()
             );
             let _ = std::io::stdout().flush();
             let served = apps::echo::serve(&mut listener, mode);
@@ -58,7 +60,32 @@ pub fn run(cli: Cli) -> Result<(), String> {
             stack.shutdown().map_err(|err| err.to_string())
         }
         // Handled above, before the signals are blocked.
-        Command::Replay(_) => Ok(()),
+        Command::Replay(_) | Command::Ss(_) => Ok(()),
+    }
+}
+
+/// "our engine" or "smoltcp", for what the user reads.
+fn engine_in_words(name: &str) -> &str {
+    match name {
+        "tuntcp" => "our engine",
+        other => other,
+    }
+}
+
+/// `tuntcp ss`: the view once, or every `--watch` seconds on a cleared
+/// screen until interrupted.
+fn show_stack(ss: &args::SsArgs) -> Result<(), String> {
+    let Some(interval) = ss.watch else {
+        print!("{}", control::query(&ss.iface)?);
+        return Ok(());
+    };
+    let interval = std::time::Duration::from_secs_f64(interval.max(0.1));
+    loop {
+        let view = control::query(&ss.iface)?;
+        // Home the cursor and clear the screen, as watch(1) does.
+        print!("\x1b[H\x1b[2J{view}");
+        let _ = std::io::stdout().flush();
+        std::thread::sleep(interval);
     }
 }
 

@@ -35,6 +35,7 @@ pub fn start_stack(net: &NetArgs) -> Result<Stack, SetupError> {
     let stack = Stack::start(engine, device)
         .map_err(|err| format!("cannot start the stack's driver thread: {err}"))?;
     stack.set_default();
+    super::control::serve(&stack, &net.iface);
     Ok(stack)
 }
 

@@ -28,6 +28,7 @@
 //! socket; without a tap a send is one non-blocking write(2).
 
 mod event_loop;
+mod task_wakers;
 mod waiters;
 mod waker;
 
@@ -40,6 +41,7 @@ use std::thread::JoinHandle;
 use crate::device::Device;
 use crate::engine::{Engine, ReadinessEvent, Watched};
 use crate::time::{Instant, MonotonicClock};
+pub use task_wakers::TaskDirection;
 pub use waiters::{PolledEvent, RegisterError, Waiters};
 pub use waker::Waker;
 
@@ -222,7 +224,7 @@ impl EngineCell {
         log::error!("the driver stopped: {err}");
         let _ = self.failure.set(err.to_string());
         // Under the lock, so a caller about to wait sees `stop` first.
-        let core = self.lock();
+        let mut core = self.lock();
         self.stop.store(true, Ordering::Release);
         core.waiters.wake_everyone();
     }

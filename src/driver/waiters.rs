@@ -10,6 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar};
 
+use super::task_wakers::{TaskDirection, TaskWakers};
 use crate::engine::{Readiness, ReadinessEvent, Watched};
 
 /// The blocked calls of one handle: a reader and a writer of the same
@@ -57,6 +58,8 @@ pub struct Waiters {
     registrations: HashMap<Watched, Registration>,
     polls: HashMap<u64, PollQueue>,
     next_poll: u64,
+    /// Async tasks (`tuntcp::tokio`), woken like the blocked calls.
+    tasks: TaskWakers,
 }
 
 impl Waiters {
@@ -88,8 +91,20 @@ impl Waiters {
         }
     }
 
-    /// Wakes every blocked call and every poll: the stack stopped.
-    pub fn wake_everyone(&self) {
+    /// The async task behind `waker` waits for `handle`'s next event.
+    /// Call under the lock, right after the call that would block.
+    pub fn wait_task(
+        &mut self,
+        handle: Watched,
+        direction: TaskDirection,
+        waker: &std::task::Waker,
+    ) {
+        self.tasks.register(handle, direction, waker);
+    }
+
+    /// Wakes every blocked call, poll and task: the stack stopped.
+    pub fn wake_everyone(&mut self) {
+        self.tasks.wake_all();
         for slot in self.slots.values() {
             slot.condvar.notify_all();
         }
@@ -103,6 +118,7 @@ impl Waiters {
     /// interested (errors and the peer's FIN always are).
     pub fn deliver(&mut self, event: ReadinessEvent) {
         self.wake(event.handle);
+        self.tasks.wake(event.handle);
         let Some(registration) = self.registrations.get_mut(&event.handle) else {
             return;
         };
@@ -125,6 +141,7 @@ impl Waiters {
     pub fn forget(&mut self, handle: Watched) {
         self.slots.remove(&handle);
         self.registrations.remove(&handle);
+        self.tasks.forget(handle);
     }
 
     // ----- polls -----

@@ -321,6 +321,16 @@ pub trait Engine: Send {
     /// Counters since the engine was made.
     fn stats(&self) -> EngineStats;
 
+    /// Everything `tuntcp ss` shows, at `now`. The default knows only the
+    /// counters; engines override it with their connections and listeners.
+    fn view(&self, now: Instant) -> super::view::StackView {
+        let _ = now;
+        super::view::StackView {
+            stats: self.stats(),
+            ..Default::default()
+        }
+    }
+
     // ----- readiness -----
 
     /// Moves the readiness events queued since the last call into `out`

@@ -10,6 +10,7 @@ pub mod stack;
 pub mod tcp;
 #[cfg(test)]
 mod tests;
+pub mod view;
 
 pub use api::{
     ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
@@ -17,3 +18,4 @@ pub use api::{
 pub use config::{CongestionControl, StackConfig};
 pub use memory::MemoryStats;
 pub use stack::Stack;
+pub use view::{ConnView, ListenerView, StackView, TcpView};

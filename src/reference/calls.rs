@@ -365,6 +365,10 @@ impl Engine for SmolEngine {
         self.stats
     }
 
+    fn view(&self, _now: Instant) -> crate::engine::view::StackView {
+        self.snapshot()
+    }
+
     fn take_readiness(&mut self, out: &mut Vec<ReadinessEvent>) {
         self.take_changes(out);
     }

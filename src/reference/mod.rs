@@ -34,6 +34,7 @@ mod queue_device;
 mod readiness;
 #[cfg(test)]
 mod tests;
+mod view;
 
 pub use config::SmolConfig;
 pub use engine::SmolEngine;

@@ -3,10 +3,13 @@
 use std::io;
 use std::net::{SocketAddr, SocketAddrV4, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
 use super::error::{stack_stopped, to_io_error};
 use super::stack::Stack;
 use super::stream::TcpStream;
+use super::task::poll_call;
+use crate::driver::TaskDirection;
 use crate::engine::{ApiError, ListenerId, Watched};
 
 /// The accept queue length `bind` asks for, as Linux's default somaxconn.
@@ -76,6 +79,27 @@ impl TcpListener {
                 Err(err) => return Err(to_io_error(err)),
             }
         }
+    }
+
+    /// `accept` for an async task: ready with a connection, or the task
+    /// is woken when the accept queue changes.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let id = self.id;
+        let accepted = poll_call(
+            &self.stack,
+            self.watched(),
+            TaskDirection::Read,
+            cx,
+            |engine| {
+                let conn = engine.accept(id)?;
+                Ok((conn, engine.conn_info(conn)?))
+            },
+        );
+        accepted.map_ok(|(conn, info)| {
+            log::info!("accepted {} -> {}", info.remote, info.local);
+            let stream = TcpStream::from_accepted(&self.stack, conn, info);
+            (stream, SocketAddr::V4(info.remote))
+        })
     }
 
     /// An endless iterator of `accept()` results, as in std.

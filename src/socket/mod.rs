@@ -51,6 +51,7 @@ mod listener;
 pub mod poll;
 mod stack;
 mod stream;
+mod task;
 
 pub use error::to_io_error;
 pub use listener::{Incoming, TcpListener, DEFAULT_BACKLOG};

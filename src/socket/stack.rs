@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::device::Device;
 use crate::driver::{Driver, EngineCell};
-use crate::engine::{Engine, EngineStats};
+use crate::engine::{Engine, EngineStats, StackView};
 
 /// A started stack: an engine driven over a device by its own thread.
 /// Cheap to clone; every clone is the same stack.
@@ -64,6 +64,12 @@ impl Stack {
     /// The engine's counters.
     pub fn stats(&self) -> EngineStats {
         self.cell.lock().stats()
+    }
+
+    /// Every connection and listener with its TCP variables, and the
+    /// counters, now (what `tuntcp ss` shows).
+    pub fn view(&self) -> StackView {
+        self.cell.lock().view(self.cell.now())
     }
 
     /// Stops the driver and releases the device (closing the TUN device and

@@ -4,10 +4,13 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, SocketAddrV4, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::error::{stack_stopped, to_io_error};
 use super::stack::{resolve_v4, Stack};
+use super::task::poll_call;
+use crate::driver::TaskDirection;
 use crate::engine::{ApiError, ConnId, ConnInfo, Engine, Watched};
 
 /// A TCP connection, like `std::net::TcpStream`.
@@ -209,6 +212,58 @@ impl TcpStream {
     }
 }
 
+/// The calls async streams are made of (`tuntcp::tokio` wraps them for
+/// tokio; they need no runtime): each runs once and, when it would block,
+/// returns `Pending` with the task woken at the connection's next
+/// readiness event.
+impl TcpStream {
+    /// Sends SYN through `stack` and returns at once; the stream is
+    /// connected when [`TcpStream::poll_connected`] says so.
+    pub fn begin_connect(stack: &Stack, addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let remote = resolve_v4(addr)?;
+        let cell = stack.cell();
+        let mut engine = cell.lock();
+        let conn = engine
+            .connect(cell.now(), remote, None)
+            .map_err(to_io_error)?;
+        cell.transmit(&mut engine);
+        let info = engine.conn_info(conn).map_err(to_io_error)?;
+        drop(engine);
+        Ok(TcpStream::from_accepted(stack, conn, info))
+    }
+
+    /// Ready once the handshake completed (or failed: refused, timed out).
+    pub fn poll_connected(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let conn = self.inner.conn;
+        self.poll_call(cx, TaskDirection::Read, |engine| {
+            engine.connect_status(conn)
+        })
+    }
+
+    /// `read` for an async task.
+    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let (conn, read_shut) = (self.inner.conn, &self.inner.read_shut);
+        self.poll_call(cx, TaskDirection::Read, |engine| {
+            recv_unless_shut(read_shut, engine, conn, buf)
+        })
+    }
+
+    /// `write` for an async task.
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let conn = self.inner.conn;
+        self.poll_call(cx, TaskDirection::Write, |engine| engine.send(conn, buf))
+    }
+
+    fn poll_call<T>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: TaskDirection,
+        call: impl FnOnce(&mut dyn Engine) -> Result<T, ApiError>,
+    ) -> Poll<io::Result<T>> {
+        poll_call(&self.inner.stack, self.watched(), direction, cx, call)
+    }
+}
+
 impl StreamInner {
     /// The connection as readiness events name it.
     fn watched(&self) -> Watched {
@@ -266,13 +321,24 @@ impl Read for &TcpStream {
         let timeout = *lock(&self.inner.read_timeout);
         let read_shut = &self.inner.read_shut;
         self.inner.wait(timeout, |engine, conn| {
-            if read_shut.load(Ordering::Relaxed) {
-                discard_received(engine, conn);
-                return Ok(0);
-            }
-            engine.recv(conn, buf)
+            recv_unless_shut(read_shut, engine, conn, buf)
         })
     }
+}
+
+/// `recv`, or end-of-stream after `shutdown(Read)` (dropping what arrives,
+/// so the peer's window does not stay shut).
+fn recv_unless_shut(
+    read_shut: &AtomicBool,
+    engine: &mut dyn Engine,
+    conn: ConnId,
+    buf: &mut [u8],
+) -> Result<usize, ApiError> {
+    if read_shut.load(Ordering::Relaxed) {
+        discard_received(engine, conn);
+        return Ok(0);
+    }
+    engine.recv(conn, buf)
 }
 
 /// Reads and drops whatever the engine holds for `conn`.

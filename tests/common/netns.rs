@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -92,7 +92,7 @@ pub struct ChildGuard {
     name: String,
     child: Child,
     stdout_lines: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
+    stderr: Arc<SharedText>,
     /// Disconnects when the child closes stderr (normally: exits).
     stderr_closed: Receiver<()>,
     exit: Option<ExitStatus>,
@@ -142,7 +142,26 @@ impl ChildGuard {
 
     /// Everything the child wrote to stderr so far.
     pub fn stderr_text(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        self.stderr.text.lock().unwrap().clone()
+    }
+
+    /// Waits at most `timeout` until the child's stderr contains `needle`
+    /// (e.g. `nc -v -l`'s "Listening on", or a log line), woken by each
+    /// line it writes. `Err` carries its stderr so far.
+    pub fn wait_for_stderr(&self, needle: &str, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        let mut text = self.stderr.text.lock().unwrap();
+        while !text.contains(needle) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!(
+                    "{} did not write {needle:?} to stderr within {timeout:?}; its stderr:\n{text}",
+                    self.name
+                ));
+            }
+            text = self.stderr.grew.wait_timeout(text, left).unwrap().0;
+        }
+        Ok(())
     }
 
     /// Its stderr once it is closed (at most a second from now): for
@@ -288,10 +307,19 @@ fn forward_lines(stdout: impl Read + Send + 'static) -> Receiver<String> {
     receiver
 }
 
+/// A child's stderr as it grows: `grew` is notified after each line.
+struct SharedText {
+    text: Mutex<String>,
+    grew: Condvar,
+}
+
 /// A thread that gathers a stream's text; the receiver disconnects when the
 /// stream closes.
-fn collect_text(stream: impl Read + Send + 'static) -> (Arc<Mutex<String>>, Receiver<()>) {
-    let text = Arc::new(Mutex::new(String::new()));
+fn collect_text(stream: impl Read + Send + 'static) -> (Arc<SharedText>, Receiver<()>) {
+    let text = Arc::new(SharedText {
+        text: Mutex::new(String::new()),
+        grew: Condvar::new(),
+    });
     let sink = Arc::clone(&text);
     let (closed_tx, closed_rx) = mpsc::channel::<()>();
     thread::spawn(move || {
@@ -299,7 +327,8 @@ fn collect_text(stream: impl Read + Send + 'static) -> (Arc<Mutex<String>>, Rece
         let mut reader = BufReader::new(stream);
         let mut line = String::new();
         while matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
-            sink.lock().unwrap().push_str(&line);
+            sink.text.lock().unwrap().push_str(&line);
+            sink.grew.notify_all();
             line.clear();
         }
     });

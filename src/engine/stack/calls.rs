@@ -236,6 +236,10 @@ impl Engine for Stack {
         }
     }
 
+    fn view(&self, now: Instant) -> crate::engine::view::StackView {
+        self.snapshot(now)
+    }
+
     fn stats(&self) -> EngineStats {
         EngineStats {
             retransmission_timeouts: Some(self.recovery.timeouts),

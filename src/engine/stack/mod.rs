@@ -18,6 +18,7 @@ mod calls;
 mod input;
 mod readiness;
 mod transmit;
+mod view;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};

@@ -56,6 +56,7 @@ pub mod tcb;
 pub mod timeouts;
 pub mod timers;
 pub mod timestamps;
+pub mod view;
 
 pub use output::Outgoing;
 pub use recovery_stats::RecoveryStats;

@@ -20,4 +20,5 @@ mod scaling;
 mod security;
 mod timestamps;
 mod transitions;
+mod view;
 mod window;

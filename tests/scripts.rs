@@ -1,0 +1,124 @@
+//! The README's first command, `sudo scripts/demo.sh`, on a machine that
+//! lacks the tools it drives: it must install them (with apt-get, through
+//! scripts/tools.sh, which scripts/test.sh shares) and then work.
+//!
+//! A "fresh machine" here is a PATH without `nc`: a folder of links to
+//! every command of /usr/bin and /usr/sbin but netcat, and a stand-in
+//! `apt-get` that records what it was asked to install and installs it by
+//! adding the link. demo.sh itself makes (and removes) the network
+//! namespace it runs in. Needs root, like the live tests.
+
+mod common;
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::netns::{describe, unique_temp_path, ChildGuard, SHORT, STARTUP_TIMEOUT};
+
+const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts");
+
+/// A PATH folder with every command of the system but `hidden`.
+fn path_without(hidden: &[&str]) -> PathBuf {
+    let dir = unique_temp_path("fresh-path", "d");
+    std::fs::create_dir_all(&dir).unwrap();
+    for system_dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+        let Ok(entries) = std::fs::read_dir(system_dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let link = dir.join(&name);
+            if hidden.iter().any(|h| name == *h) || link.exists() {
+                continue;
+            }
+            symlink(entry.path(), link).unwrap();
+        }
+    }
+    dir
+}
+
+/// Replaces `apt-get` in `path_dir` with a script that logs its arguments
+/// to `log` and "installs" netcat-openbsd by linking `nc` into the folder.
+fn fake_apt_get(path_dir: &Path, log: &Path) {
+    let apt = path_dir.join("apt-get");
+    std::fs::remove_file(&apt).ok();
+    let script = format!(
+        "#!/bin/sh\necho \"apt-get $*\" >> {log}\ncase \"$*\" in *netcat-openbsd*) ln -sf /usr/bin/nc.openbsd {dir}/nc ;; esac\n",
+        log = log.display(),
+        dir = path_dir.display()
+    );
+    std::fs::write(&apt, script).unwrap();
+    Command::new("chmod")
+        .args(["+x"])
+        .arg(&apt)
+        .status()
+        .unwrap();
+    let debconf = path_dir.join("debconf-set-selections");
+    std::fs::remove_file(&debconf).ok();
+    std::fs::write(&debconf, "#!/bin/sh\ncat > /dev/null\n").unwrap();
+    Command::new("chmod")
+        .args(["+x"])
+        .arg(&debconf)
+        .status()
+        .unwrap();
+}
+
+/// Runs `bash -c SCRIPT` with PATH set to `path_dir`; its stdout.
+fn bash_with_path(path_dir: &Path, script: &str) -> String {
+    let output = Command::new("/bin/bash")
+        .args(["-c", script])
+        .env("PATH", path_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn tools_sh_names_the_package_of_each_missing_command_once() {
+    let dir = path_without(&["nc", "socat"]);
+    let missing = bash_with_path(&dir, ". scripts/tools.sh; missing_packages ip nc socat nc");
+    assert_eq!(missing, "netcat-openbsd\nsocat\n");
+    let none = bash_with_path(&dir, ". scripts/tools.sh; missing_packages ip");
+    assert_eq!(none, "");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn demo_installs_netcat_on_a_machine_without_it_and_works() {
+    let dir = path_without(&["nc", "netcat", "apt-get"]);
+    let apt_log = unique_temp_path("apt-log", "txt");
+    fake_apt_get(&dir, &apt_log);
+    let mut command = Command::new(format!("{SCRIPTS}/demo.sh"));
+    command
+        .env("PATH", &dir)
+        .env("TUNTCP_BIN", env!("CARGO_BIN_EXE_tuntcp"));
+    let mut demo = ChildGuard::spawn("scripts/demo.sh", command);
+    drop(demo.stdin());
+    let output = demo
+        .remaining_stdout(STARTUP_TIMEOUT)
+        .unwrap_or_else(|why| panic!("{why}"));
+    let status = demo
+        .wait_timeout(SHORT)
+        .unwrap_or_else(|why| panic!("{why}"));
+    let apt_calls = std::fs::read_to_string(&apt_log).unwrap_or_default();
+    std::fs::remove_dir_all(dir).ok();
+    std::fs::remove_file(apt_log).ok();
+    assert!(
+        status.success(),
+        "demo.sh ended with {}; stdout:\n{output}\nstderr:\n{}",
+        describe(status),
+        demo.final_stderr()
+    );
+    assert!(
+        apt_calls.contains("apt-get install") && apt_calls.contains("netcat-openbsd"),
+        "{apt_calls}"
+    );
+    assert!(output.contains("== it works"), "{output}");
+}
