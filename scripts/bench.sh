@@ -125,8 +125,11 @@ speed_benchmark() {
     for mtu in "${mtus[@]}"; do
         mtu_option=()
         [ "$mtu" != 1500 ] && mtu_option=(--mtu "$mtu")
-        # shellcheck disable=SC2046
-        measure "smoltcp@$mtu" 192.0.2.2:7 "${client[@]}" -- $(tuntcp_echo --stack smoltcp "${mtu_option[@]}")
+        # smoltcp's MTU is fixed at 1500: the rows at 65535 compare with it.
+        if [ "$mtu" = 1500 ]; then
+            # shellcheck disable=SC2046
+            measure "smoltcp@$mtu" 192.0.2.2:7 "${client[@]}" -- $(tuntcp_echo --stack smoltcp)
+        fi
         for mode in "${modes[@]}"; do
             # shellcheck disable=SC2046
             measure "tuntcp-$mode@$mtu" 192.0.2.2:7 "${client[@]}" -- $(tuntcp_echo --mode "$mode" "${mtu_option[@]}")

@@ -34,7 +34,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve echo on kernel sockets (a thread per client).
+    /// Serve echo on kernel sockets (a thread per client, threads reused).
     Serve { addr: SocketAddr },
     /// Measure one echo server and append its figures to --out.
     Run(RunArgs),
@@ -102,9 +102,14 @@ fn serve(addr: SocketAddr) -> io::Result<()> {
     let listener = TcpListener::bind(addr)?;
     println!("kernel echo listening on {addr}");
     io::stdout().flush()?;
+    // Threads are reused, as by our threaded echo: a new thread per
+    // connection would put thread creation into the kernel's conn/s.
+    let workers =
+        tuntcp::apps::workers::Workers::new("kernel echo", |stream: std::net::TcpStream| {
+            let _ = tuntcp::apps::echo::echo_until_eof(&stream);
+        });
     for stream in listener.incoming() {
-        let stream = stream?;
-        std::thread::spawn(move || tuntcp::apps::echo::echo_until_eof(&stream));
+        workers.run(stream?)?;
     }
     Ok(())
 }
