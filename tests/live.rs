@@ -488,6 +488,56 @@ fn event_mode_serves_a_thousand_concurrent_clients() {
     });
 }
 
+/// Ten thousand connections held open at once by the event server's one
+/// thread: each is proven served when it opens (one byte echoed), and
+/// after all are open every hundredth echoes again. Bounded: connects and
+/// echoes time out, and the whole run must end within two minutes.
+#[test]
+fn event_mode_holds_ten_thousand_connections_and_still_echoes() {
+    const CONNECTIONS: usize = 10_000;
+    const BOUND: Duration = Duration::from_secs(120);
+    raise_open_file_limit(CONNECTIONS + 1_000);
+    run_in_new_netns(|| {
+        let (_server, _) = start_echo("tuntcp", &["--mode", "event", "--backlog", "1024"]);
+        let started = std::time::Instant::now();
+        let mut streams = Vec::with_capacity(CONNECTIONS);
+        for _ in 0..CONNECTIONS {
+            let mut stream = connect_to_stack(ECHO_PORT, Duration::from_secs(20));
+            expect_echo(&mut stream, b"o");
+            streams.push(stream);
+            assert!(
+                started.elapsed() < BOUND,
+                "{} opened in {BOUND:?}",
+                streams.len()
+            );
+        }
+        for stream in streams.iter_mut().step_by(100) {
+            expect_echo(stream, b"s");
+        }
+        assert!(started.elapsed() < BOUND, "not done within {BOUND:?}");
+    });
+}
+
+/// Lets this test process hold `wanted` descriptors (its soft limit may
+/// be 1024), within the hard limit.
+fn raise_open_file_limit(wanted: usize) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: both calls take a pointer to a live rlimit.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        assert!(
+            limit.rlim_max as usize >= wanted,
+            "the hard limit on open files ({}) is below {wanted}",
+            limit.rlim_max
+        );
+        limit.rlim_cur = limit.rlim_cur.max(wanted as libc::rlim_t);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+    }
+}
+
 #[track_caller]
 fn expect_echo(stream: &mut TcpStream, line: &[u8]) {
     stream.write_all(line).unwrap();

@@ -38,6 +38,11 @@ enum Command {
     Serve { addr: SocketAddr },
     /// Measure one echo server and append its figures to --out.
     Run(RunArgs),
+    /// Open COUNT connections to ADDR, each proven served, print "ready",
+    /// hold them until stdin ends, then check that every hundredth still
+    /// echoes (`run --idle` starts several: one process holds only so many
+    /// descriptors).
+    Hold { addr: SocketAddr, count: usize },
     /// Print the figures in FILE side by side, with ratios.
     Report {
         file: PathBuf,
@@ -89,6 +94,7 @@ fn main() {
     let result = match cli.command {
         Command::Serve { addr } => serve(addr),
         Command::Run(args) => run(&args),
+        Command::Hold { addr, count } => hold(addr, count),
         Command::Report { file, loss } => print_report(&file, loss),
     };
     if let Err(err) = result {
@@ -174,15 +180,80 @@ fn run(args: &RunArgs) -> io::Result<()> {
 }
 
 /// Resident memory per idle connection: RSS with `idle` connections open
-/// (each proven served) minus RSS before, then a sample must still echo.
+/// (each proven served) minus RSS before; a sample must still echo after.
+/// The connections are held by child processes of at most
+/// [`CONNECTIONS_PER_HOLDER`] each, as one process may hold only so many
+/// descriptors (the hard limit is often 20,000 or less).
 fn measure_idle(rec: &Recorder, pid: u32) -> io::Result<()> {
     let before = process::rss_kib(pid)?;
-    let mut streams = load::open_idle(rec.args.addr, rec.args.idle)?;
+    let mut holders = Vec::new();
+    let mut left = rec.args.idle;
+    while left > 0 {
+        let count = left.min(CONNECTIONS_PER_HOLDER);
+        holders.push(Holder::start(rec.args.addr, count)?);
+        left -= count;
+    }
     let after = process::rss_kib(pid)?;
-    load::sample_echo(&mut streams, 100)?;
-    rec.record("idle_conns", streams.len() as f64)?;
-    let per_conn = after.saturating_sub(before) as f64 / streams.len() as f64;
+    for holder in holders {
+        holder.finish()?;
+    }
+    rec.record("idle_conns", rec.args.idle as f64)?;
+    let per_conn = after.saturating_sub(before) as f64 / rec.args.idle as f64;
     rec.record("idle_kib_per_conn", per_conn)
+}
+
+/// Connections one `hold` process opens at most.
+const CONNECTIONS_PER_HOLDER: usize = 15_000;
+
+/// A `tuntcp-bench hold` child, its connections open.
+struct Holder {
+    child: std::process::Child,
+}
+
+impl Holder {
+    /// Starts one and waits until it says its connections are open.
+    fn start(addr: SocketAddr, count: usize) -> io::Result<Holder> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(std::env::current_exe()?)
+            .args(["hold", &addr.to_string(), &count.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        io::BufReader::new(stdout).read_line(&mut line)?;
+        if line.trim() != "ready" {
+            let _ = child.kill();
+            let status = child.wait()?;
+            return Err(io::Error::other(format!(
+                "a holder of {count} connections failed ({status})"
+            )));
+        }
+        Ok(Holder { child })
+    }
+
+    /// Ends its stdin, so it checks its sample and exits; fails if it did.
+    fn finish(mut self) -> io::Result<()> {
+        drop(self.child.stdin.take());
+        let status = self.child.wait()?;
+        if !status.success() {
+            return Err(io::Error::other(format!(
+                "an idle connection stopped echoing ({status})"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn hold(addr: SocketAddr, count: usize) -> io::Result<()> {
+    process::raise_fd_limit()?;
+    let mut streams = load::open_idle(addr, count)?;
+    println!("ready");
+    io::stdout().flush()?;
+    // Until the measuring process closes our stdin.
+    io::copy(&mut io::stdin(), &mut io::sink())?;
+    load::sample_echo(&mut streams, 100)?;
+    Ok(())
 }
 
 fn print_report(file: &PathBuf, loss: bool) -> io::Result<()> {

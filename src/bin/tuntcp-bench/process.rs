@@ -37,24 +37,37 @@ pub fn rss_kib(pid: u32) -> io::Result<u64> {
         .ok_or_else(|| io::Error::other("no VmRSS in /proc/PID/status"))
 }
 
-/// Raises this process's open-file limit to its hard limit, so it can hold
-/// tens of thousands of connections.
+/// Raises this process's open-file limit so it can hold tens of thousands
+/// of connections: to `fs.nr_open` where allowed (root), else to the hard
+/// limit. Returns the limit now in force.
 pub fn raise_fd_limit() -> io::Result<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: both calls take a pointer to a live rlimit.
+    let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|text| text.trim().parse::<libc::rlim_t>().ok());
+    // SAFETY: each call takes a pointer to a live rlimit.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
             return Err(io::Error::last_os_error());
+        }
+        if let Some(most) = nr_open.filter(|&most| most > limit.rlim_max) {
+            let raised = libc::rlimit {
+                rlim_cur: most,
+                rlim_max: most,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return Ok(most as u64);
+            }
         }
         limit.rlim_cur = limit.rlim_max;
         if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
             return Err(io::Error::last_os_error());
         }
     }
-    Ok(limit.rlim_cur)
+    Ok(limit.rlim_cur as u64)
 }
 
 #[cfg(test)]
