@@ -119,26 +119,52 @@ fn a_thousand_concurrent_async_clients_are_echoed() {
     });
 }
 
+/// A kernel listener on `addr` whose SYN and accept queues hold `clients`
+/// connections at once. `KernelListener::bind` listens with a backlog of
+/// 128 (mio's, as std's): a thousand SYNs at once then overflow it, Linux
+/// answers with SYN cookies and drops a cookie's completing ACK while the
+/// accept queue is full (TcpExtListenOverflows). Nothing of the connection
+/// is left in the kernel, so if our data segment is dropped the same way,
+/// our FIN after it (SEQ != ISN+1) fails the cookie check and is answered
+/// with a RST (TcpExtSyncookiesFailed, syncookies.c) — what any client,
+/// Linux's too, gets from an overflowing listener; not what these tests
+/// are about.
+fn kernel_listener_for(addr: &str, clients: usize) -> io::Result<KernelListener> {
+    let socket = ::tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr.parse().expect("an IPv4 socket address"))?;
+    socket.listen(u32::try_from(clients).expect("a backlog fits u32"))
+}
+
 /// The other way round: 1,000 async clients on our stack, connected at
 /// once to a kernel echo server (tokio's), each getting its line back.
 #[test]
 fn a_thousand_concurrent_async_connects_from_the_stack_are_served() {
     const CLIENTS: usize = 1000;
     run_async("tuntcp", |stack| async move {
-        let kernel_echo = KernelListener::bind("0.0.0.0:9002").await?;
+        let kernel_echo = kernel_listener_for("0.0.0.0:9002", CLIENTS)?;
         let server = ::tokio::spawn(kernel_echo_server(kernel_echo));
         let all_connected = Arc::new(Barrier::new(CLIENTS));
         let clients: Vec<_> = (0..CLIENTS)
             .map(|id| {
                 let (stack, all_connected) = (stack.clone(), Arc::clone(&all_connected));
                 ::tokio::spawn(async move {
-                    let mut ours = TcpStream::connect_on(&stack, (HOST_ADDR, 9002)).await?;
+                    let mut ours = TcpStream::connect_on(&stack, (HOST_ADDR, 9002))
+                        .await
+                        .map_err(|e| failed(id, "connect", None, e))?;
+                    let local = ours.local_addr().ok();
                     all_connected.wait().await;
                     let line = format!("stack client {id}\n");
-                    ours.write_all(line.as_bytes()).await?;
-                    ours.shutdown().await?;
+                    ours.write_all(line.as_bytes())
+                        .await
+                        .map_err(|e| failed(id, "write", local, e))?;
+                    ours.shutdown()
+                        .await
+                        .map_err(|e| failed(id, "shutdown", local, e))?;
                     let mut echoed = Vec::new();
-                    ours.read_to_end(&mut echoed).await?;
+                    ours.read_to_end(&mut echoed)
+                        .await
+                        .map_err(|e| failed(id, "read", local, e))?;
                     assert_eq!(echoed, line.as_bytes(), "client {id}");
                     io::Result::Ok(())
                 })
@@ -150,6 +176,16 @@ fn a_thousand_concurrent_async_connects_from_the_stack_are_served() {
         server.abort();
         Ok(())
     });
+}
+
+/// `error` with the client, the step that failed and its 4-tuple, so a
+/// failure among a thousand says which connection and where.
+fn failed(id: usize, step: &str, local: Option<SocketAddr>, error: io::Error) -> io::Error {
+    let local = local.map_or("?".to_string(), |addr| addr.to_string());
+    io::Error::new(
+        error.kind(),
+        format!("client {id} ({local} -> {HOST_ADDR}:9002): {step}: {error}"),
+    )
 }
 
 /// A tun2socks-style relay: connections to the stack are joined to kernel
