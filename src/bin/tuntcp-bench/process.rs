@@ -40,7 +40,7 @@ pub fn rss_kib(pid: u32) -> io::Result<u64> {
 /// Raises this process's open-file limit so it can hold tens of thousands
 /// of connections: to `fs.nr_open` where allowed (root), else to the hard
 /// limit. Returns the limit now in force.
-pub fn raise_fd_limit() -> io::Result<u64> {
+pub fn raise_fd_limit() -> io::Result<libc::rlim_t> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -59,7 +59,7 @@ pub fn raise_fd_limit() -> io::Result<u64> {
                 rlim_max: most,
             };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                return Ok(most as u64);
+                return Ok(most);
             }
         }
         limit.rlim_cur = limit.rlim_max;
@@ -67,7 +67,7 @@ pub fn raise_fd_limit() -> io::Result<u64> {
             return Err(io::Error::last_os_error());
         }
     }
-    Ok(limit.rlim_cur as u64)
+    Ok(limit.rlim_cur)
 }
 
 #[cfg(test)]
