@@ -57,6 +57,16 @@ impl Flags {
     pub const PSH: u8 = 0x08;
     pub const ACK: u8 = 0x10;
 
+    /// The flags a header has set.
+    pub fn of(fin: bool, syn: bool, rst: bool, psh: bool, ack: bool) -> Flags {
+        let bits = [(fin, Flags::FIN), (syn, Flags::SYN), (rst, Flags::RST)]
+            .into_iter()
+            .chain([(psh, Flags::PSH), (ack, Flags::ACK)])
+            .filter(|(set, _)| *set)
+            .fold(0, |all, (_, bit)| all | bit);
+        Flags(bits)
+    }
+
     pub fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
     }
@@ -88,20 +98,9 @@ impl fmt::Display for Flags {
 
 impl SegmentSummary {
     pub fn of(header: &TcpHeader, payload_len: usize) -> SegmentSummary {
-        let mut flags = 0;
-        for (set, bit) in [
-            (header.flags.fin, Flags::FIN),
-            (header.flags.syn, Flags::SYN),
-            (header.flags.rst, Flags::RST),
-            (header.flags.psh, Flags::PSH),
-            (header.ack.is_some(), Flags::ACK),
-        ] {
-            if set {
-                flags |= bit;
-            }
-        }
+        let f = &header.flags;
         SegmentSummary {
-            flags: Flags(flags),
+            flags: Flags::of(f.fin, f.syn, f.rst, f.psh, header.ack.is_some()),
             seq: header.seq.0,
             ack: header.ack.map_or(0, |ack| ack.0),
             len: u32::try_from(payload_len).unwrap_or(u32::MAX),
