@@ -1170,3 +1170,49 @@ live_tests! {
         netem_loss_duplication_reordering_and_corruption,
     ]
 }
+
+/// `--trace FILE` leaves one JSON object a line: the kernel's SYN, then
+/// LISTEN => SYN-RECEIVED => ESTABLISHED with the 4-tuple, and the close.
+#[test]
+fn trace_file_records_segments_and_state_changes() {
+    let path = unique_temp_path("live-trace", "jsonl");
+    let path_arg = path.to_str().unwrap().to_string();
+    run_in_new_netns(move || {
+        let (mut server, _) = start_echo("tuntcp", &["--trace", &path_arg]);
+        assert_eq!(nc_exchange(b"traced line\n"), "traced line\n");
+        server
+            .terminate(SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+    });
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Every line must be valid JSON to a real parser.
+    let check = "import json,sys\nfor line in open(sys.argv[1]): json.loads(line)";
+    run_ok("python3", &["-c", check, path.to_str().unwrap()], SHORT);
+    std::fs::remove_file(&path).ok();
+    let lines: Vec<&str> = text.lines().collect();
+    let states: Vec<&str> = lines
+        .iter()
+        .filter(|line| line.contains(r#""event":"state""#))
+        .copied()
+        .collect();
+    let expected = [
+        r#""from":"LISTEN","to":"SYN-RECEIVED""#,
+        r#""from":"SYN-RECEIVED","to":"ESTABLISHED""#,
+        r#""from":"ESTABLISHED","to":"CLOSE-WAIT""#,
+    ];
+    for (state, change) in states.iter().zip(expected) {
+        assert!(state.contains(change), "{change} expected:\n{text}");
+        assert!(
+            state.contains(r#""local":"192.0.2.2:7""#) && state.contains(r#""remote":"192.0.2.1:"#),
+            "4-tuple missing:\n{text}"
+        );
+    }
+    assert!(states.len() >= expected.len(), "{text}");
+    assert!(states[0].contains(r#""cause":{"flags":"SYN","#), "{text}");
+    assert!(
+        lines[0].contains(r#""event":"segment","dir":"in""#)
+            && lines[0].contains(r#""flags":"SYN""#),
+        "{text}"
+    );
+    assert!(text.contains(r#""dir":"out""#), "{text}");
+}

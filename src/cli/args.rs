@@ -122,6 +122,11 @@ pub struct NetArgs {
     /// Write every packet, both directions, to this pcap file (Wireshark).
     #[arg(long)]
     pub pcap: Option<PathBuf>,
+    /// Write a machine-readable trace to this file, one JSON object a line:
+    /// every segment in and out, and (our engine only) every state change
+    /// with its 4-tuple and the segment that caused it.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
     /// Make the link bad on purpose, to watch retransmission, reordering and
     /// duplicate delivery happen (e.g. in Wireshark with --pcap): e.g.
     /// loss=5%,dup=1%,reorder=5%,corrupt=0.1%,seed=42. Rates are percentages

@@ -8,6 +8,7 @@ use tuntcp::device::pcap::PcapTap;
 use tuntcp::device::tun::TunDevice;
 use tuntcp::device::tun_offload::OffloadTunDevice;
 use tuntcp::device::Device;
+use tuntcp::driver::trace;
 use tuntcp::engine::{CongestionControl, Engine, StackConfig};
 use tuntcp::reference::{SmolConfig, SmolEngine};
 use tuntcp::socket::Stack;
@@ -32,7 +33,14 @@ pub fn start_stack(net: &NetArgs) -> Result<Stack, SetupError> {
         ))),
         StackKind::Smoltcp => Box::new(SmolEngine::new(SmolConfig::new(net.addr))),
     };
-    let stack = Stack::start(engine, device)
+    let trace = match &net.trace {
+        None => None,
+        Some(path) => Some(
+            trace::create(path)
+                .map_err(|err| format!("cannot write the trace file {}: {err}", path.display()))?,
+        ),
+    };
+    let stack = Stack::start_traced(engine, device, trace)
         .map_err(|err| format!("cannot start the stack's driver thread: {err}"))?;
     stack.set_default();
     super::control::serve(&stack, &net.iface);
@@ -46,6 +54,7 @@ fn stack_config(net: &NetArgs, device: &dyn Device) -> StackConfig {
     let mut config = StackConfig::new(net.addr).with_random_secret();
     config.msl = std::time::Duration::from_secs(net.msl);
     config.timestamps = !net.no_timestamps;
+    config.trace = net.trace.is_some();
     config.mss = u16::try_from(device.mtu().saturating_sub(40)).unwrap_or(u16::MAX);
     if device.max_packet() > device.mtu() {
         config.offload_segment = Some(device.max_packet());

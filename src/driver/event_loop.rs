@@ -42,12 +42,18 @@ pub(super) fn run(cell: &EngineCell, device_fd: Option<RawFd>) -> io::Result<()>
 /// Feeds the engine what the device has, up to one turn's worth; returns
 /// how many packets that was.
 fn read_packets(core: &mut Core, now: Instant, rx: &mut [u8]) -> io::Result<usize> {
-    let Some(device) = core.device.as_mut() else {
+    let Core {
+        device,
+        engine,
+        trace,
+        ..
+    } = core;
+    let Some(device) = device.as_mut() else {
         return Ok(0);
     };
     for count in 0..MAX_PACKETS_PER_TURN {
         match device.recv(rx)? {
-            Some(len) => core.engine.handle_packet(now, &rx[..len]),
+            Some(len) => Core::feed(engine.as_mut(), trace.as_mut(), now, &rx[..len]),
             None => return Ok(count),
         }
     }

@@ -29,6 +29,7 @@
 
 mod event_loop;
 mod task_wakers;
+pub mod trace;
 mod waiters;
 mod waker;
 
@@ -42,6 +43,7 @@ use crate::device::Device;
 use crate::engine::{Engine, ReadinessEvent, Watched};
 use crate::time::{Instant, MonotonicClock};
 pub use task_wakers::TaskDirection;
+use trace::{Direction, TraceWriter};
 pub use waiters::{PolledEvent, RegisterError, Waiters};
 pub use waker::Waker;
 
@@ -66,6 +68,8 @@ pub struct Core {
     pub waiters: Waiters,
     /// Reused for draining the engine's readiness events.
     events: Vec<ReadinessEvent>,
+    /// `--trace FILE`: segments and state changes as JSON lines.
+    trace: Option<TraceWriter>,
 }
 
 impl Core {
@@ -76,6 +80,22 @@ impl Core {
         for event in self.events.drain(..) {
             self.waiters.deliver(event);
         }
+        if let Some(trace) = self.trace.as_mut() {
+            trace.flush();
+        }
+    }
+
+    /// Hands one packet from the device to the engine, tracing it and the
+    /// state changes it caused.
+    fn feed(engine: &mut dyn Engine, trace: Option<&mut TraceWriter>, now: Instant, packet: &[u8]) {
+        match trace {
+            None => engine.handle_packet(now, packet),
+            Some(trace) => {
+                trace.segment(now, Direction::In, packet);
+                engine.handle_packet(now, packet);
+                trace.state_changes(engine);
+            }
+        }
     }
 
     /// Sends every packet the engine has due. A failed send is logged and
@@ -85,7 +105,15 @@ impl Core {
         let Some(device) = self.device.as_mut() else {
             return;
         };
+        // Changes made by timers and application calls come before the
+        // segments they send.
+        if let Some(trace) = self.trace.as_mut() {
+            trace.state_changes(self.engine.as_mut());
+        }
         while let Some(len) = self.engine.poll_transmit(now, &mut self.tx) {
+            if let Some(trace) = self.trace.as_mut() {
+                trace.segment(now, Direction::Out, &self.tx[..len]);
+            }
             if let Err(err) = device.send(&self.tx[..len]) {
                 log::debug!("dropped an outbound packet of {len} bytes: {err}");
             }
@@ -239,6 +267,15 @@ pub struct Driver {
 impl Driver {
     /// Starts the event loop over `device`, driving `engine`.
     pub fn start(engine: Box<dyn Engine>, device: Box<dyn Device>) -> io::Result<Driver> {
+        Driver::start_traced(engine, device, None)
+    }
+
+    /// [`Driver::start`], writing a trace (`driver/trace.rs`) if given one.
+    pub fn start_traced(
+        engine: Box<dyn Engine>,
+        device: Box<dyn Device>,
+        trace: Option<TraceWriter>,
+    ) -> io::Result<Driver> {
         let device_fd = device.raw_fd();
         let cell = Arc::new(EngineCell {
             core: Mutex::new(Core {
@@ -247,6 +284,7 @@ impl Driver {
                 tx: vec![0u8; PACKET_BUFFER],
                 waiters: Waiters::default(),
                 events: Vec::new(),
+                trace,
             }),
             waker: Waker::new()?,
             clock: MonotonicClock::new(),

@@ -341,6 +341,15 @@ pub trait Engine: Send {
 
     /// What `handle` could do now; `None` for an unknown handle.
     fn readiness(&self, handle: Watched) -> Option<Readiness>;
+
+    // ----- trace -----
+
+    /// Moves the state changes recorded since the last call into `out`
+    /// (appending), when the engine was built with tracing on. Engines
+    /// that do not record them (smoltcp) add nothing.
+    fn take_trace(&mut self, out: &mut Vec<super::trace::TraceEvent>) {
+        let _ = out;
+    }
 }
 
 #[cfg(test)]

@@ -124,6 +124,13 @@ pub struct StackConfig {
     /// If set, every connection uses this ISN instead of the RFC 6528
     /// generator. Only for tests (sequence numbers near 2^32, exact packets).
     pub fixed_isn: Option<u32>,
+    /// Record every connection's state changes as [`TraceEvent`]s for
+    /// [`Engine::take_trace`] (`--trace FILE`). Off by default: it costs
+    /// a queue entry per change.
+    ///
+    /// [`TraceEvent`]: super::trace::TraceEvent
+    /// [`Engine::take_trace`]: super::Engine::take_trace
+    pub trace: bool,
 }
 
 impl StackConfig {
@@ -157,6 +164,7 @@ impl StackConfig {
             max_control_queue: 64,
             isn_secret: IsnSecret::default(),
             fixed_isn: None,
+            trace: false,
         }
     }
 

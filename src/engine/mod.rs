@@ -10,6 +10,7 @@ pub mod stack;
 pub mod tcp;
 #[cfg(test)]
 mod tests;
+pub mod trace;
 pub mod view;
 
 pub use api::{
@@ -18,4 +19,5 @@ pub use api::{
 pub use config::{CongestionControl, StackConfig};
 pub use memory::MemoryStats;
 pub use stack::Stack;
+pub use trace::{SegmentSummary, TraceEvent};
 pub use view::{ConnView, ListenerView, StackView, TcpView};

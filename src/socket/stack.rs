@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::device::Device;
+use crate::driver::trace::TraceWriter;
 use crate::driver::{Driver, EngineCell};
 use crate::engine::{Engine, EngineStats, StackView};
 
@@ -25,9 +26,20 @@ static DEFAULT_STACK: OnceLock<Stack> = OnceLock::new();
 impl Stack {
     /// Starts the driver thread for `engine` over `device`.
     pub fn start(engine: Box<dyn Engine>, device: Box<dyn Device>) -> io::Result<Stack> {
+        Stack::start_traced(engine, device, None)
+    }
+
+    /// [`Stack::start`], writing segments and state changes to `trace`
+    /// (`--trace FILE`, see `driver/trace.rs`). State changes appear only
+    /// if the engine records them (our engine with `StackConfig::trace`).
+    pub fn start_traced(
+        engine: Box<dyn Engine>,
+        device: Box<dyn Device>,
+        trace: Option<TraceWriter>,
+    ) -> io::Result<Stack> {
         let name = engine.name();
         let local_ip = engine.local_ip();
-        let driver = Driver::start(engine, device)?;
+        let driver = Driver::start_traced(engine, device, trace)?;
         Ok(Stack {
             cell: Arc::clone(driver.cell()),
             driver: Arc::new(Mutex::new(driver)),

@@ -7,6 +7,7 @@ use crate::engine::api::{
     ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
 };
 use crate::engine::tcp::{State, Tcb};
+use crate::engine::trace::TraceEvent;
 use crate::time::Instant;
 
 impl Stack {
@@ -249,6 +250,10 @@ impl Engine for Stack {
 
     fn take_readiness(&mut self, out: &mut Vec<ReadinessEvent>) {
         self.take_changes(out);
+    }
+
+    fn take_trace(&mut self, out: &mut Vec<TraceEvent>) {
+        self.trace.drain_into(out);
     }
 
     fn readiness(&self, handle: Watched) -> Option<Readiness> {

@@ -6,6 +6,7 @@ use log::{debug, trace};
 
 use super::{ControlPacket, FourTuple, Stack, MAX_ECHO_DATA};
 use crate::engine::tcp::{rst_for, Tcb};
+use crate::engine::trace::SegmentSummary;
 use crate::time::Instant;
 use crate::wire::{EchoRequest, Ipv4Repr, SeqNum, TcpSegment, PROTO_ICMP, PROTO_TCP};
 
@@ -59,26 +60,36 @@ impl Stack {
             Ok(seg) => seg,
             Err(reason) => return self.drop_packet(format_args!("TCP: {reason}")),
         };
+        if self.config.trace {
+            self.cause = Some(SegmentSummary::of(&seg.header, seg.payload.len()));
+        }
+        self.on_segment(now, ip, &seg);
+        self.cause = None;
+    }
+
+    /// Hands a checked segment to its connection, to a listener, or
+    /// answers it with a RST (§3.10.7).
+    fn on_segment(&mut self, now: Instant, ip: &Ipv4Repr, seg: &TcpSegment) {
         let local = SocketAddrV4::new(ip.dst, seg.header.dst_port);
         let remote = SocketAddrV4::new(ip.src, seg.header.src_port);
         if let Some(&id) = self.by_tuple.get(&FourTuple { local, remote }) {
-            if self.reopen_from_time_wait(now, id, local, remote, &seg) {
+            if self.reopen_from_time_wait(now, id, local, remote, seg) {
                 return;
             }
             let Some(entry) = self.conns.get_mut(&id) else {
                 return;
             };
-            if let Some(rst) = entry.tcb.handle_segment(now, &seg) {
+            if let Some(rst) = entry.tcb.handle_segment(now, seg) {
                 self.queue_rst(local, remote, rst);
             }
             self.touch(id);
         } else if let Some(&listener_id) = self.listener_by_port.get(&local.port()) {
-            self.on_listen_segment(now, listener_id, local, remote, &seg, None);
+            self.on_listen_segment(now, listener_id, local, remote, seg, None);
         } else {
             // §3.10.7.1: no TCB. Anything but a RST gets a RST.
             trace!("{local} <- {remote}: no connection for {}", seg.header);
             self.stats.packets_dropped += 1;
-            if let Some(rst) = rst_for(&seg) {
+            if let Some(rst) = rst_for(seg) {
                 self.queue_rst(local, remote, rst);
             }
         }

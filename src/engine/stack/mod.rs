@@ -33,6 +33,7 @@ use super::memory::{MemoryBudget, MemoryStats};
 use super::tcp::ring::MIN_STORAGE;
 use super::tcp::tcb::CONNECTION_COST;
 use super::tcp::{RecoveryStats, State, Tcb};
+use super::trace::{SegmentSummary, TraceEvent, TraceQueue};
 use crate::time::Instant;
 use crate::wire::{SeqNum, TcpHeader};
 
@@ -130,6 +131,10 @@ pub struct Stack {
     /// The latest time the stack was given, for the calls that get none
     /// (`close`).
     clock: Instant,
+    /// State changes for `take_trace` (only with `config.trace`).
+    trace: TraceQueue,
+    /// The segment being processed, named as the cause of state changes.
+    cause: Option<SegmentSummary>,
 }
 
 impl Stack {
@@ -151,6 +156,8 @@ impl Stack {
             budget: MemoryBudget::new(config.memory_budget),
             refused_for_memory: 0,
             clock: Instant::default(),
+            trace: TraceQueue::default(),
+            cause: None,
             config,
         }
     }
@@ -253,6 +260,19 @@ impl Stack {
         let recovery = entry.tcb.take_recovery_stats();
         self.stats.retransmitted_bytes += recovery.retransmitted_bytes;
         self.recovery += recovery;
+        if self.config.trace {
+            let (local, remote) = (entry.tcb.local, entry.tcb.remote);
+            for (from, to) in entry.tcb.take_transitions() {
+                self.trace.push(TraceEvent {
+                    at: self.clock,
+                    local,
+                    remote,
+                    from,
+                    to,
+                    cause: self.cause,
+                });
+            }
+        }
         Self::note_conn_change(&mut self.changed, id, entry);
         if entry.tcb.state() == State::Closed {
             self.retire(id);

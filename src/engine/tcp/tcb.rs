@@ -73,6 +73,9 @@ pub const MAX_WINDOW_FIELD: usize = u16::MAX as usize;
 
 /// What one connection costs besides its buffers' storage: the TCB and
 /// its entries in the stack's tables (4-tuple map, timer heap, queues).
+/// Most state changes a TCB keeps for the trace between two takes.
+const MAX_TRANSITIONS: usize = 16;
+
 pub const CONNECTION_COST: usize = std::mem::size_of::<Tcb>() + 128;
 
 /// Bound on the duplicate ACKs owed at once: a full 64 KiB window of
@@ -109,6 +112,7 @@ pub struct TcbConfig {
     pub recv_buffer_max: usize,
     pub send_buffer_max: usize,
     pub idle_buffer_release: Option<Duration>,
+    pub trace: bool,
 }
 
 impl TcbConfig {
@@ -130,6 +134,7 @@ impl TcbConfig {
             recv_buffer_max: config.recv_buffer_limit(),
             send_buffer_max: config.send_buffer_limit(),
             idle_buffer_release: config.idle_buffer_release,
+            trace: config.trace,
         }
     }
 }
@@ -260,6 +265,9 @@ pub struct Tcb {
     pub(super) retransmissions: u64,
     /// How loss was recovered from; the stack sums them too.
     pub(super) recovery_stats: RecoveryStats,
+    /// State changes (from, to) since the stack last took them, kept only
+    /// with `cfg.trace` (see `engine/trace.rs`).
+    pub(super) transitions: Vec<(State, State)>,
     /// When the current loss recovery began (for `time_in_recovery`).
     pub(super) recovery_since: Option<Instant>,
     /// Segments dropped by the checks of §3.10.7 (for the statistics too).
@@ -344,6 +352,7 @@ impl Tcb {
             nodelay: false,
             retransmissions: 0,
             recovery_stats: RecoveryStats::default(),
+            transitions: Vec::new(),
             recovery_since: None,
             segments_dropped: 0,
             _footprint: MemoryCharge::new(budget, CONNECTION_COST),
@@ -474,10 +483,20 @@ impl Tcb {
             "{} -> {}: {} => {}",
             self.local, self.remote, self.state, next
         );
+        // One segment or call changes the state a few times at most; the
+        // bound only guards against a stack that never takes them.
+        if self.cfg.trace && self.transitions.len() < MAX_TRANSITIONS {
+            self.transitions.push((self.state, next));
+        }
         self.state = next;
         if next == State::Closed {
             self.timers.stop_all();
         }
+    }
+
+    /// The state changes since the last call, oldest first (tracing only).
+    pub fn take_transitions(&mut self) -> std::vec::Drain<'_, (State, State)> {
+        self.transitions.drain(..)
     }
 
     /// Enters TIME-WAIT (or restarts its timer): "start the time-wait

@@ -19,6 +19,7 @@ mod sack;
 mod scaling;
 mod security;
 mod timestamps;
+mod trace;
 mod transitions;
 mod view;
 mod window;
