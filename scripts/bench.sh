@@ -154,23 +154,31 @@ speed_benchmark() {
 #   [router] 192.0.2.1/26 on tun0 (our stack 192.0.2.2), or on a veth to
 #   [srv] 192.0.2.2/26 (Linux)
 make_lossy_path() {
-    local rate="$1" permille=$(( $1 * 10 ))
+    local permille=$(( $1 * 10 ))
     new_namespace
     cli_ns="$ns"
     new_namespace
     router_ns="$ns"
-    ip link add veth-c netns "$cli_ns" type veth peer name veth-rc netns "$router_ns"
-    ip -n "$cli_ns" addr add 192.0.2.66/26 dev veth-c
-    ip -n "$router_ns" addr add 192.0.2.65/26 dev veth-rc
-    up_without_offloads "$cli_ns" veth-c
-    up_without_offloads "$router_ns" veth-rc
-    ip -n "$cli_ns" route add default via 192.0.2.65
+    veth_link "$cli_ns" veth-c 192.0.2.66/26 "$router_ns" veth-rc 192.0.2.65/26
     ip netns exec "$router_ns" sysctl -qw net.ipv4.ip_forward=1
     ip netns exec "$router_ns" nft -f - <<EOF
 table inet loss {
     chain forward { type filter hook forward priority 0; numgen random mod 1000 < $permille drop; }
 }
 EOF
+}
+
+# veth_link NS DEV ADDR/LEN PEER-NS PEER-DEV PEER-ADDR/LEN: a veth pair
+# between two namespaces, both ends up with offloads off (wire-sized
+# packets, as the nftables rules should see), and the first namespace's
+# default route through the second.
+veth_link() {
+    ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
+    ip -n "$1" addr add "$3" dev "$2"
+    ip -n "$4" addr add "$6" dev "$5"
+    up_without_offloads "$1" "$2"
+    up_without_offloads "$4" "$5"
+    ip -n "$1" route add default via "${6%/*}"
 }
 
 up_without_offloads() {
@@ -200,12 +208,7 @@ linux_under_loss() {
     make_lossy_path "$rate"
     new_namespace
     local srv_ns="$ns"
-    ip link add veth-rs netns "$router_ns" type veth peer name veth-s netns "$srv_ns"
-    ip -n "$router_ns" addr add 192.0.2.1/26 dev veth-rs
-    ip -n "$srv_ns" addr add 192.0.2.2/26 dev veth-s
-    up_without_offloads "$router_ns" veth-rs
-    up_without_offloads "$srv_ns" veth-s
-    ip -n "$srv_ns" route add default via 192.0.2.1
+    veth_link "$srv_ns" veth-s 192.0.2.2/26 "$router_ns" veth-rs 192.0.2.1/26
     start_server "$srv_ns" "$bin/tuntcp-bench" serve 192.0.2.2:7
     before=$(kernel_rtos "$srv_ns")
     run_lossy_client "linux@$rate%"
