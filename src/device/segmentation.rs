@@ -6,10 +6,9 @@
 //! pcap tap uses this so a capture still shows MSS-sized packets, the
 //! segments Wireshark users and the RFC talk about.
 
-use super::vnet::Ipv4View;
+use super::vnet::{oversized_tcp_segment, Ipv4View};
 use crate::wire::checksum::{checksum, tcp_checksum};
 
-const PROTO_TCP: u8 = 6;
 /// Offsets in the TCP header (RFC 9293 §3.1).
 const TCP_SEQ: usize = 4;
 const TCP_FLAGS: usize = 13;
@@ -51,15 +50,12 @@ struct Layout {
 
 impl Layout {
     fn of(packet: &[u8], mtu: usize) -> Option<Layout> {
-        if packet.len() <= mtu {
-            return None;
-        }
-        let ip = Ipv4View::new(packet)?;
-        let tcp_header = usize::from(*packet.get(ip.header_len + 12)? >> 4) * 4;
-        let headers = ip.header_len + tcp_header;
+        let (ip, headers) = oversized_tcp_segment(packet, mtu)?;
+        // Only a whole packet with a real TCP header is cut: a recording
+        // must not invent bytes a truncated or odd packet never had.
         let total_len = usize::from(u16::from_be_bytes([packet[2], packet[3]]));
-        let whole = ip.protocol == PROTO_TCP && total_len == packet.len() && tcp_header >= 20;
-        (whole && headers < packet.len() && headers < mtu).then(|| Layout {
+        let whole = total_len == packet.len() && headers - ip.header_len >= 20;
+        whole.then(|| Layout {
             ip_header: ip.header_len,
             headers,
             piece_payload: mtu - headers,

@@ -101,15 +101,7 @@ pub fn complete_checksum(header: &VnetHeader, packet: &mut [u8]) -> bool {
 /// sum) that must replace the TCP checksum field at the given offset, since
 /// the kernel finishes each piece's checksum from it.
 pub fn header_for(packet: &[u8], mtu: usize) -> Option<(VnetHeader, usize, [u8; 2])> {
-    if packet.len() <= mtu {
-        return None;
-    }
-    let ip = Ipv4View::new(packet)?;
-    let tcp_header_len = usize::from(*packet.get(ip.header_len + 12)? >> 4) * 4;
-    let headers = ip.header_len + tcp_header_len;
-    if ip.protocol != PROTO_TCP || headers >= packet.len() || mtu <= headers {
-        return None;
-    }
+    let (ip, headers) = oversized_tcp_segment(packet, mtu)?;
     let header = VnetHeader {
         flags: F_NEEDS_CSUM,
         gso_type: GSO_TCPV4,
@@ -123,6 +115,23 @@ pub fn header_for(packet: &[u8], mtu: usize) -> Option<(VnetHeader, usize, [u8; 
     let partial = pseudo_header_sum(ip.src, ip.dst, tcp_len);
     let field = ip.header_len + usize::from(TCP_CHECKSUM_OFFSET);
     Some((header, field, partial.to_be_bytes()))
+}
+
+/// For a TCP segment larger than `mtu` that can be cut at it: its IPv4
+/// view and the length of its IPv4 and TCP headers together (which every
+/// piece repeats, so they must leave room for payload). `None` for a
+/// packet that fits, is not TCP, or is too short for what it claims.
+pub(super) fn oversized_tcp_segment(packet: &[u8], mtu: usize) -> Option<(Ipv4View, usize)> {
+    if packet.len() <= mtu {
+        return None;
+    }
+    let ip = Ipv4View::new(packet)?;
+    let tcp_header_len = usize::from(*packet.get(ip.header_len + 12)? >> 4) * 4;
+    let headers = ip.header_len + tcp_header_len;
+    if ip.protocol != PROTO_TCP || headers >= packet.len() || mtu <= headers {
+        return None;
+    }
+    Some((ip, headers))
 }
 
 /// The folded, uncomplemented sum of the TCP pseudo-header (RFC 9293 §3.1),
