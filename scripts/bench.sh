@@ -15,11 +15,14 @@
 #       per GB echoed and its resident memory per idle connection with N
 #       (default 10000) open.
 #   sudo scripts/bench.sh --loss [--rates "1 5 10 20"] [--mb 5] [--runs 5]
+#                            [--servers "linux tuntcp smoltcp"] [--echo-args "..."]
 #       goodput of a one-connection echo under random loss both ways, made
 #       by the kernel's nftables in a router namespace between the client
 #       and the server (not by our code): Linux to Linux over veth pairs
 #       (offloads off), our engine and smoltcp behind tun0, the median of
-#       --runs, and the server's RTOs per MB.
+#       --runs, and the RTOs per MB of the server and of the Linux client.
+#       --servers picks which servers run; --echo-args adds options to our
+#       echo servers (for example "--cc newreno" or "--trace /tmp/t.jsonl").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/find-cargo.sh
@@ -33,6 +36,8 @@ quick=0
 rates="1 5 10 20"
 loss_mb=5
 runs=5
+servers="linux tuntcp smoltcp"
+echo_args=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick=1 ;;
@@ -41,6 +46,8 @@ while [ $# -gt 0 ]; do
         --rates) rates="$2"; shift ;;
         --mb) loss_mb="$2"; shift ;;
         --runs) runs="$2"; shift ;;
+        --servers) servers="$2"; shift ;;
+        --echo-args) echo_args="$2"; shift ;;
         *) echo "scripts/bench.sh: unknown option $1 (see the usage at the top of the script)" >&2; exit 2 ;;
     esac
     shift
@@ -191,16 +198,22 @@ kernel_rtos() {
     ip netns exec "$1" nstat -asz TcpExtTCPTimeouts | awk '/TcpExtTCPTimeouts/ { print $2 }'
 }
 
+# Runs the client and records the RTOs its kernel counted meanwhile: how
+# well the server's ACKs and SACKs help the client repair its losses.
 run_lossy_client() {
-    local name="$1"
+    local name="$1" before after
     echo "== $name" >&2
+    before=$(kernel_rtos "$cli_ns")
     ip netns exec "$cli_ns" "$bin/tuntcp-bench" run --name "$name" --out "$results" \
         --bulk-mb "$loss_mb" --repeat "$runs" --flows 0 --seconds 0 --stall-seconds 60 \
         192.0.2.2:7 || echo "   $name: failed" >&2
+    after=$(kernel_rtos "$cli_ns")
+    record_rtos "$name" client_rto_per_mb "$(( after - before ))"
 }
 
+# record_rtos NAME KEY COUNT: COUNT timeouts over the whole run, per MB.
 record_rtos() {
-    printf '%s\trto_per_mb\t%s\n' "$1" "$(awk "BEGIN { print $2 / ($loss_mb * $runs) }")" >>"$results"
+    printf '%s\t%s\t%s\n' "$1" "$2" "$(awk "BEGIN { print $3 / ($loss_mb * $runs) }")" >>"$results"
 }
 
 linux_under_loss() {
@@ -213,7 +226,7 @@ linux_under_loss() {
     before=$(kernel_rtos "$srv_ns")
     run_lossy_client "linux@$rate%"
     after=$(kernel_rtos "$srv_ns")
-    record_rtos "linux@$rate%" "$(( after - before ))"
+    record_rtos "linux@$rate%" rto_per_mb "$(( after - before ))"
     stop_server
 }
 
@@ -224,12 +237,12 @@ stack_under_loss() {
     # Offloads off: the router must forward wire-sized packets, as between
     # the Linux hosts.
     start_server "$router_ns" "$bin/tuntcp" echo --iface tun0 --host-addr 192.0.2.1/26 \
-        --addr 192.0.2.2 --stack "$stack" --no-offload 2>"$stats"
+        --addr 192.0.2.2 --stack "$stack" --no-offload $echo_args 2>"$stats"
     run_lossy_client "$stack@$rate%"
     stop_server
     # The echo command prints its counters when it stops.
     rtos=$(sed -n 's/.*retransmission timeouts \([0-9]*\).*/\1/p' "$stats" | tail -n 1)
-    if [ -n "$rtos" ]; then record_rtos "$stack@$rate%" "$rtos"; fi
+    if [ -n "$rtos" ]; then record_rtos "$stack@$rate%" rto_per_mb "$rtos"; fi
     grep stopped "$stats" >&2 || true
     rm -f "$stats"
 }
@@ -237,9 +250,13 @@ stack_under_loss() {
 loss_benchmark() {
     local rate
     for rate in $rates; do
-        linux_under_loss "$rate"
-        stack_under_loss tuntcp "$rate"
-        stack_under_loss smoltcp "$rate"
+        for server in $servers; do
+            case "$server" in
+                linux) linux_under_loss "$rate" ;;
+                tuntcp | smoltcp) stack_under_loss "$server" "$rate" ;;
+                *) echo "scripts/bench.sh: unknown server $server (linux, tuntcp, smoltcp)" >&2; exit 2 ;;
+            esac
+        done
     done
     "$bin/tuntcp-bench" report --loss "$results"
 }

@@ -1171,6 +1171,54 @@ live_tests! {
     ]
 }
 
+/// `connect --trace FILE`: the active open is traced from connect()
+/// (CLOSED => SYN-SENT) and our SYN, SYN-SENT => ESTABLISHED on the
+/// kernel's SYN-ACK, to the close; every line JSON.
+#[test]
+fn connect_trace_records_the_active_open_and_close() {
+    let path = unique_temp_path("live-connect-trace", "jsonl");
+    let path_arg = path.to_str().unwrap().to_string();
+    run_in_new_netns(move || {
+        let mut nc = peer_listener("nc");
+        write_and_close(nc.stdin(), b"from the kernel\n");
+        let mut command = tuntcp_command();
+        command.args(["-v", "connect", "192.0.2.1:9000", "--trace", &path_arg]);
+        let mut client = ChildGuard::spawn("tuntcp connect", command);
+        assert_eq!(
+            client.next_line(STARTUP_TIMEOUT),
+            Ok("from the kernel".to_string())
+        );
+        write_and_close(client.stdin(), b"from the stack\n");
+        assert_eq!(
+            nc.remaining_stdout(SHORT),
+            Ok("from the stack\n".to_string())
+        );
+        assert_both_exit_cleanly(&mut nc, &mut client);
+    });
+    let text = std::fs::read_to_string(&path).unwrap();
+    let check = "import json,sys\nfor line in open(sys.argv[1]): json.loads(line)";
+    run_ok("python3", &["-c", check, path.to_str().unwrap()], SHORT);
+    std::fs::remove_file(&path).ok();
+    // connect() itself opens: CLOSED => SYN-SENT with no segment as the
+    // cause, then our SYN goes out.
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].contains(r#""from":"CLOSED","to":"SYN-SENT","cause":null"#),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains(r#""dir":"out""#) && lines[1].contains(r#""flags":"SYN""#),
+        "the second line is not our SYN:\n{text}"
+    );
+    let established = r#""from":"SYN-SENT","to":"ESTABLISHED","cause":{"flags":"SYN,ACK""#;
+    assert!(text.contains(established), "{text}");
+    assert!(text.contains(r#""remote":"192.0.2.1:9000""#), "{text}");
+    assert!(
+        text.contains(r#""to":"CLOSED""#) || text.contains(r#""to":"TIME-WAIT""#),
+        "{text}"
+    );
+}
+
 /// `--trace FILE` leaves one JSON object a line: the kernel's SYN, then
 /// LISTEN => SYN-RECEIVED => ESTABLISHED with the 4-tuple, and the close.
 #[test]

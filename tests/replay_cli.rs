@@ -191,3 +191,33 @@ fn an_address_not_in_the_capture_is_refused_with_a_plain_sentence() {
         "is neither from nor to 192.0.2.9: is --addr the recorded stack's address?",
     );
 }
+
+#[test]
+fn ladder_draws_the_four_way_close_as_arrows_on_both_stacks() {
+    for stack in ["tuntcp", "smoltcp"] {
+        let path = capture_path("echo-line.pcap");
+        let output = tuntcp(&[
+            "replay",
+            "--ladder",
+            path.to_str().unwrap(),
+            "--stack",
+            stack,
+        ]);
+        let text = String::from_utf8(output.stdout).expect("UTF-8 ladder");
+        assert!(output.status.success(), "{stack}: {text}");
+        assert_in_order(
+            &text,
+            &[
+                "kernel 192.0.2.1:",
+                "stack 192.0.2.2:7",
+                "|--- [SYN] seq=0",
+                "|<-- [SYN,ACK] seq=0 ack=1",
+                "|--- [FIN,ACK] seq=15 ack=15",
+                "CLOSE-WAIT",
+                "|<-- [FIN,ACK] seq=15 ack=16",
+                "|--- [ACK] seq=16 ack=16",
+                "compared with the capture",
+            ],
+        );
+    }
+}

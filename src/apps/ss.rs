@@ -66,9 +66,13 @@ fn render_conn(out: &mut String, c: &ConnView) {
 }
 
 /// `ss -i`'s line: wscale:snd,rcv (the peer's shift, then ours), mss,
-/// cwnd and ssthresh in bytes, rtt/rto in ms, windows, bytes, timers.
+/// cwnd and ssthresh in bytes, rtt:srtt/rttvar and rto in ms, windows,
+/// bytes, retransmitted segments, timeouts and fast recoveries, timers.
 fn tcp_line(t: &TcpView) -> String {
-    let srtt = t.srtt.map_or("-".to_string(), ms);
+    let srtt = match (t.srtt, t.rttvar) {
+        (Some(srtt), Some(rttvar)) => format!("{}/{}", ms(srtt), ms(rttvar)),
+        _ => "-".to_string(),
+    };
     let ssthresh = match t.ssthresh {
         usize::MAX => "-".to_string(),
         n => n.to_string(),
@@ -79,7 +83,7 @@ fn tcp_line(t: &TcpView) -> String {
         .map(|(name, left)| format!("({name},{})", ms(*left)))
         .collect();
     format!(
-        "wscale:{},{} mss:{} cwnd:{} ssthresh:{} rtt:{} rto:{} snd_wnd:{} rcv_wnd:{} bytes_acked:{} bytes_received:{} timers:{}",
+        "wscale:{},{} mss:{} cwnd:{} ssthresh:{} rtt:{} rto:{} snd_wnd:{} rcv_wnd:{} bytes_acked:{} bytes_received:{} retrans:{} timeouts:{} recoveries:{} timers:{}",
         t.snd_wscale,
         t.rcv_wscale,
         t.mss,
@@ -91,6 +95,9 @@ fn tcp_line(t: &TcpView) -> String {
         t.rcv_wnd,
         t.bytes_acked,
         t.bytes_received,
+        t.retransmits,
+        t.timeouts,
+        t.fast_recoveries,
         if timers.is_empty() { "-".to_string() } else { timers.join("") }
     )
 }
@@ -151,7 +158,11 @@ mod tests {
                     cwnd: 14_600,
                     ssthresh: usize::MAX,
                     srtt: Some(Duration::from_micros(312)),
+                    rttvar: Some(Duration::from_micros(156)),
                     rto: Duration::from_millis(200),
+                    retransmits: 3,
+                    timeouts: 1,
+                    fast_recoveries: 2,
                     bytes_acked: 100,
                     bytes_received: 112,
                     timers: vec![("retransmit", Duration::from_millis(150))],
@@ -178,7 +189,7 @@ mod tests {
         );
         assert_eq!(
             lines[4],
-            "\t wscale:7,0 mss:1460 cwnd:14600 ssthresh:- rtt:0.312ms rto:200.000ms snd_wnd:64256 rcv_wnd:65535 bytes_acked:100 bytes_received:112 timers:(retransmit,150.000ms)"
+            "\t wscale:7,0 mss:1460 cwnd:14600 ssthresh:- rtt:0.312ms/0.156ms rto:200.000ms snd_wnd:64256 rcv_wnd:65535 bytes_acked:100 bytes_received:112 retrans:3 timeouts:1 recoveries:2 timers:(retransmit,150.000ms)"
         );
         assert!(
             lines[5].starts_with("counters: 10 packets in, 9 out, 0 dropped"),

@@ -91,6 +91,10 @@ pub struct ReplayArgs {
     /// shows, echo if the peer sent the first SYN, connect if the stack did.
     #[arg(long, value_enum)]
     pub app: Option<ReplayApp>,
+    /// Draw the replay as a ladder (sequence) diagram: the kernel's side
+    /// on the left, the stack's on the right, an arrow per segment.
+    #[arg(long)]
+    pub ladder: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -36,13 +36,17 @@ pub fn run(args: &ReplayArgs) -> Result<(), String> {
         };
         role += &format!(" (as --app asks; the recorded stack was {recorded_role})");
     }
+    let body = if args.ladder {
+        replay::ladder(&recorded, &replay)
+    } else {
+        replay::transcript(&recorded, &replay)
+    };
     let text = format!(
         "Replaying {file} ({} packets) into {} as {role}.\n\
          Times are seconds since the first packet; seq and ack count from each side's\n\
-         initial sequence number, as Wireshark shows them.\n\n{}",
+         initial sequence number, as Wireshark shows them.\n\n{body}",
         capture.packets.len(),
         replay.engine_name(),
-        replay::transcript(&recorded, &replay)
     );
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         // `tuntcp replay FILE | head` is not an error.

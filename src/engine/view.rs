@@ -38,7 +38,13 @@ pub struct TcpView {
     pub ssthresh: usize,
     /// RFC 6298: `None` before the first RTT sample.
     pub srtt: Option<Duration>,
+    pub rttvar: Option<Duration>,
     pub rto: Duration,
+    /// Segments sent again, retransmission timeouts that fired, and fast
+    /// recoveries entered, over the connection's life (ss's `retrans`).
+    pub retransmits: u64,
+    pub timeouts: u64,
+    pub fast_recoveries: u64,
     /// Bytes of ours the peer acknowledged, and bytes of the peer's we
     /// took in order (modulo 2^32: they come from sequence numbers).
     pub bytes_acked: u64,

@@ -15,8 +15,10 @@
 //! - `session.rs`: the replay loop, and the [`Event`]s it records.
 //! - `outcome.rs`: what must agree between recording and replay.
 //! - `transcript.rs`: the events and a summary, as text.
+//! - `ladder.rs`: the events as a ladder (sequence) diagram.
 
 mod app;
+mod ladder;
 mod outcome;
 mod recorded;
 mod segment;
@@ -24,6 +26,7 @@ mod session;
 mod transcript;
 
 pub use app::{AppKind, AppView};
+pub use ladder::ladder;
 pub use outcome::{first_wrong_payload, outcome, Outcome};
 pub use recorded::{fin_position, isn_of, stream_of, Placed, Recorded, SessionError};
 pub use segment::{rewrite_acks, SegOption, Segment};

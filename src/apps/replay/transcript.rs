@@ -38,13 +38,13 @@ pub fn transcript(recorded: &Recorded, replay: &Replay) -> String {
 }
 
 /// Each side's initial sequence number, the base of its relative numbers.
-struct Bases {
-    peer: Option<u32>,
-    stack: Option<u32>,
+pub(super) struct Bases {
+    pub(super) peer: Option<u32>,
+    pub(super) stack: Option<u32>,
 }
 
 impl Bases {
-    fn of(events: &[Event]) -> Bases {
+    pub(super) fn of(events: &[Event]) -> Bases {
         let base = |want: Direction| {
             events.iter().find_map(|event| match event {
                 Event::Segment { direction, seg, .. } if *direction == want => Some(if seg.syn {
@@ -94,7 +94,7 @@ fn first_state(state: &str, recorded: &Recorded, app: AppKind) -> String {
 }
 
 /// Virtual time as seconds since the first packet, microsecond precision.
-fn seconds(at: Instant) -> String {
+pub(super) fn seconds(at: Instant) -> String {
     let micros = at.total_micros();
     format!("{:>4}.{:06}", micros / 1_000_000, micros % 1_000_000)
 }
@@ -102,15 +102,7 @@ fn seconds(at: Instant) -> String {
 /// `[SYN,ACK] seq=0 ack=1 win=64240 len=0 <mss 1460>`: `own` is the
 /// sender's base, `other` the receiver's.
 fn describe(seg: &Segment, own: Option<u32>, other: Option<u32>) -> String {
-    let relative = |n: u32, base: Option<u32>| n.wrapping_sub(base.unwrap_or(0));
-    let mut text = format!("[{}] seq={}", seg.flag_names(), relative(seg.seq, own));
-    if seg.has_ack {
-        let _ = write!(text, " ack={}", relative(seg.ack, other));
-    }
-    let _ = write!(text, " win={}", seg.window);
-    if !seg.payload.is_empty() {
-        let _ = write!(text, " len={}", seg.payload.len());
-    }
+    let mut text = header_fields(seg, own, other);
     if !seg.options.is_empty() {
         let options: Vec<String> = seg
             .options
@@ -125,9 +117,24 @@ fn describe(seg: &Segment, own: Option<u32>, other: Option<u32>) -> String {
     text
 }
 
+/// `[SYN,ACK] seq=0 ack=1 win=64240 len=0`, the fields every view of a
+/// segment starts with.
+pub(super) fn header_fields(seg: &Segment, own: Option<u32>, other: Option<u32>) -> String {
+    let relative = |n: u32, base: Option<u32>| n.wrapping_sub(base.unwrap_or(0));
+    let mut text = format!("[{}] seq={}", seg.flag_names(), relative(seg.seq, own));
+    if seg.has_ack {
+        let _ = write!(text, " ack={}", relative(seg.ack, other));
+    }
+    let _ = write!(text, " win={}", seg.window);
+    if !seg.payload.is_empty() {
+        let _ = write!(text, " len={}", seg.payload.len());
+    }
+    text
+}
+
 /// An option as tcpdump writes it; SACK blocks are relative to the
 /// receiver's base, since they name bytes the receiver sent.
-fn option_text(option: &SegOption, other: Option<u32>) -> String {
+pub(super) fn option_text(option: &SegOption, other: Option<u32>) -> String {
     let relative = |n: u32| n.wrapping_sub(other.unwrap_or(0));
     match option {
         SegOption::Mss(mss) => format!("mss {mss}"),
@@ -146,7 +153,7 @@ fn option_text(option: &SegOption, other: Option<u32>) -> String {
 
 /// The payload quoted, if it is text: what a learner typed is worth
 /// seeing; binary data is only counted.
-fn preview(payload: &[u8]) -> Option<String> {
+pub(super) fn preview(payload: &[u8]) -> Option<String> {
     let is_text = |b: &u8| b.is_ascii_graphic() || matches!(b, b' ' | b'\n' | b'\r' | b'\t');
     if payload.is_empty() || !payload.iter().all(is_text) {
         return None;
@@ -163,7 +170,7 @@ fn preview(payload: &[u8]) -> Option<String> {
 
 /// Bytes each way, who closed first, final states, and whether the engine
 /// did in substance what the recorded stack did.
-fn summary(recorded: &Recorded, replay: &Replay) -> String {
+pub(super) fn summary(recorded: &Recorded, replay: &Replay) -> String {
     let engine = replay.engine_name();
     let peer_bytes = stream_of(&recorded.peer, "recorded peer").map_or(0, |s| s.len());
     let sent_bytes = stream_of(&replay.emitted, "engine").map_or(0, |s| s.len());

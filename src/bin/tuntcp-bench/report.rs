@@ -134,7 +134,7 @@ const COSTS: [Column; 5] = [
     },
 ];
 
-const LOSS: [Column; 2] = [
+const LOSS: [Column; 3] = [
     Column {
         metric: "bulk1",
         title: "goodput MB/s",
@@ -144,6 +144,14 @@ const LOSS: [Column; 2] = [
     Column {
         metric: "rto_per_mb",
         title: "RTOs/MB",
+        decimals: 2,
+        ratios: false,
+    },
+    // The Linux client's own timeouts: how well the server's ACKs and
+    // SACKs let the client repair what it lost on the way in.
+    Column {
+        metric: "client_rto_per_mb",
+        title: "client RTOs/MB",
         decimals: 2,
         ratios: false,
     },
@@ -206,7 +214,8 @@ pub fn render(results: &Results) -> String {
     out
 }
 
-/// The loss benchmark's table: goodput with ratios, RTOs per MB.
+/// The loss benchmark's table: goodput with ratios, RTOs per MB of the
+/// server and of the client.
 pub fn render_loss(results: &Results) -> String {
     table(results, &LOSS)
 }

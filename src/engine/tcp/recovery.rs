@@ -46,13 +46,20 @@ impl Tcb {
     /// RFC 6675 §5 (4): RecoveryPoint = HighData, ssthresh = cwnd =
     /// FlightSize / 2; what is lost goes out first (NextSeg rule 1).
     pub(super) fn enter_sack_recovery(&mut self) {
-        debug!(
-            "{} -> {}: SACK loss recovery from {} to {}",
-            self.local, self.remote, self.snd_una, self.snd_max
-        );
         self.recovery_stats.fast_recoveries += 1;
+        let cwnd_before = self.cc.cwnd;
         self.cc
             .enter_recovery(self.snd_max.since(self.snd_una), self.snd_max);
+        debug!(
+            "{} -> {}: SACK loss recovery from {} to {}: cwnd {} => {}, ssthresh {}",
+            self.local,
+            self.remote,
+            self.snd_una,
+            self.snd_max,
+            cwnd_before,
+            self.cc.cwnd,
+            self.cc.ssthresh
+        );
         // A probe still out (its SACK may be what revealed this loss):
         // this recovery is the response to what it repairs, so its ACK
         // must not reduce the window again (RFC 8985 §7.4; Linux's

@@ -94,6 +94,11 @@ impl RttEstimator {
     pub fn srtt(&self) -> Option<Duration> {
         self.srtt
     }
+
+    /// RTTVAR of RFC 6298 (2.2)-(2.3): `None` before the first sample.
+    pub fn rttvar(&self) -> Option<Duration> {
+        self.srtt.map(|_| self.rttvar)
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,11 @@ impl Tcb {
             cwnd: self.cc.cwnd,
             ssthresh: self.cc.ssthresh,
             srtt: self.rtt.srtt(),
+            rttvar: self.rtt.rttvar(),
             rto: self.rtt.rto(),
+            retransmits: self.retransmissions,
+            timeouts: self.recovery_stats.timeouts,
+            fast_recoveries: self.recovery_stats.fast_recoveries,
             // ISS and IRS themselves are no data: one is subtracted.
             bytes_acked: self.snd_una.since(self.iss).saturating_sub(1) as u64,
             bytes_received: self.rcv_nxt.since(self.irs).saturating_sub(1) as u64,
