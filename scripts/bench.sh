@@ -15,14 +15,15 @@
 #       per GB echoed and its resident memory per idle connection with N
 #       (default 10000) open.
 #   sudo scripts/bench.sh --loss [--rates "1 5 10 20"] [--mb 5] [--runs 5]
-#                            [--servers "linux tuntcp smoltcp"] [--echo-args "..."]
+#                            [--servers "linux tuntcp smoltcp"] [--echo-args "..."] [--log FILE]
 #       goodput of a one-connection echo under random loss both ways, made
 #       by the kernel's nftables in a router namespace between the client
 #       and the server (not by our code): Linux to Linux over veth pairs
 #       (offloads off), our engine and smoltcp behind tun0, the median of
 #       --runs, and the RTOs per MB of the server and of the Linux client.
 #       --servers picks which servers run; --echo-args adds options to our
-#       echo servers (for example "--cc newreno" or "--trace /tmp/t.jsonl").
+#       echo servers (for example "--cc newreno" or "--trace /tmp/t.jsonl");
+#       --log keeps the log (stderr) of our last echo server in FILE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/find-cargo.sh
@@ -38,6 +39,7 @@ loss_mb=5
 runs=5
 servers="linux tuntcp smoltcp"
 echo_args=""
+log_file=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick=1 ;;
@@ -48,6 +50,7 @@ while [ $# -gt 0 ]; do
         --runs) runs="$2"; shift ;;
         --servers) servers="$2"; shift ;;
         --echo-args) echo_args="$2"; shift ;;
+        --log) log_file="$2"; shift ;;
         *) echo "scripts/bench.sh: unknown option $1 (see the usage at the top of the script)" >&2; exit 2 ;;
     esac
     shift
@@ -244,6 +247,7 @@ stack_under_loss() {
     rtos=$(sed -n 's/.*retransmission timeouts \([0-9]*\).*/\1/p' "$stats" | tail -n 1)
     if [ -n "$rtos" ]; then record_rtos "$stack@$rate%" rto_per_mb "$rtos"; fi
     grep stopped "$stats" >&2 || true
+    if [ -n "$log_file" ]; then cp "$stats" "$log_file"; fi
     rm -f "$stats"
 }
 

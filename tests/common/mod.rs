@@ -5,5 +5,6 @@
 
 pub mod bench;
 pub mod craft;
+pub mod lossy_path;
 pub mod netns;
 pub mod sim;

@@ -333,7 +333,7 @@ impl Stack {
         };
         unmap_tuple(&mut self.by_tuple, &entry.tcb, id);
         entry.scheduled = None;
-        // For measurements (scripts/lossy-echo.sh): how loss was recovered
+        // For measurements (scripts/bench.sh --loss): how loss was recovered
         // from so far, summed over this stack's connections.
         log::debug!(
             "{} -> {}: closed; recovery: {}",
