@@ -15,7 +15,8 @@
 #       per GB echoed and its resident memory per idle connection with N
 #       (default 10000) open.
 #   sudo scripts/bench.sh --loss [--rates "1 5 10 20"] [--mb 5] [--runs 5]
-#                            [--servers "linux tuntcp smoltcp"] [--echo-args "..."] [--log FILE]
+#                            [--servers "linux tuntcp smoltcp"] [--linux-cc "cubic bbr"]
+#                            [--echo-args "..."] [--log FILE]
 #       goodput of a one-connection echo under random loss both ways, made
 #       by the kernel's nftables in a router namespace between the client
 #       and the server (not by our code): Linux to Linux over veth pairs
@@ -24,6 +25,8 @@
 #       --servers picks which servers run; --echo-args adds options to our
 #       echo servers (for example "--cc newreno" or "--trace /tmp/t.jsonl");
 #       --log keeps the log (stderr) of our last echo server in FILE.
+#       The Linux server runs once per congestion control of --linux-cc
+#       (rows linux-cubic, linux-bbr); ratios compare with the first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/find-cargo.sh
@@ -40,6 +43,10 @@ runs=5
 servers="linux tuntcp smoltcp"
 echo_args=""
 log_file=""
+# CUBIC first: "x kern" compares with the first Linux row, and CUBIC is
+# our default too. BBR is the kernel's default on some machines (this
+# project's among them) and does not take random loss for congestion.
+linux_ccs="cubic bbr"
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick=1 ;;
@@ -51,6 +58,7 @@ while [ $# -gt 0 ]; do
         --servers) servers="$2"; shift ;;
         --echo-args) echo_args="$2"; shift ;;
         --log) log_file="$2"; shift ;;
+        --linux-cc) linux_ccs="$2"; shift ;;
         *) echo "scripts/bench.sh: unknown option $1 (see the usage at the top of the script)" >&2; exit 2 ;;
     esac
     shift
@@ -219,17 +227,19 @@ record_rtos() {
     printf '%s\t%s\t%s\n' "$1" "$2" "$(awk "BEGIN { print $3 / ($loss_mb * $runs) }")" >>"$results"
 }
 
+# linux_under_loss CC RATE: the Linux server with congestion control CC
+# (on its listening socket; the client keeps the kernel's default).
 linux_under_loss() {
-    local rate="$1" before after
+    local cc="$1" rate="$2" before after name="linux-$1@$2%"
     make_lossy_path "$rate"
     new_namespace
     local srv_ns="$ns"
     veth_link "$srv_ns" veth-s 192.0.2.2/26 "$router_ns" veth-rs 192.0.2.1/26
-    start_server "$srv_ns" "$bin/tuntcp-bench" serve 192.0.2.2:7
+    start_server "$srv_ns" "$bin/tuntcp-bench" serve --cc "$cc" 192.0.2.2:7
     before=$(kernel_rtos "$srv_ns")
-    run_lossy_client "linux@$rate%"
+    run_lossy_client "$name"
     after=$(kernel_rtos "$srv_ns")
-    record_rtos "linux@$rate%" rto_per_mb "$(( after - before ))"
+    record_rtos "$name" rto_per_mb "$(( after - before ))"
     stop_server
 }
 
@@ -256,7 +266,7 @@ loss_benchmark() {
     for rate in $rates; do
         for server in $servers; do
             case "$server" in
-                linux) linux_under_loss "$rate" ;;
+                linux) for cc in $linux_ccs; do linux_under_loss "$cc" "$rate"; done ;;
                 tuntcp | smoltcp) stack_under_loss "$server" "$rate" ;;
                 *) echo "scripts/bench.sh: unknown server $server (linux, tuntcp, smoltcp)" >&2; exit 2 ;;
             esac

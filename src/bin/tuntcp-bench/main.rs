@@ -35,7 +35,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve echo on kernel sockets (a thread per client, threads reused).
-    Serve { addr: SocketAddr },
+    Serve {
+        addr: SocketAddr,
+        /// The kernel's congestion control for these connections (e.g.
+        /// cubic, bbr), set on the listening socket (TCP_CONGESTION);
+        /// default: the namespace's.
+        #[arg(long)]
+        cc: Option<String>,
+    },
     /// Measure one echo server and append its figures to --out.
     Run(RunArgs),
     /// Open COUNT connections to ADDR, each proven served, print "ready",
@@ -92,7 +99,7 @@ struct RunArgs {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { addr } => serve(addr),
+        Command::Serve { addr, cc } => serve(addr, cc.as_deref()),
         Command::Run(args) => run(&args),
         Command::Hold { addr, count } => hold(addr, count),
         Command::Report { file, loss } => print_report(&file, loss),
@@ -103,9 +110,12 @@ fn main() {
     }
 }
 
-fn serve(addr: SocketAddr) -> io::Result<()> {
+fn serve(addr: SocketAddr, cc: Option<&str>) -> io::Result<()> {
     process::raise_fd_limit()?;
     let listener = TcpListener::bind(addr)?;
+    if let Some(cc) = cc {
+        process::set_congestion_control(&listener, cc)?;
+    }
     println!("kernel echo listening on {addr}");
     io::stdout().flush()?;
     // Threads are reused, as by our threaded echo: a new thread per

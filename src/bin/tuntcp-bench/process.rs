@@ -81,3 +81,30 @@ mod tests {
         assert!(cpu_seconds(me).unwrap() >= 0.0);
     }
 }
+
+/// Sets the kernel's congestion control of `listener` (TCP_CONGESTION,
+/// tcp(7)); accepted connections inherit it. Root may pick any algorithm
+/// the kernel has, including those a network namespace's
+/// `tcp_allowed_congestion_control` leaves out.
+pub fn set_congestion_control(listener: &std::net::TcpListener, name: &str) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: setsockopt(2) on a socket we own, with a pointer and length
+    // of a live byte slice.
+    let rc = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            name.as_ptr().cast(),
+            name.len() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        let err = io::Error::last_os_error();
+        return Err(io::Error::new(
+            err.kind(),
+            format!("congestion control {name}: {err}"),
+        ));
+    }
+    Ok(())
+}
