@@ -70,18 +70,6 @@ pub fn raise_fd_limit() -> io::Result<libc::rlim_t> {
     Ok(limit.rlim_cur)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_own_figures() {
-        let me = std::process::id();
-        assert!(rss_kib(me).unwrap() > 0);
-        assert!(cpu_seconds(me).unwrap() >= 0.0);
-    }
-}
-
 /// Sets the kernel's congestion control of `listener` (TCP_CONGESTION,
 /// tcp(7)); accepted connections inherit it. Root may pick any algorithm
 /// the kernel has, including those a network namespace's
@@ -107,4 +95,16 @@ pub fn set_congestion_control(listener: &std::net::TcpListener, name: &str) -> i
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_own_figures() {
+        let me = std::process::id();
+        assert!(rss_kib(me).unwrap() > 0);
+        assert!(cpu_seconds(me).unwrap() >= 0.0);
+    }
 }
