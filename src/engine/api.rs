@@ -63,6 +63,14 @@ pub enum ApiError {
     ResourceLimit,
     /// Arguments make no sense (port 0 to connect to, backlog 0, ...).
     InvalidInput,
+    /// An ICMP Destination Unreachable for the host (code 1 and others),
+    /// a Time Exceeded or a Parameter Problem (RFC 9293 §3.9.2.2): a soft
+    /// error from [`Engine::take_error`], or why a connect failed.
+    HostUnreachable,
+    /// An ICMP Destination Unreachable for the network (code 0...).
+    NetworkUnreachable,
+    /// The engine does not offer this call (smoltcp: urgent data...).
+    Unsupported,
 }
 
 impl fmt::Display for ApiError {
@@ -79,6 +87,9 @@ impl fmt::Display for ApiError {
             ApiError::InvalidHandle => "invalid socket handle",
             ApiError::ResourceLimit => "connection limit reached",
             ApiError::InvalidInput => "invalid argument",
+            ApiError::HostUnreachable => "no route to host",
+            ApiError::NetworkUnreachable => "network is unreachable",
+            ApiError::Unsupported => "operation not supported by this engine",
         };
         f.write_str(text)
     }
@@ -341,6 +352,21 @@ pub trait Engine: Send {
 
     /// What `handle` could do now; `None` for an unknown handle.
     fn readiness(&self, handle: Watched) -> Option<Readiness>;
+
+    // ----- errors and per-connection settings (RFC 9293 §3.9.1.8, §3.9.1.9) -----
+
+    /// SO_ERROR's answer: the error that ended the connection (kept), or
+    /// else the last soft error (an ICMP error that did not end it, RFC
+    /// 9293 §3.9.2.2, MUST-47, SHLD-25), which the call clears. The
+    /// default (smoltcp) knows no soft errors.
+    fn take_error(&mut self, conn: ConnId) -> Result<Option<ApiError>, ApiError> {
+        self.connect_status(conn)
+            .err()
+            .map_or(Ok(None), |err| match err {
+                ApiError::WouldBlock => Ok(None),
+                other => Ok(Some(other)),
+            })
+    }
 
     // ----- trace -----
 

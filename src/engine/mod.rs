@@ -18,6 +18,6 @@ pub use api::{
 };
 pub use config::{CongestionControl, StackConfig};
 pub use memory::MemoryStats;
-pub use stack::Stack;
+pub use stack::{IpStats, Stack};
 pub use trace::{SegmentSummary, TraceEvent};
 pub use view::{ConnView, ListenerView, StackView, TcpView};

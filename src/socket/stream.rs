@@ -156,6 +156,16 @@ impl TcpStream {
             .map_err(to_io_error)
     }
 
+    /// As `std::net::TcpStream::take_error` (SO_ERROR): the error that
+    /// ended the connection, or else the last soft error, such as an ICMP
+    /// "host unreachable" that did not end it (RFC 9293 §3.9.2.2); a soft
+    /// error is given once.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let cell = self.inner.stack.cell();
+        let error = cell.lock().take_error(self.inner.conn);
+        Ok(error.map_err(to_io_error)?.map(to_io_error))
+    }
+
     /// `None` waits forever; `Some(zero)` is refused, as in std.
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         *lock(&self.inner.read_timeout) = check_timeout(timeout)?;

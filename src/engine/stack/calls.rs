@@ -248,6 +248,10 @@ impl Engine for Stack {
         }
     }
 
+    fn take_error(&mut self, conn: ConnId) -> Result<Option<ApiError>, ApiError> {
+        self.handle(conn).map(|tcb| tcb.take_error())
+    }
+
     fn take_readiness(&mut self, out: &mut Vec<ReadinessEvent>) {
         self.take_changes(out);
     }

@@ -8,7 +8,7 @@ use super::{ControlPacket, FourTuple, Stack, MAX_ECHO_DATA};
 use crate::engine::tcp::{rst_for, Tcb};
 use crate::engine::trace::SegmentSummary;
 use crate::time::Instant;
-use crate::wire::{EchoRequest, Ipv4Repr, SeqNum, TcpSegment, PROTO_ICMP, PROTO_TCP};
+use crate::wire::{EchoRequest, Ipv4Repr, SeqNum, TcpSegment, WireError, PROTO_ICMP, PROTO_TCP};
 
 impl Stack {
     pub(super) fn on_packet(&mut self, now: Instant, packet: &[u8]) {
@@ -30,7 +30,7 @@ impl Stack {
         }
     }
 
-    fn drop_packet(&mut self, reason: std::fmt::Arguments) {
+    pub(super) fn drop_packet(&mut self, reason: std::fmt::Arguments) {
         debug!("dropped packet: {reason}");
         self.stats.packets_dropped += 1;
     }
@@ -51,6 +51,7 @@ impl Stack {
                 self.queue_control(reply);
             }
             Ok(_) => self.drop_packet(format_args!("ICMP: echo request too long")),
+            Err(WireError::Unsupported) => self.on_icmp_error(bytes),
             Err(reason) => self.drop_packet(format_args!("ICMP: {reason}")),
         }
     }

@@ -9,13 +9,17 @@
 //! - `transmit.rs`: `poll_transmit`, `poll_timeout`, `handle_timeout`.
 //! - `calls.rs`: the [`Engine`](crate::engine::Engine) implementation.
 //! - `readiness.rs`: which handles changed, for the socket layer's waiters.
+//! - `icmp_errors.rs`: ICMP errors to the connection they are about.
+//! - `ip_stats.rs`: counters of ICMP, reassembly and refused datagrams.
 //!
 //! Bookkeeping is the point of this file: after anything touches a
 //! connection, [`Stack::touch`] files it where it now belongs (output
 //! queue, timer heap, accept queue, or gone).
 
 mod calls;
+mod icmp_errors;
 mod input;
+mod ip_stats;
 mod readiness;
 mod transmit;
 mod view;
@@ -36,6 +40,7 @@ use super::tcp::{RecoveryStats, State, Tcb};
 use super::trace::{SegmentSummary, TraceEvent, TraceQueue};
 use crate::time::Instant;
 use crate::wire::{SeqNum, TcpHeader};
+pub use ip_stats::IpStats;
 
 /// Ephemeral ports for active opens (RFC 6335 §6, the IANA dynamic range).
 const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
@@ -135,6 +140,8 @@ pub struct Stack {
     trace: TraceQueue,
     /// The segment being processed, named as the cause of state changes.
     cause: Option<SegmentSummary>,
+    /// ICMP errors, reassembly, refused datagrams (`ip_stats.rs`).
+    ip_stats: IpStats,
 }
 
 impl Stack {
@@ -158,6 +165,7 @@ impl Stack {
             clock: Instant::default(),
             trace: TraceQueue::default(),
             cause: None,
+            ip_stats: IpStats::default(),
             config,
         }
     }
@@ -174,6 +182,11 @@ impl Stack {
     pub(crate) fn congestion_window(&self, conn: crate::engine::ConnId) -> (usize, usize) {
         let tcb = &self.conns[&conn.0].tcb;
         tcb.congestion_window()
+    }
+
+    /// Counters of ICMP errors, fragment reassembly and refused datagrams.
+    pub fn ip_stats(&self) -> IpStats {
+        self.ip_stats
     }
 
     /// The memory budget's state: bytes held, refusals.

@@ -4,7 +4,7 @@ use std::cmp::Reverse;
 
 use super::{ControlPacket, Stack};
 use crate::time::Instant;
-use crate::wire::tcp::{emit_ipv4_tcp, emit_ipv4_tcp_in_place};
+use crate::wire::tcp::{emit_ipv4_tcp, emit_ipv4_tcp_in_place_with};
 use crate::wire::{EchoRequest, IPV4_HEADER_LEN};
 
 impl Stack {
@@ -31,7 +31,9 @@ impl Stack {
                 continue;
             };
             let (src, dst) = (*entry.tcb.local.ip(), *entry.tcb.remote.ip());
-            let len = emit_ipv4_tcp_in_place(src, dst, &out.header, out.payload_len, buf);
+            let fields = entry.tcb.ip_fields();
+            let len =
+                emit_ipv4_tcp_in_place_with(src, dst, &out.header, out.payload_len, buf, fields);
             self.stats.packets_out += 1;
             self.touch(id);
             return Some(len);

@@ -12,6 +12,8 @@
 //! - `output.rs`: what to send next (data, FIN, probes, ACKs).
 //! - `timeouts.rs`: retransmission, persist, delayed ACK, TIME-WAIT (§3.10.8).
 //! - `reply.rs`: RSTs in reply to segments (§3.10.7.1).
+//! - `icmp.rs`: ICMP errors (§3.9.2.2, RFC 5461, RFC 5927) and path MTU
+//!   discovery (RFC 1191).
 //! - `loss.rs`: loss detection with SACK, RACK-TLP (RFC 8985): which
 //!   segments are lost (by time), tail loss probes, the RTO's marks.
 //! - `recovery.rs`: SACK-based loss recovery (RFC 6675): pipe and what to
@@ -37,6 +39,7 @@ pub mod autotune;
 pub mod congestion;
 pub mod cubic;
 pub mod footprint;
+pub mod icmp;
 pub mod input;
 pub mod loss;
 pub mod output;

@@ -9,6 +9,7 @@ mod close;
 mod congestion;
 mod data;
 mod handshake;
+mod icmp;
 mod ip;
 mod offload;
 mod pair;
