@@ -368,6 +368,17 @@ pub trait Engine: Send {
             })
     }
 
+    /// Keep-alive probes for this connection (RFC 1122 §4.2.3.6,
+    /// MUST-24): `None` turns them off. The default: not offered.
+    fn set_keepalive(
+        &mut self,
+        conn: ConnId,
+        keepalive: Option<super::config::KeepAlive>,
+    ) -> Result<(), ApiError> {
+        let _ = (conn, keepalive);
+        Err(ApiError::Unsupported)
+    }
+
     // ----- trace -----
 
     /// Moves the state changes recorded since the last call into `out`

@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use super::isn::IsnSecret;
+pub use super::tcp::keepalive::KeepAlive;
 
 /// The congestion control algorithm of our engine's connections.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -101,6 +102,12 @@ pub struct StackConfig {
     /// How the congestion window grows and shrinks (RFC 5681's slow start
     /// and fast recovery are common to both).
     pub congestion_control: CongestionControl,
+    /// Keep-alive for every new connection (RFC 1122 §4.2.3.6); each can
+    /// change its own ([`Engine::set_keepalive`]). `None`, the default:
+    /// "they MUST default to off" (RFC 9293 MUST-25).
+    ///
+    /// [`Engine::set_keepalive`]: super::Engine::set_keepalive
+    pub keepalive: Option<KeepAlive>,
     /// Most connections (of any state) alive at once; more are refused.
     /// `memory_budget` usually binds first for busy connections.
     pub max_connections: usize,
@@ -157,6 +164,7 @@ impl StackConfig {
             sack: true,
             timestamps: true,
             congestion_control: CongestionControl::default(),
+            keepalive: None,
             max_connections: 65_536,
             idle_buffer_release: Some(Duration::from_secs(1)),
             max_ooo_ranges: 256,

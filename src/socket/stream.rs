@@ -11,7 +11,7 @@ use super::error::{stack_stopped, to_io_error};
 use super::stack::{resolve_v4, Stack};
 use super::task::poll_call;
 use crate::driver::TaskDirection;
-use crate::engine::{ApiError, ConnId, ConnInfo, Engine, Watched};
+use crate::engine::{ApiError, ConnId, ConnInfo, Engine, KeepAlive, Watched};
 
 /// A TCP connection, like `std::net::TcpStream`.
 ///
@@ -164,6 +164,17 @@ impl TcpStream {
         let cell = self.inner.stack.cell();
         let error = cell.lock().take_error(self.inner.conn);
         Ok(error.map_err(to_io_error)?.map(to_io_error))
+    }
+
+    /// Keep-alive probes for this connection (RFC 1122 §4.2.3.6): off by
+    /// default; `Some` sets the idle time, interval and count, as
+    /// socket2's `set_tcp_keepalive` does for a kernel socket.
+    pub fn set_keepalive(&self, keepalive: Option<KeepAlive>) -> io::Result<()> {
+        let cell = self.inner.stack.cell();
+        let mut engine = cell.lock();
+        let result = engine.set_keepalive(self.inner.conn, keepalive);
+        cell.transmit(&mut engine);
+        result.map_err(to_io_error)
     }
 
     /// `None` waits forever; `Some(zero)` is refused, as in std.

@@ -6,6 +6,7 @@ use super::{FourTuple, Listener, Stack};
 use crate::engine::api::{
     ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
 };
+use crate::engine::config::KeepAlive;
 use crate::engine::tcp::{State, Tcb};
 use crate::engine::trace::TraceEvent;
 use crate::time::Instant;
@@ -250,6 +251,15 @@ impl Engine for Stack {
 
     fn take_error(&mut self, conn: ConnId) -> Result<Option<ApiError>, ApiError> {
         self.handle(conn).map(|tcb| tcb.take_error())
+    }
+
+    fn set_keepalive(
+        &mut self,
+        conn: ConnId,
+        keepalive: Option<KeepAlive>,
+    ) -> Result<(), ApiError> {
+        let now = self.clock;
+        self.with_conn(conn, |tcb| tcb.set_keepalive(now, keepalive))?
     }
 
     fn take_readiness(&mut self, out: &mut Vec<ReadinessEvent>) {

@@ -292,6 +292,7 @@ impl Stack {
             return;
         }
         entry.tcb.arm_buffer_release(self.clock);
+        entry.tcb.arm_keepalive();
         if let Some(listener_id) = entry.listener {
             if entry.tcb.state().is_synchronized() && !entry.in_accept_queue {
                 entry.in_accept_queue = true;

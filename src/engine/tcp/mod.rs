@@ -12,6 +12,7 @@
 //! - `output.rs`: what to send next (data, FIN, probes, ACKs).
 //! - `timeouts.rs`: retransmission, persist, delayed ACK, TIME-WAIT (§3.10.8).
 //! - `reply.rs`: RSTs in reply to segments (§3.10.7.1).
+//! - `keepalive.rs`: keep-alive probes (§3.8.4, RFC 1122 §4.2.3.6).
 //! - `icmp.rs`: ICMP errors (§3.9.2.2, RFC 5461, RFC 5927) and path MTU
 //!   discovery (RFC 1191).
 //! - `loss.rs`: loss detection with SACK, RACK-TLP (RFC 8985): which
@@ -41,6 +42,7 @@ pub mod cubic;
 pub mod footprint;
 pub mod icmp;
 pub mod input;
+pub mod keepalive;
 pub mod loss;
 pub mod output;
 pub mod prr;

@@ -207,6 +207,9 @@ impl Tcb {
                 return Some(out);
             }
         }
+        if std::mem::take(&mut self.keepalive.probe_now) {
+            return Some(self.emit_keepalive(segment));
+        }
         self.ack_now.then(|| self.emit_ack(segment))
     }
 
@@ -362,7 +365,7 @@ impl Tcb {
 
     /// An ACK went out. If more duplicate ACKs are owed (a batch of
     /// out-of-order segments), the next poll sends another.
-    fn clear_pending_ack(&mut self) {
+    pub(super) fn clear_pending_ack(&mut self) {
         // A D-SACK block is reported once (RFC 2883 §4).
         self.dsack = None;
         self.dup_acks_owed = self.dup_acks_owed.saturating_sub(1);

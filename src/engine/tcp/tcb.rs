@@ -42,6 +42,7 @@ use log::debug;
 
 use super::autotune::ReceiveAutotune;
 use super::congestion::Congestion;
+use super::keepalive::KeepAliveState;
 use super::rack::Rack;
 use super::reassembly::Reassembly;
 use super::recovery_stats::RecoveryStats;
@@ -270,6 +271,8 @@ pub struct Tcb {
     pub(super) path_mtu: usize,
     /// DiffServ byte and DF bit of the IPv4 headers we send.
     pub(super) ip_fields: IpSendFields,
+    /// Keep-alive setting and probes (`keepalive.rs`).
+    pub(super) keepalive: KeepAliveState,
     pub(super) nodelay: bool,
     /// Segments sent again; the stack adds them to its statistics.
     pub(super) retransmissions: u64,
@@ -362,6 +365,7 @@ impl Tcb {
             soft_error: None,
             path_mtu: usize::from(cfg.our_mss) + IPV4_TCP_HEADERS,
             ip_fields: IpSendFields::default(),
+            keepalive: KeepAliveState::new(config.keepalive, now),
             nodelay: false,
             retransmissions: 0,
             recovery_stats: RecoveryStats::default(),
@@ -591,6 +595,7 @@ impl Tcb {
                     || self.retransmit_first
                     || self.tail_probe_now
                     || self.probe_now
+                    || self.keepalive.probe_now
                     || self.in_sack_recovery()
                     || self.snd_nxt.since(self.snd_una) < self.send_buf.len()
                     || (self.fin_requested && self.fin_seq.is_none_or(|fin| self.snd_nxt <= fin))

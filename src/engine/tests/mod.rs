@@ -11,6 +11,7 @@ mod data;
 mod handshake;
 mod icmp;
 mod ip;
+mod keepalive;
 mod offload;
 mod pair;
 mod rack;
