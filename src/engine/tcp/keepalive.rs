@@ -21,7 +21,7 @@ use super::tcb::Tcb;
 use super::timers::TimerKind;
 use crate::engine::api::ApiError;
 use crate::time::Instant;
-use crate::wire::{TcpFlags, TcpHeader, TCP_HEADER_LEN};
+use crate::wire::{TcpFlags, TCP_HEADER_LEN};
 
 /// A connection's keep-alive setting (as Linux's TCP_KEEPIDLE,
 /// TCP_KEEPINTVL, TCP_KEEPCNT).
@@ -148,20 +148,8 @@ impl Tcb {
         if garbage {
             segment[TCP_HEADER_LEN + options.len()] = 0;
         }
-        let header = TcpHeader {
-            src_port: self.local.port(),
-            dst_port: self.remote.port(),
-            seq: self.snd_nxt - 1,
-            ack: Some(self.rcv_nxt),
-            flags: TcpFlags::default(),
-            window: self.advertise_window(),
-            urgent: 0,
-            options,
-        };
-        self.ts.on_ack_sent(self.rcv_nxt);
-        self.clear_pending_ack();
         Outgoing {
-            header,
+            header: self.acking_header(self.snd_nxt - 1, TcpFlags::default(), options),
             payload_len: usize::from(garbage),
         }
     }

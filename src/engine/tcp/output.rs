@@ -341,31 +341,43 @@ impl Tcb {
         if fin {
             self.fin_seq = Some(seq + copied);
         }
+        let flags = TcpFlags {
+            fin,
+            psh: copied > 0 && reaches_end,
+            ..TcpFlags::default()
+        };
+        Outgoing {
+            header: self.acking_header(seq, flags, options),
+            payload_len: copied,
+        }
+    }
+
+    /// The header of a synchronized-state segment at `seq`: the current
+    /// ACK and window, which it reports, so no ACK is pending after it.
+    pub(super) fn acking_header(
+        &mut self,
+        seq: SeqNum,
+        flags: TcpFlags,
+        options: TcpOptions,
+    ) -> TcpHeader {
         let header = TcpHeader {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
             seq,
             ack: Some(self.rcv_nxt),
-            flags: TcpFlags {
-                fin,
-                psh: copied > 0 && reaches_end,
-                ..TcpFlags::default()
-            },
+            flags,
             window: self.advertise_window(),
             urgent: 0,
             options,
         };
         self.ts.on_ack_sent(self.rcv_nxt);
         self.clear_pending_ack();
-        Outgoing {
-            header,
-            payload_len: copied,
-        }
+        header
     }
 
     /// An ACK went out. If more duplicate ACKs are owed (a batch of
     /// out-of-order segments), the next poll sends another.
-    pub(super) fn clear_pending_ack(&mut self) {
+    fn clear_pending_ack(&mut self) {
         // A D-SACK block is reported once (RFC 2883 §4).
         self.dsack = None;
         self.dup_acks_owed = self.dup_acks_owed.saturating_sub(1);
