@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use super::isn::IsnSecret;
+pub use super::stack::fragments::ReassemblyLimits;
 pub use super::tcp::keepalive::KeepAlive;
 
 /// The congestion control algorithm of our engine's connections.
@@ -108,6 +109,9 @@ pub struct StackConfig {
     ///
     /// [`Engine::set_keepalive`]: super::Engine::set_keepalive
     pub keepalive: Option<KeepAlive>,
+    /// IPv4 reassembly (RFC 791, RFC 1122 §3.3.2): most datagrams and
+    /// bytes held at once, and how long a datagram may take to complete.
+    pub reassembly: ReassemblyLimits,
     /// Most connections (of any state) alive at once; more are refused.
     /// `memory_budget` usually binds first for busy connections.
     pub max_connections: usize,
@@ -165,6 +169,7 @@ impl StackConfig {
             timestamps: true,
             congestion_control: CongestionControl::default(),
             keepalive: None,
+            reassembly: ReassemblyLimits::default(),
             max_connections: 65_536,
             idle_buffer_release: Some(Duration::from_secs(1)),
             max_ooo_ranges: 256,

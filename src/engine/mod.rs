@@ -16,7 +16,7 @@ pub mod view;
 pub use api::{
     ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
 };
-pub use config::{CongestionControl, KeepAlive, StackConfig};
+pub use config::{CongestionControl, KeepAlive, ReassemblyLimits, StackConfig};
 pub use memory::MemoryStats;
 pub use stack::{IpStats, Stack};
 pub use trace::{SegmentSummary, TraceEvent};

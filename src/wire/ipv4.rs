@@ -161,6 +161,7 @@ pub struct Ipv4Fragment<'a> {
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
     pub protocol: u8,
+    pub ttl: u8,
     pub ident: u16,
     /// Where this fragment's data starts in the datagram's payload, bytes.
     pub offset: usize,
@@ -185,6 +186,7 @@ impl<'a> Ipv4Fragment<'a> {
             src: header.source_addr(),
             dst: header.destination_addr(),
             protocol: header.protocol().0,
+            ttl: header.ttl(),
             ident: header.identification(),
             offset: usize::from(header.fragments_offset().value()) * 8,
             more: header.more_fragments(),

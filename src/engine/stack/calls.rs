@@ -57,12 +57,17 @@ impl Engine for Stack {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        self.next_timeout()
+        let fragments = self.fragments.next_deadline();
+        match (self.next_timeout(), fragments) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);
         self.run_timers(now);
+        self.expire_fragments(now);
     }
 
     fn listen(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError> {

@@ -9,6 +9,7 @@
 //! - `transmit.rs`: `poll_transmit`, `poll_timeout`, `handle_timeout`.
 //! - `calls.rs`: the [`Engine`](crate::engine::Engine) implementation.
 //! - `readiness.rs`: which handles changed, for the socket layer's waiters.
+//! - `fragments.rs`: IPv4 reassembly, bounded in memory and time.
 //! - `icmp_errors.rs`: ICMP errors to the connection they are about.
 //! - `ip_stats.rs`: counters of ICMP, reassembly and refused datagrams.
 //!
@@ -17,6 +18,7 @@
 //! queue, timer heap, accept queue, or gone).
 
 mod calls;
+pub mod fragments;
 mod icmp_errors;
 mod input;
 mod ip_stats;
@@ -40,6 +42,7 @@ use super::tcp::{RecoveryStats, State, Tcb};
 use super::trace::{SegmentSummary, TraceEvent, TraceQueue};
 use crate::time::Instant;
 use crate::wire::{SeqNum, TcpHeader};
+use fragments::Reassembly;
 pub use ip_stats::IpStats;
 
 /// Ephemeral ports for active opens (RFC 6335 §6, the IANA dynamic range).
@@ -142,6 +145,8 @@ pub struct Stack {
     cause: Option<SegmentSummary>,
     /// ICMP errors, reassembly, refused datagrams (`ip_stats.rs`).
     ip_stats: IpStats,
+    /// Datagrams being put together from fragments.
+    fragments: Reassembly,
 }
 
 impl Stack {
@@ -166,6 +171,7 @@ impl Stack {
             trace: TraceQueue::default(),
             cause: None,
             ip_stats: IpStats::default(),
+            fragments: Reassembly::new(config.reassembly),
             config,
         }
     }
