@@ -122,6 +122,9 @@ impl Readiness {
     pub const WRITABLE: Readiness = Readiness(2);
     pub const READ_CLOSED: Readiness = Readiness(4);
     pub const ERROR: Readiness = Readiness(8);
+    /// Urgent data (RFC 9293 §3.8.5) is ahead in the stream: an event
+    /// comes when it arrives and each time the urgent pointer advances.
+    pub const URGENT: Readiness = Readiness(16);
 
     pub const fn bits(self) -> u8 {
         self.0
@@ -376,6 +379,21 @@ pub trait Engine: Send {
         keepalive: Option<super::config::KeepAlive>,
     ) -> Result<(), ApiError> {
         let _ = (conn, keepalive);
+        Err(ApiError::Unsupported)
+    }
+
+    /// SEND with the URGENT flag (RFC 9293 §3.8.5, MUST-30): as
+    /// [`Engine::send`], and the urgent pointer moves past these bytes.
+    fn send_urgent(&mut self, conn: ConnId, data: &[u8]) -> Result<usize, ApiError> {
+        let _ = (conn, data);
+        Err(ApiError::Unsupported)
+    }
+
+    /// Bytes to read before the urgent mark, 0 with no urgent data ahead
+    /// (MUST-33). Urgent data is read inline by [`Engine::recv`], which
+    /// stops at the mark.
+    fn urgent_remaining(&self, conn: ConnId) -> Result<usize, ApiError> {
+        let _ = conn;
         Err(ApiError::Unsupported)
     }
 

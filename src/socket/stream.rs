@@ -177,6 +177,25 @@ impl TcpStream {
         result.map_err(to_io_error)
     }
 
+    /// Sends `data` as urgent data (RFC 9293 §3.8.5; socket2 calls it
+    /// `send_out_of_band`): it goes inline, and the urgent pointer marks
+    /// its end. Returns how much was queued, as `write` does.
+    pub fn send_urgent(&self, data: &[u8]) -> io::Result<usize> {
+        let cell = self.inner.stack.cell();
+        let mut engine = cell.lock();
+        let result = engine.send_urgent(self.inner.conn, data);
+        cell.transmit(&mut engine);
+        result.map_err(to_io_error)
+    }
+
+    /// Bytes to read before the peer's urgent mark, 0 when no urgent data
+    /// is ahead (SIOCATMARK's question). A `read` never crosses the mark.
+    pub fn urgent_remaining(&self) -> io::Result<usize> {
+        let cell = self.inner.stack.cell();
+        let remaining = cell.lock().urgent_remaining(self.inner.conn);
+        remaining.map_err(to_io_error)
+    }
+
     /// `None` waits forever; `Some(zero)` is refused, as in std.
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         *lock(&self.inner.read_timeout) = check_timeout(timeout)?;

@@ -267,6 +267,17 @@ impl Engine for Stack {
         self.with_conn(conn, |tcb| tcb.set_keepalive(now, keepalive))?
     }
 
+    fn send_urgent(&mut self, conn: ConnId, data: &[u8]) -> Result<usize, ApiError> {
+        self.with_conn(conn, |tcb| tcb.send_urgent(data))?
+    }
+
+    fn urgent_remaining(&self, conn: ConnId) -> Result<usize, ApiError> {
+        match self.conns.get(&conn.0) {
+            Some(entry) if entry.has_handle => Ok(entry.tcb.urgent_remaining()),
+            _ => Err(ApiError::InvalidHandle),
+        }
+    }
+
     fn take_readiness(&mut self, out: &mut Vec<ReadinessEvent>) {
         self.take_changes(out);
     }

@@ -12,6 +12,7 @@
 //! - `output.rs`: what to send next (data, FIN, probes, ACKs).
 //! - `timeouts.rs`: retransmission, persist, delayed ACK, TIME-WAIT (§3.10.8).
 //! - `reply.rs`: RSTs in reply to segments (§3.10.7.1).
+//! - `urgent.rs`: urgent data, inline with its mark (§3.8.5).
 //! - `keepalive.rs`: keep-alive probes (§3.8.4, RFC 1122 §4.2.3.6).
 //! - `icmp.rs`: ICMP errors (§3.9.2.2, RFC 5461, RFC 5927) and path MTU
 //!   discovery (RFC 1191).
@@ -61,6 +62,7 @@ pub mod tcb;
 pub mod timeouts;
 pub mod timers;
 pub mod timestamps;
+pub mod urgent;
 pub mod view;
 
 pub use output::Outgoing;

@@ -360,14 +360,18 @@ impl Tcb {
         flags: TcpFlags,
         options: TcpOptions,
     ) -> TcpHeader {
+        let urgent = self.urgent_field(seq);
         let header = TcpHeader {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
             seq,
             ack: Some(self.rcv_nxt),
-            flags,
+            flags: TcpFlags {
+                urg: urgent.is_some(),
+                ..flags
+            },
             window: self.advertise_window(),
-            urgent: 0,
+            urgent: urgent.unwrap_or(0),
             options,
         };
         self.ts.on_ack_sent(self.rcv_nxt);

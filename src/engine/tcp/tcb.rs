@@ -271,6 +271,12 @@ pub struct Tcb {
     pub(super) path_mtu: usize,
     /// DiffServ byte and DF bit of the IPv4 headers we send.
     pub(super) ip_fields: IpSendFields,
+    /// RCV.UP: the peer's urgent pointer while urgent data is unread
+    /// (`urgent.rs`), and whether it advanced since the stack last looked.
+    pub(super) rcv_up: Option<SeqNum>,
+    pub(super) urgent_advanced: bool,
+    /// SND.UP: our urgent pointer, until the peer acknowledges it.
+    pub(super) snd_up: Option<SeqNum>,
     /// Keep-alive setting and probes (`keepalive.rs`).
     pub(super) keepalive: KeepAliveState,
     pub(super) nodelay: bool,
@@ -366,6 +372,9 @@ impl Tcb {
             path_mtu: usize::from(cfg.our_mss) + IPV4_TCP_HEADERS,
             ip_fields: IpSendFields::default(),
             keepalive: KeepAliveState::new(config.keepalive, now),
+            rcv_up: None,
+            urgent_advanced: false,
+            snd_up: None,
             nodelay: false,
             retransmissions: 0,
             recovery_stats: RecoveryStats::default(),
@@ -640,7 +649,8 @@ impl Tcb {
     /// RECEIVE (§3.10.3): takes bytes in order; `Ok(0)` after the peer's FIN.
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, ApiError> {
         if !self.recv_buf.is_empty() {
-            let n = self.recv_buf.dequeue(buf);
+            let limit = self.read_limit(buf.len());
+            let n = self.recv_buf.dequeue(&mut buf[..limit]);
             self.autotune.on_read(n);
             self.on_application_read();
             return Ok(n);

@@ -24,5 +24,6 @@ mod security;
 mod timestamps;
 mod trace;
 mod transitions;
+mod urgent;
 mod view;
 mod window;
