@@ -397,6 +397,13 @@ pub trait Engine: Send {
         Err(ApiError::Unsupported)
     }
 
+    /// The DiffServ field of this connection's packets (RFC 9293
+    /// §3.9.1.9, MUST-48, SHLD-21), as IP_TOS: DSCP << 2.
+    fn set_tos(&mut self, conn: ConnId, tos: u8) -> Result<(), ApiError> {
+        let _ = (conn, tos);
+        Err(ApiError::Unsupported)
+    }
+
     // ----- trace -----
 
     /// Moves the state changes recorded since the last call into `out`

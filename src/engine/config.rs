@@ -109,6 +109,14 @@ pub struct StackConfig {
     ///
     /// [`Engine::set_keepalive`]: super::Engine::set_keepalive
     pub keepalive: Option<KeepAlive>,
+    /// The DiffServ field (RFC 2474 DSCP << 2) of new connections' packets;
+    /// each connection can change its own ([`Engine::set_tos`]). The two
+    /// ECN bits are TCP's (RFC 3168 §6.1.1) and ignored here.
+    ///
+    /// [`Engine::set_tos`]: super::Engine::set_tos
+    pub tos: u8,
+    /// Time to live of what the stack sends (RFC 9293 MUST-49; Linux's 64).
+    pub ttl: u8,
     /// IPv4 reassembly (RFC 791, RFC 1122 §3.3.2): most datagrams and
     /// bytes held at once, and how long a datagram may take to complete.
     pub reassembly: ReassemblyLimits,
@@ -169,6 +177,8 @@ impl StackConfig {
             timestamps: true,
             congestion_control: CongestionControl::default(),
             keepalive: None,
+            tos: 0,
+            ttl: 64,
             reassembly: ReassemblyLimits::default(),
             max_connections: 65_536,
             idle_buffer_release: Some(Duration::from_secs(1)),

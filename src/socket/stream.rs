@@ -196,6 +196,14 @@ impl TcpStream {
         remaining.map_err(to_io_error)
     }
 
+    /// The DiffServ field of this connection's packets, as IP_TOS
+    /// (DSCP << 2; RFC 9293 §3.9.1.9). May change while it is open.
+    pub fn set_tos(&self, tos: u8) -> io::Result<()> {
+        let cell = self.inner.stack.cell();
+        let result = cell.lock().set_tos(self.inner.conn, tos);
+        result.map_err(to_io_error)
+    }
+
     /// `None` waits forever; `Some(zero)` is refused, as in std.
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         *lock(&self.inner.read_timeout) = check_timeout(timeout)?;

@@ -82,7 +82,8 @@ impl Ipv4Repr {
         self.emit_with(buf, IpSendFields::default());
     }
 
-    /// [`Ipv4Repr::emit`] with a connection's own DiffServ byte and DF bit.
+    /// [`Ipv4Repr::emit`] with a connection's own DiffServ byte and DF bit
+    /// (the TTL is the repr's).
     /// Without DF the identification is still 0: RFC 6864 §4.1 wants a
     /// unique one then, which a datagram we never fragment ourselves only
     /// needs if a router does; RFC 1191 §3 lets us clear DF only below
@@ -116,6 +117,8 @@ pub struct IpSendFields {
     pub tos: u8,
     /// Don't Fragment: set while we do path MTU discovery (RFC 1191).
     pub dont_fragment: bool,
+    /// Time to live (RFC 9293 MUST-49: configurable).
+    pub ttl: u8,
 }
 
 impl Default for IpSendFields {
@@ -123,6 +126,7 @@ impl Default for IpSendFields {
         IpSendFields {
             tos: 0,
             dont_fragment: true,
+            ttl: DEFAULT_TTL,
         }
     }
 }

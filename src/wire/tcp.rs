@@ -33,7 +33,7 @@ use etherparse::err::tcp::{HeaderError, HeaderSliceError};
 use etherparse::TcpHeaderSlice;
 
 use super::checksum;
-use super::ipv4::{IpSendFields, Ipv4Repr, DEFAULT_TTL, IPV4_HEADER_LEN, PROTO_TCP};
+use super::ipv4::{IpSendFields, Ipv4Repr, IPV4_HEADER_LEN, PROTO_TCP};
 use super::options::TcpOptions;
 use super::seq::SeqNum;
 use super::WireError;
@@ -217,7 +217,7 @@ pub fn emit_ipv4_tcp_in_place(
 }
 
 /// [`emit_ipv4_tcp_in_place`] with a connection's IPv4 fields (DiffServ,
-/// Don't Fragment).
+/// Don't Fragment, TTL).
 pub fn emit_ipv4_tcp_in_place_with(
     src: Ipv4Addr,
     dst: Ipv4Addr,
@@ -231,7 +231,7 @@ pub fn emit_ipv4_tcp_in_place_with(
         src,
         dst,
         protocol: PROTO_TCP,
-        ttl: DEFAULT_TTL,
+        ttl: fields.ttl,
         payload_len: tcp_len,
     };
     ip.emit_with(buf, fields);

@@ -278,6 +278,10 @@ impl Engine for Stack {
         }
     }
 
+    fn set_tos(&mut self, conn: ConnId, tos: u8) -> Result<(), ApiError> {
+        self.with_conn(conn, |tcb| tcb.set_tos(tos))
+    }
+
     fn take_readiness(&mut self, out: &mut Vec<ReadinessEvent>) {
         self.take_changes(out);
     }

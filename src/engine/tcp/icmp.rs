@@ -134,11 +134,6 @@ impl Tcb {
     pub fn path_mtu(&self) -> usize {
         self.path_mtu
     }
-
-    /// The IPv4 fields of what this connection sends (DiffServ, DF).
-    pub fn ip_fields(&self) -> crate::wire::IpSendFields {
-        self.ip_fields
-    }
 }
 
 /// RFC 1191 §5: the largest plateau below the length of the datagram

@@ -71,6 +71,9 @@ pub const MIN_SEND_MSS: usize = 88;
 /// The window field is 16 bits; with window scaling (RFC 7323 §2) it
 /// counts units of 2^shift bytes.
 pub const MAX_WINDOW_FIELD: usize = u16::MAX as usize;
+/// The DSCP bits of the DiffServ field; the two ECN bits below them are
+/// TCP's own (RFC 3168 §6.1.1), not the application's.
+pub const DSCP_MASK: u8 = 0b1111_1100;
 /// IPv4 and TCP headers without options: MSS = MTU - 40 (§3.7.1).
 pub const IPV4_TCP_HEADERS: usize = 40;
 
@@ -370,7 +373,11 @@ impl Tcb {
             error: None,
             soft_error: None,
             path_mtu: usize::from(cfg.our_mss) + IPV4_TCP_HEADERS,
-            ip_fields: IpSendFields::default(),
+            ip_fields: IpSendFields {
+                tos: config.tos & DSCP_MASK,
+                ttl: config.ttl,
+                ..IpSendFields::default()
+            },
             keepalive: KeepAliveState::new(config.keepalive, now),
             rcv_up: None,
             urgent_advanced: false,

@@ -8,6 +8,7 @@ mod buffers;
 mod close;
 mod congestion;
 mod data;
+mod diffserv;
 mod fragments;
 mod handshake;
 mod icmp;
