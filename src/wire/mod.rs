@@ -47,7 +47,7 @@ pub enum WireError {
     Fragment,
     /// An IPv4 source route option (RFC 791 §3.1, LSRR or SSRR). A TUN
     /// stack has no route of its own to reverse (the kernel routes for
-    /// it), and source routing is a known spoofing tool (RFC 7126 §4.3),
+    /// it), and source routing is a known spoofing tool (RFC 7126 §4.3, §4.4),
     /// so such datagrams are refused (RFC 9293 MUST-51..53 not met).
     SourceRoute,
     /// A TCP option whose length byte is impossible (RFC 9293 MUST-7).
