@@ -43,9 +43,10 @@ impl Tcb {
         self.urgent_advanced = true;
     }
 
-    /// The sequence number of the next byte the application will read.
+    /// The sequence number of the next byte the application will read
+    /// (RCV.NXT counts the peer's FIN too, once it is in).
     fn read_position(&self) -> SeqNum {
-        self.rcv_nxt - self.recv_buf.len()
+        self.rcv_nxt - self.recv_buf.len() - usize::from(self.fin_received)
     }
 
     /// MUST-33: bytes to read before the urgent mark (urgent data not yet

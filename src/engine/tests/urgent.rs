@@ -36,6 +36,22 @@ fn must_30_must_33_urgent_data_is_read_inline_and_the_mark_is_visible() {
 }
 
 #[test]
+fn must_33_the_mark_stays_right_after_the_peers_fin() {
+    let (mut stack, conn) = established();
+    let last = TcpHeader {
+        flags: flags("PUF"),
+        urgent: 2,
+        ..from_peer()
+    };
+    send(&mut stack, ms(20), last, b"abcd");
+    assert_eq!(stack.urgent_remaining(conn), Ok(2));
+    let mut buf = [0u8; 8];
+    assert_eq!(stack.recv(conn, &mut buf), Ok(2));
+    assert_eq!(stack.recv(conn, &mut buf), Ok(2));
+    assert_eq!(stack.recv(conn, &mut buf), Ok(0), "then the FIN");
+}
+
+#[test]
 fn must_31_urgent_data_may_run_over_many_segments() {
     let (mut stack, conn) = established();
     // The pointer is 1,000 bytes ahead of a 100-byte segment.
