@@ -28,6 +28,9 @@ pub fn render(view: &StackView, engine: &str, iface: &str) -> String {
     for conn in &view.connections {
         render_conn(&mut out, conn);
     }
+    if let Some(ip) = &view.ip {
+        let _ = writeln!(out, "ip: {ip}");
+    }
     let _ = writeln!(out, "counters: {}", counters(&view.stats));
     // Columns pad with spaces; a line needs none at its end.
     out.lines()
@@ -128,6 +131,7 @@ fn ms(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::IpStats;
     use std::net::SocketAddrV4;
 
     fn addr(s: &str) -> SocketAddrV4 {
@@ -174,6 +178,10 @@ mod tests {
                 retransmission_timeouts: Some(0),
                 ..EngineStats::default()
             },
+            ip: Some(IpStats {
+                source_routed_dropped: 1,
+                ..IpStats::default()
+            }),
         };
         let text = render(&view, "our engine", "tun0");
         let lines: Vec<&str> = text.lines().collect();
@@ -192,9 +200,15 @@ mod tests {
             "\t wscale:7,0 mss:1460 cwnd:14600 ssthresh:- rtt:0.312ms/0.156ms rto:200.000ms snd_wnd:64256 rcv_wnd:65535 bytes_acked:100 bytes_received:112 retrans:3 timeouts:1 recoveries:2 timers:(retransmit,150.000ms)"
         );
         assert!(
-            lines[5].starts_with("counters: 10 packets in, 9 out, 0 dropped"),
+            lines[5].starts_with("ip: ICMP errors 0 applied")
+                && lines[5].ends_with("1 source-routed dropped"),
             "{}",
             lines[5]
+        );
+        assert!(
+            lines[6].starts_with("counters: 10 packets in, 9 out, 0 dropped"),
+            "{}",
+            lines[6]
         );
     }
 }

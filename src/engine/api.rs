@@ -63,6 +63,14 @@ pub enum ApiError {
     ResourceLimit,
     /// Arguments make no sense (port 0 to connect to, backlog 0, ...).
     InvalidInput,
+    /// An ICMP Destination Unreachable for the host (code 1 and others),
+    /// a Time Exceeded or a Parameter Problem (RFC 9293 §3.9.2.2): a soft
+    /// error from [`Engine::take_error`], or why a connect failed.
+    HostUnreachable,
+    /// An ICMP Destination Unreachable for the network (code 0...).
+    NetworkUnreachable,
+    /// The engine does not offer this call (smoltcp: urgent data...).
+    Unsupported,
 }
 
 impl fmt::Display for ApiError {
@@ -79,6 +87,9 @@ impl fmt::Display for ApiError {
             ApiError::InvalidHandle => "invalid socket handle",
             ApiError::ResourceLimit => "connection limit reached",
             ApiError::InvalidInput => "invalid argument",
+            ApiError::HostUnreachable => "no route to host",
+            ApiError::NetworkUnreachable => "network is unreachable",
+            ApiError::Unsupported => "operation not supported by this engine",
         };
         f.write_str(text)
     }
@@ -111,6 +122,9 @@ impl Readiness {
     pub const WRITABLE: Readiness = Readiness(2);
     pub const READ_CLOSED: Readiness = Readiness(4);
     pub const ERROR: Readiness = Readiness(8);
+    /// Urgent data (RFC 9293 §3.8.5) is ahead in the stream: an event
+    /// comes when it arrives and each time the urgent pointer advances.
+    pub const URGENT: Readiness = Readiness(16);
 
     pub const fn bits(self) -> u8 {
         self.0
@@ -341,6 +355,54 @@ pub trait Engine: Send {
 
     /// What `handle` could do now; `None` for an unknown handle.
     fn readiness(&self, handle: Watched) -> Option<Readiness>;
+
+    // ----- errors and per-connection settings (RFC 9293 §3.9.1.8, §3.9.1.9) -----
+
+    /// SO_ERROR's answer: the error that ended the connection (kept), or
+    /// else the last soft error (an ICMP error that did not end it, RFC
+    /// 9293 §3.9.2.2, MUST-47, SHLD-25), which the call clears. The
+    /// default (smoltcp) knows no soft errors.
+    fn take_error(&mut self, conn: ConnId) -> Result<Option<ApiError>, ApiError> {
+        self.connect_status(conn)
+            .err()
+            .map_or(Ok(None), |err| match err {
+                ApiError::WouldBlock => Ok(None),
+                other => Ok(Some(other)),
+            })
+    }
+
+    /// Keep-alive probes for this connection (RFC 1122 §4.2.3.6,
+    /// MUST-24): `None` turns them off. The default: not offered.
+    fn set_keepalive(
+        &mut self,
+        conn: ConnId,
+        keepalive: Option<super::config::KeepAlive>,
+    ) -> Result<(), ApiError> {
+        let _ = (conn, keepalive);
+        Err(ApiError::Unsupported)
+    }
+
+    /// SEND with the URGENT flag (RFC 9293 §3.8.5, MUST-30): as
+    /// [`Engine::send`], and the urgent pointer moves past these bytes.
+    fn send_urgent(&mut self, conn: ConnId, data: &[u8]) -> Result<usize, ApiError> {
+        let _ = (conn, data);
+        Err(ApiError::Unsupported)
+    }
+
+    /// Bytes to read before the urgent mark, 0 with no urgent data ahead
+    /// (MUST-33). Urgent data is read inline by [`Engine::recv`], which
+    /// stops at the mark.
+    fn urgent_remaining(&self, conn: ConnId) -> Result<usize, ApiError> {
+        let _ = conn;
+        Err(ApiError::Unsupported)
+    }
+
+    /// The DiffServ field of this connection's packets (RFC 9293
+    /// §3.9.1.9, MUST-48, SHLD-21), as IP_TOS: DSCP << 2.
+    fn set_tos(&mut self, conn: ConnId, tos: u8) -> Result<(), ApiError> {
+        let _ = (conn, tos);
+        Err(ApiError::Unsupported)
+    }
 
     // ----- trace -----
 

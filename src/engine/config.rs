@@ -5,6 +5,8 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use super::isn::IsnSecret;
+pub use super::stack::fragments::ReassemblyLimits;
+pub use super::tcp::keepalive::KeepAlive;
 
 /// The congestion control algorithm of our engine's connections.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -101,6 +103,23 @@ pub struct StackConfig {
     /// How the congestion window grows and shrinks (RFC 5681's slow start
     /// and fast recovery are common to both).
     pub congestion_control: CongestionControl,
+    /// Keep-alive for every new connection (RFC 1122 §4.2.3.6); each can
+    /// change its own ([`Engine::set_keepalive`]). `None`, the default:
+    /// "they MUST default to off" (RFC 9293 MUST-25).
+    ///
+    /// [`Engine::set_keepalive`]: super::Engine::set_keepalive
+    pub keepalive: Option<KeepAlive>,
+    /// The DiffServ field (RFC 2474 DSCP << 2) of new connections' packets;
+    /// each connection can change its own ([`Engine::set_tos`]). The two
+    /// ECN bits are TCP's (RFC 3168 §6.1.1) and ignored here.
+    ///
+    /// [`Engine::set_tos`]: super::Engine::set_tos
+    pub tos: u8,
+    /// Time to live of what the stack sends (RFC 9293 MUST-49; Linux's 64).
+    pub ttl: u8,
+    /// IPv4 reassembly (RFC 791, RFC 1122 §3.3.2): most datagrams and
+    /// bytes held at once, and how long a datagram may take to complete.
+    pub reassembly: ReassemblyLimits,
     /// Most connections (of any state) alive at once; more are refused.
     /// `memory_budget` usually binds first for busy connections.
     pub max_connections: usize,
@@ -157,6 +176,10 @@ impl StackConfig {
             sack: true,
             timestamps: true,
             congestion_control: CongestionControl::default(),
+            keepalive: None,
+            tos: 0,
+            ttl: 64,
+            reassembly: ReassemblyLimits::default(),
             max_connections: 65_536,
             idle_buffer_release: Some(Duration::from_secs(1)),
             max_ooo_ranges: 256,

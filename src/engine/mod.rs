@@ -16,8 +16,8 @@ pub mod view;
 pub use api::{
     ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
 };
-pub use config::{CongestionControl, StackConfig};
+pub use config::{CongestionControl, KeepAlive, ReassemblyLimits, StackConfig};
 pub use memory::MemoryStats;
-pub use stack::Stack;
+pub use stack::{IpStats, Stack};
 pub use trace::{SegmentSummary, TraceEvent};
 pub use view::{ConnView, ListenerView, StackView, TcpView};

@@ -70,4 +70,6 @@ pub struct StackView {
     pub connections: Vec<ConnView>,
     pub listeners: Vec<ListenerView>,
     pub stats: EngineStats,
+    /// ICMP errors, reassembly and refused datagrams (our engine only).
+    pub ip: Option<crate::engine::IpStats>,
 }

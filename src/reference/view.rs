@@ -53,6 +53,7 @@ impl SmolEngine {
             connections,
             listeners,
             stats: self.stats(),
+            ip: None,
         }
     }
 }

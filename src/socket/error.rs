@@ -20,6 +20,9 @@ pub fn to_io_error(err: ApiError) -> io::Error {
         // A configured limit (connections), not memory running out.
         ApiError::ResourceLimit => io::ErrorKind::QuotaExceeded,
         ApiError::InvalidInput => io::ErrorKind::InvalidInput,
+        ApiError::HostUnreachable => io::ErrorKind::HostUnreachable,
+        ApiError::NetworkUnreachable => io::ErrorKind::NetworkUnreachable,
+        ApiError::Unsupported => io::ErrorKind::Unsupported,
     };
     io::Error::new(kind, err)
 }

@@ -11,7 +11,7 @@ use super::error::{stack_stopped, to_io_error};
 use super::stack::{resolve_v4, Stack};
 use super::task::poll_call;
 use crate::driver::TaskDirection;
-use crate::engine::{ApiError, ConnId, ConnInfo, Engine, Watched};
+use crate::engine::{ApiError, ConnId, ConnInfo, Engine, KeepAlive, Watched};
 
 /// A TCP connection, like `std::net::TcpStream`.
 ///
@@ -154,6 +154,54 @@ impl TcpStream {
         cell.lock()
             .set_nodelay(self.inner.conn, nodelay)
             .map_err(to_io_error)
+    }
+
+    /// As `std::net::TcpStream::take_error` (SO_ERROR): the error that
+    /// ended the connection, or else the last soft error, such as an ICMP
+    /// "host unreachable" that did not end it (RFC 9293 §3.9.2.2); a soft
+    /// error is given once.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let cell = self.inner.stack.cell();
+        let error = cell.lock().take_error(self.inner.conn);
+        Ok(error.map_err(to_io_error)?.map(to_io_error))
+    }
+
+    /// Keep-alive probes for this connection (RFC 1122 §4.2.3.6): off by
+    /// default; `Some` sets the idle time, interval and count, as
+    /// socket2's `set_tcp_keepalive` does for a kernel socket.
+    pub fn set_keepalive(&self, keepalive: Option<KeepAlive>) -> io::Result<()> {
+        let cell = self.inner.stack.cell();
+        let mut engine = cell.lock();
+        let result = engine.set_keepalive(self.inner.conn, keepalive);
+        cell.transmit(&mut engine);
+        result.map_err(to_io_error)
+    }
+
+    /// Sends `data` as urgent data (RFC 9293 §3.8.5; socket2 calls it
+    /// `send_out_of_band`): it goes inline, and the urgent pointer marks
+    /// its end. Returns how much was queued, as `write` does.
+    pub fn send_urgent(&self, data: &[u8]) -> io::Result<usize> {
+        let cell = self.inner.stack.cell();
+        let mut engine = cell.lock();
+        let result = engine.send_urgent(self.inner.conn, data);
+        cell.transmit(&mut engine);
+        result.map_err(to_io_error)
+    }
+
+    /// Bytes to read before the peer's urgent mark, 0 when no urgent data
+    /// is ahead (SIOCATMARK's question). A `read` never crosses the mark.
+    pub fn urgent_remaining(&self) -> io::Result<usize> {
+        let cell = self.inner.stack.cell();
+        let remaining = cell.lock().urgent_remaining(self.inner.conn);
+        remaining.map_err(to_io_error)
+    }
+
+    /// The DiffServ field of this connection's packets, as IP_TOS
+    /// (DSCP << 2; RFC 9293 §3.9.1.9). May change while it is open.
+    pub fn set_tos(&self, tos: u8) -> io::Result<()> {
+        let cell = self.inner.stack.cell();
+        let result = cell.lock().set_tos(self.inner.conn, tos);
+        result.map_err(to_io_error)
     }
 
     /// `None` waits forever; `Some(zero)` is refused, as in std.

@@ -1,14 +1,17 @@
 //! IPv4 headers (RFC 791): checked parse and emit.
 //!
 //! We check what RFC 1122 §3.2.1 asks a host to check (version, header
-//! length, total length, header checksum) and refuse fragments, because the
-//! engine does not reassemble: a TCP stack that sends MSS-sized segments
-//! with DF set should not receive any.
+//! length, total length, header checksum). Fragments are refused by
+//! [`Ipv4Repr::parse`] and read by [`Ipv4Fragment::parse`] instead, for
+//! the engine's reassembly (RFC 791, RFC 815). IP options are skipped
+//! (RFC 9293 MUST-50: "ignore options that it does not understand"),
+//! except source routes, which a TUN stack refuses (see
+//! [`WireError::SourceRoute`]).
 
 use std::net::Ipv4Addr;
 
 use etherparse::err::ipv4::{HeaderError, HeaderSliceError};
-use etherparse::{IpNumber, Ipv4Header, Ipv4HeaderSlice};
+use etherparse::{IpDscp, IpEcn, IpNumber, Ipv4Header, Ipv4HeaderSlice};
 
 use super::checksum;
 use super::WireError;
@@ -57,6 +60,9 @@ impl Ipv4Repr {
         if checksum::checksum(header.slice()) != 0 {
             return Err(WireError::BadChecksum);
         }
+        if has_source_route(header.options()) {
+            return Err(WireError::SourceRoute);
+        }
         if header.is_fragmenting_payload() {
             return Err(WireError::Fragment);
         }
@@ -73,6 +79,16 @@ impl Ipv4Repr {
     /// Writes a 20-byte header (no options, DF set, identification 0 as
     /// RFC 6864 allows for atomic datagrams) into `buf[..20]`.
     pub fn emit(&self, buf: &mut [u8]) {
+        self.emit_with(buf, IpSendFields::default());
+    }
+
+    /// [`Ipv4Repr::emit`] with a connection's own DiffServ byte and DF bit
+    /// (the TTL is the repr's).
+    /// Without DF the identification is still 0: RFC 6864 §4.1 wants a
+    /// unique one then, which a datagram we never fragment ourselves only
+    /// needs if a router does; RFC 1191 §3 lets us clear DF only below
+    /// the smallest MTU we accept, where that is rare.
+    pub fn emit_with(&self, buf: &mut [u8], fields: IpSendFields) {
         // Our packets are at most one MTU, far below the 16-bit limit.
         let payload_len = self.payload_len as u16;
         let mut header = Ipv4Header::new(
@@ -83,9 +99,103 @@ impl Ipv4Repr {
             self.dst.octets(),
         )
         .expect("payload of one packet fits an IPv4 total length");
-        header.dont_fragment = true;
+        header.dont_fragment = fields.dont_fragment;
+        // RFC 2474 §3: the DS field is the upper six bits (DSCP), RFC 3168
+        // §5 the lower two (ECN). `>>`/`&` keep each in range.
+        header.dscp = IpDscp::try_new(fields.tos >> 2).unwrap_or(IpDscp::ZERO);
+        header.ecn = IpEcn::try_new(fields.tos & 0b11).unwrap_or(IpEcn::ZERO);
         header.header_checksum = header.calc_header_checksum();
         buf[..IPV4_HEADER_LEN].copy_from_slice(&header.to_bytes());
+    }
+}
+
+/// The IPv4 header fields a connection chooses for what it sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpSendFields {
+    /// The DiffServ field (RFC 2474: DSCP << 2) with the ECN bits (RFC
+    /// 3168), the old TOS byte (RFC 9293 §3.9.1.9, MUST-48).
+    pub tos: u8,
+    /// Don't Fragment: set while we do path MTU discovery (RFC 1191).
+    pub dont_fragment: bool,
+    /// Time to live (RFC 9293 MUST-49: configurable).
+    pub ttl: u8,
+}
+
+impl Default for IpSendFields {
+    fn default() -> IpSendFields {
+        IpSendFields {
+            tos: 0,
+            dont_fragment: true,
+            ttl: DEFAULT_TTL,
+        }
+    }
+}
+
+/// Loose (131) and strict (137) source route options (RFC 791 §3.1).
+const OPTION_LSRR: u8 = 131;
+const OPTION_SSRR: u8 = 137;
+const OPTION_END: u8 = 0;
+const OPTION_NOP: u8 = 1;
+
+/// Whether the header's options hold a source route. Other options are
+/// skipped whatever they are (MUST-50); a malformed length ends the scan,
+/// as there is nothing more to understand.
+fn has_source_route(mut options: &[u8]) -> bool {
+    while let Some(&kind) = options.first() {
+        match kind {
+            OPTION_END => return false,
+            OPTION_NOP => options = &options[1..],
+            OPTION_LSRR | OPTION_SSRR => return true,
+            _ => {
+                let len = options.get(1).map_or(0, |&len| usize::from(len));
+                if len < 2 || len > options.len() {
+                    return false;
+                }
+                options = &options[len..];
+            }
+        }
+    }
+    false
+}
+
+/// One fragment of a datagram (RFC 791 §2.3 "Fragmentation"), checked
+/// as [`Ipv4Repr::parse`] checks whole datagrams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv4Fragment<'a> {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub protocol: u8,
+    pub ttl: u8,
+    pub ident: u16,
+    /// Where this fragment's data starts in the datagram's payload, bytes.
+    pub offset: usize,
+    /// More Fragments: this is not the last one.
+    pub more: bool,
+    pub payload: &'a [u8],
+}
+
+impl<'a> Ipv4Fragment<'a> {
+    /// A fragment, or [`WireError::Unsupported`] for a whole datagram.
+    pub fn parse(packet: &'a [u8]) -> Result<Ipv4Fragment<'a>, WireError> {
+        match Ipv4Repr::parse(packet) {
+            Err(WireError::Fragment) => {}
+            Err(other) => return Err(other),
+            Ok(_) => return Err(WireError::Unsupported),
+        }
+        // Checked by `parse` above: the header is whole and valid.
+        let header = Ipv4HeaderSlice::from_slice(packet).map_err(|_| WireError::Truncated)?;
+        let header_len = header.slice().len();
+        let total_len = usize::from(header.total_len());
+        Ok(Ipv4Fragment {
+            src: header.source_addr(),
+            dst: header.destination_addr(),
+            protocol: header.protocol().0,
+            ttl: header.ttl(),
+            ident: header.identification(),
+            offset: usize::from(header.fragments_offset().value()) * 8,
+            more: header.more_fragments(),
+            payload: &packet[header_len..total_len],
+        })
     }
 }
 

@@ -1,4 +1,5 @@
-//! Packet formats: IPv4, TCP (with options) and ICMP echo, plus the
+//! Packet formats: IPv4 (and its fragments), TCP (with options), ICMP echo
+//! and the ICMP errors that quote a TCP segment, plus the
 //! wrapping sequence-number type.
 //!
 //! # The parsing rule
@@ -15,13 +16,15 @@
 
 pub mod checksum;
 pub mod icmp;
+pub mod icmp_error;
 pub mod ipv4;
 pub mod options;
 pub mod seq;
 pub mod tcp;
 
 pub use icmp::EchoRequest;
-pub use ipv4::{Ipv4Repr, IPV4_HEADER_LEN, PROTO_ICMP, PROTO_TCP};
+pub use icmp_error::{IcmpError, IcmpErrorMessage, QuotedTcp};
+pub use ipv4::{IpSendFields, Ipv4Fragment, Ipv4Repr, IPV4_HEADER_LEN, PROTO_ICMP, PROTO_TCP};
 pub use options::{SackBlock, SackBlocks, TcpOptions, Timestamps};
 pub use seq::SeqNum;
 pub use tcp::{TcpFlags, TcpHeader, TcpSegment, TCP_HEADER_LEN};
@@ -39,8 +42,14 @@ pub enum WireError {
     BadHeaderLength,
     /// Header (IPv4) or whole-segment (TCP, ICMP) checksum does not verify.
     BadChecksum,
-    /// An IPv4 fragment: we do not reassemble, so fragments are dropped.
+    /// An IPv4 fragment: whole datagrams only here; the engine's
+    /// reassembly takes fragments ([`Ipv4Fragment`]).
     Fragment,
+    /// An IPv4 source route option (RFC 791 §3.1, LSRR or SSRR). A TUN
+    /// stack has no route of its own to reverse (the kernel routes for
+    /// it), and source routing is a known spoofing tool (RFC 7126 §4.3, §4.4),
+    /// so such datagrams are refused (RFC 9293 MUST-51..53 not met).
+    SourceRoute,
     /// A TCP option whose length byte is impossible (RFC 9293 MUST-7).
     BadOption,
     /// Not a message we handle (ICMP types other than echo request...).
@@ -55,6 +64,7 @@ impl fmt::Display for WireError {
             WireError::BadHeaderLength => "bad header length",
             WireError::BadChecksum => "bad checksum",
             WireError::Fragment => "IPv4 fragment",
+            WireError::SourceRoute => "IPv4 source route refused",
             WireError::BadOption => "illegal TCP option length",
             WireError::Unsupported => "unsupported message",
         };

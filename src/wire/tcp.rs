@@ -33,7 +33,7 @@ use etherparse::err::tcp::{HeaderError, HeaderSliceError};
 use etherparse::TcpHeaderSlice;
 
 use super::checksum;
-use super::ipv4::{Ipv4Repr, DEFAULT_TTL, IPV4_HEADER_LEN, PROTO_TCP};
+use super::ipv4::{IpSendFields, Ipv4Repr, IPV4_HEADER_LEN, PROTO_TCP};
 use super::options::TcpOptions;
 use super::seq::SeqNum;
 use super::WireError;
@@ -212,15 +212,29 @@ pub fn emit_ipv4_tcp_in_place(
     payload_len: usize,
     buf: &mut [u8],
 ) -> usize {
+    let fields = IpSendFields::default();
+    emit_ipv4_tcp_in_place_with(src, dst, header, payload_len, buf, fields)
+}
+
+/// [`emit_ipv4_tcp_in_place`] with a connection's IPv4 fields (DiffServ,
+/// Don't Fragment, TTL).
+pub fn emit_ipv4_tcp_in_place_with(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    header: &TcpHeader,
+    payload_len: usize,
+    buf: &mut [u8],
+    fields: IpSendFields,
+) -> usize {
     let tcp_len = header.emit(src, dst, &mut buf[IPV4_HEADER_LEN..], payload_len);
     let ip = Ipv4Repr {
         src,
         dst,
         protocol: PROTO_TCP,
-        ttl: DEFAULT_TTL,
+        ttl: fields.ttl,
         payload_len: tcp_len,
     };
-    ip.emit(buf);
+    ip.emit_with(buf, fields);
     IPV4_HEADER_LEN + tcp_len
 }
 

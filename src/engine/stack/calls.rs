@@ -6,6 +6,7 @@ use super::{FourTuple, Listener, Stack};
 use crate::engine::api::{
     ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
 };
+use crate::engine::config::KeepAlive;
 use crate::engine::tcp::{State, Tcb};
 use crate::engine::trace::TraceEvent;
 use crate::time::Instant;
@@ -56,12 +57,17 @@ impl Engine for Stack {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        self.next_timeout()
+        let fragments = self.fragments.next_deadline();
+        match (self.next_timeout(), fragments) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);
         self.run_timers(now);
+        self.expire_fragments(now);
     }
 
     fn listen(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError> {
@@ -246,6 +252,34 @@ impl Engine for Stack {
             retransmission_timeouts: Some(self.recovery.timeouts),
             ..self.stats
         }
+    }
+
+    fn take_error(&mut self, conn: ConnId) -> Result<Option<ApiError>, ApiError> {
+        self.handle(conn).map(|tcb| tcb.take_error())
+    }
+
+    fn set_keepalive(
+        &mut self,
+        conn: ConnId,
+        keepalive: Option<KeepAlive>,
+    ) -> Result<(), ApiError> {
+        let now = self.clock;
+        self.with_conn(conn, |tcb| tcb.set_keepalive(now, keepalive))?
+    }
+
+    fn send_urgent(&mut self, conn: ConnId, data: &[u8]) -> Result<usize, ApiError> {
+        self.with_conn(conn, |tcb| tcb.send_urgent(data))?
+    }
+
+    fn urgent_remaining(&self, conn: ConnId) -> Result<usize, ApiError> {
+        match self.conns.get(&conn.0) {
+            Some(entry) if entry.has_handle => Ok(entry.tcb.urgent_remaining()),
+            _ => Err(ApiError::InvalidHandle),
+        }
+    }
+
+    fn set_tos(&mut self, conn: ConnId, tos: u8) -> Result<(), ApiError> {
+        self.with_conn(conn, |tcb| tcb.set_tos(tos))
     }
 
     fn take_readiness(&mut self, out: &mut Vec<ReadinessEvent>) {

@@ -4,19 +4,32 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use log::{debug, trace};
 
+use super::fragments::FragmentOutcome;
 use super::{ControlPacket, FourTuple, Stack, MAX_ECHO_DATA};
 use crate::engine::tcp::{rst_for, Tcb};
 use crate::engine::trace::SegmentSummary;
 use crate::time::Instant;
-use crate::wire::{EchoRequest, Ipv4Repr, SeqNum, TcpSegment, PROTO_ICMP, PROTO_TCP};
+use crate::wire::{
+    EchoRequest, Ipv4Fragment, Ipv4Repr, SeqNum, TcpSegment, WireError, PROTO_ICMP, PROTO_TCP,
+};
 
 impl Stack {
     pub(super) fn on_packet(&mut self, now: Instant, packet: &[u8]) {
         self.stats.packets_in += 1;
         let (ip, payload) = match Ipv4Repr::parse(packet) {
             Ok(parsed) => parsed,
+            Err(WireError::Fragment) => return self.on_fragment(now, packet),
+            Err(WireError::SourceRoute) => {
+                self.ip_stats.source_routed_dropped += 1;
+                return self.drop_packet(format_args!("IPv4: source route refused (MUST-51..53)"));
+            }
             Err(reason) => return self.drop_packet(format_args!("IPv4: {reason}")),
         };
+        self.on_datagram(now, &ip, payload);
+    }
+
+    /// A whole datagram, as it came or put together from fragments.
+    fn on_datagram(&mut self, now: Instant, ip: &Ipv4Repr, payload: &[u8]) {
         if ip.dst != self.config.local_addr {
             return self.drop_packet(format_args!("IPv4: for {} not us", ip.dst));
         }
@@ -24,13 +37,67 @@ impl Stack {
             return self.drop_packet(format_args!("IPv4: bad source {}", ip.src));
         }
         match ip.protocol {
-            PROTO_TCP => self.on_tcp(now, &ip, payload),
-            PROTO_ICMP => self.on_icmp(&ip, payload),
+            PROTO_TCP => self.on_tcp(now, ip, payload),
+            PROTO_ICMP => self.on_icmp(ip, payload),
             other => self.drop_packet(format_args!("IPv4: protocol {other} not handled")),
         }
     }
 
-    fn drop_packet(&mut self, reason: std::fmt::Arguments) {
+    /// RFC 791 §3.2: a fragment for us goes to reassembly
+    /// (`fragments.rs`); the datagram it completes is handled as if it
+    /// had come whole.
+    fn on_fragment(&mut self, now: Instant, packet: &[u8]) {
+        let fragment = match Ipv4Fragment::parse(packet) {
+            Ok(fragment) => fragment,
+            Err(reason) => return self.drop_packet(format_args!("IPv4: {reason}")),
+        };
+        if fragment.dst != self.config.local_addr || !is_unicast(fragment.src) {
+            return self.drop_packet(format_args!("IPv4: fragment not for us"));
+        }
+        self.ip_stats.fragments_received += 1;
+        let outcome = self.fragments.insert(now, &fragment);
+        self.count_fragments_given_up();
+        match outcome {
+            FragmentOutcome::Held => {}
+            FragmentOutcome::Complete(payload) => {
+                self.ip_stats.datagrams_reassembled += 1;
+                let ip = Ipv4Repr {
+                    src: fragment.src,
+                    dst: fragment.dst,
+                    protocol: fragment.protocol,
+                    ttl: fragment.ttl,
+                    payload_len: payload.len(),
+                };
+                self.on_datagram(now, &ip, &payload);
+            }
+            FragmentOutcome::Duplicate => {
+                self.drop_packet(format_args!("IPv4: duplicate fragment"))
+            }
+            FragmentOutcome::Overlap => {
+                self.ip_stats.reassembly_overlaps += 1;
+                self.drop_packet(format_args!(
+                    "IPv4: overlapping fragment, datagram discarded"
+                ));
+            }
+            FragmentOutcome::Malformed => {
+                self.drop_packet(format_args!("IPv4: malformed fragment"))
+            }
+        }
+    }
+
+    /// Reassembly's timeout (RFC 1122 §3.3.2) for datagrams still
+    /// incomplete at `now`.
+    pub(super) fn expire_fragments(&mut self, now: Instant) {
+        self.fragments.expire(now);
+        self.count_fragments_given_up();
+    }
+
+    fn count_fragments_given_up(&mut self) {
+        self.ip_stats.reassembly_timeouts += std::mem::take(&mut self.fragments.timed_out);
+        self.ip_stats.reassembly_full += std::mem::take(&mut self.fragments.evicted);
+    }
+
+    pub(super) fn drop_packet(&mut self, reason: std::fmt::Arguments) {
         debug!("dropped packet: {reason}");
         self.stats.packets_dropped += 1;
     }
@@ -51,6 +118,7 @@ impl Stack {
                 self.queue_control(reply);
             }
             Ok(_) => self.drop_packet(format_args!("ICMP: echo request too long")),
+            Err(WireError::Unsupported) => self.on_icmp_error(bytes),
             Err(reason) => self.drop_packet(format_args!("ICMP: {reason}")),
         }
     }

@@ -9,13 +9,19 @@
 //! - `transmit.rs`: `poll_transmit`, `poll_timeout`, `handle_timeout`.
 //! - `calls.rs`: the [`Engine`](crate::engine::Engine) implementation.
 //! - `readiness.rs`: which handles changed, for the socket layer's waiters.
+//! - `fragments.rs`: IPv4 reassembly, bounded in memory and time.
+//! - `icmp_errors.rs`: ICMP errors to the connection they are about.
+//! - `ip_stats.rs`: counters of ICMP, reassembly and refused datagrams.
 //!
 //! Bookkeeping is the point of this file: after anything touches a
 //! connection, [`Stack::touch`] files it where it now belongs (output
 //! queue, timer heap, accept queue, or gone).
 
 mod calls;
+pub mod fragments;
+mod icmp_errors;
 mod input;
+mod ip_stats;
 mod readiness;
 mod transmit;
 mod view;
@@ -36,6 +42,8 @@ use super::tcp::{RecoveryStats, State, Tcb};
 use super::trace::{SegmentSummary, TraceEvent, TraceQueue};
 use crate::time::Instant;
 use crate::wire::{SeqNum, TcpHeader};
+use fragments::Reassembly;
+pub use ip_stats::IpStats;
 
 /// Ephemeral ports for active opens (RFC 6335 §6, the IANA dynamic range).
 const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
@@ -135,6 +143,10 @@ pub struct Stack {
     trace: TraceQueue,
     /// The segment being processed, named as the cause of state changes.
     cause: Option<SegmentSummary>,
+    /// ICMP errors, reassembly, refused datagrams (`ip_stats.rs`).
+    ip_stats: IpStats,
+    /// Datagrams being put together from fragments.
+    fragments: Reassembly,
 }
 
 impl Stack {
@@ -158,6 +170,8 @@ impl Stack {
             clock: Instant::default(),
             trace: TraceQueue::default(),
             cause: None,
+            ip_stats: IpStats::default(),
+            fragments: Reassembly::new(config.reassembly),
             config,
         }
     }
@@ -174,6 +188,11 @@ impl Stack {
     pub(crate) fn congestion_window(&self, conn: crate::engine::ConnId) -> (usize, usize) {
         let tcb = &self.conns[&conn.0].tcb;
         tcb.congestion_window()
+    }
+
+    /// Counters of ICMP errors, fragment reassembly and refused datagrams.
+    pub fn ip_stats(&self) -> IpStats {
+        self.ip_stats
     }
 
     /// The memory budget's state: bytes held, refusals.
@@ -279,6 +298,7 @@ impl Stack {
             return;
         }
         entry.tcb.arm_buffer_release(self.clock);
+        entry.tcb.arm_keepalive();
         if let Some(listener_id) = entry.listener {
             if entry.tcb.state().is_synchronized() && !entry.in_accept_queue {
                 entry.in_accept_queue = true;

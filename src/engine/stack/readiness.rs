@@ -18,7 +18,9 @@ impl Stack {
         let seen = (entry.tcb.readiness(), entry.tcb.state());
         let (before, state_before) = std::mem::replace(&mut entry.seen, seen);
         // Only gains are news: nobody waits for a call to start blocking.
-        if seen.0.gained_since(before).is_empty() && seen.1 == state_before {
+        // An urgent pointer that advanced is news too (MUST-32).
+        let urgent_news = entry.tcb.take_urgent_news();
+        if seen.0.gained_since(before).is_empty() && seen.1 == state_before && !urgent_news {
             return;
         }
         if entry.has_handle && !entry.change_queued {

@@ -4,8 +4,8 @@ use std::cmp::Reverse;
 
 use super::{ControlPacket, Stack};
 use crate::time::Instant;
-use crate::wire::tcp::{emit_ipv4_tcp, emit_ipv4_tcp_in_place};
-use crate::wire::{EchoRequest, IPV4_HEADER_LEN};
+use crate::wire::tcp::emit_ipv4_tcp_in_place_with;
+use crate::wire::{EchoRequest, IpSendFields, IPV4_HEADER_LEN};
 
 impl Stack {
     /// One packet: control packets first (they are replies to what just
@@ -31,7 +31,9 @@ impl Stack {
                 continue;
             };
             let (src, dst) = (*entry.tcb.local.ip(), *entry.tcb.remote.ip());
-            let len = emit_ipv4_tcp_in_place(src, dst, &out.header, out.payload_len, buf);
+            let fields = entry.tcb.ip_fields();
+            let len =
+                emit_ipv4_tcp_in_place_with(src, dst, &out.header, out.payload_len, buf, fields);
             self.stats.packets_out += 1;
             self.touch(id);
             return Some(len);
@@ -49,7 +51,14 @@ impl Stack {
                 debug_assert!(header.flags.rst);
                 self.stats.resets_sent += 1;
                 log::trace!("{local} -> {remote}: {header}");
-                Some(emit_ipv4_tcp(*local.ip(), *remote.ip(), header, &[], buf))
+                let fields = IpSendFields {
+                    ttl: self.config.ttl,
+                    ..IpSendFields::default()
+                };
+                let (src, dst) = (*local.ip(), *remote.ip());
+                Some(emit_ipv4_tcp_in_place_with(
+                    src, dst, header, 0, buf, fields,
+                ))
             }
             ControlPacket::EchoReply {
                 to,

@@ -26,6 +26,7 @@ impl Stack {
             connections,
             listeners,
             stats: self.stats(),
+            ip: Some(self.ip_stats),
         }
     }
 }

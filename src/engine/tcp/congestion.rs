@@ -120,6 +120,19 @@ impl Congestion {
         self.cwnd = self.initial_window();
     }
 
+    /// The send MSS shrank in mid-connection (path MTU discovery, RFC
+    /// 1191 §6.4): the windows keep their size in segments, as Linux's,
+    /// counted in packets, do. Not a congestion signal.
+    pub fn on_mss_reduced(&mut self, smss: usize) {
+        let old = self.smss.max(1);
+        let rescale = |window: usize| window / old * smss;
+        self.cwnd = rescale(self.cwnd).max(smss);
+        if self.ssthresh != usize::MAX {
+            self.ssthresh = rescale(self.ssthresh).max(2 * smss);
+        }
+        self.smss = smss;
+    }
+
     /// RFC 6928's ten segments; but RFC 5681 §3.1: "if the SYN or SYN/ACK
     /// is lost, the initial window used by a sender after a correctly
     /// transmitted SYN MUST be one segment consisting of at most SMSS bytes."

@@ -144,8 +144,8 @@ impl Tcb {
         self.check_rst(now, seg)?;
         self.check_syn(now, seg)?;
         self.check_ack(now, seg)?;
-        // Sixth, the URG bit: urgent data is delivered inline like any other
-        // (RFC 6093 advises applications not to rely on it); nothing to do.
+        // Sixth, the URG bit (`urgent.rs`); MUST-66: even at a zero window.
+        self.note_urgent(&seg.header);
         self.check_orphan_data(seg)?;
         let text_held = self.process_text(now, seg);
         self.process_fin(now, seg, text_held);

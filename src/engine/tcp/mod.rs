@@ -12,6 +12,11 @@
 //! - `output.rs`: what to send next (data, FIN, probes, ACKs).
 //! - `timeouts.rs`: retransmission, persist, delayed ACK, TIME-WAIT (§3.10.8).
 //! - `reply.rs`: RSTs in reply to segments (§3.10.7.1).
+//! - `ip_fields.rs`: DiffServ, DF and TTL of what the connection sends.
+//! - `urgent.rs`: urgent data, inline with its mark (§3.8.5).
+//! - `keepalive.rs`: keep-alive probes (§3.8.4, RFC 1122 §4.2.3.6).
+//! - `icmp.rs`: ICMP errors (§3.9.2.2, RFC 5461, RFC 5927) and path MTU
+//!   discovery (RFC 1191).
 //! - `loss.rs`: loss detection with SACK, RACK-TLP (RFC 8985): which
 //!   segments are lost (by time), tail loss probes, the RTO's marks.
 //! - `recovery.rs`: SACK-based loss recovery (RFC 6675): pipe and what to
@@ -37,7 +42,10 @@ pub mod autotune;
 pub mod congestion;
 pub mod cubic;
 pub mod footprint;
+pub mod icmp;
 pub mod input;
+pub mod ip_fields;
+pub mod keepalive;
 pub mod loss;
 pub mod output;
 pub mod prr;
@@ -56,6 +64,7 @@ pub mod tcb;
 pub mod timeouts;
 pub mod timers;
 pub mod timestamps;
+pub mod urgent;
 pub mod view;
 
 pub use output::Outgoing;

@@ -207,6 +207,9 @@ impl Tcb {
                 return Some(out);
             }
         }
+        if std::mem::take(&mut self.keepalive.probe_now) {
+            return Some(self.emit_keepalive(segment));
+        }
         self.ack_now.then(|| self.emit_ack(segment))
     }
 
@@ -338,26 +341,42 @@ impl Tcb {
         if fin {
             self.fin_seq = Some(seq + copied);
         }
+        let flags = TcpFlags {
+            fin,
+            psh: copied > 0 && reaches_end,
+            ..TcpFlags::default()
+        };
+        Outgoing {
+            header: self.acking_header(seq, flags, options),
+            payload_len: copied,
+        }
+    }
+
+    /// The header of a synchronized-state segment at `seq`: the current
+    /// ACK and window, which it reports, so no ACK is pending after it.
+    pub(super) fn acking_header(
+        &mut self,
+        seq: SeqNum,
+        flags: TcpFlags,
+        options: TcpOptions,
+    ) -> TcpHeader {
+        let urgent = self.urgent_field(seq);
         let header = TcpHeader {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
             seq,
             ack: Some(self.rcv_nxt),
             flags: TcpFlags {
-                fin,
-                psh: copied > 0 && reaches_end,
-                ..TcpFlags::default()
+                urg: urgent.is_some(),
+                ..flags
             },
             window: self.advertise_window(),
-            urgent: 0,
+            urgent: urgent.unwrap_or(0),
             options,
         };
         self.ts.on_ack_sent(self.rcv_nxt);
         self.clear_pending_ack();
-        Outgoing {
-            header,
-            payload_len: copied,
-        }
+        header
     }
 
     /// An ACK went out. If more duplicate ACKs are owed (a batch of

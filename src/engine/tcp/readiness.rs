@@ -36,5 +36,7 @@ impl Tcb {
             read_closed: self.fin_received,
             failed,
         })
+        // MUST-32: urgent data waits to be read (`urgent.rs`).
+        .with_if(Readiness::URGENT, self.urgent_remaining() > 0)
     }
 }

@@ -42,6 +42,7 @@ use log::debug;
 
 use super::autotune::ReceiveAutotune;
 use super::congestion::Congestion;
+use super::keepalive::KeepAliveState;
 use super::rack::Rack;
 use super::reassembly::Reassembly;
 use super::recovery_stats::RecoveryStats;
@@ -58,7 +59,7 @@ use crate::engine::isn;
 use crate::engine::memory::{MemoryBudget, MemoryCharge};
 use crate::time::Instant;
 use crate::wire::options::MAX_WINDOW_SHIFT;
-use crate::wire::{SackBlock, SeqNum, TcpFlags, TcpHeader, TcpSegment};
+use crate::wire::{IpSendFields, SackBlock, SeqNum, TcpFlags, TcpHeader, TcpSegment};
 
 /// RFC 9293 §3.7.1 (MUST-15): without an MSS option, assume 536 for IPv4.
 pub const DEFAULT_SEND_MSS: usize = 536;
@@ -70,6 +71,11 @@ pub const MIN_SEND_MSS: usize = 88;
 /// The window field is 16 bits; with window scaling (RFC 7323 §2) it
 /// counts units of 2^shift bytes.
 pub const MAX_WINDOW_FIELD: usize = u16::MAX as usize;
+/// The DSCP bits of the DiffServ field; the two ECN bits below them are
+/// TCP's own (RFC 3168 §6.1.1), not the application's.
+pub const DSCP_MASK: u8 = 0b1111_1100;
+/// IPv4 and TCP headers without options: MSS = MTU - 40 (§3.7.1).
+pub const IPV4_TCP_HEADERS: usize = 40;
 
 /// What one connection costs besides its buffers' storage: the TCB and
 /// its entries in the stack's tables (4-tuple map, timer heap, queues).
@@ -260,6 +266,22 @@ pub struct Tcb {
 
     /// Why the connection ended, as the application will be told.
     pub(super) error: Option<ApiError>,
+    /// The last soft error (an ICMP error that does not end the
+    /// connection, RFC 9293 §3.9.2.2), until the application takes it.
+    pub(super) soft_error: Option<ApiError>,
+    /// Path MTU (RFC 1191): our own MTU at first, lowered by ICMP
+    /// "fragmentation needed" (`icmp.rs`).
+    pub(super) path_mtu: usize,
+    /// DiffServ byte and DF bit of the IPv4 headers we send.
+    pub(super) ip_fields: IpSendFields,
+    /// RCV.UP: the peer's urgent pointer while urgent data is unread
+    /// (`urgent.rs`), and whether it advanced since the stack last looked.
+    pub(super) rcv_up: Option<SeqNum>,
+    pub(super) urgent_advanced: bool,
+    /// SND.UP: our urgent pointer, until the peer acknowledges it.
+    pub(super) snd_up: Option<SeqNum>,
+    /// Keep-alive setting and probes (`keepalive.rs`).
+    pub(super) keepalive: KeepAliveState,
     pub(super) nodelay: bool,
     /// Segments sent again; the stack adds them to its statistics.
     pub(super) retransmissions: u64,
@@ -349,6 +371,17 @@ impl Tcb {
             stalled_since: None,
             handshake_timed_out: false,
             error: None,
+            soft_error: None,
+            path_mtu: usize::from(cfg.our_mss) + IPV4_TCP_HEADERS,
+            ip_fields: IpSendFields {
+                tos: config.tos & DSCP_MASK,
+                ttl: config.ttl,
+                ..IpSendFields::default()
+            },
+            keepalive: KeepAliveState::new(config.keepalive, now),
+            rcv_up: None,
+            urgent_advanced: false,
+            snd_up: None,
             nodelay: false,
             retransmissions: 0,
             recovery_stats: RecoveryStats::default(),
@@ -460,6 +493,7 @@ impl Tcb {
         let announced = mss.map_or(DEFAULT_SEND_MSS, usize::from);
         self.send_mss = announced
             .min(usize::from(self.cfg.our_mss))
+            .min(self.path_mtu - IPV4_TCP_HEADERS)
             .max(MIN_SEND_MSS);
         let per_segment_options = if self.ts.enabled { 12 } else { 0 };
         self.cc.set_smss(self.send_mss - per_segment_options);
@@ -532,6 +566,13 @@ impl Tcb {
     /// flushed and every later call reports it (§3.10.7.4 "any outstanding
     /// RECEIVEs and SEND should receive reset responses").
     pub(super) fn fail(&mut self, error: ApiError) {
+        // RFC 1122 §4.2.3.9 (SHLD-25): a connection that times out after
+        // soft ICMP errors reports the last of them, which says why
+        // (Linux's tcp_write_err does the same).
+        let error = match (error, self.soft_error) {
+            (ApiError::TimedOut, Some(soft)) => soft,
+            _ => error,
+        };
         self.error = Some(error);
         self.send_buf.discard(self.send_buf.len());
         self.recv_buf.discard(self.recv_buf.len());
@@ -570,6 +611,7 @@ impl Tcb {
                     || self.retransmit_first
                     || self.tail_probe_now
                     || self.probe_now
+                    || self.keepalive.probe_now
                     || self.in_sack_recovery()
                     || self.snd_nxt.since(self.snd_una) < self.send_buf.len()
                     || (self.fin_requested && self.fin_seq.is_none_or(|fin| self.snd_nxt <= fin))
@@ -614,7 +656,8 @@ impl Tcb {
     /// RECEIVE (§3.10.3): takes bytes in order; `Ok(0)` after the peer's FIN.
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, ApiError> {
         if !self.recv_buf.is_empty() {
-            let n = self.recv_buf.dequeue(buf);
+            let limit = self.read_limit(buf.len());
+            let n = self.recv_buf.dequeue(&mut buf[..limit]);
             self.autotune.on_read(n);
             self.on_application_read();
             return Ok(n);

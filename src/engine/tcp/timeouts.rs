@@ -26,6 +26,7 @@ impl Tcb {
                 TimerKind::LossProbe => self.tail_probe_now = true,
                 TimerKind::OrphanFinWait2 => self.on_orphan_fin_wait_2_timeout(),
                 TimerKind::ReleaseBuffers => self.on_buffer_release_timeout(now),
+                TimerKind::KeepAlive => self.on_keepalive_timeout(now),
             }
         }
         self.track_recovery_time(now);

@@ -25,6 +25,8 @@ pub enum TimerKind {
     /// A quiet connection gives its empty buffers' storage back
     /// (`footprint.rs`).
     ReleaseBuffers,
+    /// Probe a peer silent for too long (`keepalive.rs`).
+    KeepAlive,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -37,10 +39,11 @@ pub struct Timers {
     pub loss_probe: Option<Instant>,
     pub orphan_fin_wait_2: Option<Instant>,
     pub release_buffers: Option<Instant>,
+    pub keepalive: Option<Instant>,
 }
 
 impl Timers {
-    fn all(&self) -> [(Option<Instant>, TimerKind); 8] {
+    fn all(&self) -> [(Option<Instant>, TimerKind); 9] {
         [
             (self.time_wait, TimerKind::TimeWait),
             (self.orphan_fin_wait_2, TimerKind::OrphanFinWait2),
@@ -50,6 +53,7 @@ impl Timers {
             (self.persist, TimerKind::Persist),
             (self.delayed_ack, TimerKind::DelayedAck),
             (self.release_buffers, TimerKind::ReleaseBuffers),
+            (self.keepalive, TimerKind::KeepAlive),
         ]
     }
 
@@ -93,6 +97,7 @@ impl Timers {
             TimerKind::LossProbe => &mut self.loss_probe,
             TimerKind::OrphanFinWait2 => &mut self.orphan_fin_wait_2,
             TimerKind::ReleaseBuffers => &mut self.release_buffers,
+            TimerKind::KeepAlive => &mut self.keepalive,
         }
     }
 }

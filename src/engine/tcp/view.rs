@@ -46,6 +46,7 @@ fn running_timers(timers: &Timers, now: Instant) -> Vec<(&'static str, std::time
         ("time-wait", timers.time_wait),
         ("reorder", timers.reorder),
         ("loss-probe", timers.loss_probe),
+        ("keepalive", timers.keepalive),
     ]
     .into_iter()
     .filter_map(|(name, at)| Some((name, at?.saturating_duration_since(now))))

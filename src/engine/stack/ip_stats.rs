@@ -1,0 +1,50 @@
+//! Counters of the IP-level work the stack does besides TCP: ICMP errors
+//! (RFC 9293 §3.9.2.2), fragment reassembly (RFC 791, RFC 815) and the
+//! datagrams refused for a source route. Every drop counted here is also
+//! in `EngineStats::packets_dropped`.
+
+use std::fmt;
+
+/// See the module docs. `Stack::ip_stats` returns them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IpStats {
+    /// ICMP errors that reached a connection and were acted on.
+    pub icmp_errors_applied: u64,
+    /// ICMP errors ignored: no such connection, a sequence number not in
+    /// flight (RFC 5927 §4.1), an MTU not below the path's, source quench.
+    pub icmp_errors_ignored: u64,
+    /// Path MTU reductions (RFC 1191) among the applied errors.
+    pub path_mtu_reductions: u64,
+    /// Datagrams put back together from fragments.
+    pub datagrams_reassembled: u64,
+    /// Fragments taken into reassembly.
+    pub fragments_received: u64,
+    /// Datagrams given up: their fragments overlapped (RFC 5722 style).
+    pub reassembly_overlaps: u64,
+    /// Datagrams given up: not complete in time (RFC 791's timer).
+    pub reassembly_timeouts: u64,
+    /// Fragments dropped because reassembly was full (datagrams or bytes).
+    pub reassembly_full: u64,
+    /// Datagrams refused for a source route option (RFC 9293 §3.9.2.1).
+    pub source_routed_dropped: u64,
+}
+
+impl fmt::Display for IpStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ICMP errors {} applied, {} ignored, {} path MTU reductions; \
+             fragments {} in, {} datagrams reassembled, {} overlapping, {} timed out, {} over the limit; \
+             {} source-routed dropped",
+            self.icmp_errors_applied,
+            self.icmp_errors_ignored,
+            self.path_mtu_reductions,
+            self.fragments_received,
+            self.datagrams_reassembled,
+            self.reassembly_overlaps,
+            self.reassembly_timeouts,
+            self.reassembly_full,
+            self.source_routed_dropped
+        )
+    }
+}
