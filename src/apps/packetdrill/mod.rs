@@ -8,6 +8,7 @@
 //! - `settings.rs`: header flags and FreeBSD `sysctl -w` lines to engine
 //!   settings; the fresh engine.
 //! - `time.rs`: when an event is due and the window a packet may come in.
+//! - `support.rs`: what a script needs that is missing (it is SKIPPED).
 //! - `syscalls.rs`: socket, bind, listen, accept, connect, read/recv (with
 //!   MSG_PEEK), write/send, shutdown, close, fcntl, get/setsockopt.
 //! - `packets.rs`: inbound packets built byte for byte; outbound parsed.
@@ -25,6 +26,7 @@ pub mod report;
 pub mod runner;
 pub mod script;
 pub mod settings;
+pub mod support;
 pub mod syscalls;
 pub mod time;
 

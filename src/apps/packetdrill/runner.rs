@@ -11,6 +11,7 @@ use super::packets::{build_inbound, parse_outbound, Inbound, Sent};
 use super::report::Outcome;
 use super::script::{Direction, Event, EventKind, PacketSpec, Script, SyscallSpec, TcpOptionSpec};
 use super::settings::{build_engine, settings_of, Settings, StackChoice, PEER_IP, STACK_IP};
+use super::support::unsupported;
 use super::syscalls::{same_errno, BufferSizes, CallError, CallResult, Sockets, SCRIPT_PORT};
 use super::time::{return_window, seconds, window, Window};
 use crate::engine::Engine;
@@ -66,6 +67,9 @@ struct Run {
 
 /// Runs a parsed script.
 pub fn run_script(script: &Script, options: RunOptions) -> Outcome {
+    if let Some(reason) = unsupported(script) {
+        return Outcome::Skip { reason };
+    }
     let settings = match settings_of(script) {
         Ok(settings) => settings,
         Err(reason) => return Outcome::Skip { reason },

@@ -42,9 +42,10 @@ pub struct Settings {
     pub handshake_timeout: Option<Duration>,
 }
 
-/// Reads the header flags and every `sysctl -w` line (wherever it is: the
-/// suite sets them at time 0 and restores defaults at the end, so the first
-/// value of each name is the one in force while the script runs).
+/// Reads the header flags and the `sysctl -w` lines before the first other
+/// event: the FreeBSD suite sets defaults, then the values a script needs,
+/// then opens its socket, and restores the defaults at the very end, after
+/// what it tests. The last value before the socket is the one in force.
 pub fn settings_of(script: &Script) -> Result<Settings, String> {
     let mut settings = Settings {
         tolerance_micros: DEFAULT_TOLERANCE_MICROS,
@@ -59,21 +60,20 @@ pub fn settings_of(script: &Script) -> Result<Settings, String> {
     for (name, value) in &script.flags {
         apply_flag(&mut settings, name, value)?;
     }
-    let mut seen = std::collections::BTreeSet::new();
-    let mut freebsd = false;
+    let mut in_force = std::collections::BTreeMap::new();
     for event in &script.events {
         let EventKind::Shell(command) = &event.kind else {
-            continue;
+            break;
         };
-        let Some(assignment) = command.strip_prefix("sysctl -w ") else {
-            continue;
-        };
-        freebsd = true;
-        let (name, value) = assignment.split_once('=').unwrap_or((assignment, ""));
-        if seen.insert(name.to_string()) {
-            apply_sysctl(&mut settings, name.trim(), value.trim())?;
+        if let Some(assignment) = command.strip_prefix("sysctl -w ") {
+            let (name, value) = assignment.split_once('=').unwrap_or((assignment, ""));
+            in_force.insert(name.trim().to_string(), value.trim().to_string());
         }
     }
+    for (name, value) in &in_force {
+        apply_sysctl(&mut settings, name, value)?;
+    }
+    let freebsd = !in_force.is_empty();
     if freebsd && settings.delayed_ack.is_none() {
         settings.delayed_ack = Some(FREEBSD_DELAYED_ACK);
     }
@@ -212,12 +212,17 @@ mod tests {
         let script = parse_script(
             "--tolerance_usecs=75000\n 0.00 `sysctl -w net.inet.tcp.sack.enable=0`\n\
              +0 `sysctl -w net.inet.tcp.recvspace=65536`\n\
-             +0 `sysctl -w net.inet.tcp.sack.enable=1`\n",
+             +0 `sysctl -w net.inet.tcp.sack.enable=1`\n\
+             +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+             +0 `sysctl -w net.inet.tcp.sack.enable=0`\n",
         )
         .unwrap();
         let settings = settings_of(&script).unwrap();
         assert_eq!(settings.tolerance_micros, 75_000);
-        assert!(!settings.sack, "the first value is the one in force");
+        assert!(
+            settings.sack,
+            "the last value before the socket is in force"
+        );
         assert_eq!(settings.recv_buffer, Some(65536));
         assert_eq!(settings.delayed_ack, Some(FREEBSD_DELAYED_ACK));
     }

@@ -18,6 +18,28 @@ pub const SCRIPT_PORT: u16 = 8080;
 /// The first descriptor `socket()` returns, as on a fresh process.
 const FIRST_FD: i64 = 3;
 
+/// The calls [`Sockets::execute`] plays; a script with another is skipped.
+pub const CALLS: &[&str] = &[
+    "socket",
+    "bind",
+    "listen",
+    "accept",
+    "connect",
+    "read",
+    "recv",
+    "write",
+    "send",
+    "shutdown",
+    "close",
+    "fcntl",
+    "setsockopt",
+    "getsockopt",
+];
+/// The options setsockopt sets.
+pub const SETTABLE_OPTIONS: &[&str] = &["SO_REUSEADDR", "SO_REUSEPORT", "TCP_NODELAY", "SO_LINGER"];
+/// The options getsockopt reads.
+pub const READABLE_OPTIONS: &[&str] = &["SO_ERROR", "TCP_NODELAY", "SO_RCVBUF", "SO_SNDBUF"];
+
 /// fcntl(2) flags, Linux values (scripts compare `F_GETFL` with O_RDWR).
 const O_RDWR: i64 = 0x2;
 const O_NONBLOCK: i64 = 0x800;
@@ -459,7 +481,8 @@ fn pending_error(engine: &mut dyn Engine, socket: &mut Socket) -> &'static str {
     }
 }
 
-fn option_name(call: &SyscallSpec) -> String {
+/// The option a get/setsockopt call names (its third argument).
+pub fn option_name(call: &SyscallSpec) -> String {
     call.args
         .get(2)
         .and_then(|e| e.symbols().first().map(|s| s.to_string()))
