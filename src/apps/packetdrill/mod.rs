@@ -10,7 +10,7 @@
 //! - `time.rs`: when an event is due and the window a packet may come in.
 //! - `support.rs`: what a script needs that is missing (it is SKIPPED).
 //! - `syscalls.rs`: socket, bind, listen, accept, connect, read/recv (with
-//!   MSG_PEEK), write/send, shutdown, close, fcntl, get/setsockopt.
+//!   MSG_PEEK), write/send, shutdown, close, fcntl, get/setsockopt, poll.
 //! - `packets.rs`: inbound packets built byte for byte; outbound parsed.
 //! - `matcher.rs`: a sent packet against a `>` line.
 //! - `loose.rs`: every value compared loosely unless `--strict`, in one list.

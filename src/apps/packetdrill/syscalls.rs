@@ -8,7 +8,7 @@ use std::net::SocketAddrV4;
 use super::loose::{Loosening, Strictness};
 use super::script::{Expr, SyscallSpec};
 use super::settings::{PEER_IP, STACK_IP};
-use crate::engine::{ApiError, ConnId, Engine, ListenerId};
+use crate::engine::{ApiError, ConnId, Engine, ListenerId, Readiness, Watched};
 use crate::time::Instant;
 
 /// The port `bind(fd, ..., ...)` gives the socket, and the port
@@ -34,6 +34,7 @@ pub const CALLS: &[&str] = &[
     "fcntl",
     "setsockopt",
     "getsockopt",
+    "poll",
 ];
 /// The options setsockopt sets.
 pub const SETTABLE_OPTIONS: &[&str] = &["SO_REUSEADDR", "SO_REUSEPORT", "TCP_NODELAY", "SO_LINGER"];
@@ -203,6 +204,7 @@ impl Sockets {
             "fcntl" => self.fcntl(fd, call),
             "setsockopt" => self.setsockopt(engine, call),
             "getsockopt" => self.getsockopt(engine, fd, call, buffers, strictness),
+            "poll" => self.poll(engine, call),
             other => skip(format!("system call {other}() is not supported")),
         }
     }
@@ -221,6 +223,72 @@ impl Sockets {
             Some(Handle::Fresh) | None => "CLOSED",
         };
         state.replace('-', "_")
+    }
+
+    /// poll(2) over `[{fd=N, events=POLLIN|POLLOUT, revents=...}]`: how
+    /// many are ready, each `revents` checked; nothing ready with a
+    /// timeout blocks (a timeout that expires is not played).
+    fn poll(&mut self, engine: &mut dyn Engine, call: &SyscallSpec) -> CallOutcome {
+        let Some(Expr::List(entries)) = call.args.first() else {
+            return skip("poll without a list of descriptors".into());
+        };
+        let timeout = call.args.get(2).and_then(Expr::as_int).unwrap_or(0);
+        let mut ready = 0;
+        let mut differences = Vec::new();
+        for entry in entries {
+            let Expr::Struct(fields) = entry else {
+                return skip("poll entry is not a struct".into());
+            };
+            let field = |name: &str| {
+                fields
+                    .iter()
+                    .find(|f| f.0.as_deref() == Some(name))
+                    .map(|f| &f.1)
+            };
+            let fd = field("fd").and_then(Expr::as_int).unwrap_or(-1);
+            let asked = field("events").map(Expr::symbols).unwrap_or_default();
+            let actual = self.revents(engine, fd, &asked);
+            ready += usize::from(!actual.is_empty());
+            if let Some(expected) = field("revents").map(Expr::symbols) {
+                let mut expected = expected;
+                expected.sort_unstable();
+                if expected != actual {
+                    differences.push(format!("fd {fd} revents {expected:?} against {actual:?}"));
+                }
+            }
+        }
+        match (ready, timeout) {
+            (0, timeout) if timeout != 0 => Ok(CallResult::Blocked),
+            _ if !differences.is_empty() => {
+                Err(CallError::Fail(format!("poll: {}", differences.join(", "))))
+            }
+            _ => returned(ready as i64),
+        }
+    }
+
+    /// The poll(2) events of `fd` among `asked` (POLLERR always), sorted.
+    fn revents(&self, engine: &dyn Engine, fd: i64, asked: &[&str]) -> Vec<&'static str> {
+        let watched = match self.table.get(&fd).map(|s| s.handle) {
+            Some(Handle::Conn(conn)) => Watched::Conn(conn),
+            Some(Handle::Listener(listener)) => Watched::Listener(listener),
+            _ => return Vec::new(),
+        };
+        let readiness = engine.readiness(watched).unwrap_or_default();
+        let readable = readiness.intersects(Readiness::READABLE | Readiness::READ_CLOSED);
+        let mut revents = Vec::new();
+        for (name, set) in [
+            ("POLLERR", readiness.contains(Readiness::ERROR)),
+            ("POLLIN", readable && asked.contains(&"POLLIN")),
+            (
+                "POLLOUT",
+                readiness.contains(Readiness::WRITABLE) && asked.contains(&"POLLOUT"),
+            ),
+        ] {
+            if set {
+                revents.push(name);
+            }
+        }
+        revents
     }
 
     fn socket_call(&mut self, call: &SyscallSpec) -> CallOutcome {
