@@ -133,10 +133,11 @@ impl Run {
             }
             EventKind::Packet(spec) => self.expect(event.line, spec, due),
             EventKind::Syscall(call) => {
-                self.wait_until(due.nominal)?;
-                self.previous = self.now;
+                // `start...end`: both count from the event before.
                 let returns =
                     return_window(event.time, self.previous, self.settings.tolerance_micros);
+                self.wait_until(due.nominal)?;
+                self.previous = self.now;
                 self.call(event.line, call, returns)
             }
         }

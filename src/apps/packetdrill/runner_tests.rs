@@ -92,6 +92,9 @@ fn a_blocking_call_must_return_at_its_end_time() {
     assert_eq!(run(on_time), Outcome::Pass);
     let late = "+0...0.2 read(4, ..., 10) = 3\n+.2 < P. 1:4(3) ack 1 win 65535\n";
     fails_at(run(late), 8, "read() expected to return at 0.200");
+    // Relative ends count from the start: +0.1...+0.2 is 0.2 to 0.4 here.
+    let relative = "+.1...+.2 read(4, ..., 10) = 3\n+.2 < P. 1:4(3) ack 1 win 65535\n";
+    assert_eq!(run(relative), Outcome::Pass);
 }
 
 #[test]
