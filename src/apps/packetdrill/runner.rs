@@ -67,13 +67,14 @@ struct Run {
 
 /// Runs a parsed script.
 pub fn run_script(script: &Script, options: RunOptions) -> Outcome {
-    if let Some(reason) = unsupported(script) {
-        return Outcome::Skip { reason };
-    }
+    // Settings first: an IPv6 script is skipped as such, whatever else it has.
     let settings = match settings_of(script) {
         Ok(settings) => settings,
         Err(reason) => return Outcome::Skip { reason },
     };
+    if let Some(reason) = unsupported(script) {
+        return Outcome::Skip { reason };
+    }
     let mut run = Run {
         engine: build_engine(options.stack, &settings),
         sockets: Sockets::new(),
