@@ -3,6 +3,7 @@
 pub mod connect;
 pub mod echo;
 pub mod event_echo;
+pub mod packetdrill;
 pub mod replay;
 pub mod ss;
 pub mod workers;

@@ -35,9 +35,31 @@ pub enum Command {
     /// virtual time and print what happens, segment by segment. Needs no
     /// root and no TUN device.
     Replay(ReplayArgs),
+    /// Run packetdrill scripts (files, or directories searched for *.pkt)
+    /// against a fresh engine each, on virtual time: PASS, FAIL or SKIP per
+    /// script, then the counts. Needs no root and no TUN device.
+    Packetdrill(PacketdrillArgs),
     /// Show a running stack's connections (state, queues, windows, cwnd,
     /// RTT, timers), listeners and counters, like `ss -tnoi`. Root only.
     Ss(SsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PacketdrillArgs {
+    /// Scripts, or directories searched (recursively) for *.pkt.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Which TCP engine runs the scripts.
+    #[arg(long, value_enum, default_value_t = StackKind::Tuntcp)]
+    pub stack: StackKind,
+    /// Compare everything the scripts show, the stack's own choices too
+    /// (window sizes, option order, window scale shift, PSH, buffer sizes).
+    #[arg(long)]
+    pub strict: bool,
+    /// Also write one tab-separated line per script (outcome, path, detail)
+    /// to FILE, sorted, for comparing runs.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

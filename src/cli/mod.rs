@@ -2,6 +2,7 @@
 
 pub mod args;
 mod control;
+mod packetdrill;
 mod replay;
 mod setup;
 mod signals;
@@ -18,6 +19,10 @@ pub fn run(cli: Cli) -> Result<(), String> {
     // keeps its ordinary meaning.
     if let Command::Replay(replay) = &cli.command {
         return replay::run(replay);
+    }
+    // Scripts run on virtual time: no stack, no signals to handle.
+    if let Command::Packetdrill(args) = &cli.command {
+        return packetdrill::run(args);
     }
     // `ss` only reads; Ctrl-C ends a --watch as any viewer.
     if let Command::Ss(ss) = &cli.command {
@@ -60,7 +65,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             stack.shutdown().map_err(|err| err.to_string())
         }
         // Handled above, before the signals are blocked.
-        Command::Replay(_) | Command::Ss(_) => Ok(()),
+        Command::Replay(_) | Command::Ss(_) | Command::Packetdrill(_) => Ok(()),
     }
 }
 

@@ -315,6 +315,10 @@ pub trait Engine: Send {
     /// everything before it has been read; `WouldBlock` means no data yet.
     fn recv(&mut self, conn: ConnId, buf: &mut [u8]) -> Result<usize, ApiError>;
 
+    /// As [`Engine::recv`], but the bytes stay queued (recv(2)'s
+    /// MSG_PEEK): the next `recv` or `peek` gives them again.
+    fn peek(&mut self, conn: ConnId, buf: &mut [u8]) -> Result<usize, ApiError>;
+
     /// Half-close: sends FIN after the queued data; receiving goes on.
     fn shutdown_write(&mut self, conn: ConnId) -> Result<(), ApiError>;
 

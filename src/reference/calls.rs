@@ -177,7 +177,8 @@ impl SmolEngine {
         }
     }
 
-    fn recv_on(&mut self, conn: ConnId, buf: &mut [u8]) -> Result<usize, ApiError> {
+    /// `recv` when `take`, `peek` when not.
+    fn recv_on(&mut self, conn: ConnId, buf: &mut [u8], take: bool) -> Result<usize, ApiError> {
         let slot = self.slot(conn)?;
         // RFC 9293 §3.10.7.4: after a reset, "any outstanding RECEIVEs and
         // SEND should receive 'reset' responses"; buffered data is dropped.
@@ -187,7 +188,11 @@ impl SmolEngine {
         let (handle, peer_fin) = (slot.handle, slot.peer_fin);
         let socket = self.socket_mut(handle);
         let state = socket.state();
-        match socket.recv_slice(buf) {
+        let received = match take {
+            true => socket.recv_slice(buf),
+            false => socket.peek_slice(buf),
+        };
+        match received {
             Ok(0) if buf.is_empty() => Ok(0),
             Ok(0) => Err(ApiError::WouldBlock),
             Ok(read) => Ok(read),
@@ -332,9 +337,13 @@ impl Engine for SmolEngine {
     }
 
     fn recv(&mut self, conn: ConnId, buf: &mut [u8]) -> Result<usize, ApiError> {
-        let result = self.recv_on(conn, buf);
+        let result = self.recv_on(conn, buf, true);
         self.refresh_readiness(conn);
         result
+    }
+
+    fn peek(&mut self, conn: ConnId, buf: &mut [u8]) -> Result<usize, ApiError> {
+        self.recv_on(conn, buf, false)
     }
 
     fn shutdown_write(&mut self, conn: ConnId) -> Result<(), ApiError> {

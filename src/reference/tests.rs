@@ -270,6 +270,25 @@ fn recv_would_block_when_empty_and_send_when_the_buffer_is_full() {
 }
 
 #[test]
+fn peek_leaves_the_bytes_for_recv() {
+    let (mut pair, _l, client, server) = Pair::established();
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        pair.server.peek(server, &mut buf),
+        Err(ApiError::WouldBlock)
+    );
+    pair.client.send(client, b"abc").unwrap();
+    pair.settle();
+    assert_eq!(pair.server.peek(server, &mut buf), Ok(3));
+    assert_eq!(pair.server.recv(server, &mut buf), Ok(3));
+    assert_eq!(&buf[..3], b"abc");
+    assert_eq!(
+        pair.server.peek(server, &mut buf),
+        Err(ApiError::WouldBlock)
+    );
+}
+
+#[test]
 fn a_connection_not_yet_accepted_completes_and_buffers_data_and_fin() {
     let mut pair = Pair::new();
     let listener = pair.server.listen(server_addr(), 4).unwrap();

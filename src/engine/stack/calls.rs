@@ -188,6 +188,10 @@ impl Engine for Stack {
         self.with_conn(conn, |tcb| tcb.recv(buf))?
     }
 
+    fn peek(&mut self, conn: ConnId, buf: &mut [u8]) -> Result<usize, ApiError> {
+        self.with_conn(conn, |tcb| tcb.peek(buf))?
+    }
+
     fn shutdown_write(&mut self, conn: ConnId) -> Result<(), ApiError> {
         self.with_conn(conn, |tcb| tcb.shutdown_write())?
     }

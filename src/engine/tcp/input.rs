@@ -563,6 +563,8 @@ impl Tcb {
             // RFC 2883 §4: out-of-order data we already hold, again.
             self.report_duplicate(self.rcv_nxt + held.start, held.len());
         }
+        // Held out-of-order data means a gap this segment may fill.
+        let gap_before = !self.reassembly.is_empty();
         if self.reassembly.insert(start..start + data.len()).is_err() {
             debug!(
                 "{} <- {}: out-of-order queue full, segment dropped",
@@ -587,7 +589,7 @@ impl Tcb {
         self.schedule_ack(
             now,
             data.len(),
-            start > 0 || in_order > data.len() || !self.reassembly.is_empty(),
+            start > 0 || gap_before || !self.reassembly.is_empty(),
         );
         all_fits
     }

@@ -662,6 +662,21 @@ impl Tcb {
             self.on_application_read();
             return Ok(n);
         }
+        self.nothing_to_read()
+    }
+
+    /// RECEIVE without taking (recv(2)'s MSG_PEEK): the bytes stay queued,
+    /// so the window does not open.
+    pub fn peek(&self, buf: &mut [u8]) -> Result<usize, ApiError> {
+        if !self.recv_buf.is_empty() {
+            return Ok(self.recv_buf.read_at(0, buf));
+        }
+        self.nothing_to_read()
+    }
+
+    /// What RECEIVE gives with no bytes queued: the error, the end of the
+    /// stream, or "not yet".
+    fn nothing_to_read(&self) -> Result<usize, ApiError> {
         if let Some(error) = self.error {
             return Err(error);
         }

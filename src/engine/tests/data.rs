@@ -33,6 +33,24 @@ fn in_order_data_is_acked_and_read_s3_10_7_4() {
 }
 
 #[test]
+fn peek_gives_the_bytes_without_taking_them_or_opening_the_window() {
+    let (mut stack, conn) = established();
+    let mut buf = [0u8; 16];
+    assert_eq!(stack.peek(conn, &mut buf), Err(ApiError::WouldBlock));
+    send(&mut stack, ms(20), from_peer(), b"hello");
+    expect(&mut stack, ms(20), ack_for(5), b"");
+    assert_eq!(stack.peek(conn, &mut buf[..3]), Ok(3));
+    assert_eq!(&buf[..3], b"hel");
+    recv_nothing(&mut stack, ms(20));
+    assert_eq!(
+        stack.recv(conn, &mut buf),
+        Ok(5),
+        "peeked bytes are read again"
+    );
+    assert_eq!(&buf[..5], b"hello");
+}
+
+#[test]
 fn our_data_goes_out_and_acks_free_the_buffer_s3_10_2() {
     let (mut stack, conn) = established();
     send_and_expect(&mut stack, conn, ms(20), 0, b"abc");
@@ -70,6 +88,23 @@ fn out_of_order_segment_is_held_and_delivered_when_the_hole_fills_shld_31() {
     let mut buf = [0u8; 16];
     assert_eq!(stack.recv(conn, &mut buf), Err(ApiError::WouldBlock));
     send(&mut stack, ms(21), peer_data_at(0), b"abc");
+    expect(&mut stack, ms(21), ack_for(6), b"");
+    assert_eq!(read_all(&mut stack, conn), b"abcdef");
+}
+
+#[test]
+fn a_segment_that_fills_the_hole_and_covers_what_was_held_is_acked_at_once_rfc5681_4_2() {
+    // RFC 5681 §4.2: "an immediate ACK SHOULD be generated when the
+    // incoming segment fills in all or part of a gap", also when it carries
+    // the held data again (a sender retransmitting a whole window), so
+    // that nothing was left out of order once it is stored.
+    let (mut stack, conn) = established_with(crate::engine::StackConfig {
+        delayed_ack: Some(std::time::Duration::from_millis(100)),
+        ..config()
+    });
+    send(&mut stack, ms(20), peer_data_at(3), b"def");
+    expect(&mut stack, ms(20), ack_for(0), b"");
+    send(&mut stack, ms(21), peer_data_at(0), b"abcdef");
     expect(&mut stack, ms(21), ack_for(6), b"");
     assert_eq!(read_all(&mut stack, conn), b"abcdef");
 }
