@@ -203,7 +203,7 @@ impl Tcb {
             }
         }
         if std::mem::take(&mut self.probe_now) {
-            if let Some(out) = self.emit_window_probe(segment) {
+            if let Some(out) = self.emit_window_probe(now, segment) {
                 return Some(out);
             }
         }
@@ -279,12 +279,15 @@ impl Tcb {
     }
 
     /// Nagle's algorithm (§3.7.4) and sender-side silly window syndrome
-    /// avoidance (§3.8.6.2.1) decide whether a less-than-full segment may
-    /// go: when nothing is in flight (Nagle, and nothing else would ever
-    /// wake us), when it is all there is and Nagle is off, or when it is at
-    /// least half the largest window the peer ever offered.
-    fn small_segment_allowed(&self, len: usize, unsent: usize, flight: usize) -> bool {
-        flight == 0 || (self.nodelay && len == unsent) || len >= self.max_snd_wnd / 2
+    /// avoidance (§3.8.6.2.1, MUST-38) decide whether a less-than-full
+    /// segment may go: when it is all that is queued and nothing is in
+    /// flight (Nagle) or Nagle is off, or when it is at least half the
+    /// largest window the peer ever offered. A window too small for the
+    /// rest is not filled with a small segment: the persist timer's
+    /// override (`update_persist_timer`, RFC 1122 §4.2.3.4's 0.1-1 s, as
+    /// Linux's probe timer) sends what it allows if nothing changes.
+    pub(super) fn small_segment_allowed(&self, len: usize, unsent: usize, flight: usize) -> bool {
+        (len == unsent && (flight == 0 || self.nodelay)) || len >= self.max_snd_wnd / 2
     }
 
     /// Fast retransmit (RFC 5681 §3.2) or NewReno partial ACK (RFC 6582):
@@ -310,7 +313,12 @@ impl Tcb {
     /// not move, so the retransmission timer stays off and the persist timer
     /// keeps probing with backoff for as long as the peer answers; if the
     /// byte is accepted, its ACK (valid while `probe_sent`) moves SND.NXT on.
-    fn emit_window_probe(&mut self, segment: &mut [u8]) -> Option<Outgoing> {
+    fn emit_window_probe(&mut self, now: Instant, segment: &mut [u8]) -> Option<Outgoing> {
+        if self.snd_wnd > 0 && self.snd_nxt == self.snd_una {
+            // The SWS override (§3.8.6.2.1 (4)): the window is open but
+            // too small to be worth a segment, and it stayed so.
+            return self.emit_new_data(now, segment, true);
+        }
         if self.snd_wnd > 0
             || self.snd_nxt != self.snd_una
             || self.send_buf.is_empty()

@@ -51,6 +51,10 @@ impl Tcb {
         if self.snd_max == self.snd_una {
             return; // nothing outstanding any more
         }
+        if self.snd_wnd == 0 && self.state.is_synchronized() {
+            self.probe_shrunk_window(now);
+            return;
+        }
         debug!(
             "{} -> {}: retransmission timeout at {}, resending from {} (SND.MAX {}, {} SACKed, cwnd {}, recovery {}, probe {:?})",
             self.local,
@@ -99,6 +103,27 @@ impl Tcb {
         self.restart_retransmit_timer(now);
     }
 
+    /// The peer shrank its window to zero with our data outstanding
+    /// (§3.8.6.1, MUST-35, MUST-37, SHLD-17): what the timer resends is a
+    /// zero-window probe, one octet at SND.UNA (its ACK moves SND.NXT on if
+    /// the peer takes it), and the timer, backed off, keeps probing as long
+    /// as the peer answers (`give_up_deadline`). Nothing is judged lost:
+    /// the peer holds the data, it only has no room for more. Linux does
+    /// the same ("our retransmits become zero probes", tcp_retransmit_timer).
+    fn probe_shrunk_window(&mut self, now: Instant) {
+        debug!(
+            "{} -> {}: peer window zero with {} bytes outstanding: probing",
+            self.local,
+            self.remote,
+            self.snd_max.since(self.snd_una)
+        );
+        self.rtt.back_off();
+        self.rtt_probe = None;
+        self.snd_nxt = self.snd_una;
+        self.probe_now = true;
+        self.restart_retransmit_timer(now);
+    }
+
     /// Accounts `time_in_recovery`: a recovery (fast, or after a timeout)
     /// began or ended since the last call.
     pub(super) fn track_recovery_time(&mut self, now: Instant) {
@@ -132,6 +157,8 @@ impl Tcb {
             State::SynSent | State::SynReceived => {
                 Some(self.opened_at + self.cfg.handshake_timeout)
             }
+            // A zero window: while the peer answers the probes, it is alive.
+            _ if self.snd_wnd == 0 => Some(self.last_heard + self.cfg.give_up_after),
             _ => self
                 .stalled_since
                 .map(|since| since + self.cfg.give_up_after),
@@ -195,15 +222,19 @@ impl Tcb {
         self.persist_backoff = (self.persist_backoff + 1).min(16);
     }
 
-    /// Starts the persist timer when the send side is stuck on a zero
-    /// window with nothing in flight; stops it otherwise.
+    /// Starts the persist timer when the send side is stuck with nothing
+    /// in flight on a zero window, or on one too small for sender SWS
+    /// avoidance to fill (§3.8.6.2.1); stops it otherwise.
     pub(super) fn update_persist_timer(&mut self, now: Instant) {
         let unsent = self
             .send_buf
             .len()
             .saturating_sub(self.snd_nxt.since(self.snd_una));
+        let fits = unsent.min(self.snd_wnd).min(self.send_mss);
+        let window_too_small = self.snd_wnd == 0
+            || (fits < self.send_mss && !self.small_segment_allowed(fits, unsent, 0));
         let stuck = self.state.is_synchronized()
-            && self.snd_wnd == 0
+            && window_too_small
             && unsent > 0
             && self.snd_nxt == self.snd_una
             && !self.probe_now

@@ -47,11 +47,17 @@ fn window_scale_applies_both_ways_when_both_syns_carry_it_rfc_7323_s2_2() {
     };
     send(&mut stack, ms(20), small, b"");
     assert_eq!(stack.send(conn, &[1u8; 1000]), Ok(1000));
-    let (_, payload) = recv(&mut stack, ms(20));
+    // Less than a segment fits and more is queued: sender SWS avoidance
+    // (§3.8.6.2.1) holds it until the override timeout, then sends what
+    // the window allows.
+    recv_nothing(&mut stack, ms(20));
+    let at = stack.poll_timeout().unwrap();
+    let (_, payload) = recv(&mut stack, at);
     assert_eq!(payload.len(), 256);
+    let later = at + std::time::Duration::from_millis(10);
     // Ours is scaled by 3: the whole buffer less what is unread, rounded up.
-    send(&mut stack, ms(30), from_peer(), &[9u8; 100]);
-    let (ack, _) = recv(&mut stack, ms(30));
+    send(&mut stack, later, from_peer(), &[9u8; 100]);
+    let (ack, _) = recv(&mut stack, later);
     let expected = (BIG_BUFFER - 100).div_ceil(1 << OUR_SHIFT);
     assert_eq!(usize::from(ack.window), expected);
 }
@@ -66,10 +72,16 @@ fn no_scaling_unless_the_peer_offers_it_rfc_7323_s2_2() {
     };
     send(&mut stack, ms(20), small, b"");
     assert_eq!(stack.send(conn, &[1u8; 1000]), Ok(1000));
-    let (_, payload) = recv(&mut stack, ms(20));
+    // Less than a segment fits and more is queued: sender SWS avoidance
+    // (§3.8.6.2.1) holds it until the override timeout, then sends what
+    // the window allows.
+    recv_nothing(&mut stack, ms(20));
+    let at = stack.poll_timeout().unwrap();
+    let (_, payload) = recv(&mut stack, at);
     assert_eq!(payload.len(), 2);
-    send(&mut stack, ms(30), from_peer(), &[9u8; 100]);
-    let (ack, _) = recv(&mut stack, ms(30));
+    let later = at + std::time::Duration::from_millis(10);
+    send(&mut stack, later, from_peer(), &[9u8; 100]);
+    let (ack, _) = recv(&mut stack, later);
     // At most 65535 without scaling: the edge stays where the SYN-ACK put it.
     assert_eq!(ack.window, u16::MAX - 100);
 }

@@ -174,6 +174,44 @@ fn zero_window_from_the_peer_is_probed_with_backoff_and_survives_s3_8_6_1() {
     expect(&mut stack, ms(t + 10), header, b"abc");
 }
 
+/// MUST-35, MUST-37, SHLD-17 (§3.8.6.1): the peer shrinks its window to
+/// zero while our data is unacknowledged. Our retransmissions become the
+/// zero-window probes, and the connection stays up as long as the peer
+/// answers them (Linux: "our retransmits become zero probes, but we should
+/// not timeout this connection"), however long past the give-up time.
+#[test]
+fn must_35_zero_window_with_data_outstanding_is_probed_while_the_peer_answers() {
+    let (mut stack, conn) = established();
+    assert_eq!(stack.send(conn, &[7u8; 100]), Ok(100));
+    let (_, data) = recv(&mut stack, ms(20));
+    assert_eq!(data.len(), 100);
+    // Nothing acknowledged, and no window left.
+    let closed = TcpHeader {
+        window: 0,
+        ..from_peer()
+    };
+    send(&mut stack, ms(25), closed, b"");
+    let mut probes = 0;
+    let mut t = 25;
+    while t < 300_000 {
+        t = stack.poll_timeout().unwrap().total_millis();
+        let (header, _) = recv(&mut stack, ms(t));
+        assert_eq!(
+            header.seq,
+            SeqNum(LOCAL_ISS + 1),
+            "a probe starts at SND.UNA"
+        );
+        probes += 1;
+        send(&mut stack, ms(t + 5), closed, b""); // answered: still closed
+    }
+    assert!(probes >= 5, "{probes} probes in 300 s");
+    assert_eq!(state(&stack, conn), "ESTABLISHED");
+    // The window opens: all 100 bytes go.
+    send(&mut stack, ms(t + 10), from_peer(), b"");
+    let (header, data) = recv(&mut stack, ms(t + 10));
+    assert_eq!((header.seq, data.len()), (SeqNum(LOCAL_ISS + 1), 100));
+}
+
 #[test]
 fn unanswered_zero_window_probes_give_up() {
     let mut cfg = config();
@@ -237,8 +275,13 @@ fn probe_accepted_by_an_opening_window_moves_on() {
     expect(&mut stack, ms(230), rest, b"bc");
 }
 
+/// MUST-38 (§3.8.6.2.1): a window smaller than a segment, with more
+/// queued than it takes, is not filled at once with a small segment (the
+/// audit's "any small segment goes out when nothing is in flight"); the
+/// override timeout sends what it allows if nothing better comes. A
+/// shrunk window then limits the next one the same way.
 #[test]
-fn a_shrinking_peer_window_limits_what_we_send() {
+fn must_38_a_small_peer_window_is_not_filled_at_once_sws_avoidance() {
     let (mut stack, conn) = established();
     stack.set_nodelay(conn, true).unwrap();
     send(
@@ -251,13 +294,18 @@ fn a_shrinking_peer_window_limits_what_we_send() {
         b"",
     );
     stack.send(conn, &[5u8; 300]).unwrap();
-    let (_, data) = recv(&mut stack, ms(21));
-    assert_eq!(data.len(), 100);
     recv_nothing(&mut stack, ms(21));
-    // The peer acks 100 but offers only 50 now.
+    // The override fires one persist interval (the RTO, 200 ms) after the
+    // output found the window too small.
+    let at = stack.poll_timeout().unwrap();
+    assert_eq!(at, ms(221));
+    let (_, data) = recv(&mut stack, at);
+    assert_eq!(data.len(), 100);
+    recv_nothing(&mut stack, at);
+    // The peer acks 100 but offers only 50 now: held again, then sent.
     send(
         &mut stack,
-        ms(30),
+        ms(230),
         TcpHeader {
             ack: Some(SeqNum(LOCAL_ISS + 101)),
             window: 50,
@@ -265,9 +313,22 @@ fn a_shrinking_peer_window_limits_what_we_send() {
         },
         b"",
     );
-    let (_, data) = recv(&mut stack, ms(30));
-    assert_eq!(data.len(), 50);
-    recv_nothing(&mut stack, ms(30));
+    recv_nothing(&mut stack, ms(230));
+    let at = stack.poll_timeout().unwrap();
+    let (header, data) = recv(&mut stack, at);
+    assert_eq!((header.seq, data.len()), (SeqNum(LOCAL_ISS + 101), 50));
+    // A window that takes everything left sends it at once.
+    send(
+        &mut stack,
+        at + std::time::Duration::from_millis(5),
+        TcpHeader {
+            ack: Some(SeqNum(LOCAL_ISS + 151)),
+            ..from_peer()
+        },
+        b"",
+    );
+    let (_, data) = recv(&mut stack, at + std::time::Duration::from_millis(5));
+    assert_eq!(data.len(), 150);
 }
 
 trait NoPsh {
