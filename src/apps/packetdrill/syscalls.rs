@@ -117,6 +117,9 @@ pub fn errno_of(error: ApiError) -> &'static str {
         ApiError::InvalidHandle => "EBADF",
         ApiError::ResourceLimit => "ENOBUFS",
         ApiError::InvalidInput => "EINVAL",
+        ApiError::HostUnreachable => "EHOSTUNREACH",
+        ApiError::NetworkUnreachable => "ENETUNREACH",
+        ApiError::Unsupported => "EOPNOTSUPP",
     }
 }
 

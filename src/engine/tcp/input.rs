@@ -559,8 +559,11 @@ impl Tcb {
         }
         let all_fits = skip + data.len() == seg.payload.len();
         let range = start..start + data.len();
-        if let Some(held) = self.reassembly.first_overlap(range) {
-            // RFC 2883 §4: out-of-order data we already hold, again.
+        // RFC 2883 §4: out-of-order data we already hold, again. A segment
+        // that also repeats bytes below RCV.NXT reports those instead (the
+        // RFC allows either; Linux's tcp_data_queue and FreeBSD do so).
+        let held = self.reassembly.first_overlap(range).filter(|_| skip == 0);
+        if let Some(held) = held {
             self.report_duplicate(self.rcv_nxt + held.start, held.len());
         }
         // Held out-of-order data means a gap this segment may fill.

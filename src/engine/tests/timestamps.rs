@@ -310,3 +310,22 @@ fn the_old_part_of_a_partly_new_segment_is_dsacked_rfc_2883_s4() {
     ack.options.sack = super::sack::sack(&[(r + 5, r + 10)]).sack;
     expect(&mut stack, ms(30), ack, b"");
 }
+
+/// A segment repeating bytes below RCV.NXT and also bytes held out of
+/// order: the D-SACK block reports the part below RCV.NXT, as Linux
+/// (tcp_data_queue) and FreeBSD do. RFC 2883 §4 allows either; the
+/// FreeBSD rcv-data-segments scripts expect this one.
+#[test]
+fn a_segment_repeating_old_and_held_bytes_dsacks_the_old_part_rfc_2883_s4() {
+    let (mut stack, _conn) = established_with_timestamps(ts_config(), true);
+    let r = REMOTE_ISS + 1;
+    send(&mut stack, ms(20), peer_data(0, 7_020), b"0123456789");
+    expect(&mut stack, ms(20), our_ack(ms(20), 10, 7_020), b"");
+    send(&mut stack, ms(30), peer_data(15, 7_030), b"fghij");
+    recv(&mut stack, ms(30));
+    // 5..20: 5..10 below RCV.NXT, 10..15 new, 15..20 held already.
+    send(&mut stack, ms(40), peer_data(5, 7_040), b"56789abcdefghij");
+    let mut ack = our_ack(ms(40), 20, 7_040);
+    ack.options.sack = super::sack::sack(&[(r + 5, r + 10)]).sack;
+    expect(&mut stack, ms(40), ack, b"");
+}
