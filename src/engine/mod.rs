@@ -14,7 +14,8 @@ pub mod trace;
 pub mod view;
 
 pub use api::{
-    ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
+    ApiError, ConnId, ConnInfo, DefenceStats, Engine, EngineStats, ListenerId, Readiness,
+    ReadinessEvent, Watched,
 };
 pub use config::{CongestionControl, StackConfig};
 pub use memory::MemoryStats;

@@ -81,7 +81,8 @@ impl Engine for Stack {
             local,
             backlog,
             accept_queue: Default::default(),
-            embryonic: 0,
+            syn_queue: 0,
+            last_overflow: None,
             change_queued: false,
         };
         self.listeners.insert(id, listener);

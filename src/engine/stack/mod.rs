@@ -16,6 +16,7 @@
 
 mod calls;
 mod input;
+mod listen;
 mod readiness;
 mod transmit;
 mod view;
@@ -55,6 +56,8 @@ struct Entry {
     has_handle: bool,
     /// The listener that created it, until the application accepts it.
     listener: Option<u32>,
+    /// Counted in that listener's SYN queue (half-open, SYN-RECEIVED).
+    in_syn_queue: bool,
     /// Waiting in that listener's accept queue.
     in_accept_queue: bool,
     /// Waiting in the output queue.
@@ -67,13 +70,24 @@ struct Entry {
     change_queued: bool,
 }
 
+/// A listening port and its two queues, as listen(2) has them on Linux:
+/// the SYN queue of half-open connections (SYN-RECEIVED, limited by
+/// `StackConfig::syn_backlog`, like `tcp_max_syn_backlog`) and the accept
+/// queue of established ones the application has not taken yet (limited
+/// by listen's `backlog`).
 struct Listener {
     local: SocketAddrV4,
+    /// The accept queue's limit (listen's `backlog`).
     backlog: usize,
     /// Established connections not yet accepted, oldest first.
     accept_queue: VecDeque<u32>,
-    /// Connections of this listener still in the handshake.
-    embryonic: usize,
+    /// Connections of this listener still in the handshake (SYN queue).
+    syn_queue: usize,
+    /// The last time a SYN found the SYN queue full: ACKs that may carry
+    /// a SYN cookie are only checked for one within the cookies' lifetime
+    /// after it (as Linux's `tcp_synq_no_recent_overflow`), so at other
+    /// times a stray ACK is never taken for a cookie.
+    last_overflow: Option<Instant>,
     /// Filed in the stack's `changed` list, not drained yet.
     change_queued: bool,
 }
@@ -235,10 +249,15 @@ impl Stack {
             remote: tcb.remote,
         };
         self.by_tuple.insert(tuple, id);
+        let in_syn_queue = listener.is_some() && !tcb.state().is_synchronized();
+        if let Some(listener) = listener.and_then(|l| self.listeners.get_mut(&l)) {
+            listener.syn_queue += usize::from(in_syn_queue);
+        }
         let entry = Entry {
             tcb,
             has_handle,
             listener,
+            in_syn_queue,
             in_accept_queue: false,
             in_ready: false,
             scheduled: None,
@@ -284,7 +303,9 @@ impl Stack {
                 entry.in_accept_queue = true;
                 self.stats.connections_opened += 1;
                 if let Some(listener) = self.listeners.get_mut(&listener_id) {
-                    listener.embryonic = listener.embryonic.saturating_sub(1);
+                    if std::mem::take(&mut entry.in_syn_queue) {
+                        listener.syn_queue = listener.syn_queue.saturating_sub(1);
+                    }
                     listener.accept_queue.push_back(id);
                     Self::note_listener_change(&mut self.changed, listener_id, listener);
                 }
@@ -356,8 +377,8 @@ impl Stack {
         if let Some(listener) = entry.listener.and_then(|l| self.listeners.get_mut(&l)) {
             if entry.in_accept_queue {
                 listener.accept_queue.retain(|&queued| queued != id);
-            } else {
-                listener.embryonic = listener.embryonic.saturating_sub(1);
+            } else if entry.in_syn_queue {
+                listener.syn_queue = listener.syn_queue.saturating_sub(1);
             }
         }
         // Stale ids in `ready` and `timers` are skipped when they come up.
