@@ -7,6 +7,7 @@ pub mod config;
 pub mod isn;
 pub mod memory;
 pub mod stack;
+pub mod syn_cookie;
 pub mod tcp;
 #[cfg(test)]
 mod tests;

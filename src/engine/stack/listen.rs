@@ -6,10 +6,23 @@
 
 use std::net::SocketAddrV4;
 
-use super::Stack;
+use log::debug;
+
+use super::cookies::CookieAck;
+use super::{FourTuple, Stack};
 use crate::engine::tcp::{rst_for, State, Tcb};
 use crate::time::Instant;
 use crate::wire::{SeqNum, TcpSegment};
+
+/// What a SYN to a listener gets.
+enum SynAdmission {
+    /// A half-open connection in the SYN queue.
+    Admitted,
+    /// Nothing: a queue is full (counted).
+    Dropped,
+    /// A SYN cookie: the SYN queue is full and cookies are on.
+    Cookie,
+}
 
 impl Stack {
     /// §3.10.7.2 LISTEN STATE. `iss` overrides the ISN generator.
@@ -27,8 +40,26 @@ impl Stack {
         if h.flags.rst {
             return self.drop_packet(format_args!("TCP: RST to a listener"));
         }
-        // Second, ACK: "An acceptable reset segment should be formed".
+        // Second, ACK: "An acceptable reset segment should be formed" --
+        // unless it brings back a SYN cookie of ours (RFC 4987 §3.6).
         if h.ack.is_some() {
+            if !h.flags.syn && self.cookies_recently_sent(now, listener_id) {
+                let tuple = FourTuple { local, remote };
+                match self.open_from_cookie(now, listener_id, tuple, seg) {
+                    CookieAck::Opened | CookieAck::Dropped => return,
+                    // An expired or forged cookie is answered as any ACK
+                    // to a listener, with a RST, as Linux does: the peer
+                    // may be a real client whose cookie aged, and the RST
+                    // ends its connect at once instead of after its
+                    // retransmissions; an attacker learns nothing from it
+                    // (SEQ = its own SEG.ACK), and RSTs go through the
+                    // bounded control queue like every other.
+                    CookieAck::Rejected(error) => {
+                        self.stats.defence.syn_cookies_rejected += 1;
+                        debug!("{local} <- {remote}: SYN cookie {error:?}, RST");
+                    }
+                }
+            }
             self.stats.packets_dropped += 1;
             if let Some(rst) = rst_for(seg) {
                 self.queue_rst(local, remote, rst);
@@ -39,9 +70,12 @@ impl Stack {
         if !h.flags.syn {
             return self.drop_packet(format_args!("TCP: neither SYN nor ACK to a listener"));
         }
-        // Third, SYN, if the listener's queues have room.
-        if !self.syn_admitted(now, listener_id, local) {
-            return;
+        // Third, SYN, if the listener's queues have room; past a full SYN
+        // queue, a cookie.
+        match self.syn_admission(now, listener_id, local) {
+            SynAdmission::Admitted => {}
+            SynAdmission::Dropped => return,
+            SynAdmission::Cookie => return self.send_cookie(now, local, remote, seg),
         }
         // Out of connections or memory: dropped too, as Linux drops a SYN
         // it cannot allocate a request for (counted in ListenDrops): the
@@ -58,11 +92,17 @@ impl Stack {
 
     /// Whether a SYN may make a half-open connection. A full queue drops
     /// it without answer, so the client tries again later (as Linux does)
-    /// instead of seeing a refusal.
-    fn syn_admitted(&mut self, now: Instant, listener_id: u32, local: SocketAddrV4) -> bool {
+    /// instead of seeing a refusal; a full SYN queue with cookies on
+    /// answers with a cookie instead.
+    fn syn_admission(
+        &mut self,
+        now: Instant,
+        listener_id: u32,
+        local: SocketAddrV4,
+    ) -> SynAdmission {
         let syn_backlog = self.config.syn_backlog;
         let Some(listener) = self.listeners.get_mut(&listener_id) else {
-            return false;
+            return SynAdmission::Dropped;
         };
         // Linux (tcp_conn_request) drops a SYN while the accept queue is
         // full: a connection made now could not be queued anyway.
@@ -71,15 +111,18 @@ impl Stack {
             self.drop_packet(format_args!(
                 "TCP: accept queue of {local} full, SYN dropped"
             ));
-            return false;
+            return SynAdmission::Dropped;
         }
         if listener.syn_queue >= syn_backlog {
             listener.last_overflow = Some(now);
+            if self.config.syn_cookies {
+                return SynAdmission::Cookie;
+            }
             self.stats.defence.listen_drops += 1;
             self.drop_packet(format_args!("TCP: SYN queue of {local} full, SYN dropped"));
-            return false;
+            return SynAdmission::Dropped;
         }
-        true
+        SynAdmission::Admitted
     }
 
     /// A segment that would complete the handshake of connection `id`

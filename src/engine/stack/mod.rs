@@ -15,6 +15,7 @@
 //! queue, timer heap, accept queue, or gone).
 
 mod calls;
+mod cookies;
 mod input;
 mod listen;
 mod readiness;
@@ -93,12 +94,14 @@ struct Listener {
 }
 
 /// A packet that belongs to no connection's output: RSTs for segments we
-/// cannot place, and ICMP echo replies.
+/// cannot place, SYN-ACKs carrying a SYN cookie (`listen.rs`: no TCB has
+/// them), and ICMP echo replies.
 // The echo data lives inline on purpose: the queue is allocated once at
 // its bounded size, and a boxed variant would allocate per ping.
 #[allow(clippy::large_enum_variant)]
 enum ControlPacket {
-    Rst {
+    /// A RST, or a SYN-ACK with a cookie: counted by its flags.
+    Segment {
         local: SocketAddrV4,
         remote: SocketAddrV4,
         header: TcpHeader,
@@ -395,7 +398,7 @@ impl Stack {
     }
 
     fn queue_rst(&mut self, local: SocketAddrV4, remote: SocketAddrV4, header: TcpHeader) {
-        self.queue_control(ControlPacket::Rst {
+        self.queue_control(ControlPacket::Segment {
             local,
             remote,
             header,

@@ -85,7 +85,7 @@ pub(super) const MAX_DUP_ACKS_OWED: u8 = 64;
 /// RFC 7323 §2.3: the smallest shift that lets the whole receive buffer be
 /// advertised, at most 14. Computed from the largest the buffer may grow
 /// to: the shift is fixed by the SYN, the buffer grows later.
-fn window_shift_for(buffer: usize) -> u8 {
+pub fn window_shift_for(buffer: usize) -> u8 {
     let mut shift = 0;
     while shift < MAX_WINDOW_SHIFT && buffer >> shift > MAX_WINDOW_FIELD {
         shift += 1;
@@ -400,6 +400,16 @@ impl Tcb {
         tcb.synchronize_receive(now, &syn.header);
         tcb.queue_syn_text(syn.payload);
         tcb
+    }
+
+    /// The SYN-ACK went out before this TCB existed, from the listener,
+    /// with our ISS as a SYN cookie (RFC 4987 §3.6): the TCB is where
+    /// sending it would have left it, ready for the ACK that brought the
+    /// cookie back (made with [`Tcb::accept_syn`] from the SYN it stands for).
+    pub fn syn_ack_sent_as_cookie(&mut self) {
+        self.snd_nxt = self.iss + 1;
+        self.snd_max = self.snd_nxt;
+        self.ts.on_ack_sent(self.rcv_nxt);
     }
 
     /// Text on a SYN: "queued for processing after the ESTABLISHED state

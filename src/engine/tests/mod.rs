@@ -19,6 +19,7 @@ mod retransmit;
 mod sack;
 mod scaling;
 mod security;
+mod syn_cookies;
 mod timestamps;
 mod trace;
 mod transitions;
