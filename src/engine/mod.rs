@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod isn;
 pub mod memory;
+pub mod shared;
 pub mod stack;
 pub mod syn_cookie;
 pub mod tcp;

@@ -163,7 +163,7 @@ impl Engine for Stack {
             return Err(ApiError::AddrInUse);
         }
         let iss = self.choose_isn(now, local, remote);
-        let tcb = Tcb::connect(now, local, remote, iss, &self.config, &self.budget);
+        let tcb = Tcb::connect(now, local, remote, iss, &self.config, &self.shared);
         self.stats.connections_opened += 1;
         Ok(ConnId(self.insert(tcb, true, None)))
     }
@@ -243,10 +243,12 @@ impl Engine for Stack {
     }
 
     fn stats(&self) -> EngineStats {
-        EngineStats {
+        let mut stats = EngineStats {
             retransmission_timeouts: Some(self.recovery.timeouts),
             ..self.stats
-        }
+        };
+        stats.defence.challenge_acks_limited = self.shared.challenge_acks.limited();
+        stats
     }
 
     fn take_readiness(&mut self, out: &mut Vec<ReadinessEvent>) {

@@ -138,7 +138,7 @@ impl Stack {
             header: syn,
             payload: &[],
         };
-        let mut tcb = Tcb::accept_syn(now, local, remote, iss, &syn, &self.config, &self.budget);
+        let mut tcb = Tcb::accept_syn(now, local, remote, iss, &syn, &self.config, &self.shared);
         tcb.syn_ack_sent_as_cookie();
         let rst = tcb.handle_segment(now, seg);
         self.stats.defence.syn_cookies_accepted += 1;

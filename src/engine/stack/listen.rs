@@ -86,7 +86,7 @@ impl Stack {
             return self.drop_packet(format_args!("TCP: {reason}, SYN dropped"));
         }
         let iss = iss.unwrap_or_else(|| self.choose_isn(now, local, remote));
-        let tcb = Tcb::accept_syn(now, local, remote, iss, seg, &self.config, &self.budget);
+        let tcb = Tcb::accept_syn(now, local, remote, iss, seg, &self.config, &self.shared);
         self.insert(tcb, false, Some(listener_id));
     }
 

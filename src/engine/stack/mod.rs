@@ -32,6 +32,7 @@ use super::api::{EngineStats, Readiness, Watched};
 use super::config::StackConfig;
 use super::isn;
 use super::memory::{MemoryBudget, MemoryStats};
+use super::shared::{ChallengeAckLimit, StackShared};
 use super::tcp::ring::MIN_STORAGE;
 use super::tcp::tcb::CONNECTION_COST;
 use super::tcp::{RecoveryStats, State, Tcb};
@@ -141,8 +142,9 @@ pub struct Stack {
     stats: EngineStats,
     /// Loss-recovery counters summed over connections (not in `EngineStats`).
     recovery: RecoveryStats,
-    /// What all connections may hold together (`memory.rs`).
-    budget: MemoryBudget,
+    /// What all connections draw on: the memory budget (`memory.rs`) and
+    /// the stack-wide challenge-ACK allowance (`shared.rs`).
+    shared: StackShared,
     /// SYNs and connects refused because the budget was spent.
     refused_for_memory: u64,
     /// The latest time the stack was given, for the calls that get none
@@ -170,7 +172,13 @@ impl Stack {
             changed: Vec::new(),
             stats: EngineStats::default(),
             recovery: RecoveryStats::default(),
-            budget: MemoryBudget::new(config.memory_budget),
+            shared: StackShared {
+                budget: MemoryBudget::new(config.memory_budget),
+                challenge_acks: ChallengeAckLimit::new(
+                    config.challenge_acks_per_sec_total,
+                    config.isn_secret,
+                ),
+            },
             refused_for_memory: 0,
             clock: Instant::default(),
             trace: TraceQueue::default(),
@@ -196,9 +204,9 @@ impl Stack {
     /// The memory budget's state: bytes held, refusals.
     pub fn memory_stats(&self) -> MemoryStats {
         MemoryStats {
-            limit: self.budget.limit(),
-            used: self.budget.used(),
-            growth_refused: self.budget.growth_refused(),
+            limit: self.shared.budget.limit(),
+            used: self.shared.budget.used(),
+            growth_refused: self.shared.budget.growth_refused(),
             connections_refused: self.refused_for_memory,
         }
     }
@@ -216,7 +224,11 @@ impl Stack {
         if self.conns.len() >= self.config.max_connections {
             return Err("connection limit reached");
         }
-        if !self.budget.has_room(CONNECTION_COST + 2 * MIN_STORAGE) {
+        if !self
+            .shared
+            .budget
+            .has_room(CONNECTION_COST + 2 * MIN_STORAGE)
+        {
             self.refused_for_memory += 1;
             return Err("memory budget spent");
         }

@@ -55,7 +55,8 @@ use super::timestamps::TimestampClock;
 use crate::engine::api::ApiError;
 use crate::engine::config::{CongestionControl, StackConfig};
 use crate::engine::isn;
-use crate::engine::memory::{MemoryBudget, MemoryCharge};
+use crate::engine::memory::MemoryCharge;
+use crate::engine::shared::{ChallengeAckLimit, StackShared};
 use crate::time::Instant;
 use crate::wire::options::MAX_WINDOW_SHIFT;
 use crate::wire::{SackBlock, SeqNum, TcpFlags, TcpHeader, TcpSegment};
@@ -247,6 +248,9 @@ pub struct Tcb {
     pub(super) persist_backoff: u32,
     pub(super) challenge_window_start: Instant,
     pub(super) challenge_count: u32,
+    /// The stack-wide allowance each challenge ACK also draws on (RFC
+    /// 5961 §7, `engine/shared.rs`).
+    pub(super) challenge_acks: ChallengeAckLimit,
 
     pub(super) opened_at: Instant,
     /// Last time an acceptable segment arrived (zero-window give-up).
@@ -284,9 +288,10 @@ impl Tcb {
         remote: SocketAddrV4,
         iss: SeqNum,
         config: &StackConfig,
-        budget: &MemoryBudget,
+        shared: &StackShared,
     ) -> Tcb {
         let cfg = TcbConfig::from_stack(config);
+        let budget = &shared.budget;
         Tcb {
             local,
             remote,
@@ -344,6 +349,7 @@ impl Tcb {
             persist_backoff: 0,
             challenge_window_start: now,
             challenge_count: 0,
+            challenge_acks: shared.challenge_acks.clone(),
             opened_at: now,
             last_heard: now,
             stalled_since: None,
@@ -372,9 +378,9 @@ impl Tcb {
         remote: SocketAddrV4,
         iss: SeqNum,
         config: &StackConfig,
-        budget: &MemoryBudget,
+        shared: &StackShared,
     ) -> Tcb {
-        let mut tcb = Tcb::new(now, local, remote, iss, config, budget);
+        let mut tcb = Tcb::new(now, local, remote, iss, config, shared);
         tcb.set_state(State::SynSent);
         tcb
     }
@@ -388,9 +394,9 @@ impl Tcb {
         iss: SeqNum,
         syn: &TcpSegment,
         config: &StackConfig,
-        budget: &MemoryBudget,
+        shared: &StackShared,
     ) -> Tcb {
-        let mut tcb = Tcb::new(now, local, remote, iss, config, budget);
+        let mut tcb = Tcb::new(now, local, remote, iss, config, shared);
         tcb.passive = true;
         // This TCB stands for the listener's, which was in LISTEN when the
         // SYN came (§3.10.7.2 "LISTEN STATE"), so the change is logged as

@@ -10,6 +10,7 @@ mod congestion;
 mod data;
 mod handshake;
 mod ip;
+mod limits;
 mod listen_queues;
 mod offload;
 mod pair;
