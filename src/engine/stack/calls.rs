@@ -124,6 +124,7 @@ impl Engine for Stack {
             .collect();
         for id in orphans {
             if let Some(mut entry) = self.conns.remove(&id) {
+                self.forget_time_wait(entry.time_wait);
                 if let Some(rst) = entry.tcb.abort() {
                     self.queue_rst(entry.tcb.local, entry.tcb.remote, rst);
                 }

@@ -19,6 +19,7 @@ mod cookies;
 mod input;
 mod listen;
 mod readiness;
+mod time_wait;
 mod transmit;
 mod view;
 
@@ -39,6 +40,7 @@ use super::tcp::{RecoveryStats, State, Tcb};
 use super::trace::{SegmentSummary, TraceEvent, TraceQueue};
 use crate::time::Instant;
 use crate::wire::{SeqNum, TcpHeader};
+use time_wait::TimeWaitSlot;
 
 /// Ephemeral ports for active opens (RFC 6335 §6, the IANA dynamic range).
 const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
@@ -70,6 +72,8 @@ struct Entry {
     seen: (Readiness, State),
     /// Filed in the stack's `changed` list, not drained yet.
     change_queued: bool,
+    /// Counted against the TIME-WAIT bound, or cut by it (`time_wait.rs`).
+    time_wait: TimeWaitSlot,
 }
 
 /// A listening port and its two queues, as listen(2) has them on Linux:
@@ -147,6 +151,8 @@ pub struct Stack {
     shared: StackShared,
     /// SYNs and connects refused because the budget was spent.
     refused_for_memory: u64,
+    /// Connections in TIME-WAIT, counted against `config.max_time_wait`.
+    time_wait: usize,
     /// The latest time the stack was given, for the calls that get none
     /// (`close`).
     clock: Instant,
@@ -180,6 +186,7 @@ impl Stack {
                 ),
             },
             refused_for_memory: 0,
+            time_wait: 0,
             clock: Instant::default(),
             trace: TraceQueue::default(),
             cause: None,
@@ -278,6 +285,7 @@ impl Stack {
             scheduled: None,
             seen: (Readiness::EMPTY, State::Closed),
             change_queued: false,
+            time_wait: TimeWaitSlot::None,
         };
         self.conns.insert(id, entry);
         self.touch(id);
@@ -286,6 +294,7 @@ impl Stack {
 
     /// Files connection `id` where it belongs after anything happened to it.
     fn touch(&mut self, id: u32) {
+        self.bound_time_wait(id);
         let Some(entry) = self.conns.get_mut(&id) else {
             return;
         };
@@ -388,6 +397,7 @@ impl Stack {
         let Some(entry) = self.conns.remove(&id) else {
             return;
         };
+        self.forget_time_wait(entry.time_wait);
         unmap_tuple(&mut self.by_tuple, &entry.tcb, id);
         if let Some(listener) = entry.listener.and_then(|l| self.listeners.get_mut(&l)) {
             if entry.in_accept_queue {
