@@ -6,6 +6,12 @@
 //! connection. The stack must keep echoing that client exactly and serve a
 //! new client afterwards.
 //!
+//! A SYN flood (hping3 at full speed from a spoofed 192.0.2.9, every
+//! source port, bounded by `timeout`) while real kernel clients connect
+//! and echo: with SYN cookies (RFC 4987 §3.6) they are served, without
+//! them they are not. Their connect-and-echo times are printed (measured
+//! here, not asserted: speed belongs to benchmarks).
+//!
 //! Every test runs in a private network namespace (common/netns.rs), so
 //! nothing is sent outside it. Needs root.
 
@@ -78,10 +84,101 @@ fn hostile_packets_do_not_disturb_a_live_client(stack: &'static str) {
     });
 }
 
+/// The flood's bound: `timeout` ends hping3 after this even if the test
+/// does not (the test kills it as soon as its clients are done).
+const FLOOD_BOUND_SECS: &str = "15";
+/// How long a real client gives its connect, and its echo, under the flood.
+const CLIENT_PATIENCE: Duration = Duration::from_secs(3);
+
+/// One real client: connect, one line echoed, how long it all took; None
+/// if either did not happen within `CLIENT_PATIENCE`.
+fn timed_echo() -> Option<Duration> {
+    let started = std::time::Instant::now();
+    let addr = format!("{STACK_ADDR}:{ECHO_PORT}").parse().unwrap();
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, CLIENT_PATIENCE).ok()?;
+    stream.set_read_timeout(Some(CLIENT_PATIENCE)).unwrap();
+    stream.write_all(b"served under a SYN flood\n").ok()?;
+    let mut reply = [0u8; 25];
+    stream.read_exact(&mut reply).ok()?;
+    (&reply == b"served under a SYN flood\n").then(|| started.elapsed())
+}
+
+/// Returns once the stack's counters (`tuntcp ss`) show that the SYN
+/// queue overflowed (cookies sent or SYNs dropped), asking again and
+/// again for at most `SHORT`: the flood has filled the queue then.
+fn wait_for_syn_queue_overflow() {
+    let deadline = std::time::Instant::now() + SHORT;
+    let mut ss = String::new();
+    while std::time::Instant::now() < deadline {
+        ss = run_ok(env!("CARGO_BIN_EXE_tuntcp"), &["ss"], SHORT);
+        if ss.contains("syn cookies") {
+            return;
+        }
+    }
+    panic!("the SYN queue never overflowed:\n{ss}");
+}
+
+/// The server's resident memory, from /proc, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"));
+    let kib = line.and_then(|l| l.split_whitespace().nth(1));
+    kib.and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// `clients` real clients, one after the other, while hping3 floods the
+/// echo port of `tuntcp echo EXTRA_ARGS`: their times, and the server's
+/// stop line (its counters).
+fn real_clients_under_syn_flood(
+    clients: usize,
+    extra_args: &'static [&'static str],
+) -> (Vec<Option<Duration>>, String) {
+    run_in_new_netns(move || {
+        let (mut server, _) = start_echo("tuntcp", extra_args);
+        let rss_before = rss_kib(server.pid());
+        let mut hping = Command::new("timeout");
+        hping.args([FLOOD_BOUND_SECS, "hping3", "-q", "-S", "-p", "7", "--flood"]);
+        hping.args(["-a", "192.0.2.9", STACK_ADDR]);
+        let mut flood = ChildGuard::spawn("hping3", hping);
+        // hping3 says so on stderr once it sends.
+        flood
+            .wait_for_stderr("flood mode", SHORT)
+            .unwrap_or_else(|why| panic!("{why}"));
+        wait_for_syn_queue_overflow();
+        let times: Vec<_> = (0..clients).map(|_| timed_echo()).collect();
+        assert!(
+            flood.wait_timeout(Duration::ZERO).is_err(),
+            "the flood ended before the clients did: {}",
+            flood.final_stderr()
+        );
+        let rss_peak = rss_kib(server.pid());
+        drop(flood);
+        eprintln!("server RSS {rss_before} KiB before the flood, {rss_peak} KiB under it");
+        server.terminate(SHORT).unwrap();
+        (times, server.final_stderr())
+    })
+}
+
 mod tuntcp {
     #[test]
     fn hostile_packets_do_not_disturb_a_live_client() {
         super::hostile_packets_do_not_disturb_a_live_client("tuntcp");
+    }
+
+    /// The SYN queue fills within a millisecond of the flood; past it,
+    /// every SYN gets a cookie and keeps no state, so real clients get
+    /// theirs too. Without cookies, the queue stays full of spoofed
+    /// half-open connections and the same clients get nothing: that
+    /// proves the flood does fill it.
+    #[test]
+    fn real_clients_are_served_during_a_syn_flood_thanks_to_syn_cookies() {
+        let (times, stop_line) = super::real_clients_under_syn_flood(5, &[]);
+        eprintln!("with SYN cookies: connect + echo {times:?}\n{stop_line}");
+        assert!(times.iter().all(Option::is_some), "{times:?}\n{stop_line}");
+        assert!(stop_line.contains("syn cookies"), "{stop_line}");
+        let (times, stop_line) = super::real_clients_under_syn_flood(2, &["--no-syn-cookies"]);
+        eprintln!("without SYN cookies: connect + echo {times:?}\n{stop_line}");
+        assert!(times.iter().all(Option::is_none), "{times:?}\n{stop_line}");
     }
 }
 

@@ -135,8 +135,11 @@ pub struct StackConfig {
     /// closes at once, as Linux does. A quarter of `max_connections`, so
     /// FIN churn cannot take the table from live connections.
     pub max_time_wait: usize,
-    /// Most packets (RSTs for unknown connections, ICMP echo replies) queued
-    /// for sending outside any connection; more are dropped and counted.
+    /// Most packets (RSTs for unknown connections, cookie SYN-ACKs, ICMP
+    /// echo replies) queued for sending outside any connection; more are
+    /// dropped and counted. 256, what the driver reads in one turn, so
+    /// that under a SYN flood every SYN of a turn gets its cookie (a real
+    /// client's among them) instead of one in four.
     pub max_control_queue: usize,
     /// Secret key of the ISN generator (RFC 6528). Tests pin it; production
     /// uses [`StackConfig::with_random_secret`].
@@ -185,7 +188,7 @@ impl StackConfig {
             syn_backlog: 256,
             syn_cookies: true,
             max_time_wait: 16_384,
-            max_control_queue: 64,
+            max_control_queue: 256,
             isn_secret: IsnSecret::default(),
             fixed_isn: None,
             trace: false,
