@@ -237,7 +237,8 @@ pub struct DefenceStats {
     /// SYNs and handshake-completing ACKs dropped because a listener's
     /// SYN queue (cookies off) or accept queue was full.
     pub listen_drops: u64,
-    /// Challenge ACKs not sent because the stack-wide limit was reached.
+    /// Challenge ACKs (RFC 5961 §7) not sent because a connection's own
+    /// limit or the stack-wide one was reached.
     pub challenge_acks_limited: u64,
     /// Connections that closed without TIME-WAIT because the TIME-WAIT
     /// bound was reached.

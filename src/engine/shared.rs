@@ -43,7 +43,7 @@ struct Allowance {
     /// The second the allowance `left` is for (+1, so 0 means none yet).
     second: AtomicU64,
     left: AtomicU32,
-    /// Challenge ACKs refused because `left` was spent.
+    /// Challenge ACKs refused, by this allowance or a connection's own.
     limited: AtomicU64,
 }
 
@@ -70,7 +70,7 @@ impl ChallengeAckLimit {
         }
         let left = a.left.load(Ordering::Relaxed);
         if left == 0 {
-            a.limited.fetch_add(1, Ordering::Relaxed);
+            self.note_limited();
             return false;
         }
         a.left.store(left - 1, Ordering::Relaxed);
@@ -88,7 +88,13 @@ impl ChallengeAckLimit {
         per_sec.div_ceil(2).saturating_add(draw % per_sec)
     }
 
-    /// Challenge ACKs refused so far.
+    /// A challenge ACK was refused by a connection's own limit: counted
+    /// with the stack-wide refusals.
+    pub fn note_limited(&self) {
+        self.shared.limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Challenge ACKs refused so far, by either limit.
     pub fn limited(&self) -> u64 {
         self.shared.limited.load(Ordering::Relaxed)
     }

@@ -317,6 +317,7 @@ impl Tcb {
             self.challenge_count = 0;
         }
         if self.challenge_count >= self.cfg.challenge_acks_per_sec {
+            self.challenge_acks.note_limited();
             debug!(
                 "{} -> {}: challenge ACK rate limit reached",
                 self.local, self.remote
