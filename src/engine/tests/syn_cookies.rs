@@ -206,3 +206,44 @@ fn a_forged_cookie_is_rejected_with_a_rst_and_checked_only_after_an_overflow() {
     send(&mut stack, ms(3), ack_of(&syn_ack), b"");
     assert_eq!(stack.stats().defence.syn_cookies_accepted, 1);
 }
+
+#[test]
+fn a_valid_cookie_ack_into_a_full_accept_queue_is_dropped_until_there_is_room() {
+    let mut stack = overflowing(config(), ms(0));
+    let listener = crate::engine::ListenerId(1);
+    let syn_ack = cookie_for(&mut stack, ms(1), peer_syn());
+    // Eight other clients complete their handshakes with cookies too: the
+    // accept queue (8) is full.
+    for n in 2..10 {
+        let port = REMOTE_PORT + n;
+        let other = cookie_for(
+            &mut stack,
+            ms(2),
+            TcpHeader {
+                src_port: port,
+                ..peer_syn()
+            },
+        );
+        send(
+            &mut stack,
+            ms(3),
+            TcpHeader {
+                src_port: port,
+                ..ack_of(&other)
+            },
+            b"",
+        );
+    }
+    assert_eq!(stack.view(ms(3)).listeners[0].accept_queue, 8);
+    // The peer's ACK is dropped without a RST (as Linux); the peer will
+    // send it again (or its data, which carries the same cookie).
+    let drops = stack.stats().defence.listen_drops;
+    send(&mut stack, ms(4), ack_of(&syn_ack), b"");
+    recv_nothing(&mut stack, ms(4));
+    assert_eq!(stack.stats().defence.listen_drops, drops + 1);
+    assert_eq!(stack.stats().defence.syn_cookies_accepted, 8);
+    // Once one is accepted there is room, and the cookie opens it.
+    stack.accept(listener).unwrap();
+    send(&mut stack, ms(5), ack_of(&syn_ack), b"hi");
+    assert_eq!(stack.stats().defence.syn_cookies_accepted, 9);
+}
