@@ -15,6 +15,8 @@ declare -A PACKAGE_FOR=(
     [nft]=nftables
     [ethtool]=ethtool
     [nstat]=iproute2
+    # The SYN flood of tests/hostile_live.rs.
+    [hping3]=hping3
 )
 
 # Prints, one a line and each once, the packages providing whichever of

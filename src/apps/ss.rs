@@ -119,6 +119,9 @@ fn counters(s: &EngineStats) -> String {
     if let Some(rtos) = s.retransmission_timeouts {
         let _ = write!(line, "; {rtos} retransmission timeouts");
     }
+    if !s.defence.is_zero() {
+        let _ = write!(line, "; {}", s.defence);
+    }
     line
 }
 

@@ -180,6 +180,11 @@ pub struct NetArgs {
     /// segment. Our engine only (smoltcp is left as it is).
     #[arg(long)]
     pub no_timestamps: bool,
+    /// Drop SYNs past a full SYN queue instead of answering them with SYN
+    /// cookies (RFC 4987 §3.6), as Linux's tcp_syncookies=0: a SYN flood
+    /// then keeps real clients out. Our engine only.
+    #[arg(long)]
+    pub no_syn_cookies: bool,
     /// Maximum Segment Lifetime in seconds: TIME-WAIT lasts twice this
     /// (RFC 9293 §3.4). Make it small to watch TIME-WAIT end. Our engine
     /// only: smoltcp's TIME-WAIT is fixed.

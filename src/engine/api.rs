@@ -231,6 +231,54 @@ pub struct EngineStats {
     /// Retransmission timeouts that fired (RFC 6298 (5.4)); `None` where
     /// the engine does not count them (smoltcp keeps no such counter).
     pub retransmission_timeouts: Option<u64>,
+    /// Defences under attack (0 from engines that have none: smoltcp).
+    pub defence: DefenceStats,
+}
+
+/// What the stack did to stay up under floods: SYN cookies (RFC 4987
+/// §3.6), full listen queues, the stack-wide challenge-ACK limit (RFC
+/// 5961 §7), the TIME-WAIT bound. Linux counts the same in `nstat`
+/// (SyncookiesSent/Recv/Failed, ListenDrops, TCPChallengeACK,
+/// TCPTimeWaitOverflow).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DefenceStats {
+    /// SYN-ACKs sent with a cookie as ISN, keeping no state.
+    pub syn_cookies_sent: u64,
+    /// ACKs whose cookie was valid: a connection was made from it.
+    pub syn_cookies_accepted: u64,
+    /// ACKs checked for a cookie and found expired or forged.
+    pub syn_cookies_rejected: u64,
+    /// SYNs and handshake-completing ACKs dropped because a listener's
+    /// SYN queue (cookies off) or accept queue was full.
+    pub listen_drops: u64,
+    /// Challenge ACKs (RFC 5961 §7) not sent because a connection's own
+    /// limit or the stack-wide one was reached.
+    pub challenge_acks_limited: u64,
+    /// Connections that closed without TIME-WAIT because the TIME-WAIT
+    /// bound was reached.
+    pub time_wait_overflows: u64,
+}
+
+impl DefenceStats {
+    pub fn is_zero(&self) -> bool {
+        *self == DefenceStats::default()
+    }
+}
+
+impl fmt::Display for DefenceStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "syn cookies {} sent, {} accepted, {} rejected; {} listen drops; \
+             {} challenge ACKs limited; {} TIME-WAIT overflows",
+            self.syn_cookies_sent,
+            self.syn_cookies_accepted,
+            self.syn_cookies_rejected,
+            self.listen_drops,
+            self.challenge_acks_limited,
+            self.time_wait_overflows
+        )
+    }
 }
 
 impl fmt::Display for EngineStats {
@@ -248,7 +296,11 @@ impl fmt::Display for EngineStats {
         if let Some(timeouts) = self.retransmission_timeouts {
             write!(f, ", retransmission timeouts {timeouts}")?;
         }
-        write!(f, ", {} resets sent", self.resets_sent)
+        write!(f, ", {} resets sent", self.resets_sent)?;
+        if !self.defence.is_zero() {
+            write!(f, "; {}", self.defence)?;
+        }
+        Ok(())
     }
 }
 
@@ -434,5 +486,14 @@ mod tests {
         assert!(!line.contains("timeouts"), "{line}");
         stats.retransmission_timeouts = Some(7);
         assert!(stats.to_string().contains("retransmission timeouts 7"));
+    }
+
+    #[test]
+    fn stats_line_names_defences_only_once_one_acted() {
+        let mut stats = EngineStats::default();
+        assert!(!stats.to_string().contains("cookies"));
+        stats.defence.syn_cookies_sent = 4;
+        let line = stats.to_string();
+        assert!(line.contains("syn cookies 4 sent, 0 accepted"), "{line}");
     }
 }

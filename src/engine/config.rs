@@ -134,8 +134,31 @@ pub struct StackConfig {
     pub max_ooo_ranges: usize,
     /// Challenge ACKs (RFC 5961) a connection may send per second.
     pub challenge_acks_per_sec: u32,
-    /// Most packets (RSTs for unknown connections, ICMP echo replies) queued
-    /// for sending outside any connection; more are dropped and counted.
+    /// Challenge ACKs all connections together may send per second (RFC
+    /// 5961 §7, Linux's `tcp_challenge_ack_limit`), so a flood of ACKs
+    /// or RSTs spread over many connections cannot make us a reflector.
+    /// Each second's allowance is drawn between half and one and a half
+    /// times this (as Linux did after CVE-2016-5696), so the count of
+    /// ACKs we send tells an off-path attacker nothing exact.
+    pub challenge_acks_per_sec_total: u32,
+    /// Half-open connections (SYN-RECEIVED) each listener keeps: its SYN
+    /// queue (Linux's `tcp_max_syn_backlog`). Listen's `backlog` limits
+    /// the other queue, of established connections not yet accepted.
+    pub syn_backlog: usize,
+    /// Answer SYNs with SYN cookies (RFC 4987 §3.6) while a listener's
+    /// SYN queue is full, as Linux's `tcp_syncookies = 1`; off, such
+    /// SYNs are dropped.
+    pub syn_cookies: bool,
+    /// Connections in TIME-WAIT at once (Linux's `tw_max_buckets`); past
+    /// it a connection that would enter TIME-WAIT sends its last ACK and
+    /// closes at once, as Linux does. A quarter of `max_connections`, so
+    /// FIN churn cannot take the table from live connections.
+    pub max_time_wait: usize,
+    /// Most packets (RSTs for unknown connections, cookie SYN-ACKs, ICMP
+    /// echo replies) queued for sending outside any connection; more are
+    /// dropped and counted. 256, what the driver reads in one turn, so
+    /// that under a SYN flood every SYN of a turn gets its cookie (a real
+    /// client's among them) instead of one in four.
     pub max_control_queue: usize,
     /// Secret key of the ISN generator (RFC 6528). Tests pin it; production
     /// uses [`StackConfig::with_random_secret`].
@@ -184,7 +207,11 @@ impl StackConfig {
             idle_buffer_release: Some(Duration::from_secs(1)),
             max_ooo_ranges: 256,
             challenge_acks_per_sec: 10,
-            max_control_queue: 64,
+            challenge_acks_per_sec_total: 1000,
+            syn_backlog: 256,
+            syn_cookies: true,
+            max_time_wait: 16_384,
+            max_control_queue: 256,
             isn_secret: IsnSecret::default(),
             fixed_isn: None,
             trace: false,

@@ -63,7 +63,7 @@ pub fn timestamp_offset(secret: &IsnSecret, local: SocketAddrV4, remote: SocketA
     siphash24(&secret.0, &message) as u32
 }
 
-fn tuple_bytes(local: SocketAddrV4, remote: SocketAddrV4) -> [u8; 12] {
+pub(crate) fn tuple_bytes(local: SocketAddrV4, remote: SocketAddrV4) -> [u8; 12] {
     let mut tuple = [0u8; 12];
     tuple[0..4].copy_from_slice(&local.ip().octets());
     tuple[4..6].copy_from_slice(&local.port().to_be_bytes());
@@ -73,7 +73,7 @@ fn tuple_bytes(local: SocketAddrV4, remote: SocketAddrV4) -> [u8; 12] {
 }
 
 /// SipHash-2-4 (Aumasson and Bernstein, 2012) of a short message.
-fn siphash24(key: &[u8; 16], message: &[u8]) -> u64 {
+pub(crate) fn siphash24(key: &[u8; 16], message: &[u8]) -> u64 {
     let k0 = u64::from_le_bytes(key[0..8].try_into().unwrap_or_default());
     let k1 = u64::from_le_bytes(key[8..16].try_into().unwrap_or_default());
     let mut v = [

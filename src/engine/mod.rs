@@ -6,7 +6,9 @@ pub mod api;
 pub mod config;
 pub mod isn;
 pub mod memory;
+pub mod shared;
 pub mod stack;
+pub mod syn_cookie;
 pub mod tcp;
 #[cfg(test)]
 mod tests;
@@ -14,7 +16,8 @@ pub mod trace;
 pub mod view;
 
 pub use api::{
-    ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
+    ApiError, ConnId, ConnInfo, DefenceStats, Engine, EngineStats, ListenerId, Readiness,
+    ReadinessEvent, Watched,
 };
 pub use config::{CongestionControl, KeepAlive, ReassemblyLimits, StackConfig};
 pub use memory::MemoryStats;

@@ -36,6 +36,9 @@ pub fn tuntcp_engine(seed: u64) -> Box<dyn Engine> {
     let mut secret = [0u8; 16];
     secret[..8].copy_from_slice(&seed.to_le_bytes());
     config.isn_secret = tuntcp::engine::isn::IsnSecret(secret);
+    // The SYN queue as long as the accept queue, as on Linux with
+    // cookies on, so half-open connections stay within LISTEN_BACKLOG.
+    config.syn_backlog = LISTEN_BACKLOG;
     Box::new(tuntcp::engine::Stack::new(config))
 }
 

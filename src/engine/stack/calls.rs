@@ -87,7 +87,8 @@ impl Engine for Stack {
             local,
             backlog,
             accept_queue: Default::default(),
-            embryonic: 0,
+            syn_queue: 0,
+            last_overflow: None,
             change_queued: false,
         };
         self.listeners.insert(id, listener);
@@ -129,6 +130,7 @@ impl Engine for Stack {
             .collect();
         for id in orphans {
             if let Some(mut entry) = self.conns.remove(&id) {
+                self.forget_time_wait(entry.time_wait);
                 if let Some(rst) = entry.tcb.abort() {
                     self.queue_rst(entry.tcb.local, entry.tcb.remote, rst);
                 }
@@ -168,7 +170,7 @@ impl Engine for Stack {
             return Err(ApiError::AddrInUse);
         }
         let iss = self.choose_isn(now, local, remote);
-        let tcb = Tcb::connect(now, local, remote, iss, &self.config, &self.budget);
+        let tcb = Tcb::connect(now, local, remote, iss, &self.config, &self.shared);
         self.stats.connections_opened += 1;
         Ok(ConnId(self.insert(tcb, true, None)))
     }
@@ -252,10 +254,12 @@ impl Engine for Stack {
     }
 
     fn stats(&self) -> EngineStats {
-        EngineStats {
+        let mut stats = EngineStats {
             retransmission_timeouts: Some(self.recovery.timeouts),
             ..self.stats
-        }
+        };
+        stats.defence.challenge_acks_limited = self.shared.challenge_acks.limited();
+        stats
     }
 
     fn take_error(&mut self, conn: ConnId) -> Result<Option<ApiError>, ApiError> {

@@ -6,11 +6,11 @@ use log::{debug, trace};
 
 use super::fragments::FragmentOutcome;
 use super::{ControlPacket, FourTuple, Stack, MAX_ECHO_DATA};
-use crate::engine::tcp::{rst_for, Tcb};
+use crate::engine::tcp::rst_for;
 use crate::engine::trace::SegmentSummary;
 use crate::time::Instant;
 use crate::wire::{
-    EchoRequest, Ipv4Fragment, Ipv4Repr, SeqNum, TcpSegment, WireError, PROTO_ICMP, PROTO_TCP,
+    EchoRequest, Ipv4Fragment, Ipv4Repr, TcpSegment, WireError, PROTO_ICMP, PROTO_TCP,
 };
 
 impl Stack {
@@ -144,6 +144,9 @@ impl Stack {
             if self.reopen_from_time_wait(now, id, local, remote, seg) {
                 return;
             }
+            if self.completes_into_full_accept_queue(id, seg) {
+                return;
+            }
             let Some(entry) = self.conns.get_mut(&id) else {
                 return;
             };
@@ -190,57 +193,6 @@ impl Stack {
         self.touch(id);
         self.on_listen_segment(now, listener_id, local, remote, seg, Some(iss));
         true
-    }
-
-    /// §3.10.7.2 LISTEN STATE. `iss` overrides the ISN generator.
-    fn on_listen_segment(
-        &mut self,
-        now: Instant,
-        listener_id: u32,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
-        seg: &TcpSegment,
-        iss: Option<SeqNum>,
-    ) {
-        let h = &seg.header;
-        // First, RST: "An incoming RST should be ignored."
-        if h.flags.rst {
-            return self.drop_packet(format_args!("TCP: RST to a listener"));
-        }
-        // Second, ACK: "An acceptable reset segment should be formed".
-        if h.ack.is_some() {
-            self.stats.packets_dropped += 1;
-            if let Some(rst) = rst_for(seg) {
-                self.queue_rst(local, remote, rst);
-            }
-            return;
-        }
-        // Fourth: "This should not be reached. Drop the segment".
-        if !h.flags.syn {
-            return self.drop_packet(format_args!("TCP: neither SYN nor ACK to a listener"));
-        }
-        // Third, SYN. A full backlog drops it without answer, so the client
-        // tries again later (as Linux does) instead of seeing a refusal.
-        let Some(listener) = self.listeners.get(&listener_id) else {
-            return;
-        };
-        if listener.accept_queue.len() + listener.embryonic >= listener.backlog {
-            return self.drop_packet(format_args!("TCP: backlog of {local} full, SYN dropped"));
-        }
-        // Out of connections or memory: dropped too, as Linux drops a SYN
-        // it cannot allocate a request for (counted in ListenDrops): the
-        // client's SYN retransmission finds room once some is freed, where
-        // a RST would fail the connect for good. The connections that
-        // exist keep their memory and go on.
-        if let Err(reason) = self.admits_connection() {
-            return self.drop_packet(format_args!("TCP: {reason}, SYN dropped"));
-        }
-        let iss = iss.unwrap_or_else(|| self.choose_isn(now, local, remote));
-        let tcb = Tcb::accept_syn(now, local, remote, iss, seg, &self.config, &self.budget);
-        if let Some(listener) = self.listeners.get_mut(&listener_id) {
-            listener.embryonic += 1;
-        }
-        self.insert(tcb, false, Some(listener_id));
     }
 }
 

@@ -18,11 +18,14 @@
 //! queue, timer heap, accept queue, or gone).
 
 mod calls;
+mod cookies;
 pub mod fragments;
 mod icmp_errors;
 mod input;
 mod ip_stats;
+mod listen;
 mod readiness;
+mod time_wait;
 mod transmit;
 mod view;
 
@@ -36,6 +39,7 @@ use super::api::{EngineStats, Readiness, Watched};
 use super::config::StackConfig;
 use super::isn;
 use super::memory::{MemoryBudget, MemoryStats};
+use super::shared::{ChallengeAckLimit, StackShared};
 use super::tcp::ring::MIN_STORAGE;
 use super::tcp::tcb::CONNECTION_COST;
 use super::tcp::{RecoveryStats, State, Tcb};
@@ -44,6 +48,7 @@ use crate::time::Instant;
 use crate::wire::{SeqNum, TcpHeader};
 use fragments::Reassembly;
 pub use ip_stats::IpStats;
+use time_wait::TimeWaitSlot;
 
 /// Ephemeral ports for active opens (RFC 6335 §6, the IANA dynamic range).
 const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
@@ -63,6 +68,8 @@ struct Entry {
     has_handle: bool,
     /// The listener that created it, until the application accepts it.
     listener: Option<u32>,
+    /// Counted in that listener's SYN queue (half-open, SYN-RECEIVED).
+    in_syn_queue: bool,
     /// Waiting in that listener's accept queue.
     in_accept_queue: bool,
     /// Waiting in the output queue.
@@ -73,26 +80,41 @@ struct Entry {
     seen: (Readiness, State),
     /// Filed in the stack's `changed` list, not drained yet.
     change_queued: bool,
+    /// Counted against the TIME-WAIT bound, or cut by it (`time_wait.rs`).
+    time_wait: TimeWaitSlot,
 }
 
+/// A listening port and its two queues, as listen(2) has them on Linux:
+/// the SYN queue of half-open connections (SYN-RECEIVED, limited by
+/// `StackConfig::syn_backlog`, like `tcp_max_syn_backlog`) and the accept
+/// queue of established ones the application has not taken yet (limited
+/// by listen's `backlog`).
 struct Listener {
     local: SocketAddrV4,
+    /// The accept queue's limit (listen's `backlog`).
     backlog: usize,
     /// Established connections not yet accepted, oldest first.
     accept_queue: VecDeque<u32>,
-    /// Connections of this listener still in the handshake.
-    embryonic: usize,
+    /// Connections of this listener still in the handshake (SYN queue).
+    syn_queue: usize,
+    /// The last time a SYN found the SYN queue full: ACKs that may carry
+    /// a SYN cookie are only checked for one within the cookies' lifetime
+    /// after it (as Linux's `tcp_synq_no_recent_overflow`), so at other
+    /// times a stray ACK is never taken for a cookie.
+    last_overflow: Option<Instant>,
     /// Filed in the stack's `changed` list, not drained yet.
     change_queued: bool,
 }
 
 /// A packet that belongs to no connection's output: RSTs for segments we
-/// cannot place, and ICMP echo replies.
+/// cannot place, SYN-ACKs carrying a SYN cookie (`listen.rs`: no TCB has
+/// them), and ICMP echo replies.
 // The echo data lives inline on purpose: the queue is allocated once at
 // its bounded size, and a boxed variant would allocate per ping.
 #[allow(clippy::large_enum_variant)]
 enum ControlPacket {
-    Rst {
+    /// A RST, or a SYN-ACK with a cookie: counted by its flags.
+    Segment {
         local: SocketAddrV4,
         remote: SocketAddrV4,
         header: TcpHeader,
@@ -132,10 +154,13 @@ pub struct Stack {
     stats: EngineStats,
     /// Loss-recovery counters summed over connections (not in `EngineStats`).
     recovery: RecoveryStats,
-    /// What all connections may hold together (`memory.rs`).
-    budget: MemoryBudget,
+    /// What all connections draw on: the memory budget (`memory.rs`) and
+    /// the stack-wide challenge-ACK allowance (`shared.rs`).
+    shared: StackShared,
     /// SYNs and connects refused because the budget was spent.
     refused_for_memory: u64,
+    /// Connections in TIME-WAIT, counted against `config.max_time_wait`.
+    time_wait: usize,
     /// The latest time the stack was given, for the calls that get none
     /// (`close`).
     clock: Instant,
@@ -165,8 +190,15 @@ impl Stack {
             changed: Vec::new(),
             stats: EngineStats::default(),
             recovery: RecoveryStats::default(),
-            budget: MemoryBudget::new(config.memory_budget),
+            shared: StackShared {
+                budget: MemoryBudget::new(config.memory_budget),
+                challenge_acks: ChallengeAckLimit::new(
+                    config.challenge_acks_per_sec_total,
+                    config.isn_secret,
+                ),
+            },
             refused_for_memory: 0,
+            time_wait: 0,
             clock: Instant::default(),
             trace: TraceQueue::default(),
             cause: None,
@@ -198,9 +230,9 @@ impl Stack {
     /// The memory budget's state: bytes held, refusals.
     pub fn memory_stats(&self) -> MemoryStats {
         MemoryStats {
-            limit: self.budget.limit(),
-            used: self.budget.used(),
-            growth_refused: self.budget.growth_refused(),
+            limit: self.shared.budget.limit(),
+            used: self.shared.budget.used(),
+            growth_refused: self.shared.budget.growth_refused(),
             connections_refused: self.refused_for_memory,
         }
     }
@@ -218,7 +250,11 @@ impl Stack {
         if self.conns.len() >= self.config.max_connections {
             return Err("connection limit reached");
         }
-        if !self.budget.has_room(CONNECTION_COST + 2 * MIN_STORAGE) {
+        if !self
+            .shared
+            .budget
+            .has_room(CONNECTION_COST + 2 * MIN_STORAGE)
+        {
             self.refused_for_memory += 1;
             return Err("memory budget spent");
         }
@@ -254,15 +290,21 @@ impl Stack {
             remote: tcb.remote,
         };
         self.by_tuple.insert(tuple, id);
+        let in_syn_queue = listener.is_some() && !tcb.state().is_synchronized();
+        if let Some(listener) = listener.and_then(|l| self.listeners.get_mut(&l)) {
+            listener.syn_queue += usize::from(in_syn_queue);
+        }
         let entry = Entry {
             tcb,
             has_handle,
             listener,
+            in_syn_queue,
             in_accept_queue: false,
             in_ready: false,
             scheduled: None,
             seen: (Readiness::EMPTY, State::Closed),
             change_queued: false,
+            time_wait: TimeWaitSlot::None,
         };
         self.conns.insert(id, entry);
         self.touch(id);
@@ -271,6 +313,7 @@ impl Stack {
 
     /// Files connection `id` where it belongs after anything happened to it.
     fn touch(&mut self, id: u32) {
+        self.bound_time_wait(id);
         let Some(entry) = self.conns.get_mut(&id) else {
             return;
         };
@@ -304,7 +347,9 @@ impl Stack {
                 entry.in_accept_queue = true;
                 self.stats.connections_opened += 1;
                 if let Some(listener) = self.listeners.get_mut(&listener_id) {
-                    listener.embryonic = listener.embryonic.saturating_sub(1);
+                    if std::mem::take(&mut entry.in_syn_queue) {
+                        listener.syn_queue = listener.syn_queue.saturating_sub(1);
+                    }
                     listener.accept_queue.push_back(id);
                     Self::note_listener_change(&mut self.changed, listener_id, listener);
                 }
@@ -372,12 +417,13 @@ impl Stack {
         let Some(entry) = self.conns.remove(&id) else {
             return;
         };
+        self.forget_time_wait(entry.time_wait);
         unmap_tuple(&mut self.by_tuple, &entry.tcb, id);
         if let Some(listener) = entry.listener.and_then(|l| self.listeners.get_mut(&l)) {
             if entry.in_accept_queue {
                 listener.accept_queue.retain(|&queued| queued != id);
-            } else {
-                listener.embryonic = listener.embryonic.saturating_sub(1);
+            } else if entry.in_syn_queue {
+                listener.syn_queue = listener.syn_queue.saturating_sub(1);
             }
         }
         // Stale ids in `ready` and `timers` are skipped when they come up.
@@ -394,7 +440,7 @@ impl Stack {
     }
 
     fn queue_rst(&mut self, local: SocketAddrV4, remote: SocketAddrV4, header: TcpHeader) {
-        self.queue_control(ControlPacket::Rst {
+        self.queue_control(ControlPacket::Segment {
             local,
             remote,
             header,

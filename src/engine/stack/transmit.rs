@@ -43,13 +43,17 @@ impl Stack {
 
     fn emit_control(&mut self, packet: &ControlPacket, buf: &mut [u8]) -> Option<usize> {
         match packet {
-            ControlPacket::Rst {
+            ControlPacket::Segment {
                 local,
                 remote,
                 header,
             } => {
-                debug_assert!(header.flags.rst);
-                self.stats.resets_sent += 1;
+                if header.flags.rst {
+                    self.stats.resets_sent += 1;
+                } else {
+                    debug_assert!(header.flags.syn, "a RST or a cookie SYN-ACK");
+                    self.stats.defence.syn_cookies_sent += 1;
+                }
                 log::trace!("{local} -> {remote}: {header}");
                 let fields = IpSendFields {
                     ttl: self.config.ttl,

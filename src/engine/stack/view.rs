@@ -17,7 +17,7 @@ impl Stack {
             .map(|l| ListenerView {
                 local: l.local,
                 backlog: l.backlog,
-                syn_queue: l.embryonic,
+                syn_queue: l.syn_queue,
                 accept_queue: l.accept_queue.len(),
             })
             .collect();

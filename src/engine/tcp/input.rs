@@ -309,20 +309,27 @@ impl Tcb {
     }
 
     /// Sends an ACK that a blind attacker cannot use, at most
-    /// `challenge_acks_per_sec` a second (RFC 5961 §7).
+    /// `challenge_acks_per_sec` a second for this connection and within
+    /// the stack-wide allowance (RFC 5961 §7).
     pub(super) fn challenge_ack(&mut self, now: Instant) {
         if now - self.challenge_window_start >= Duration::from_secs(1) {
             self.challenge_window_start = now;
             self.challenge_count = 0;
         }
-        if self.challenge_count < self.cfg.challenge_acks_per_sec {
-            self.challenge_count += 1;
-            self.ack_now = true;
-        } else {
+        if self.challenge_count >= self.cfg.challenge_acks_per_sec {
+            self.challenge_acks.note_limited();
             debug!(
                 "{} -> {}: challenge ACK rate limit reached",
                 self.local, self.remote
             );
+        } else if !self.challenge_acks.try_take(now) {
+            debug!(
+                "{} -> {}: stack-wide challenge ACK limit reached",
+                self.local, self.remote
+            );
+        } else {
+            self.challenge_count += 1;
+            self.ack_now = true;
         }
     }
 

@@ -56,7 +56,8 @@ use super::timestamps::TimestampClock;
 use crate::engine::api::ApiError;
 use crate::engine::config::{CongestionControl, StackConfig};
 use crate::engine::isn;
-use crate::engine::memory::{MemoryBudget, MemoryCharge};
+use crate::engine::memory::MemoryCharge;
+use crate::engine::shared::{ChallengeAckLimit, StackShared};
 use crate::time::Instant;
 use crate::wire::options::MAX_WINDOW_SHIFT;
 use crate::wire::{IpSendFields, SackBlock, SeqNum, TcpFlags, TcpHeader, TcpSegment};
@@ -91,7 +92,7 @@ pub(super) const MAX_DUP_ACKS_OWED: u8 = 64;
 /// RFC 7323 §2.3: the smallest shift that lets the whole receive buffer be
 /// advertised, at most 14. Computed from the largest the buffer may grow
 /// to: the shift is fixed by the SYN, the buffer grows later.
-fn window_shift_for(buffer: usize) -> u8 {
+pub fn window_shift_for(buffer: usize) -> u8 {
     let mut shift = 0;
     while shift < MAX_WINDOW_SHIFT && buffer >> shift > MAX_WINDOW_FIELD {
         shift += 1;
@@ -253,6 +254,9 @@ pub struct Tcb {
     pub(super) persist_backoff: u32,
     pub(super) challenge_window_start: Instant,
     pub(super) challenge_count: u32,
+    /// The stack-wide allowance each challenge ACK also draws on (RFC
+    /// 5961 §7, `engine/shared.rs`).
+    pub(super) challenge_acks: ChallengeAckLimit,
 
     pub(super) opened_at: Instant,
     /// Last time an acceptable segment arrived (zero-window give-up).
@@ -306,9 +310,10 @@ impl Tcb {
         remote: SocketAddrV4,
         iss: SeqNum,
         config: &StackConfig,
-        budget: &MemoryBudget,
+        shared: &StackShared,
     ) -> Tcb {
         let cfg = TcbConfig::from_stack(config);
+        let budget = &shared.budget;
         Tcb {
             local,
             remote,
@@ -366,6 +371,7 @@ impl Tcb {
             persist_backoff: 0,
             challenge_window_start: now,
             challenge_count: 0,
+            challenge_acks: shared.challenge_acks.clone(),
             opened_at: now,
             last_heard: now,
             stalled_since: None,
@@ -405,9 +411,9 @@ impl Tcb {
         remote: SocketAddrV4,
         iss: SeqNum,
         config: &StackConfig,
-        budget: &MemoryBudget,
+        shared: &StackShared,
     ) -> Tcb {
-        let mut tcb = Tcb::new(now, local, remote, iss, config, budget);
+        let mut tcb = Tcb::new(now, local, remote, iss, config, shared);
         tcb.set_state(State::SynSent);
         tcb
     }
@@ -421,9 +427,9 @@ impl Tcb {
         iss: SeqNum,
         syn: &TcpSegment,
         config: &StackConfig,
-        budget: &MemoryBudget,
+        shared: &StackShared,
     ) -> Tcb {
-        let mut tcb = Tcb::new(now, local, remote, iss, config, budget);
+        let mut tcb = Tcb::new(now, local, remote, iss, config, shared);
         tcb.passive = true;
         // This TCB stands for the listener's, which was in LISTEN when the
         // SYN came (§3.10.7.2 "LISTEN STATE"), so the change is logged as
@@ -433,6 +439,16 @@ impl Tcb {
         tcb.synchronize_receive(now, &syn.header);
         tcb.queue_syn_text(syn.payload);
         tcb
+    }
+
+    /// The SYN-ACK went out before this TCB existed, from the listener,
+    /// with our ISS as a SYN cookie (RFC 4987 §3.6): the TCB is where
+    /// sending it would have left it, ready for the ACK that brought the
+    /// cookie back (made with [`Tcb::accept_syn`] from the SYN it stands for).
+    pub fn syn_ack_sent_as_cookie(&mut self) {
+        self.snd_nxt = self.iss + 1;
+        self.snd_max = self.snd_nxt;
+        self.ts.on_ack_sent(self.rcv_nxt);
     }
 
     /// Text on a SYN: "queued for processing after the ESTABLISHED state

@@ -186,6 +186,7 @@ fn challenge_acks_are_rate_limited_rfc5961_s7() {
         answered += usize::from(s.stack.poll_transmit(ms(100 + i), &mut buf).is_some());
     }
     assert_eq!(answered, 10, "default limit: 10 per second");
+    assert_eq!(s.stack.stats().defence.challenge_acks_limited, 5);
     send(&mut s.stack, ms(1200), syn, b"");
     let want = challenge_ack(&s);
     expect(&mut s.stack, ms(1200), want, b"");
