@@ -122,6 +122,9 @@ fn counters(s: &EngineStats) -> String {
     if !s.defence.is_zero() {
         let _ = write!(line, "; {}", s.defence);
     }
+    if let Some(drops) = s.drops {
+        let _ = write!(line, "\ndrops: {drops}");
+    }
     line
 }
 
@@ -179,6 +182,12 @@ mod tests {
                 packets_in: 10,
                 packets_out: 9,
                 retransmission_timeouts: Some(0),
+                packets_dropped: 4,
+                drops: Some(crate::engine::DropCounts {
+                    malformed: 1,
+                    by_connections: 3,
+                    ..Default::default()
+                }),
                 ..EngineStats::default()
             },
             ip: Some(IpStats {
@@ -209,9 +218,13 @@ mod tests {
             lines[5]
         );
         assert!(
-            lines[6].starts_with("counters: 10 packets in, 9 out, 0 dropped"),
+            lines[6].starts_with("counters: 10 packets in, 9 out, 4 dropped"),
             "{}",
             lines[6]
+        );
+        assert_eq!(
+            lines[7],
+            "drops: malformed 1, not for us 0, fragments 0, no connection 0, by connections 3, other 0"
         );
     }
 }

@@ -223,6 +223,8 @@ pub struct EngineStats {
     pub packets_out: u64,
     /// Inbound packets dropped for any reason (bad checksum, fragment, no room...).
     pub packets_dropped: u64,
+    /// The same, by reason; `None` from engines that do not say (smoltcp).
+    pub drops: Option<DropCounts>,
     pub connections_opened: u64,
     pub retransmissions: u64,
     /// Bytes sent again (0 from engines that do not count them: smoltcp).
@@ -233,6 +235,102 @@ pub struct EngineStats {
     pub retransmission_timeouts: Option<u64>,
     /// Defences under attack (0 from engines that have none: smoltcp).
     pub defence: DefenceStats,
+}
+
+/// Why inbound packets were dropped: `packets_dropped` split by reason,
+/// for `tuntcp ss` and the stop line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DropCounts {
+    /// Headers that do not parse or check out: IPv4, TCP (checksum
+    /// included), ICMP.
+    pub malformed: u64,
+    /// Not ours to take: another destination, a source that cannot be a
+    /// host (RFC 1122 §3.2.1.3), a protocol or IP option we do not handle.
+    pub not_for_us: u64,
+    /// Fragments that cannot be kept: duplicates, overlaps, malformed.
+    pub fragments: u64,
+    /// Segments for no connection (answered with a RST, §3.10.7.1) or that
+    /// a listener refuses (RST, neither SYN nor ACK, full queues, a bad
+    /// cookie).
+    pub no_connection: u64,
+    /// Segments a connection did not take (§3.10.7.4: not acceptable,
+    /// a bad ACK, no room), each answered as the RFC says.
+    pub by_connections: u64,
+    /// Answers we could not queue (RSTs, echo replies) or ICMP errors we
+    /// had no use for.
+    pub other: u64,
+}
+
+impl DropCounts {
+    fn named(&self) -> [(&'static str, u64); 6] {
+        [
+            ("malformed", self.malformed),
+            ("not for us", self.not_for_us),
+            ("fragments", self.fragments),
+            ("no connection", self.no_connection),
+            ("by connections", self.by_connections),
+            ("other", self.other),
+        ]
+    }
+
+    /// Only the reasons that counted something: "by connections 12, not
+    /// for us 3"; empty when nothing was dropped.
+    pub fn nonzero(&self) -> String {
+        let parts: Vec<String> = self
+            .named()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        parts.join(", ")
+    }
+}
+
+/// Every reason with its count.
+impl fmt::Display for DropCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .named()
+            .iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        write!(f, "{}", parts.join(", "))
+    }
+}
+
+/// One reason for a drop, to count it (`DropCounts`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    Malformed,
+    NotForUs,
+    Fragment,
+    NoConnection,
+    ByConnection,
+    Other,
+}
+
+impl EngineStats {
+    /// `n` inbound packets dropped for `why`.
+    pub fn count_drops(&mut self, why: DropReason, n: u64) {
+        self.packets_dropped += n;
+        if let Some(drops) = &mut self.drops {
+            drops.count(why, n);
+        }
+    }
+}
+
+impl DropCounts {
+    pub fn count(&mut self, reason: DropReason, n: u64) {
+        let counter = match reason {
+            DropReason::Malformed => &mut self.malformed,
+            DropReason::NotForUs => &mut self.not_for_us,
+            DropReason::Fragment => &mut self.fragments,
+            DropReason::NoConnection => &mut self.no_connection,
+            DropReason::ByConnection => &mut self.by_connections,
+            DropReason::Other => &mut self.other,
+        };
+        *counter += n;
+    }
 }
 
 /// What the stack did to stay up under floods: SYN cookies (RFC 4987
@@ -284,9 +382,14 @@ impl fmt::Display for DefenceStats {
 impl fmt::Display for EngineStats {
     /// One line for people: what `tuntcp echo` prints when it stops.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let why = self
+            .drops
+            .map(|drops| drops.nonzero())
+            .filter(|reasons| !reasons.is_empty())
+            .map_or(String::new(), |reasons| format!(" ({reasons})"));
         write!(
             f,
-            "{} packets in, {} out, {} dropped, {} connections, {} retransmissions",
+            "{} packets in, {} out, {} dropped{why}, {} connections, {} retransmissions",
             self.packets_in,
             self.packets_out,
             self.packets_dropped,
@@ -486,6 +589,22 @@ mod tests {
         assert!(!line.contains("timeouts"), "{line}");
         stats.retransmission_timeouts = Some(7);
         assert!(stats.to_string().contains("retransmission timeouts 7"));
+    }
+
+    #[test]
+    fn stats_line_gives_the_reasons_of_drops_that_happened() {
+        let mut stats = EngineStats {
+            drops: Some(DropCounts::default()),
+            ..EngineStats::default()
+        };
+        assert!(stats.to_string().contains(" 0 dropped, "), "{stats}");
+        stats.count_drops(DropReason::ByConnection, 5);
+        stats.count_drops(DropReason::NotForUs, 2);
+        let line = stats.to_string();
+        assert!(
+            line.contains(" 7 dropped (not for us 2, by connections 5), "),
+            "{line}"
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ pub mod trace;
 pub mod view;
 
 pub use api::{
-    ApiError, ConnId, ConnInfo, DefenceStats, Engine, EngineStats, ListenerId, Readiness,
-    ReadinessEvent, Watched,
+    ApiError, ConnId, ConnInfo, DefenceStats, DropCounts, DropReason, Engine, EngineStats,
+    ListenerId, Readiness, ReadinessEvent, Watched,
 };
 pub use config::{CongestionControl, KeepAlive, ReassemblyLimits, StackConfig};
 pub use memory::MemoryStats;

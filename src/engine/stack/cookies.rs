@@ -4,6 +4,7 @@
 //! valid cookie back makes the connection, with the options the cookie
 //! kept.
 
+use crate::engine::api::DropReason;
 use std::net::SocketAddrV4;
 
 use super::{ControlPacket, FourTuple, Stack};
@@ -130,7 +131,10 @@ impl Stack {
             .is_none_or(|l| l.accept_queue.len() >= l.backlog);
         if full || self.admits_connection().is_err() {
             self.stats.defence.listen_drops += 1;
-            self.drop_packet(format_args!("TCP: valid cookie but no room, ACK dropped"));
+            self.drop_packet(
+                DropReason::NoConnection,
+                format_args!("TCP: valid cookie but no room, ACK dropped"),
+            );
             return CookieAck::Dropped;
         }
         let syn = syn_for_cookie(h, options);

@@ -2,6 +2,7 @@
 //! MUST-54): the quoted IPv4 and TCP headers name the 4-tuple, as seen
 //! from our side (we sent the quoted datagram).
 
+use crate::engine::api::DropReason;
 use log::debug;
 
 use super::{FourTuple, Stack};
@@ -13,12 +14,17 @@ impl Stack {
     pub(super) fn on_icmp_error(&mut self, bytes: &[u8]) {
         let message = match IcmpErrorMessage::parse(bytes) {
             Ok(message) => message,
-            Err(reason) => return self.drop_packet(format_args!("ICMP: {reason}")),
+            Err(reason) => {
+                return self.drop_packet(DropReason::Malformed, format_args!("ICMP: {reason}"))
+            }
         };
         if message.error == IcmpError::SourceQuench {
             // MUST-55 (RFC 6633): "silently discard".
             self.ip_stats.icmp_errors_ignored += 1;
-            return self.drop_packet(format_args!("ICMP: source quench discarded"));
+            return self.drop_packet(
+                DropReason::Other,
+                format_args!("ICMP: source quench discarded"),
+            );
         }
         let quoted = message.quoted;
         let tuple = FourTuple {
@@ -27,10 +33,13 @@ impl Stack {
         };
         let Some(&id) = self.by_tuple.get(&tuple) else {
             self.ip_stats.icmp_errors_ignored += 1;
-            return self.drop_packet(format_args!(
-                "ICMP: {:?} for no connection {} -> {}",
-                message.error, quoted.src, quoted.dst
-            ));
+            return self.drop_packet(
+                DropReason::Other,
+                format_args!(
+                    "ICMP: {:?} for no connection {} -> {}",
+                    message.error, quoted.src, quoted.dst
+                ),
+            );
         };
         let Some(entry) = self.conns.get_mut(&id) else {
             return;
@@ -45,7 +54,7 @@ impl Stack {
             }
             Err(reason) => {
                 self.ip_stats.icmp_errors_ignored += 1;
-                self.drop_packet(format_args!("{reason}"));
+                self.drop_packet(DropReason::Other, format_args!("{reason}"));
             }
         }
         self.touch(id);

@@ -1,5 +1,6 @@
 //! `handle_packet`: from raw IPv4 bytes to the TCB a segment belongs to.
 
+use crate::engine::api::DropReason;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use log::{debug, trace};
@@ -21,9 +22,19 @@ impl Stack {
             Err(WireError::Fragment) => return self.on_fragment(now, packet),
             Err(WireError::SourceRoute) => {
                 self.ip_stats.source_routed_dropped += 1;
-                return self.drop_packet(format_args!("IPv4: source route refused (MUST-51..53)"));
+                return self.drop_packet(
+                    DropReason::NotForUs,
+                    format_args!("IPv4: source route refused (MUST-51..53)"),
+                );
             }
-            Err(reason) => return self.drop_packet(format_args!("IPv4: {reason}")),
+            // IPv6 (the kernel's router solicitations, say) is not ours to
+            // answer: an IPv4 stack, not a broken packet.
+            Err(WireError::NotIpv4) if packet.first().is_some_and(|b| b >> 4 == 6) => {
+                return self.drop_packet(DropReason::NotForUs, format_args!("IPv6: not handled"))
+            }
+            Err(reason) => {
+                return self.drop_packet(DropReason::Malformed, format_args!("IPv4: {reason}"))
+            }
         };
         self.on_datagram(now, &ip, payload);
     }
@@ -31,15 +42,24 @@ impl Stack {
     /// A whole datagram, as it came or put together from fragments.
     fn on_datagram(&mut self, now: Instant, ip: &Ipv4Repr, payload: &[u8]) {
         if ip.dst != self.config.local_addr {
-            return self.drop_packet(format_args!("IPv4: for {} not us", ip.dst));
+            return self.drop_packet(
+                DropReason::NotForUs,
+                format_args!("IPv4: for {} not us", ip.dst),
+            );
         }
         if !is_unicast(ip.src) {
-            return self.drop_packet(format_args!("IPv4: bad source {}", ip.src));
+            return self.drop_packet(
+                DropReason::NotForUs,
+                format_args!("IPv4: bad source {}", ip.src),
+            );
         }
         match ip.protocol {
             PROTO_TCP => self.on_tcp(now, ip, payload),
             PROTO_ICMP => self.on_icmp(ip, payload),
-            other => self.drop_packet(format_args!("IPv4: protocol {other} not handled")),
+            other => self.drop_packet(
+                DropReason::NotForUs,
+                format_args!("IPv4: protocol {other} not handled"),
+            ),
         }
     }
 
@@ -49,10 +69,20 @@ impl Stack {
     fn on_fragment(&mut self, now: Instant, packet: &[u8]) {
         let fragment = match Ipv4Fragment::parse(packet) {
             Ok(fragment) => fragment,
-            Err(reason) => return self.drop_packet(format_args!("IPv4: {reason}")),
+            // IPv6 (the kernel's router solicitations, say) is not ours to
+            // answer: an IPv4 stack, not a broken packet.
+            Err(WireError::NotIpv4) if packet.first().is_some_and(|b| b >> 4 == 6) => {
+                return self.drop_packet(DropReason::NotForUs, format_args!("IPv6: not handled"))
+            }
+            Err(reason) => {
+                return self.drop_packet(DropReason::Malformed, format_args!("IPv4: {reason}"))
+            }
         };
         if fragment.dst != self.config.local_addr || !is_unicast(fragment.src) {
-            return self.drop_packet(format_args!("IPv4: fragment not for us"));
+            return self.drop_packet(
+                DropReason::NotForUs,
+                format_args!("IPv4: fragment not for us"),
+            );
         }
         self.ip_stats.fragments_received += 1;
         let outcome = self.fragments.insert(now, &fragment);
@@ -70,18 +100,21 @@ impl Stack {
                 };
                 self.on_datagram(now, &ip, &payload);
             }
-            FragmentOutcome::Duplicate => {
-                self.drop_packet(format_args!("IPv4: duplicate fragment"))
-            }
+            FragmentOutcome::Duplicate => self.drop_packet(
+                DropReason::Fragment,
+                format_args!("IPv4: duplicate fragment"),
+            ),
             FragmentOutcome::Overlap => {
                 self.ip_stats.reassembly_overlaps += 1;
-                self.drop_packet(format_args!(
-                    "IPv4: overlapping fragment, datagram discarded"
-                ));
+                self.drop_packet(
+                    DropReason::Fragment,
+                    format_args!("IPv4: overlapping fragment, datagram discarded"),
+                );
             }
-            FragmentOutcome::Malformed => {
-                self.drop_packet(format_args!("IPv4: malformed fragment"))
-            }
+            FragmentOutcome::Malformed => self.drop_packet(
+                DropReason::Fragment,
+                format_args!("IPv4: malformed fragment"),
+            ),
         }
     }
 
@@ -97,9 +130,9 @@ impl Stack {
         self.ip_stats.reassembly_full += std::mem::take(&mut self.fragments.evicted);
     }
 
-    pub(super) fn drop_packet(&mut self, reason: std::fmt::Arguments) {
+    pub(super) fn drop_packet(&mut self, why: DropReason, reason: std::fmt::Arguments) {
         debug!("dropped packet: {reason}");
-        self.stats.packets_dropped += 1;
+        self.stats.count_drops(why, 1);
     }
 
     /// RFC 1122 §3.2.2.6: answer echo requests with the same data.
@@ -117,16 +150,21 @@ impl Stack {
                 };
                 self.queue_control(reply);
             }
-            Ok(_) => self.drop_packet(format_args!("ICMP: echo request too long")),
+            Ok(_) => self.drop_packet(
+                DropReason::Other,
+                format_args!("ICMP: echo request too long"),
+            ),
             Err(WireError::Unsupported) => self.on_icmp_error(bytes),
-            Err(reason) => self.drop_packet(format_args!("ICMP: {reason}")),
+            Err(reason) => self.drop_packet(DropReason::Malformed, format_args!("ICMP: {reason}")),
         }
     }
 
     fn on_tcp(&mut self, now: Instant, ip: &Ipv4Repr, bytes: &[u8]) {
         let seg = match TcpSegment::parse(ip.src, ip.dst, bytes) {
             Ok(seg) => seg,
-            Err(reason) => return self.drop_packet(format_args!("TCP: {reason}")),
+            Err(reason) => {
+                return self.drop_packet(DropReason::Malformed, format_args!("TCP: {reason}"))
+            }
         };
         if self.config.trace {
             self.cause = Some(SegmentSummary::of(&seg.header, seg.payload.len()));
@@ -159,7 +197,7 @@ impl Stack {
         } else {
             // §3.10.7.1: no TCB. Anything but a RST gets a RST.
             trace!("{local} <- {remote}: no connection for {}", seg.header);
-            self.stats.packets_dropped += 1;
+            self.stats.count_drops(DropReason::NoConnection, 1);
             if let Some(rst) = rst_for(seg) {
                 self.queue_rst(local, remote, rst);
             }

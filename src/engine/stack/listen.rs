@@ -4,6 +4,7 @@
 //! and the accept queue of established ones not yet accepted (listen's
 //! `backlog`).
 
+use crate::engine::api::DropReason;
 use std::net::SocketAddrV4;
 
 use log::debug;
@@ -38,7 +39,10 @@ impl Stack {
         let h = &seg.header;
         // First, RST: "An incoming RST should be ignored."
         if h.flags.rst {
-            return self.drop_packet(format_args!("TCP: RST to a listener"));
+            return self.drop_packet(
+                DropReason::NoConnection,
+                format_args!("TCP: RST to a listener"),
+            );
         }
         // Second, ACK: "An acceptable reset segment should be formed" --
         // unless it brings back a SYN cookie of ours (RFC 4987 §3.6).
@@ -60,7 +64,7 @@ impl Stack {
                     }
                 }
             }
-            self.stats.packets_dropped += 1;
+            self.stats.count_drops(DropReason::NoConnection, 1);
             if let Some(rst) = rst_for(seg) {
                 self.queue_rst(local, remote, rst);
             }
@@ -68,7 +72,10 @@ impl Stack {
         }
         // Fourth: "This should not be reached. Drop the segment".
         if !h.flags.syn {
-            return self.drop_packet(format_args!("TCP: neither SYN nor ACK to a listener"));
+            return self.drop_packet(
+                DropReason::NoConnection,
+                format_args!("TCP: neither SYN nor ACK to a listener"),
+            );
         }
         // Third, SYN, if the listener's queues have room; past a full SYN
         // queue, a cookie.
@@ -83,7 +90,10 @@ impl Stack {
         // a RST would fail the connect for good. The connections that
         // exist keep their memory and go on.
         if let Err(reason) = self.admits_connection() {
-            return self.drop_packet(format_args!("TCP: {reason}, SYN dropped"));
+            return self.drop_packet(
+                DropReason::NoConnection,
+                format_args!("TCP: {reason}, SYN dropped"),
+            );
         }
         let iss = iss.unwrap_or_else(|| self.choose_isn(now, local, remote));
         let tcb = Tcb::accept_syn(now, local, remote, iss, seg, &self.config, &self.shared);
@@ -108,9 +118,10 @@ impl Stack {
         // full: a connection made now could not be queued anyway.
         if listener.accept_queue.len() >= listener.backlog {
             self.stats.defence.listen_drops += 1;
-            self.drop_packet(format_args!(
-                "TCP: accept queue of {local} full, SYN dropped"
-            ));
+            self.drop_packet(
+                DropReason::NoConnection,
+                format_args!("TCP: accept queue of {local} full, SYN dropped"),
+            );
             return SynAdmission::Dropped;
         }
         if listener.syn_queue >= syn_backlog {
@@ -119,7 +130,10 @@ impl Stack {
                 return SynAdmission::Cookie;
             }
             self.stats.defence.listen_drops += 1;
-            self.drop_packet(format_args!("TCP: SYN queue of {local} full, SYN dropped"));
+            self.drop_packet(
+                DropReason::NoConnection,
+                format_args!("TCP: SYN queue of {local} full, SYN dropped"),
+            );
             return SynAdmission::Dropped;
         }
         SynAdmission::Admitted
@@ -145,9 +159,10 @@ impl Stack {
             .is_some_and(|l| l.accept_queue.len() >= l.backlog);
         if full {
             self.stats.defence.listen_drops += 1;
-            self.drop_packet(format_args!(
-                "TCP: accept queue full, handshake ACK dropped"
-            ));
+            self.drop_packet(
+                DropReason::NoConnection,
+                format_args!("TCP: accept queue full, handshake ACK dropped"),
+            );
         }
         full
     }

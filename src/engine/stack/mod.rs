@@ -35,7 +35,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use log::debug;
 
-use super::api::{EngineStats, Readiness, Watched};
+use super::api::{DropCounts, DropReason, EngineStats, Readiness, Watched};
 use super::config::StackConfig;
 use super::isn;
 use super::memory::{MemoryBudget, MemoryStats};
@@ -188,7 +188,10 @@ impl Stack {
             ready: VecDeque::new(),
             timers: BinaryHeap::new(),
             changed: Vec::new(),
-            stats: EngineStats::default(),
+            stats: EngineStats {
+                drops: Some(DropCounts::default()),
+                ..EngineStats::default()
+            },
             recovery: RecoveryStats::default(),
             shared: StackShared {
                 budget: MemoryBudget::new(config.memory_budget),
@@ -318,7 +321,8 @@ impl Stack {
             return;
         };
         self.stats.retransmissions += entry.tcb.take_retransmissions();
-        self.stats.packets_dropped += entry.tcb.take_dropped();
+        let dropped = entry.tcb.take_dropped();
+        self.stats.count_drops(DropReason::ByConnection, dropped);
         let recovery = entry.tcb.take_recovery_stats();
         self.stats.retransmitted_bytes += recovery.retransmitted_bytes;
         self.recovery += recovery;
@@ -433,7 +437,7 @@ impl Stack {
     fn queue_control(&mut self, packet: ControlPacket) {
         if self.control.len() >= self.config.max_control_queue {
             debug!("control queue full, dropping a RST or echo reply");
-            self.stats.packets_dropped += 1;
+            self.stats.count_drops(DropReason::Other, 1);
             return;
         }
         self.control.push_back(packet);

@@ -2,6 +2,7 @@
 //! fragments, other addresses, ICMP echo; and bad TCP bytes (checksums,
 //! options: RFC 9293 MUST-4..7, MUST-64, MUST-68).
 
+use crate::engine::{DropCounts, DropReason};
 use std::net::Ipv4Addr;
 
 use super::harness::*;
@@ -21,7 +22,7 @@ pub(super) fn refix_ip_checksum(packet: &mut [u8]) {
 }
 
 #[track_caller]
-fn assert_dropped_silently(mut packet: Vec<u8>, fix_ip_checksum: bool) {
+fn assert_dropped_silently(mut packet: Vec<u8>, fix_ip_checksum: bool, why: DropReason) {
     let (mut stack, _) = listening_with(config());
     if fix_ip_checksum {
         refix_ip_checksum(&mut packet);
@@ -30,20 +31,24 @@ fn assert_dropped_silently(mut packet: Vec<u8>, fix_ip_checksum: bool) {
     recv_nothing(&mut stack, ms(0));
     assert_eq!(stack.stats().packets_dropped, 1);
     assert_eq!(stack.stats().packets_in, 1);
+    // Counted under its reason, for `tuntcp ss` and the stop line.
+    let mut expected = DropCounts::default();
+    expected.count(why, 1);
+    assert_eq!(stack.stats().drops, Some(expected));
 }
 
 #[test]
 fn bad_ip_header_checksum_is_dropped() {
     let mut packet = syn_packet();
     packet[10] ^= 0x55;
-    assert_dropped_silently(packet, false);
+    assert_dropped_silently(packet, false, DropReason::Malformed);
 }
 
 #[test]
 fn bad_tcp_checksum_is_dropped_without_rst() {
     let mut packet = syn_packet();
     packet[20 + 16] ^= 0x55;
-    assert_dropped_silently(packet, false);
+    assert_dropped_silently(packet, false, DropReason::Malformed);
 }
 
 #[test]
@@ -61,23 +66,27 @@ fn a_lone_fragment_is_held_not_answered() {
 #[test]
 fn wrong_version_and_short_packets_are_dropped() {
     let mut packet = syn_packet();
+    packet[0] = 0x55;
+    assert_dropped_silently(packet, true, DropReason::Malformed);
+    // Version 6: an IPv6 packet, not ours to take, not a broken one.
+    let mut packet = syn_packet();
     packet[0] = 0x65;
-    assert_dropped_silently(packet, true);
-    assert_dropped_silently(syn_packet()[..15].to_vec(), false);
+    assert_dropped_silently(packet, true, DropReason::NotForUs);
+    assert_dropped_silently(syn_packet()[..15].to_vec(), false, DropReason::Malformed);
 }
 
 #[test]
 fn total_length_longer_than_the_packet_is_dropped() {
     let mut packet = syn_packet();
     packet[3] += 10;
-    assert_dropped_silently(packet, true);
+    assert_dropped_silently(packet, true, DropReason::Malformed);
 }
 
 #[test]
 fn packets_for_other_addresses_are_ignored() {
     let mut packet = syn_packet();
     packet[19] = 99;
-    assert_dropped_silently(packet, true);
+    assert_dropped_silently(packet, true, DropReason::NotForUs);
 }
 
 #[test]
@@ -86,7 +95,7 @@ fn illegal_option_length_drops_the_segment_must_7() {
     let mut packet = syn_packet();
     packet[20 + 21] = 0;
     fix_tcp_checksum(&mut packet);
-    assert_dropped_silently(packet, false);
+    assert_dropped_silently(packet, false, DropReason::Malformed);
 }
 
 /// Rewrites the TCP checksum after a test edited the header; the IP
@@ -161,7 +170,7 @@ fn icmp_echo_is_answered() {
 fn broadcast_source_is_dropped() {
     let mut packet = packet_from(Ipv4Addr::BROADCAST, &peer_syn(), b"");
     refix_ip_checksum(&mut packet);
-    assert_dropped_silently(packet, false);
+    assert_dropped_silently(packet, false, DropReason::NotForUs);
 }
 
 #[test]
