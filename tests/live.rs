@@ -704,6 +704,9 @@ fn connect_keeps_sending_after_the_peers_fin(stack: &'static str) {
         let received = nc.remaining_stdout(SHORT);
         assert_eq!(received, Ok("from the stack\n".to_string()));
         assert_both_exit_cleanly(&mut nc, &mut client);
+        // A clean close is not worth a warning, however fast the peer ACKs.
+        let stderr = client.final_stderr();
+        assert!(!stderr.contains("WARN"), "{stderr}");
     });
 }
 
