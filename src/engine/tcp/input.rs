@@ -606,13 +606,17 @@ impl Tcb {
 
     /// `len` bytes from `seq` arrived a second time: the next ACK reports
     /// them first in its SACK option, as a D-SACK block (RFC 2883 §4), if
-    /// SACK is in use. The sender learns that it resent needlessly.
+    /// SACK is in use. The sender learns that it resent needlessly, and
+    /// learns it at once: the ACK is not delayed (a sender undoes a
+    /// needless window reduction from it, RFC 8985 §6.2, RFC 3708; Linux
+    /// and FreeBSD ACK duplicates at once too).
     fn report_duplicate(&mut self, seq: SeqNum, len: usize) {
         if self.sack_ok && len > 0 {
             self.dsack = Some(crate::wire::SackBlock {
                 left: seq,
                 right: seq + len,
             });
+            self.ack_now = true;
         }
     }
 
@@ -645,6 +649,16 @@ impl Tcb {
     /// text lies outside the window and will come again.
     pub(super) fn process_fin(&mut self, now: Instant, seg: &TcpSegment, text_held: bool) {
         if self.fin_received {
+            if seg.header.flags.fin {
+                // The peer's FIN again, inside the window: "send an
+                // acknowledgment for the FIN"; in TIME-WAIT, "restart the
+                // 2 MSL time-wait timeout" (§3.10.7.4, eighth step).
+                self.ack_now = true;
+                if self.state == State::TimeWait {
+                    self.timers
+                        .start(TimerKind::TimeWait, now + self.cfg.msl * 2);
+                }
+            }
             return;
         }
         let fin_seq = seg.header.seq + seg.payload.len();

@@ -214,6 +214,24 @@ fn retransmitted_fin_in_time_wait_is_reacked_and_restarts_the_timer_s3_10_7_4() 
     assert_eq!(state(&stack, conn), "CLOSED");
 }
 
+/// §3.10.7.4 eighth step: a FIN inside the window in TIME-WAIT (not the
+/// old one again, which the first step answers) is acknowledged too, and
+/// restarts the 2 MSL timeout. Found by the FreeBSD suite's
+/// rcv-fin-ack-time-wait scripts.
+#[test]
+fn a_fin_inside_the_window_in_time_wait_is_acked_and_restarts_the_timer_s3_10_7_4() {
+    let (mut stack, conn) = in_time_wait();
+    let fin_inside = TcpHeader {
+        seq: SeqNum(REMOTE_ISS + 2 + 1000),
+        flags: flags("F"),
+        ..peer_acks_our_fin()
+    };
+    send(&mut stack, ms(10_030), fin_inside, b"");
+    expect(&mut stack, ms(10_030), our_ack_of_fin_after_ours(), b"");
+    assert_eq!(stack.poll_timeout(), Some(ms(70_030)));
+    assert_eq!(state(&stack, conn), "TIME-WAIT");
+}
+
 #[test]
 fn msl_is_configurable() {
     let cfg = StackConfig {

@@ -329,3 +329,21 @@ fn a_segment_repeating_old_and_held_bytes_dsacks_the_old_part_rfc_2883_s4() {
     ack.options.sack = super::sack::sack(&[(r + 5, r + 10)]).sack;
     expect(&mut stack, ms(40), ack, b"");
 }
+
+/// A segment partly below RCV.NXT, the rest new and in order: its ACK,
+/// which carries the D-SACK block, goes at once instead of waiting for
+/// the delayed-ACK timer (the FreeBSD rcv-data-segments scripts expect
+/// it so; a sender learns at once that it resent needlessly).
+#[test]
+fn a_partly_duplicate_segment_is_acked_at_once_with_its_dsack_rfc_2883_s4() {
+    let (mut stack, _conn) = established_with_timestamps(ts_config(), true);
+    let r = REMOTE_ISS + 1;
+    send(&mut stack, ms(20), peer_data(0, 7_020), b"0123456789");
+    expect(&mut stack, ms(20), our_ack(ms(20), 10, 7_020), b"");
+    // Two full-sized segments' worth is not reached: without the D-SACK
+    // this ACK would wait for the delayed-ACK timer.
+    send(&mut stack, ms(30), peer_data(5, 7_030), b"56789ab");
+    let mut ack = our_ack(ms(30), 12, 7_030);
+    ack.options.sack = super::sack::sack(&[(r + 5, r + 10)]).sack;
+    expect(&mut stack, ms(30), ack, b"");
+}
