@@ -45,9 +45,10 @@ impl Tcb {
         }
         let ack = seg.header.ack.unwrap_or(self.snd_una);
         let mut skipped = 0;
-        let rack = &mut self.rack;
+        let (rack, rate) = (&mut self.rack, &mut self.cc.rate);
         self.sent.acknowledge(self.snd_una, |s| {
             skipped += u64::from(!rack.on_delivered(s, now));
+            rate.on_delivered(s, now);
         });
         if self.receiver_reneged() {
             debug!(
@@ -60,9 +61,10 @@ impl Tcb {
         if sacked_new {
             let board = &self.scoreboard;
             let is_sacked = |from, to| board.unsacked_in(from, to) == 0;
-            let rack = &mut self.rack;
+            let (rack, rate) = (&mut self.rack, &mut self.cc.rate);
             self.sent.mark_sacked(is_sacked, |s| {
                 skipped += u64::from(!rack.on_delivered(s, now));
+                rate.on_delivered(s, now);
             });
         }
         let dsack = dsack_block(seg.header.options.sack.as_slice(), ack);
@@ -74,6 +76,14 @@ impl Tcb {
         }
         self.on_probe_ack(ack, dsack.is_some());
         self.detect_losses(now);
+        // The rate sample of this ACK, once its deliveries and losses are
+        // in (BBR's window; `pipe` is its inflight, only computed for it).
+        let in_flight = if self.cc.bbr().is_some() {
+            self.pipe()
+        } else {
+            0
+        };
+        self.cc.on_ack_sampled(now, in_flight);
         if acked_new || self.snd_una == self.snd_max || (sacked_new && self.cc.in_recovery()) {
             // RFC 8985 §7.2: restart the PTO on an ACK of new data; in
             // recovery (see `arm_loss_probe`) on any ACK that brings news.
@@ -130,6 +140,7 @@ impl Tcb {
                 Some(Duration::ZERO) => {
                     seg.lost = true;
                     lost += 1;
+                    self.cc.rate.on_lost(seg.end.since(seg.start));
                 }
                 Some(left) => wait = wait.max(left),
                 None => {}
