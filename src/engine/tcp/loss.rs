@@ -76,18 +76,35 @@ impl Tcb {
         }
         self.on_probe_ack(ack, dsack.is_some());
         self.detect_losses(now);
-        // The rate sample of this ACK, once its deliveries and losses are
-        // in (BBR's window; `pipe` is its inflight, only computed for it).
-        let in_flight = if self.cc.bbr().is_some() {
-            self.pipe()
-        } else {
-            0
-        };
-        self.cc.on_ack_sampled(now, in_flight);
+        self.sample_delivery_rate(now);
         if acked_new || self.snd_una == self.snd_max || (sacked_new && self.cc.in_recovery()) {
             // RFC 8985 §7.2: restart the PTO on an ACK of new data; in
             // recovery (see `arm_loss_probe`) on any ACK that brings news.
             self.arm_loss_probe(now);
+        }
+    }
+
+    /// The rate sample of an ACK, once its deliveries and losses are in
+    /// (draft-cheng-iccrg-delivery-rate-estimation §3.3), and BBR's
+    /// window from it; `pipe` is BBR's inflight, only computed for it.
+    fn sample_delivery_rate(&mut self, now: Instant) {
+        let Some(mode_before) = self.cc.bbr().map(|bbr| bbr.mode()) else {
+            self.cc.on_ack_sampled(now, 0);
+            return;
+        };
+        let in_flight = self.pipe();
+        self.cc.on_ack_sampled(now, in_flight);
+        if let Some(bbr) = self.cc.bbr().filter(|bbr| bbr.mode() != mode_before) {
+            debug!(
+                "{} -> {}: BBR {:?} => {:?}: BtlBw {:.0} B/s, RTprop {:?}, cwnd {}",
+                self.local,
+                self.remote,
+                mode_before,
+                bbr.mode(),
+                bbr.max_bw(),
+                bbr.min_rtt(),
+                self.cc.cwnd
+            );
         }
     }
 
