@@ -697,4 +697,36 @@ mod tests {
         assert!((300..450).contains(&rising), "{rising}");
         assert!((495..=505).contains(&late), "{late}");
     }
+
+    /// BBR's samples come from the log of sent segments, kept only with
+    /// SACK: without it the connection runs CUBIC.
+    #[test]
+    fn bbr_without_sack_runs_cubic() {
+        let mut cc = Congestion::new(1000, CongestionControl::Bbr);
+        cc.set_sack(true);
+        assert!(cc.bbr().is_some());
+        cc.set_sack(false);
+        assert!(cc.bbr().is_none());
+        cc.on_timeout(10_000, SeqNum(10_000), false);
+        assert_eq!(cc.ssthresh, 7000, "CUBIC's reduction");
+    }
+
+    /// A fast recovery or a timeout leaves BBR's ssthresh alone and, in
+    /// recovery, its window too (the rate sample sets it); a timeout
+    /// still takes cwnd to one segment (RFC 5681 §3.1).
+    #[test]
+    fn bbr_loss_does_not_reduce_ssthresh() {
+        let mut cc = Congestion::new(1000, CongestionControl::Bbr);
+        cc.set_sack(true);
+        cc.cwnd = 50_000;
+        cc.enter_recovery(50_000, SeqNum(50_000));
+        assert!(cc.in_recovery());
+        assert_eq!((cc.cwnd, cc.ssthresh), (50_000, usize::MAX));
+        cc.on_new_ack(SeqNum(50_000), 50_000, 0, T0, None);
+        assert!(!cc.in_recovery());
+        assert_eq!(cc.cwnd, 50_000, "no deflation to ssthresh");
+        cc.on_timeout(50_000, SeqNum(100_000), false);
+        assert_eq!((cc.cwnd, cc.ssthresh), (1000, usize::MAX));
+        assert!(cc.in_timeout_recovery());
+    }
 }
