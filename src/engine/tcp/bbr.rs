@@ -497,7 +497,15 @@ impl Bbr {
         }
         self.prev_state = state;
         if self.packet_conservation {
-            return (cwnd.max(ack.in_flight + acked), true);
+            // Not below BBRMinPipeCwnd either (the draft and Linux apply
+            // it only outside conservation, and so allow one segment).
+            // With one segment, several lost segments are resent one per
+            // round trip, and a lost retransmission leaves nothing to
+            // draw a SACK, nor a loss probe (RFC 8985 §7.2: none while
+            // lost segments wait): only the RTO repairs it. Measured at
+            // 20% random loss, that was where the timeouts came from.
+            let floor = (ack.in_flight + acked).max(MIN_CWND_SEGMENTS * ack.smss);
+            return (cwnd.max(floor), true);
         }
         (cwnd, false)
     }
@@ -710,6 +718,17 @@ mod tests {
         flow.ack(1e6, RTT, 30 * SMSS, LossState::Open, 0);
         assert!(before >= 46 * SMSS);
         assert!([46 * SMSS, 48 * SMSS].contains(&flow.cwnd), "{}", flow.cwnd);
+    }
+
+    /// Entering a recovery with little in flight, conservation keeps the
+    /// 4 segments of BBRMinPipeCwnd, so more than one lost segment can
+    /// be resent per round trip.
+    #[test]
+    fn conservation_keeps_four_segments() {
+        let mut flow = Flow::in_probe_bw();
+        flow.bbr.save_cwnd(flow.cwnd);
+        flow.ack(10e3, RTT, 0, LossState::Recovery, 5 * SMSS as u64);
+        assert_eq!(flow.cwnd, MIN_CWND_SEGMENTS * SMSS);
     }
 
     /// A timeout drops cwnd to one segment (the caller's), then the window
