@@ -191,8 +191,10 @@ pub struct NetArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub msl: u64,
-    /// Congestion control of our engine: cubic (RFC 9438, as Linux) or
-    /// newreno (RFC 5681, RFC 6582). Our engine only. [default: cubic]
+    /// Congestion control of our engine: cubic (RFC 9438, as Linux),
+    /// newreno (RFC 5681, RFC 6582) or bbr (BBR v1, a model of the path
+    /// that random loss does not shrink; needs SACK). Our engine only.
+    /// [default: cubic]
     #[arg(long, value_enum)]
     pub cc: Option<CcKind>,
     /// The TUN device's MTU, set before the link comes up; our engine's
@@ -209,6 +211,7 @@ pub struct NetArgs {
 pub enum CcKind {
     Cubic,
     Newreno,
+    Bbr,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -337,7 +340,12 @@ mod tests {
             panic!("not connect")
         };
         assert_eq!(connect.net.cc, Some(CcKind::Cubic));
-        assert!(Cli::try_parse_from(["tuntcp", "echo", "--cc", "bbr"]).is_err());
+        let cli = Cli::try_parse_from(["tuntcp", "echo", "--cc", "bbr"]).unwrap();
+        let Command::Echo(echo) = cli.command else {
+            panic!("not echo")
+        };
+        assert_eq!(echo.net.cc, Some(CcKind::Bbr));
+        assert!(Cli::try_parse_from(["tuntcp", "echo", "--cc", "vegas"]).is_err());
     }
 
     #[test]

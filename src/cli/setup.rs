@@ -63,6 +63,7 @@ fn stack_config(net: &NetArgs, device: &dyn Device) -> StackConfig {
     config.congestion_control = match net.cc {
         None | Some(CcKind::Cubic) => CongestionControl::Cubic,
         Some(CcKind::Newreno) => CongestionControl::NewReno,
+        Some(CcKind::Bbr) => CongestionControl::Bbr,
     };
     log::info!("congestion control: {}", config.congestion_control);
     config

@@ -17,6 +17,11 @@ pub enum CongestionControl {
     /// NewReno (RFC 5681, RFC 6582): halve on loss, one segment more per
     /// round trip.
     NewReno,
+    /// BBR v1 (draft-cardwell-iccrg-bbr-congestion-control-00, Linux's
+    /// tcp_bbr.c): the window from a model of the path's bandwidth and
+    /// round trip; random loss does not shrink it. Needs SACK (without
+    /// it the connection runs CUBIC).
+    Bbr,
 }
 
 impl std::fmt::Display for CongestionControl {
@@ -24,6 +29,7 @@ impl std::fmt::Display for CongestionControl {
         f.write_str(match self {
             CongestionControl::Cubic => "cubic",
             CongestionControl::NewReno => "newreno",
+            CongestionControl::Bbr => "bbr",
         })
     }
 }

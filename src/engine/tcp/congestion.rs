@@ -4,7 +4,12 @@
 //! Proportional Rate Reduction (RFC 6937, `prr.rs`) deciding how much
 //! goes out per ACK. How much the window shrinks at a loss and how it
 //! grows in congestion avoidance is the algorithm's: NewReno (halve, one
-//! segment per round trip) or CUBIC (RFC 9438, `cubic.rs`).
+//! segment per round trip) or CUBIC (RFC 9438, `cubic.rs`). BBR (`bbr.rs`)
+//! instead sets the window from its model of the path on every ACK, from
+//! the delivery rate samples of `rate.rs`; loss does not reduce it (but
+//! for a round trip of packet conservation at the start of a recovery,
+//! and one segment after a timeout, restored after, as Linux's
+//! `bbr_set_cwnd_to_recover_or_restore`), and PRR does not pace it.
 //!
 //! The window that limits sending is min(SND.WND, cwnd): the peer's
 //! receive window says how much it can buffer, cwnd how much the network
@@ -17,8 +22,10 @@
 
 use std::time::Duration;
 
+use super::bbr::{AckInput, Bbr, LossState, Mode};
 use super::cubic::{Cubic, BETA};
 use super::prr::Prr;
+use super::rate::DeliveryRate;
 use crate::engine::config::CongestionControl;
 use crate::time::Instant;
 use crate::wire::SeqNum;
@@ -33,6 +40,7 @@ const INITIAL_WINDOW_SEGMENTS: usize = 10;
 enum Algorithm {
     NewReno,
     Cubic(Cubic),
+    Bbr(Bbr),
 }
 
 /// What a reduction replaced, to undo it (Linux's prior_cwnd,
@@ -78,6 +86,8 @@ pub struct Congestion {
     /// Our SYN or SYN-ACK was lost (its timer expired): the initial
     /// window is one segment (RFC 5681 §3.1).
     handshake_lost: bool,
+    /// Delivery rate samples (BBR's input; kept for every algorithm).
+    pub rate: DeliveryRate,
 }
 
 /// What the sender should do after an ACK.
@@ -97,6 +107,7 @@ impl Congestion {
             algorithm: match kind {
                 CongestionControl::NewReno => Algorithm::NewReno,
                 CongestionControl::Cubic => Algorithm::Cubic(Cubic::default()),
+                CongestionControl::Bbr => Algorithm::Bbr(Bbr::new()),
             },
             bytes_acked: 0,
             dup_acks: 0,
@@ -106,11 +117,26 @@ impl Congestion {
             prr: None,
             undo: None,
             handshake_lost: false,
+            rate: DeliveryRate::default(),
         }
     }
 
+    /// Whether SACK is in use. BBR's rate samples come from the log of
+    /// sent segments, which is kept only with SACK (as RACK's): without
+    /// it the connection runs CUBIC.
     pub fn set_sack(&mut self, sack: bool) {
         self.sack = sack;
+        if !sack && matches!(self.algorithm, Algorithm::Bbr(_)) {
+            self.algorithm = Algorithm::Cubic(Cubic::default());
+        }
+    }
+
+    /// BBR's state, if it runs.
+    pub fn bbr(&self) -> Option<&Bbr> {
+        match &self.algorithm {
+            Algorithm::Bbr(bbr) => Some(bbr),
+            _ => None,
+        }
     }
 
     /// The effective send MSS became known (peer's MSS option): cwnd is
@@ -192,6 +218,12 @@ impl Congestion {
         });
         let smss = self.smss as f64;
         let ssthresh = match &mut self.algorithm {
+            Algorithm::Bbr(bbr) => {
+                // The model stays; only the window to return to is kept
+                // (Linux's bbr_ssthresh, which leaves ssthresh alone).
+                bbr.save_cwnd(self.cwnd);
+                return;
+            }
             Algorithm::NewReno => flight / 2,
             Algorithm::Cubic(cubic) => {
                 let in_use = self.cwnd.min(flight).max(self.smss) as f64 / smss;
@@ -213,6 +245,11 @@ impl Congestion {
     /// ssthresh (RFC 6675 (4.2)) until PRR paces the first ACK.
     pub fn enter_recovery(&mut self, flight: usize, snd_max: SeqNum) {
         self.reduce(flight, snd_max, false);
+        if matches!(self.algorithm, Algorithm::Bbr(_)) {
+            // BBR sets the window on this ACK's rate sample (conservation).
+            self.recover = Some(snd_max);
+            return;
+        }
         if self.sack {
             self.cwnd = self.ssthresh;
             self.prr = Some(Prr::start(flight));
@@ -264,7 +301,11 @@ impl Congestion {
         let undo = *undo;
         self.cwnd = self.cwnd.max(undo.cwnd);
         self.ssthresh = self.ssthresh.max(undo.ssthresh);
-        self.algorithm = undo.algorithm;
+        match &mut self.algorithm {
+            // The model learnt since stays (Linux's bbr_undo_cwnd).
+            Algorithm::Bbr(bbr) => bbr.on_undo(),
+            algorithm => *algorithm = undo.algorithm,
+        }
         self.undo = None;
         self.prr = None;
         self.recover = None;
@@ -286,6 +327,13 @@ impl Congestion {
         self.dup_acks = 0;
         if self.timeout_recover.is_some_and(|point| ack >= point) {
             self.timeout_recover = None;
+        }
+        if matches!(self.algorithm, Algorithm::Bbr(_)) {
+            // BBR's window follows the rate sample (`on_ack_sampled`).
+            if self.recover.is_some_and(|recover| ack >= recover) {
+                self.recover = None;
+            }
+            return AckAction::Nothing;
         }
         if let Some(recover) = self.recover {
             return self.on_ack_in_recovery(ack >= recover, acked, flight);
@@ -342,6 +390,7 @@ impl Congestion {
                     self.cwnd += self.smss;
                 }
             }
+            Algorithm::Bbr(_) => {}
             Algorithm::Cubic(cubic) => {
                 let smss = self.smss as f64;
                 let rtt = srtt.unwrap_or_default();
@@ -390,8 +439,16 @@ impl Congestion {
     /// "the value of ssthresh is held constant" when the segment already
     /// went again by the timer). Reducing again would take the reduced
     /// window (CUBIC: 0.7 of 0.7) or a shrunken flight as the new base.
+    ///
+    /// BBR keeps its model and the window to restore when the repair is
+    /// done (Linux's bbr_ssthresh then bbr_set_state(TCP_CA_Loss)).
     pub fn on_timeout(&mut self, flight: usize, snd_max: SeqNum, repeated: bool) {
-        if !repeated && self.recover.is_none() {
+        if matches!(self.algorithm, Algorithm::Bbr(_)) {
+            self.reduce(flight, snd_max, true);
+            if let Algorithm::Bbr(bbr) = &mut self.algorithm {
+                bbr.on_timeout();
+            }
+        } else if !repeated && self.recover.is_none() {
             self.reduce(flight, snd_max, true);
         } else if let Algorithm::Cubic(cubic) = &mut self.algorithm {
             cubic.restart_after_timeout();
@@ -406,9 +463,45 @@ impl Congestion {
     /// A tail loss probe repaired a loss (RFC 8985 §7.4): "invoke the
     /// congestion control's response" as if a fast recovery had entered
     /// and ended at once.
+    /// (BBR: a loss is no signal to its model.)
     pub fn on_probe_repaired_loss(&mut self, flight: usize, snd_max: SeqNum) {
+        if matches!(self.algorithm, Algorithm::Bbr(_)) {
+            return;
+        }
         self.reduce(flight, snd_max, false);
         self.cwnd = self.cwnd.min(self.ssthresh).max(self.smss);
+    }
+
+    /// After an ACK's deliveries and loss marks (draft-cheng-iccrg-
+    /// delivery-rate-estimation §3.3 GenerateRateSample), with
+    /// `in_flight` bytes in the network: BBR updates its model and sets
+    /// the window (draft-cardwell-iccrg-bbr-congestion-control §4.2).
+    pub fn on_ack_sampled(&mut self, now: Instant, in_flight: usize) {
+        let min_rtt = self.bbr().and_then(Bbr::min_rtt);
+        let sample = self.rate.take_sample(now, min_rtt);
+        let state = if self.recover.is_some() {
+            LossState::Recovery
+        } else if self.timeout_recover.is_some() {
+            LossState::Loss
+        } else {
+            LossState::Open
+        };
+        let ack = AckInput {
+            now,
+            sample,
+            delivered: self.rate.delivered(),
+            in_flight,
+            state,
+            smss: self.smss,
+        };
+        let Algorithm::Bbr(bbr) = &mut self.algorithm else {
+            return;
+        };
+        self.cwnd = bbr.on_ack(self.cwnd, &ack);
+        if bbr.mode() == Mode::ProbeRtt {
+            // §4.3.4: ProbeRTT's low rates must not lower BtlBw.
+            self.rate.mark_app_limited(in_flight);
+        }
     }
 }
 
@@ -616,5 +709,37 @@ mod tests {
         assert!((5..40).contains(&start), "{start}");
         assert!((300..450).contains(&rising), "{rising}");
         assert!((495..=505).contains(&late), "{late}");
+    }
+
+    /// BBR's samples come from the log of sent segments, kept only with
+    /// SACK: without it the connection runs CUBIC.
+    #[test]
+    fn bbr_without_sack_runs_cubic() {
+        let mut cc = Congestion::new(1000, CongestionControl::Bbr);
+        cc.set_sack(true);
+        assert!(cc.bbr().is_some());
+        cc.set_sack(false);
+        assert!(cc.bbr().is_none());
+        cc.on_timeout(10_000, SeqNum(10_000), false);
+        assert_eq!(cc.ssthresh, 7000, "CUBIC's reduction");
+    }
+
+    /// A fast recovery or a timeout leaves BBR's ssthresh alone and, in
+    /// recovery, its window too (the rate sample sets it); a timeout
+    /// still takes cwnd to one segment (RFC 5681 §3.1).
+    #[test]
+    fn bbr_loss_does_not_reduce_ssthresh() {
+        let mut cc = Congestion::new(1000, CongestionControl::Bbr);
+        cc.set_sack(true);
+        cc.cwnd = 50_000;
+        cc.enter_recovery(50_000, SeqNum(50_000));
+        assert!(cc.in_recovery());
+        assert_eq!((cc.cwnd, cc.ssthresh), (50_000, usize::MAX));
+        cc.on_new_ack(SeqNum(50_000), 50_000, 0, T0, None);
+        assert!(!cc.in_recovery());
+        assert_eq!(cc.cwnd, 50_000, "no deflation to ssthresh");
+        cc.on_timeout(50_000, SeqNum(100_000), false);
+        assert_eq!((cc.cwnd, cc.ssthresh), (1000, usize::MAX));
+        assert!(cc.in_timeout_recovery());
     }
 }

@@ -45,9 +45,10 @@ impl Tcb {
         }
         let ack = seg.header.ack.unwrap_or(self.snd_una);
         let mut skipped = 0;
-        let rack = &mut self.rack;
+        let (rack, rate) = (&mut self.rack, &mut self.cc.rate);
         self.sent.acknowledge(self.snd_una, |s| {
             skipped += u64::from(!rack.on_delivered(s, now));
+            rate.on_delivered(s, now);
         });
         if self.receiver_reneged() {
             debug!(
@@ -60,9 +61,10 @@ impl Tcb {
         if sacked_new {
             let board = &self.scoreboard;
             let is_sacked = |from, to| board.unsacked_in(from, to) == 0;
-            let rack = &mut self.rack;
+            let (rack, rate) = (&mut self.rack, &mut self.cc.rate);
             self.sent.mark_sacked(is_sacked, |s| {
                 skipped += u64::from(!rack.on_delivered(s, now));
+                rate.on_delivered(s, now);
             });
         }
         let dsack = dsack_block(seg.header.options.sack.as_slice(), ack);
@@ -74,10 +76,35 @@ impl Tcb {
         }
         self.on_probe_ack(ack, dsack.is_some());
         self.detect_losses(now);
+        self.sample_delivery_rate(now);
         if acked_new || self.snd_una == self.snd_max || (sacked_new && self.cc.in_recovery()) {
             // RFC 8985 §7.2: restart the PTO on an ACK of new data; in
             // recovery (see `arm_loss_probe`) on any ACK that brings news.
             self.arm_loss_probe(now);
+        }
+    }
+
+    /// The rate sample of an ACK, once its deliveries and losses are in
+    /// (draft-cheng-iccrg-delivery-rate-estimation §3.3), and BBR's
+    /// window from it; `pipe` is BBR's inflight, only computed for it.
+    fn sample_delivery_rate(&mut self, now: Instant) {
+        let Some(mode_before) = self.cc.bbr().map(|bbr| bbr.mode()) else {
+            self.cc.on_ack_sampled(now, 0);
+            return;
+        };
+        let in_flight = self.pipe();
+        self.cc.on_ack_sampled(now, in_flight);
+        if let Some(bbr) = self.cc.bbr().filter(|bbr| bbr.mode() != mode_before) {
+            debug!(
+                "{} -> {}: BBR {:?} => {:?}: BtlBw {:.0} B/s, RTprop {:?}, cwnd {}",
+                self.local,
+                self.remote,
+                mode_before,
+                bbr.mode(),
+                bbr.max_bw(),
+                bbr.min_rtt(),
+                self.cc.cwnd
+            );
         }
     }
 
@@ -130,6 +157,7 @@ impl Tcb {
                 Some(Duration::ZERO) => {
                     seg.lost = true;
                     lost += 1;
+                    self.cc.rate.on_lost(seg.end.since(seg.start));
                 }
                 Some(left) => wait = wait.max(left),
                 None => {}

@@ -33,12 +33,15 @@
 //! - `congestion.rs`: the congestion window (RFC 5681, 6582), with
 //!   `cubic.rs` (RFC 9438, the default) or NewReno for its growth and
 //!   reduction, `prr.rs` (RFC 6937) for how much goes out in recovery,
-//!   and the undo of a reduction that D-SACKs prove needless.
+//!   and the undo of a reduction that D-SACKs prove needless; or BBR
+//!   (`bbr.rs`, a model of the path's bandwidth and round trip, fed by
+//!   `rate.rs`, delivery rate samples).
 //! - `timers.rs`, `rtt.rs` (RFC 6298),
 //!   `ring.rs` (buffers), `reassembly.rs` (out-of-order ranges, the SACK
 //!   blocks we send), `sack.rs` (the scoreboard of what the peer SACKed).
 
 pub mod autotune;
+pub mod bbr;
 pub mod congestion;
 pub mod cubic;
 pub mod footprint;
@@ -50,6 +53,7 @@ pub mod loss;
 pub mod output;
 pub mod prr;
 pub mod rack;
+pub mod rate;
 pub mod readiness;
 pub mod reassembly;
 pub mod recovery;

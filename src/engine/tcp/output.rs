@@ -255,6 +255,12 @@ impl Tcb {
             .saturating_sub(flight)
             .min(cwnd.saturating_sub(in_network));
         let mss = self.max_payload(segment);
+        if !probe && unsent < mss && in_network < cwnd && self.sent.first_lost().is_none() {
+            // draft-cheng-iccrg-delivery-rate-estimation §3.4: less than
+            // a segment to send, room in cwnd, nothing lost waiting: the
+            // application limits the rate, not the network.
+            self.cc.rate.mark_app_limited(in_network);
+        }
         let mut len = unsent.min(usable).min(self.max_new_data(segment, mss));
         if len > mss && len < unsent {
             // Offload: whole MSS only, so every segment on the wire is full.
@@ -412,7 +418,11 @@ impl Tcb {
             return;
         }
         if self.sack_ok && seq != self.iss {
-            self.sent.on_sent(seq, seq + seq_len, now);
+            // §3.2 SendPacket: the intervals restart when nothing was in
+            // flight (an idle time is not delivery time).
+            let idle = self.sent.last().is_none();
+            let snapshot = self.cc.rate.on_send(now, idle);
+            self.sent.on_sent(seq, seq + seq_len, now, snapshot);
         }
         self.cc.on_sent(seq_len, retransmission);
         if retransmission {

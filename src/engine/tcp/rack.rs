@@ -187,6 +187,7 @@ mod tests {
             retransmitted,
             lost: false,
             sacked: false,
+            rate: Default::default(),
         }
     }
 

@@ -21,6 +21,7 @@
 
 use std::collections::VecDeque;
 
+use super::rate::RateSnapshot;
 use crate::time::Instant;
 use crate::wire::SeqNum;
 
@@ -44,6 +45,9 @@ pub struct SentSegment {
     pub lost: bool,
     /// Every byte of it has been SACKed.
     pub sacked: bool,
+    /// The delivery rate estimator's state when it was (last) sent
+    /// (draft-cheng-iccrg-delivery-rate-estimation §3.2).
+    pub rate: RateSnapshot,
 }
 
 /// The segments between SND.UNA and SND.MAX, in sequence order.
@@ -106,7 +110,8 @@ impl SentLog {
     /// RFC 8985 §6.1: a segment went out at `now`. New data is appended;
     /// a retransmission restamps the records it covers (split first, so
     /// a partial resend does not restamp bytes that were not resent).
-    pub fn on_sent(&mut self, start: SeqNum, end: SeqNum, now: Instant) {
+    /// `rate` is the delivery rate snapshot of this transmission.
+    pub fn on_sent(&mut self, start: SeqNum, end: SeqNum, now: Instant, rate: RateSnapshot) {
         let new_from = self
             .segments
             .back()
@@ -119,20 +124,22 @@ impl SentLog {
                     seg.sent_at = now;
                     seg.retransmitted = true;
                     seg.lost = false;
+                    seg.rate = rate;
                 }
             }
         }
         if end > new_from {
-            self.append(new_from, end, now);
+            self.append(new_from, end, now, rate);
         }
     }
 
-    fn append(&mut self, start: SeqNum, end: SeqNum, now: Instant) {
+    fn append(&mut self, start: SeqNum, end: SeqNum, now: Instant, rate: RateSnapshot) {
         if self.segments.len() >= self.limit {
             if let Some(last) = self.segments.back_mut() {
                 last.end = end;
                 last.sent_at = now;
                 last.sacked = false;
+                last.rate = rate;
                 return;
             }
         }
@@ -143,6 +150,7 @@ impl SentLog {
             retransmitted: false,
             lost: false,
             sacked: false,
+            rate,
         });
     }
 
@@ -224,9 +232,9 @@ mod tests {
     #[test]
     fn new_data_appends_and_retransmissions_restamp_rfc_8985_s6_1() {
         let mut log = SentLog::default();
-        log.on_sent(SeqNum(100), SeqNum(200), t(1));
-        log.on_sent(SeqNum(200), SeqNum(300), t(2));
-        log.on_sent(SeqNum(100), SeqNum(150), t(9));
+        log.on_sent(SeqNum(100), SeqNum(200), t(1), RateSnapshot::default());
+        log.on_sent(SeqNum(200), SeqNum(300), t(2), RateSnapshot::default());
+        log.on_sent(SeqNum(100), SeqNum(150), t(9), RateSnapshot::default());
         let segs: Vec<_> = log
             .iter()
             .map(|s| (s.start.0, s.end.0, s.retransmitted))
@@ -242,7 +250,12 @@ mod tests {
     fn acknowledged_and_sacked_segments_are_delivered_once() {
         let mut log = SentLog::default();
         for i in 0..4u32 {
-            log.on_sent(SeqNum(i * 100), SeqNum(i * 100 + 100), t(u64::from(i)));
+            log.on_sent(
+                SeqNum(i * 100),
+                SeqNum(i * 100 + 100),
+                t(u64::from(i)),
+                RateSnapshot::default(),
+            );
         }
         let mut delivered = Vec::new();
         log.mark_sacked(|from, _| from == SeqNum(200), |s| delivered.push(s.start.0));
@@ -256,7 +269,12 @@ mod tests {
     fn the_log_is_bounded_and_merges_at_the_end() {
         let mut log = SentLog::default();
         for i in 0..(MIN_SEGMENTS as u32 + 5) {
-            log.on_sent(SeqNum(i * 10), SeqNum(i * 10 + 10), t(1));
+            log.on_sent(
+                SeqNum(i * 10),
+                SeqNum(i * 10 + 10),
+                t(1),
+                RateSnapshot::default(),
+            );
         }
         assert_eq!(log.iter().count(), MIN_SEGMENTS);
         assert_eq!(
@@ -272,7 +290,12 @@ mod tests {
         let mut log = SentLog::for_send_buffer(1 << 20, 1460);
         let n = (1u32 << 20) / 1460;
         for i in 0..n {
-            log.on_sent(SeqNum(i * 1460), SeqNum(i * 1460 + 1460), t(1));
+            log.on_sent(
+                SeqNum(i * 1460),
+                SeqNum(i * 1460 + 1460),
+                t(1),
+                RateSnapshot::default(),
+            );
         }
         assert_eq!(log.iter().count(), n as usize);
         assert!(log.iter().all(|s| s.end.since(s.start) == 1460));

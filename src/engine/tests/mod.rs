@@ -4,6 +4,7 @@
 mod harness;
 
 mod alloc;
+mod bbr;
 mod buffers;
 mod close;
 mod congestion;

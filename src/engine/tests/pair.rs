@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use crate::engine::tcp::RecoveryStats;
-use crate::engine::{ApiError, ConnId, Engine, ListenerId, Stack, StackConfig};
+use crate::engine::{ApiError, CongestionControl, ConnId, Engine, ListenerId, Stack, StackConfig};
 use crate::time::Instant;
 
 const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -31,23 +31,35 @@ impl Rng {
     }
 }
 
-struct Pair {
-    client: Stack,
-    server: Stack,
+pub(super) struct Pair {
+    pub(super) client: Stack,
+    pub(super) server: Stack,
     /// (delivery time, to the server?, packet)
     wire: VecDeque<(Instant, bool, Vec<u8>)>,
     rng: Rng,
     loss_percent: u64,
-    now: Instant,
+    pub(super) now: Instant,
 }
 
 impl Pair {
     fn new(seed: u64, loss_percent: u64) -> Pair {
+        Pair::with_congestion_control(seed, loss_percent, CongestionControl::default())
+    }
+
+    /// Both ends run `cc`.
+    pub(super) fn with_congestion_control(
+        seed: u64,
+        loss_percent: u64,
+        cc: CongestionControl,
+    ) -> Pair {
         let mut client_cfg = StackConfig::new(CLIENT_IP);
         client_cfg.isn_secret.0[0] = seed as u8;
+        client_cfg.congestion_control = cc;
+        let mut server_cfg = StackConfig::new(SERVER_IP);
+        server_cfg.congestion_control = cc;
         Pair {
             client: Stack::new(client_cfg),
-            server: Stack::new(StackConfig::new(SERVER_IP)),
+            server: Stack::new(server_cfg),
             wire: VecDeque::new(),
             rng: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1),
             loss_percent,
@@ -56,7 +68,7 @@ impl Pair {
     }
 
     /// Moves every packet that is due, then lets both stacks send.
-    fn step(&mut self) {
+    pub(super) fn step(&mut self) {
         let now = self.now;
         while self.wire.front().is_some_and(|(at, _, _)| *at <= now) {
             let (_, to_server, packet) = self.wire.pop_front().unwrap();
@@ -85,8 +97,16 @@ impl Pair {
         }
     }
 
+    /// The server listens on `port`, the client connects to it.
+    pub(super) fn listen_and_connect(&mut self, port: u16) -> (ListenerId, ConnId) {
+        let address = SocketAddrV4::new(SERVER_IP, port);
+        let listener = self.server.listen(address, 4).unwrap();
+        let client = self.client.connect(self.now, address, None).unwrap();
+        (listener, client)
+    }
+
     /// Jumps to the next moment anything can happen.
-    fn advance(&mut self) {
+    pub(super) fn advance(&mut self) {
         let candidates = [
             self.wire.front().map(|(at, _, _)| *at),
             self.client.poll_timeout(),
@@ -133,14 +153,7 @@ impl EchoServer {
 
 /// Runs the echo until the client has read end-of-stream; returns what it read.
 fn run_echo(pair: &mut Pair, seed: u64, data: &[u8]) -> Vec<u8> {
-    let listener = pair
-        .server
-        .listen(SocketAddrV4::new(SERVER_IP, 7), 4)
-        .unwrap();
-    let client = pair
-        .client
-        .connect(pair.now, SocketAddrV4::new(SERVER_IP, 7), None)
-        .unwrap();
+    let (listener, client) = pair.listen_and_connect(7);
     let mut server = EchoServer {
         conn: None,
         pending: Vec::new(),
