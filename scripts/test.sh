@@ -71,6 +71,11 @@ main() {
     echo "== cargo test --release --all-features --no-fail-fast"
     cargo test --release --all-features --no-fail-fast || fail "tests failed"
 
+    # The FreeBSD TCP test suite, when ../shared/conformance is there (it
+    # is not part of the project; the script says so when it skips).
+    echo "== scripts/conformance.sh"
+    scripts/conformance.sh || fail "a FreeBSD suite script that passed before fails now"
+
     echo "== all checks passed"
 }
 

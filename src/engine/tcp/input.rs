@@ -385,7 +385,7 @@ impl Tcb {
         self.prr_on_ack(delivered);
         self.track_recovery_time(now);
         self.update_send_window(seg, ack);
-        self.ack_state_transitions(now)
+        self.ack_state_transitions(now, seg)
     }
 
     /// SND.NXT of the RFC's checks: the highest number we have sent, plus
@@ -486,7 +486,7 @@ impl Tcb {
     }
 
     /// The per-state part of the fifth step.
-    fn ack_state_transitions(&mut self, now: Instant) -> Step {
+    fn ack_state_transitions(&mut self, now: Instant, seg: &TcpSegment) -> Step {
         match self.state {
             // "if the FIN segment is now acknowledged, then enter FIN-WAIT-2".
             State::FinWait1 if self.fin_acked() => {
@@ -505,6 +505,20 @@ impl Tcb {
             State::LastAck => {
                 if self.fin_acked() {
                     self.set_state(State::Closed);
+                }
+                return STOP;
+            }
+            // "The only thing that can arrive in this state is a
+            // retransmission of the remote FIN. Acknowledge it, and restart
+            // the 2 MSL timeout." Whatever else arrives inside the window is
+            // answered so too (Linux and FreeBSD do), except a bare ACK at
+            // RCV.NXT, which has nothing to answer.
+            State::TimeWait => {
+                let bare_ack = seg.seg_len() == 0 && seg.header.seq == self.rcv_nxt;
+                if !bare_ack {
+                    self.ack_now = true;
+                    self.timers
+                        .start(TimerKind::TimeWait, now + self.cfg.msl * 2);
                 }
                 return STOP;
             }
@@ -651,13 +665,9 @@ impl Tcb {
         if self.fin_received {
             if seg.header.flags.fin {
                 // The peer's FIN again, inside the window: "send an
-                // acknowledgment for the FIN"; in TIME-WAIT, "restart the
-                // 2 MSL time-wait timeout" (§3.10.7.4, eighth step).
+                // acknowledgment for the FIN" (§3.10.7.4, eighth step;
+                // TIME-WAIT answers in the fifth, `ack_state_transitions`).
                 self.ack_now = true;
-                if self.state == State::TimeWait {
-                    self.timers
-                        .start(TimerKind::TimeWait, now + self.cfg.msl * 2);
-                }
             }
             return;
         }

@@ -232,6 +232,29 @@ fn a_fin_inside_the_window_in_time_wait_is_acked_and_restarts_the_timer_s3_10_7_
     assert_eq!(state(&stack, conn), "TIME-WAIT");
 }
 
+/// §3.10.7.4 fifth step, TIME-WAIT: what arrives inside the window is
+/// answered with an ACK and restarts the 2 MSL timeout, as Linux and
+/// FreeBSD do (the FreeBSD rcv-ack-time-wait scripts); a bare ACK at
+/// RCV.NXT has nothing to answer.
+#[test]
+fn an_ack_inside_the_window_in_time_wait_is_answered_s3_10_7_4() {
+    let (mut stack, conn) = in_time_wait();
+    let bare_at_rcv_nxt = TcpHeader {
+        seq: SeqNum(REMOTE_ISS + 2),
+        ..peer_acks_our_fin()
+    };
+    send(&mut stack, ms(10_030), bare_at_rcv_nxt, b"");
+    recv_nothing(&mut stack, ms(10_030));
+    let inside = TcpHeader {
+        seq: SeqNum(REMOTE_ISS + 3),
+        ..bare_at_rcv_nxt
+    };
+    send(&mut stack, ms(20_030), inside, b"");
+    expect(&mut stack, ms(20_030), our_ack_of_fin_after_ours(), b"");
+    assert_eq!(stack.poll_timeout(), Some(ms(80_030)));
+    assert_eq!(state(&stack, conn), "TIME-WAIT");
+}
+
 #[test]
 fn msl_is_configurable() {
     let cfg = StackConfig {
