@@ -22,7 +22,8 @@
 #       and the server (not by our code): Linux to Linux over veth pairs
 #       (offloads off), our engine and smoltcp behind tun0, the median of
 #       --runs, and the RTOs per MB of the server and of the Linux client.
-#       --servers picks which servers run; --echo-args adds options to our
+#       --servers picks which servers run (tuntcp-bbr: ours with --cc bbr);
+#       --echo-args adds options to our
 #       echo servers (for example "--cc newreno" or "--trace /tmp/t.jsonl");
 #       --log keeps the log (stderr) of our last echo server in FILE.
 #       The Linux server runs once per congestion control of --linux-cc
@@ -243,19 +244,25 @@ linux_under_loss() {
     stop_server
 }
 
+# stack_under_loss NAME RATE: NAME is smoltcp, tuntcp, or tuntcp-CC (our
+# engine with --cc CC: tuntcp-bbr, tuntcp-newreno).
 stack_under_loss() {
-    local stack="$1" rate="$2" stats rtos
+    local name="$1" rate="$2" stack="$1" cc_args=() stats rtos
+    if [ "${name#tuntcp-}" != "$name" ]; then
+        stack=tuntcp
+        cc_args=(--cc "${name#tuntcp-}")
+    fi
     make_lossy_path "$rate"
     stats=$(mktemp)
     # Offloads off: the router must forward wire-sized packets, as between
     # the Linux hosts.
     start_server "$router_ns" "$bin/tuntcp" echo --iface tun0 --host-addr 192.0.2.1/26 \
-        --addr 192.0.2.2 --stack "$stack" --no-offload $echo_args 2>"$stats"
-    run_lossy_client "$stack@$rate%"
+        --addr 192.0.2.2 --stack "$stack" --no-offload "${cc_args[@]}" $echo_args 2>"$stats"
+    run_lossy_client "$name@$rate%"
     stop_server
     # The echo command prints its counters when it stops.
     rtos=$(sed -n 's/.*retransmission timeouts \([0-9]*\).*/\1/p' "$stats" | tail -n 1)
-    if [ -n "$rtos" ]; then record_rtos "$stack@$rate%" rto_per_mb "$rtos"; fi
+    if [ -n "$rtos" ]; then record_rtos "$name@$rate%" rto_per_mb "$rtos"; fi
     grep stopped "$stats" >&2 || true
     if [ -n "$log_file" ]; then cp "$stats" "$log_file"; fi
     rm -f "$stats"
@@ -267,8 +274,8 @@ loss_benchmark() {
         for server in $servers; do
             case "$server" in
                 linux) for cc in $linux_ccs; do linux_under_loss "$cc" "$rate"; done ;;
-                tuntcp | smoltcp) stack_under_loss "$server" "$rate" ;;
-                *) echo "scripts/bench.sh: unknown server $server (linux, tuntcp, smoltcp)" >&2; exit 2 ;;
+                tuntcp | tuntcp-* | smoltcp) stack_under_loss "$server" "$rate" ;;
+                *) echo "scripts/bench.sh: unknown server $server (linux, tuntcp, tuntcp-CC, smoltcp)" >&2; exit 2 ;;
             esac
         done
     done
