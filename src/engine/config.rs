@@ -86,10 +86,15 @@ pub struct StackConfig {
     /// A connection whose sent data (or SYN, or FIN) goes unacknowledged this
     /// long is given up with `TimedOut` (§3.8.3, threshold R2).
     pub give_up_after: Duration,
-    /// An opening handshake (SYN-SENT or SYN-RECEIVED) that has not finished
-    /// after this long is given up (§3.8.3, R2 for SYN is at least 3 min
-    /// in the RFC; Linux gives up after about 2 min, we default to 75 s like BSD).
+    /// An active open (SYN-SENT) that has not finished after this long is
+    /// given up: R2 for a SYN, which "MUST be set large enough to provide
+    /// retransmission of the segment for at least 3 minutes" (§3.8.3,
+    /// MUST-23). Default 3 minutes.
     pub handshake_timeout: Duration,
+    /// A passive open (SYN-RECEIVED: our SYN-ACK unanswered) is given up
+    /// after this long, freeing its place in the SYN queue. Default 75 s,
+    /// as BSD (Linux: about 63 s, tcp_synack_retries 5).
+    pub syn_received_timeout: Duration,
     /// How long a connection the application has closed may wait in
     /// FIN-WAIT-2 for the peer's FIN before it is deleted. Nobody reads
     /// from it any more and the peer may never close, so without a limit
@@ -199,7 +204,8 @@ impl StackConfig {
             min_rto: Duration::from_millis(200),
             max_rto: Duration::from_secs(60),
             give_up_after: Duration::from_secs(100),
-            handshake_timeout: Duration::from_secs(75),
+            handshake_timeout: Duration::from_secs(180),
+            syn_received_timeout: Duration::from_secs(75),
             orphan_fin_wait_2_timeout: Duration::from_secs(60),
             delayed_ack: Some(Duration::from_millis(40)),
             sack: true,

@@ -154,9 +154,8 @@ impl Tcb {
     /// When the connection gives up if nothing is acknowledged.
     fn give_up_deadline(&self) -> Option<Instant> {
         match self.state {
-            State::SynSent | State::SynReceived => {
-                Some(self.opened_at + self.cfg.handshake_timeout)
-            }
+            State::SynSent => Some(self.opened_at + self.cfg.handshake_timeout),
+            State::SynReceived => Some(self.opened_at + self.cfg.syn_received_timeout),
             // A zero window: while the peer answers the probes, it is alive.
             _ if self.snd_wnd == 0 => Some(self.last_heard + self.cfg.give_up_after),
             _ => self

@@ -330,7 +330,7 @@ fn full_backlog_drops_syns_silently_so_clients_retry() {
 #[test]
 fn half_open_connections_expire() {
     let mut cfg = config();
-    cfg.handshake_timeout = std::time::Duration::from_secs(10);
+    cfg.syn_received_timeout = std::time::Duration::from_secs(10);
     let (mut stack, listener) = listening_with(cfg);
     send(&mut stack, ms(0), peer_syn(), b"");
     expect(&mut stack, ms(0), our_syn_ack(), b"");
@@ -485,4 +485,25 @@ fn text_on_a_syn_is_queued_until_established_s3_10_7_2() {
     send(&mut stack, ms(20), from_peer(), b"hello");
     recv(&mut stack, ms(20));
     assert_eq!(read_all(&mut stack, conn), b"");
+}
+
+/// MUST-23 (§3.8.3): R2 for a SYN "MUST be set large enough to provide
+/// retransmission of the segment for at least 3 minutes": by default our
+/// SYN is still being sent again after 2 minutes, and given up only at 3.
+#[test]
+fn must_23_a_syn_is_retransmitted_for_at_least_three_minutes() {
+    let mut stack = Stack::new(config());
+    let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
+    recv(&mut stack, ms(0)); // the first SYN; its timer starts now
+    let mut last_syn = 0;
+    while let Some(at) = stack.poll_timeout() {
+        stack.handle_timeout(at);
+        let mut buf = [0u8; 1500];
+        while stack.poll_transmit(at, &mut buf).is_some() {
+            last_syn = at.total_millis();
+        }
+        assert!(at <= ms(180_000), "still going at {at:?}");
+    }
+    assert!(last_syn >= 120_000, "last SYN at {last_syn} ms");
+    assert_eq!(stack.send(conn, b"x"), Err(ApiError::TimedOut));
 }
