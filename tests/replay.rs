@@ -36,7 +36,7 @@ fn capture(name: &str) -> Capture {
 
 fn engines() -> Vec<Box<dyn Engine>> {
     vec![
-        Box::new(Stack::new(StackConfig::new(STACK_ADDR))),
+        Box::new(Stack::new(StackConfig::new(STACK_ADDR).with_fixed_secret())),
         Box::new(SmolEngine::new(SmolConfig::new(STACK_ADDR))),
     ]
 }

@@ -15,7 +15,8 @@ use super::args::{ReplayApp, ReplayArgs, StackKind};
 pub fn run(args: &ReplayArgs) -> Result<(), String> {
     let capture = read_capture(&args.file, args)?;
     let engine: Box<dyn Engine> = match args.stack {
-        StackKind::Tuntcp => Box::new(Stack::new(StackConfig::new(args.addr))),
+        // A replay is the same every run: the fixed ISN secret.
+        StackKind::Tuntcp => Box::new(Stack::new(StackConfig::new(args.addr).with_fixed_secret())),
         StackKind::Smoltcp => Box::new(SmolEngine::new(SmolConfig::new(args.addr))),
     };
     let app = args.app.map(|app| match app {

@@ -171,8 +171,8 @@ pub struct StackConfig {
     /// that under a SYN flood every SYN of a turn gets its cookie (a real
     /// client's among them) instead of one in four.
     pub max_control_queue: usize,
-    /// Secret key of the ISN generator (RFC 6528). Tests pin it; production
-    /// uses [`StackConfig::with_random_secret`].
+    /// Secret key of the ISN generator (RFC 6528): random by default;
+    /// tests pin it ([`StackConfig::with_fixed_secret`]).
     pub isn_secret: IsnSecret,
     /// If set, every connection uses this ISN instead of the RFC 6528
     /// generator. Only for tests (sequence numbers near 2^32, exact packets).
@@ -187,9 +187,9 @@ pub struct StackConfig {
 }
 
 impl StackConfig {
-    /// Defaults with a fixed, all-zero ISN secret: deterministic, fine for
-    /// tests, predictable for attackers. Call [`StackConfig::with_random_secret`]
-    /// in production.
+    /// Defaults, with a random ISN secret read from the OS: ISNs nobody
+    /// outside can compute (MUST-9, RFC 6528). Tests and replays that need
+    /// the same numbers every run opt into [`StackConfig::with_fixed_secret`].
     pub fn new(local_addr: Ipv4Addr) -> StackConfig {
         StackConfig {
             local_addr,
@@ -224,7 +224,7 @@ impl StackConfig {
             syn_cookies: true,
             max_time_wait: 16_384,
             max_control_queue: 256,
-            isn_secret: IsnSecret::default(),
+            isn_secret: IsnSecret::random(),
             fixed_isn: None,
             trace: false,
         }
@@ -246,8 +246,17 @@ impl StackConfig {
         self.send_buffer.max(self.send_buffer_max)
     }
 
-    /// Replaces the ISN secret with 16 random bytes from the OS. This is the
-    /// only I/O connected to the engine, and it happens here, at construction.
+    /// The fixed, all-zero ISN secret: the same ISNs (and timestamp
+    /// offsets, cookies) every run, for tests and replays. Predictable to
+    /// an attacker: never for a stack on a network (MUST-9).
+    pub fn with_fixed_secret(mut self) -> StackConfig {
+        self.isn_secret = IsnSecret::default();
+        self
+    }
+
+    /// Replaces the ISN secret with 16 fresh random bytes from the OS (what
+    /// [`StackConfig::new`] already does). This is the only I/O connected
+    /// to the engine, and it happens here, at construction.
     pub fn with_random_secret(mut self) -> StackConfig {
         self.isn_secret = IsnSecret::random();
         self

@@ -166,7 +166,7 @@ fn apply_sysctl(settings: &mut Settings, name: &str, value: &str) -> Result<(), 
 pub fn build_engine(choice: StackChoice, settings: &Settings) -> Box<dyn Engine> {
     match choice {
         StackChoice::Tuntcp => {
-            let mut config = StackConfig::new(STACK_IP);
+            let mut config = StackConfig::new(STACK_IP).with_fixed_secret();
             if let Some(mtu) = settings.mtu {
                 config = config.with_mtu(mtu);
             }

@@ -133,7 +133,7 @@ mod tests {
     fn echo_line_ladder() -> String {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/echo-line.pcap");
         let capture = Capture::read(path, STACK_ADDR).unwrap();
-        let engine = Box::new(Stack::new(StackConfig::new(STACK_ADDR)));
+        let engine = Box::new(Stack::new(StackConfig::new(STACK_ADDR).with_fixed_secret()));
         let (recorded, replay) = replay(&capture, engine, None).unwrap();
         ladder(&recorded, &replay)
     }

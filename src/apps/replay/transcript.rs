@@ -308,7 +308,7 @@ mod tests {
     fn echo_line() -> (Recorded, Replay) {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/echo-line.pcap");
         let capture = Capture::read(path, STACK_ADDR).unwrap();
-        let engine = Box::new(Stack::new(StackConfig::new(STACK_ADDR)));
+        let engine = Box::new(Stack::new(StackConfig::new(STACK_ADDR).with_fixed_secret()));
         replay(&capture, engine, None).unwrap()
     }
 

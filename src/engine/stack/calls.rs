@@ -150,7 +150,9 @@ impl Engine for Stack {
         local_port: Option<u16>,
     ) -> Result<ConnId, ApiError> {
         self.tick(now);
-        if remote.port() == 0 || remote.ip().is_unspecified() || remote.ip().is_broadcast() {
+        // MUST-46: no OPEN to a broadcast or multicast address (nor to
+        // 0/8, 127/8 or 240/4: no peer is there).
+        if remote.port() == 0 || !super::input::is_unicast(*remote.ip()) {
             return Err(ApiError::InvalidInput);
         }
         if self.admits_connection().is_err() {

@@ -234,11 +234,13 @@ impl Stack {
     }
 }
 
-/// A source address a TCP peer can have: not 0.0.0.0, broadcast,
-/// multicast or reserved class E (RFC 1122 §3.2.1.3 and §4.2.3.10).
-fn is_unicast(addr: Ipv4Addr) -> bool {
-    !(addr.is_unspecified()
-        || addr.is_broadcast()
-        || addr.is_multicast()
-        || addr.octets()[0] >= 240)
+/// An address a TCP peer can have: not 0/8, 127/8, broadcast, multicast
+/// or reserved class E (RFC 1122 §3.2.1.3 and §4.2.3.10).
+pub(super) fn is_unicast(addr: Ipv4Addr) -> bool {
+    let first = addr.octets()[0];
+    // RFC 1122 §3.2.1.3: 0/8 ("this network", a source only while a host
+    // learns its address) and 127/8 (loopback, "MUST NOT appear outside a
+    // host") are no peer's address either (MUST-63 for sources, MUST-46
+    // for what connect accepts).
+    !(first == 0 || first == 127 || addr.is_broadcast() || addr.is_multicast() || first >= 240)
 }

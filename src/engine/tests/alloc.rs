@@ -128,7 +128,7 @@ fn ten_thousand_idle_connections_cost_under_16_kib_each() {
     let config = StackConfig {
         fixed_isn: Some(LOCAL_ISS),
         delayed_ack: None,
-        ..StackConfig::new(LOCAL_IP)
+        ..StackConfig::new(LOCAL_IP).with_fixed_secret()
     };
     let ((stack, conns), kept) = bytes_kept_by(|| {
         let mut stack = Stack::new(config);

@@ -124,7 +124,7 @@ fn syn_offers_the_shift_of_the_maximum_buffer_not_the_initial_one_rfc_7323_s2_3(
     // The defaults: 6 MiB at most needs a shift of 7, as Linux offers.
     let mut stack = Stack::new(StackConfig {
         fixed_isn: Some(LOCAL_ISS),
-        ..StackConfig::new(LOCAL_IP)
+        ..StackConfig::new(LOCAL_IP).with_fixed_secret()
     });
     stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
     let (syn, _) = recv(&mut stack, ms(0));

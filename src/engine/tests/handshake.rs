@@ -507,3 +507,16 @@ fn must_23_a_syn_is_retransmitted_for_at_least_three_minutes() {
     assert!(last_syn >= 120_000, "last SYN at {last_syn} ms");
     assert_eq!(stack.send(conn, b"x"), Err(ApiError::TimedOut));
 }
+
+/// MUST-9 (RFC 6528): the ISN generator's secret is random unless a test
+/// pins it, so two stacks made the default way choose different ISNs for
+/// the same connection at the same moment: nobody outside can compute them.
+#[test]
+fn must_9_default_stacks_choose_isns_nobody_can_compute() {
+    let first_syn = || {
+        let mut stack = Stack::new(crate::engine::StackConfig::new(LOCAL_IP));
+        stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
+        recv(&mut stack, ms(0)).0.seq
+    };
+    assert_ne!(first_syn(), first_syn());
+}

@@ -54,7 +54,7 @@ pub fn config() -> StackConfig {
         send_buffer_max: 0,
         // No release timer among the timers the tests step through.
         idle_buffer_release: None,
-        ..StackConfig::new(LOCAL_IP)
+        ..StackConfig::new(LOCAL_IP).with_fixed_secret()
     }
 }
 

@@ -173,6 +173,40 @@ fn broadcast_source_is_dropped() {
     assert_dropped_silently(packet, false, DropReason::NotForUs);
 }
 
+/// MUST-63 (RFC 1122 §3.2.1.3): segments from martian sources, loopback
+/// (127/8) or "this network" (0/8), are dropped, not answered.
+#[test]
+fn must_63_segments_from_loopback_or_this_network_sources_are_dropped() {
+    for source in [Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(0, 1, 2, 3)] {
+        let mut packet = packet_from(source, &peer_syn(), b"");
+        refix_ip_checksum(&mut packet);
+        assert_dropped_silently(packet, false, DropReason::NotForUs);
+    }
+}
+
+/// MUST-46: connect refuses broadcast and multicast destinations, and
+/// the others no peer can have (0/8, 127/8, 240/4).
+#[test]
+fn must_46_connect_refuses_broadcast_and_multicast_destinations() {
+    let mut stack = crate::engine::Stack::new(config());
+    for ip in [
+        Ipv4Addr::BROADCAST,
+        Ipv4Addr::new(224, 0, 0, 1),
+        Ipv4Addr::new(239, 1, 2, 3),
+        Ipv4Addr::new(240, 0, 0, 1),
+        Ipv4Addr::new(127, 0, 0, 1),
+        Ipv4Addr::new(0, 0, 0, 0),
+    ] {
+        let remote = std::net::SocketAddrV4::new(ip, 80);
+        assert_eq!(
+            stack.connect(ms(0), remote, None),
+            Err(crate::engine::ApiError::InvalidInput),
+            "{ip}"
+        );
+    }
+    recv_nothing(&mut stack, ms(0));
+}
+
 #[test]
 fn a_bad_packet_does_not_disturb_an_established_connection() {
     let (mut stack, conn) = established();

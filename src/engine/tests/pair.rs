@@ -52,10 +52,10 @@ impl Pair {
         loss_percent: u64,
         cc: CongestionControl,
     ) -> Pair {
-        let mut client_cfg = StackConfig::new(CLIENT_IP);
+        let mut client_cfg = StackConfig::new(CLIENT_IP).with_fixed_secret();
         client_cfg.isn_secret.0[0] = seed as u8;
         client_cfg.congestion_control = cc;
-        let mut server_cfg = StackConfig::new(SERVER_IP);
+        let mut server_cfg = StackConfig::new(SERVER_IP).with_fixed_secret();
         server_cfg.congestion_control = cc;
         Pair {
             client: Stack::new(client_cfg),
