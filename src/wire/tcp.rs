@@ -339,7 +339,7 @@ mod tests {
     }
 
     #[test]
-    fn corrupted_byte_fails_the_checksum() {
+    fn must_3_corrupted_byte_fails_the_checksum() {
         let mut bytes = packet(&syn_ack(), b"hello");
         let last = bytes.len() - 1;
         bytes[last] ^= 0x01;
@@ -379,7 +379,7 @@ mod tests {
     }
 
     #[test]
-    fn emitted_fixed_header_has_the_rfc_9293_layout() {
+    fn must_2_emitted_fixed_header_has_the_rfc_9293_layout() {
         let bytes = packet(&syn_ack(), b"");
         let tcp = &bytes[20..];
         assert_eq!(tcp[0..2], 80u16.to_be_bytes(), "source port");

@@ -420,7 +420,7 @@ mod tests {
     const T0: Instant = Instant::ZERO;
 
     #[test]
-    fn slow_start_grows_by_one_smss_per_ack_then_avoidance_slower() {
+    fn must_19_slow_start_grows_by_one_smss_per_ack_then_avoidance_slower() {
         let mut cc = Congestion::new(1000, NEWRENO);
         assert_eq!(cc.cwnd, 10_000);
         cc.on_new_ack(SeqNum(1000), 1000, 0, T0, None);

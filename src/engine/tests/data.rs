@@ -110,7 +110,7 @@ fn a_segment_that_fills_the_hole_and_covers_what_was_held_is_acked_at_once_rfc56
 }
 
 #[test]
-fn every_out_of_order_segment_of_a_batch_gets_its_own_duplicate_ack_rfc5681_4_2() {
+fn may_13_every_out_of_order_segment_of_a_batch_gets_its_own_duplicate_ack_rfc5681_4_2() {
     // The driver feeds a whole batch of packets before it asks for output.
     // Behind one lost segment, each later segment must still be answered by
     // a duplicate ACK of its own: the sender's fast retransmit counts three
@@ -173,7 +173,7 @@ fn send_buffer_fills_up_and_then_would_block() {
 }
 
 #[test]
-fn delayed_ack_waits_for_a_second_segment_or_the_timer_rfc1122_4_2_3_2() {
+fn shld_18_must_40_shld_19_delayed_ack_waits_for_a_second_segment_or_the_timer_rfc1122_4_2_3_2() {
     let mut cfg = config();
     cfg.delayed_ack = Some(std::time::Duration::from_millis(40));
     let (mut stack, _conn) = established_with(cfg);
@@ -189,7 +189,7 @@ fn delayed_ack_waits_for_a_second_segment_or_the_timer_rfc1122_4_2_3_2() {
 }
 
 #[test]
-fn nagle_holds_small_segments_while_data_is_unacked_s3_7_4() {
+fn shld_7_nagle_holds_small_segments_while_data_is_unacked_s3_7_4() {
     let (mut stack, conn) = established();
     send_and_expect(&mut stack, conn, ms(20), 0, b"a");
     stack.send(conn, b"b").unwrap();
@@ -212,7 +212,7 @@ fn nagle_holds_small_segments_while_data_is_unacked_s3_7_4() {
 }
 
 #[test]
-fn nodelay_sends_small_segments_at_once_s3_7_4() {
+fn must_17_nodelay_sends_small_segments_at_once_s3_7_4() {
     let (mut stack, conn) = established();
     stack.set_nodelay(conn, true).unwrap();
     send_and_expect(&mut stack, conn, ms(20), 0, b"a");

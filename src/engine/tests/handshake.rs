@@ -115,7 +115,7 @@ fn bad_ack_in_syn_sent_gets_rst_at_seg_ack_s3_10_7_3() {
 }
 
 #[test]
-fn simultaneous_open_goes_through_syn_received_s3_5() {
+fn must_10_simultaneous_open_goes_through_syn_received_s3_5() {
     let mut stack = Stack::new(config());
     let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
     let (syn, _) = recv(&mut stack, ms(0));
@@ -244,7 +244,7 @@ fn bad_ack_in_syn_received_gets_rst_s3_10_7_4() {
 }
 
 #[test]
-fn rst_in_syn_received_returns_to_listen_silently_s3_10_7_4() {
+fn must_11_rst_in_syn_received_returns_to_listen_silently_s3_10_7_4() {
     let (mut stack, listener) = listening_with(config());
     send(&mut stack, ms(0), peer_syn(), b"");
     expect(&mut stack, ms(0), our_syn_ack(), b"");
@@ -285,7 +285,7 @@ fn mss_option_of_zero_is_clamped_so_data_still_flows_s3_7_1() {
 }
 
 #[test]
-fn peer_mss_limits_our_segments_and_536_is_the_default_s3_7_1() {
+fn must_15_peer_mss_limits_our_segments_and_536_is_the_default_s3_7_1() {
     let (mut stack, listener) = listening_with(config());
     send(
         &mut stack,
@@ -352,7 +352,7 @@ fn half_open_connections_expire() {
 }
 
 #[test]
-fn connect_times_out_after_the_handshake_timeout_s3_8_3() {
+fn must_22_connect_times_out_after_the_handshake_timeout_s3_8_3() {
     let mut cfg = config();
     cfg.handshake_timeout = std::time::Duration::from_secs(4);
     let mut stack = Stack::new(cfg);

@@ -45,7 +45,7 @@ fn bad_ip_header_checksum_is_dropped() {
 }
 
 #[test]
-fn bad_tcp_checksum_is_dropped_without_rst() {
+fn must_3_bad_tcp_checksum_is_dropped_without_rst() {
     let mut packet = syn_packet();
     packet[20 + 16] ^= 0x55;
     assert_dropped_silently(packet, false, DropReason::Malformed);

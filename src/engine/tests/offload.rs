@@ -102,7 +102,7 @@ fn segments_never_exceed_the_ipv4_total_length_and_only_the_tail_is_short() {
 }
 
 #[test]
-fn a_peer_with_a_smaller_mss_gets_only_segments_of_its_mss() {
+fn must_16_a_peer_with_a_smaller_mss_gets_only_segments_of_its_mss() {
     let (mut stack, listener) = listening_with(offload_config(64_000));
     let small_syn = TcpHeader {
         options: TcpOptions::with_mss(1000),
