@@ -393,6 +393,40 @@ mod tests {
         assert_eq!(checksum::tcp_checksum(A, B, tcp), 0);
     }
 
+    /// MUST-69 (§3.1): the header past the options is zero padding. Ours
+    /// fill whole words (NOPs in front), so the data offset ends where
+    /// they end, and nothing of the buffer's old bytes is left in between.
+    #[test]
+    fn must_69_the_header_holds_our_options_and_no_other_bytes() {
+        let everything = TcpOptions {
+            window_scale: Some(7),
+            sack_permitted: true,
+            timestamps: Some(crate::wire::Timestamps {
+                tsval: 0x0102_0304,
+                tsecr: 5,
+            }),
+            ..TcpOptions::with_mss(1460)
+        };
+        let scale_only = TcpOptions {
+            window_scale: Some(3),
+            ..TcpOptions::default()
+        };
+        for options in [TcpOptions::with_mss(1460), everything, scale_only] {
+            let header = TcpHeader {
+                options,
+                ..syn_ack()
+            };
+            let mut buf = vec![0xaa; 1500];
+            let len = emit_ipv4_tcp(A, B, &header, b"", &mut buf);
+            let tcp = &buf[20..len];
+            let data_offset = usize::from(tcp[12] >> 4) * 4;
+            assert_eq!(data_offset, tcp.len());
+            let option_space = &tcp[TCP_HEADER_LEN..data_offset];
+            assert!(!option_space.contains(&0xaa), "{option_space:?}");
+            assert_eq!(TcpOptions::parse(option_space), Ok(header.options));
+        }
+    }
+
     /// A segment as another stack might send it, built with etherparse
     /// alone: ECN bits set and `options` as raw bytes.
     fn foreign_segment(options: &[u8]) -> Vec<u8> {

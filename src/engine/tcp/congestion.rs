@@ -586,7 +586,7 @@ mod tests {
 
     /// CUBIC keeps 0.7 of the flight (RFC 9438 §4.6), NewReno half.
     #[test]
-    fn cubic_reduces_to_beta_of_the_flight_rfc_9438_s4_6() {
+    fn may_18_cubic_reduces_to_beta_of_the_flight_rfc_9438_s4_6() {
         let mut cc = Congestion::new(1000, CongestionControl::Cubic);
         cc.set_sack(true);
         cc.enter_recovery(10_000, SeqNum(10_000));

@@ -377,3 +377,38 @@ fn fin_whose_text_did_not_fit_is_not_held_s3_10_7_4() {
     assert_eq!(ack.ack, Some(SeqNum(REMOTE_ISS + 1 + 100)));
     assert_eq!(state(&stack, conn), "ESTABLISHED");
 }
+
+/// MUST-58, MUST-59 (§3.10.7.4): in-order segments that arrive together
+/// are all processed before we acknowledge, with one ACK for them all.
+#[test]
+fn must_58_must_59_a_batch_of_in_order_segments_gets_one_ack() {
+    let (mut stack, _conn) = established();
+    for k in 0..4 {
+        send(&mut stack, ms(20), peer_data_at(3 * k), b"xyz");
+    }
+    expect(&mut stack, ms(20), ack_for(12), b"");
+    recv_nothing(&mut stack, ms(20));
+}
+
+/// MUST-60, MUST-61 (§3.9.1.2): SEND has no PUSH flag here, so we hold no
+/// data indefinitely and set PSH on the segment that empties the buffer.
+#[test]
+fn must_60_must_61_the_segment_that_empties_the_send_buffer_carries_psh() {
+    let (mut stack, conn) = established();
+    assert_eq!(stack.send(conn, &[3u8; 3000]), Ok(3000));
+    let full = usize::from(MSS);
+    for _ in 0..2 {
+        let (_, payload) = recv(&mut stack, ms(20));
+        assert_eq!(payload.len(), full);
+    }
+    // Nagle holds the short tail only until the rest is acknowledged.
+    recv_nothing(&mut stack, ms(20));
+    let acks_both = TcpHeader {
+        ack: Some(SeqNum(LOCAL_ISS + 1 + 2 * u32::from(MSS))),
+        ..from_peer()
+    };
+    send(&mut stack, ms(30), acks_both, b"");
+    let (last, payload) = recv(&mut stack, ms(30));
+    assert_eq!(payload.len(), 3000 - 2 * full);
+    assert!(last.flags.psh, "{last:?}");
+}

@@ -486,3 +486,41 @@ fn text_on_a_syn_is_queued_until_established_s3_10_7_2() {
     recv(&mut stack, ms(20));
     assert_eq!(read_all(&mut stack, conn), b"");
 }
+
+/// MUST-41 (§3.9.1.1): a passive OPEN makes a new listener or fails, and
+/// never changes one made before.
+#[test]
+fn must_41_a_refused_second_listen_leaves_the_first_listener_working() {
+    let (mut stack, listener) = listening_with(config());
+    assert_eq!(stack.listen(LOCAL, 8), Err(ApiError::AddrInUse));
+    send(&mut stack, ms(0), peer_syn(), b"");
+    expect(&mut stack, ms(0), our_syn_ack(), b"");
+    send(&mut stack, ms(10), from_peer(), b"");
+    let conn = stack.accept(listener).unwrap();
+    assert_eq!(state(&stack, conn), "ESTABLISHED");
+}
+
+/// MUST-42 (§3.9.1.1): an application may LISTEN on a port while a
+/// connection from that same local port is in SYN-SENT.
+#[test]
+fn must_42_listening_on_a_port_with_a_connection_in_syn_sent_on_it() {
+    let mut stack = Stack::new(config());
+    let active = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
+    let (syn, _) = recv(&mut stack, ms(0));
+    assert!(syn.flags.syn && syn.ack.is_none());
+    let listener = stack.listen(LOCAL, 8).unwrap();
+    // Another peer's SYN reaches the listener.
+    let other_peer = TcpHeader {
+        src_port: REMOTE_PORT + 1,
+        ..peer_syn()
+    };
+    send(&mut stack, ms(5), other_peer, b"");
+    let (syn_ack, _) = recv(&mut stack, ms(5));
+    assert!(syn_ack.flags.syn && syn_ack.ack.is_some());
+    assert_eq!(syn_ack.dst_port, REMOTE_PORT + 1);
+    // And the active open still completes.
+    send(&mut stack, ms(10), peer_syn_ack(), b"");
+    expect(&mut stack, ms(10), to_peer(), b"");
+    assert_eq!(stack.connect_status(active), Ok(()));
+    assert_eq!(stack.accept(listener), Err(ApiError::WouldBlock));
+}

@@ -177,7 +177,7 @@ fn must_55_source_quench_is_silently_discarded() {
 }
 
 #[test]
-fn rfc1191_fragmentation_needed_lowers_the_mss_and_resends_at_once() {
+fn shld_6_rfc1191_fragmentation_needed_lowers_the_mss_and_resends_at_once() {
     let (mut stack, conn, packets) = with_data_in_flight(config(), &[7u8; 3000]);
     assert_eq!(
         packets.len(),

@@ -59,7 +59,7 @@ fn new_data_goes_as_one_segment_of_whole_mss_up_to_the_congestion_window() {
 }
 
 #[test]
-fn without_offload_every_segment_is_one_mss() {
+fn shld_28_without_offload_every_segment_is_one_mss() {
     let (mut stack, conn) = established_with(StackConfig {
         send_buffer: BIG,
         ..config()

@@ -210,7 +210,7 @@ fn ack_of_unsent_data_is_dropped_and_answered_s3_10_7_4() {
 }
 
 #[test]
-fn ack_older_than_the_max_window_is_dropped_rfc5961_s5() {
+fn may_12_ack_older_than_the_max_window_is_dropped_rfc5961_s5() {
     let (mut stack, conn) = established();
     let ancient = TcpHeader {
         ack: Some(SeqNum(LOCAL_ISS + 1) - (usize::from(REMOTE_WIN) + 1)),
