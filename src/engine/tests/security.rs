@@ -260,3 +260,19 @@ fn rst_in_syn_sent_needs_an_acceptable_ack_s3_10_7_3() {
     recv_nothing(&mut stack, ms(5));
     assert_eq!(state(&stack, conn), "SYN-SENT");
 }
+
+/// SHLD-2 (§3.5.3): a RST may carry data (a diagnostic text); an
+/// acceptable one resets the connection all the same.
+#[test]
+fn shld_2_a_rst_carrying_data_still_resets_the_connection() {
+    let (mut stack, conn) = established();
+    let rst = TcpHeader {
+        flags: flags("R"),
+        ..from_peer()
+    };
+    send(&mut stack, ms(20), rst, b"no such service");
+    assert_eq!(state(&stack, conn), "CLOSED");
+    let mut buf = [0u8; 16];
+    assert_eq!(stack.recv(conn, &mut buf), Err(ApiError::ConnectionReset));
+    recv_nothing(&mut stack, ms(21));
+}

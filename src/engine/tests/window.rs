@@ -181,7 +181,7 @@ fn must_36_shld_29_shld_30_must_37_zero_window_from_the_peer_is_probed_with_back
 /// answers them (Linux: "our retransmits become zero probes, but we should
 /// not timeout this connection"), however long past the give-up time.
 #[test]
-fn must_34_must_35_must_37_shld_17_zero_window_with_data_outstanding_is_probed_while_the_peer_answers(
+fn must_34_must_35_must_37_shld_17_may_7_zero_window_with_data_outstanding_is_probed_while_the_peer_answers(
 ) {
     let (mut stack, conn) = established();
     assert_eq!(stack.send(conn, &[7u8; 100]), Ok(100));
