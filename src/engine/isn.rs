@@ -139,7 +139,7 @@ mod tests {
     }
 
     #[test]
-    fn isn_advances_with_the_4_microsecond_clock() {
+    fn must_8_isn_advances_with_the_4_microsecond_clock() {
         let secret = IsnSecret([7; 16]);
         let a = generate(&secret, Instant::from_micros(0), addr(2, 80), addr(1, 5000));
         let b = generate(
@@ -152,7 +152,7 @@ mod tests {
     }
 
     #[test]
-    fn isn_depends_on_the_tuple_and_the_secret() {
+    fn shld_1_isn_depends_on_the_tuple_and_the_secret() {
         let now = Instant::from_secs(1);
         let secret = IsnSecret([7; 16]);
         let base = generate(&secret, now, addr(2, 80), addr(1, 5000));

@@ -272,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn syn_options_round_trip_rfc_7323_and_rfc_2018() {
+    fn must_68_syn_options_round_trip_rfc_7323_and_rfc_2018() {
         let opts = TcpOptions {
             window_scale: Some(7),
             sack_permitted: true,
@@ -332,13 +332,13 @@ mod tests {
     }
 
     #[test]
-    fn nops_and_odd_alignment_are_fine_must_64() {
+    fn must_4_nops_and_odd_alignment_are_fine_must_64() {
         let bytes = [1, 1, 1, 2, 4, 0x02, 0x18, 0, 0, 0, 0, 0];
         assert_eq!(TcpOptions::parse(&bytes).unwrap().mss, Some(536));
     }
 
     #[test]
-    fn end_of_list_stops_parsing() {
+    fn must_4_end_of_list_stops_parsing() {
         // After EOL comes padding; even garbage there is not read.
         let bytes = [0, 2, 9, 9];
         assert_eq!(TcpOptions::parse(&bytes), Ok(TcpOptions::default()));

@@ -339,7 +339,7 @@ mod tests {
     }
 
     #[test]
-    fn corrupted_byte_fails_the_checksum() {
+    fn must_3_corrupted_byte_fails_the_checksum() {
         let mut bytes = packet(&syn_ack(), b"hello");
         let last = bytes.len() - 1;
         bytes[last] ^= 0x01;
@@ -379,7 +379,7 @@ mod tests {
     }
 
     #[test]
-    fn emitted_fixed_header_has_the_rfc_9293_layout() {
+    fn must_2_emitted_fixed_header_has_the_rfc_9293_layout() {
         let bytes = packet(&syn_ack(), b"");
         let tcp = &bytes[20..];
         assert_eq!(tcp[0..2], 80u16.to_be_bytes(), "source port");
@@ -391,6 +391,40 @@ mod tests {
         assert_eq!(tcp[14..16], 1000u16.to_be_bytes(), "window");
         assert_eq!(tcp[20..24], [2, 4, 0x05, 0xb4], "MSS option, raw");
         assert_eq!(checksum::tcp_checksum(A, B, tcp), 0);
+    }
+
+    /// MUST-69 (§3.1): the header past the options is zero padding. Ours
+    /// fill whole words (NOPs in front), so the data offset ends where
+    /// they end, and nothing of the buffer's old bytes is left in between.
+    #[test]
+    fn must_69_the_header_holds_our_options_and_no_other_bytes() {
+        let everything = TcpOptions {
+            window_scale: Some(7),
+            sack_permitted: true,
+            timestamps: Some(crate::wire::Timestamps {
+                tsval: 0x0102_0304,
+                tsecr: 5,
+            }),
+            ..TcpOptions::with_mss(1460)
+        };
+        let scale_only = TcpOptions {
+            window_scale: Some(3),
+            ..TcpOptions::default()
+        };
+        for options in [TcpOptions::with_mss(1460), everything, scale_only] {
+            let header = TcpHeader {
+                options,
+                ..syn_ack()
+            };
+            let mut buf = vec![0xaa; 1500];
+            let len = emit_ipv4_tcp(A, B, &header, b"", &mut buf);
+            let tcp = &buf[20..len];
+            let data_offset = usize::from(tcp[12] >> 4) * 4;
+            assert_eq!(data_offset, tcp.len());
+            let option_space = &tcp[TCP_HEADER_LEN..data_offset];
+            assert!(!option_space.contains(&0xaa), "{option_space:?}");
+            assert_eq!(TcpOptions::parse(option_space), Ok(header.options));
+        }
     }
 
     /// A segment as another stack might send it, built with etherparse

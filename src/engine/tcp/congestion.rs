@@ -513,7 +513,7 @@ mod tests {
     const T0: Instant = Instant::ZERO;
 
     #[test]
-    fn slow_start_grows_by_one_smss_per_ack_then_avoidance_slower() {
+    fn must_19_slow_start_grows_by_one_smss_per_ack_then_avoidance_slower() {
         let mut cc = Congestion::new(1000, NEWRENO);
         assert_eq!(cc.cwnd, 10_000);
         cc.on_new_ack(SeqNum(1000), 1000, 0, T0, None);
@@ -679,7 +679,7 @@ mod tests {
 
     /// CUBIC keeps 0.7 of the flight (RFC 9438 §4.6), NewReno half.
     #[test]
-    fn cubic_reduces_to_beta_of_the_flight_rfc_9438_s4_6() {
+    fn may_18_cubic_reduces_to_beta_of_the_flight_rfc_9438_s4_6() {
         let mut cc = Congestion::new(1000, CongestionControl::Cubic);
         cc.set_sack(true);
         cc.enter_recovery(10_000, SeqNum(10_000));

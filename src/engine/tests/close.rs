@@ -41,7 +41,7 @@ fn our_ack_of_fin_after_ours() -> TcpHeader {
 }
 
 #[test]
-fn active_close_walks_fin_wait_1_fin_wait_2_time_wait_closed_s3_6() {
+fn must_13_active_close_walks_fin_wait_1_fin_wait_2_time_wait_closed_s3_6() {
     let (mut stack, conn) = established();
     stack.shutdown_write(conn).unwrap();
     assert_eq!(state(&stack, conn), "FIN-WAIT-1");
@@ -354,7 +354,7 @@ fn close_releases_the_handle_and_the_engine_finishes_alone_s3_10_4() {
 }
 
 #[test]
-fn close_with_unread_data_sends_rst_s3_10_4() {
+fn may_1_shld_3_close_with_unread_data_sends_rst_s3_10_4() {
     let (mut stack, conn) = established();
     send(&mut stack, ms(20), from_peer(), b"unread");
     recv(&mut stack, ms(20));

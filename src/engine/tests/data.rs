@@ -110,7 +110,7 @@ fn a_segment_that_fills_the_hole_and_covers_what_was_held_is_acked_at_once_rfc56
 }
 
 #[test]
-fn every_out_of_order_segment_of_a_batch_gets_its_own_duplicate_ack_rfc5681_4_2() {
+fn may_13_every_out_of_order_segment_of_a_batch_gets_its_own_duplicate_ack_rfc5681_4_2() {
     // The driver feeds a whole batch of packets before it asks for output.
     // Behind one lost segment, each later segment must still be answered by
     // a duplicate ACK of its own: the sender's fast retransmit counts three
@@ -173,7 +173,7 @@ fn send_buffer_fills_up_and_then_would_block() {
 }
 
 #[test]
-fn delayed_ack_waits_for_a_second_segment_or_the_timer_rfc1122_4_2_3_2() {
+fn shld_18_must_40_shld_19_delayed_ack_waits_for_a_second_segment_or_the_timer_rfc1122_4_2_3_2() {
     let mut cfg = config();
     cfg.delayed_ack = Some(std::time::Duration::from_millis(40));
     let (mut stack, _conn) = established_with(cfg);
@@ -189,7 +189,7 @@ fn delayed_ack_waits_for_a_second_segment_or_the_timer_rfc1122_4_2_3_2() {
 }
 
 #[test]
-fn nagle_holds_small_segments_while_data_is_unacked_s3_7_4() {
+fn shld_7_nagle_holds_small_segments_while_data_is_unacked_s3_7_4() {
     let (mut stack, conn) = established();
     send_and_expect(&mut stack, conn, ms(20), 0, b"a");
     stack.send(conn, b"b").unwrap();
@@ -212,7 +212,7 @@ fn nagle_holds_small_segments_while_data_is_unacked_s3_7_4() {
 }
 
 #[test]
-fn nodelay_sends_small_segments_at_once_s3_7_4() {
+fn must_17_nodelay_sends_small_segments_at_once_s3_7_4() {
     let (mut stack, conn) = established();
     stack.set_nodelay(conn, true).unwrap();
     send_and_expect(&mut stack, conn, ms(20), 0, b"a");
@@ -376,4 +376,39 @@ fn fin_whose_text_did_not_fit_is_not_held_s3_10_7_4() {
     let (ack, _) = recv(&mut stack, ms(30));
     assert_eq!(ack.ack, Some(SeqNum(REMOTE_ISS + 1 + 100)));
     assert_eq!(state(&stack, conn), "ESTABLISHED");
+}
+
+/// MUST-58, MUST-59 (§3.10.7.4): in-order segments that arrive together
+/// are all processed before we acknowledge, with one ACK for them all.
+#[test]
+fn must_58_must_59_a_batch_of_in_order_segments_gets_one_ack() {
+    let (mut stack, _conn) = established();
+    for k in 0..4 {
+        send(&mut stack, ms(20), peer_data_at(3 * k), b"xyz");
+    }
+    expect(&mut stack, ms(20), ack_for(12), b"");
+    recv_nothing(&mut stack, ms(20));
+}
+
+/// MUST-60, MUST-61 (§3.9.1.2): SEND has no PUSH flag here, so we hold no
+/// data indefinitely and set PSH on the segment that empties the buffer.
+#[test]
+fn must_60_must_61_the_segment_that_empties_the_send_buffer_carries_psh() {
+    let (mut stack, conn) = established();
+    assert_eq!(stack.send(conn, &[3u8; 3000]), Ok(3000));
+    let full = usize::from(MSS);
+    for _ in 0..2 {
+        let (_, payload) = recv(&mut stack, ms(20));
+        assert_eq!(payload.len(), full);
+    }
+    // Nagle holds the short tail only until the rest is acknowledged.
+    recv_nothing(&mut stack, ms(20));
+    let acks_both = TcpHeader {
+        ack: Some(SeqNum(LOCAL_ISS + 1 + 2 * u32::from(MSS))),
+        ..from_peer()
+    };
+    send(&mut stack, ms(30), acks_both, b"");
+    let (last, payload) = recv(&mut stack, ms(30));
+    assert_eq!(payload.len(), 3000 - 2 * full);
+    assert!(last.flags.psh, "{last:?}");
 }

@@ -115,7 +115,7 @@ fn bad_ack_in_syn_sent_gets_rst_at_seg_ack_s3_10_7_3() {
 }
 
 #[test]
-fn simultaneous_open_goes_through_syn_received_s3_5() {
+fn must_10_simultaneous_open_goes_through_syn_received_s3_5() {
     let mut stack = Stack::new(config());
     let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
     let (syn, _) = recv(&mut stack, ms(0));
@@ -244,7 +244,7 @@ fn bad_ack_in_syn_received_gets_rst_s3_10_7_4() {
 }
 
 #[test]
-fn rst_in_syn_received_returns_to_listen_silently_s3_10_7_4() {
+fn must_11_rst_in_syn_received_returns_to_listen_silently_s3_10_7_4() {
     let (mut stack, listener) = listening_with(config());
     send(&mut stack, ms(0), peer_syn(), b"");
     expect(&mut stack, ms(0), our_syn_ack(), b"");
@@ -285,7 +285,7 @@ fn mss_option_of_zero_is_clamped_so_data_still_flows_s3_7_1() {
 }
 
 #[test]
-fn peer_mss_limits_our_segments_and_536_is_the_default_s3_7_1() {
+fn must_15_peer_mss_limits_our_segments_and_536_is_the_default_s3_7_1() {
     let (mut stack, listener) = listening_with(config());
     send(
         &mut stack,
@@ -352,7 +352,7 @@ fn half_open_connections_expire() {
 }
 
 #[test]
-fn connect_times_out_after_the_handshake_timeout_s3_8_3() {
+fn must_22_connect_times_out_after_the_handshake_timeout_s3_8_3() {
     let mut cfg = config();
     cfg.handshake_timeout = std::time::Duration::from_secs(4);
     let mut stack = Stack::new(cfg);
@@ -519,4 +519,42 @@ fn must_9_default_stacks_choose_isns_nobody_can_compute() {
         recv(&mut stack, ms(0)).0.seq
     };
     assert_ne!(first_syn(), first_syn());
+}
+
+/// MUST-41 (§3.9.1.1): a passive OPEN makes a new listener or fails, and
+/// never changes one made before.
+#[test]
+fn must_41_a_refused_second_listen_leaves_the_first_listener_working() {
+    let (mut stack, listener) = listening_with(config());
+    assert_eq!(stack.listen(LOCAL, 8), Err(ApiError::AddrInUse));
+    send(&mut stack, ms(0), peer_syn(), b"");
+    expect(&mut stack, ms(0), our_syn_ack(), b"");
+    send(&mut stack, ms(10), from_peer(), b"");
+    let conn = stack.accept(listener).unwrap();
+    assert_eq!(state(&stack, conn), "ESTABLISHED");
+}
+
+/// MUST-42 (§3.9.1.1): an application may LISTEN on a port while a
+/// connection from that same local port is in SYN-SENT.
+#[test]
+fn must_42_listening_on_a_port_with_a_connection_in_syn_sent_on_it() {
+    let mut stack = Stack::new(config());
+    let active = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
+    let (syn, _) = recv(&mut stack, ms(0));
+    assert!(syn.flags.syn && syn.ack.is_none());
+    let listener = stack.listen(LOCAL, 8).unwrap();
+    // Another peer's SYN reaches the listener.
+    let other_peer = TcpHeader {
+        src_port: REMOTE_PORT + 1,
+        ..peer_syn()
+    };
+    send(&mut stack, ms(5), other_peer, b"");
+    let (syn_ack, _) = recv(&mut stack, ms(5));
+    assert!(syn_ack.flags.syn && syn_ack.ack.is_some());
+    assert_eq!(syn_ack.dst_port, REMOTE_PORT + 1);
+    // And the active open still completes.
+    send(&mut stack, ms(10), peer_syn_ack(), b"");
+    expect(&mut stack, ms(10), to_peer(), b"");
+    assert_eq!(stack.connect_status(active), Ok(()));
+    assert_eq!(stack.accept(listener), Err(ApiError::WouldBlock));
 }

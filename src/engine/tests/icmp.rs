@@ -112,7 +112,7 @@ fn must_56_soft_error_in_syn_sent_does_not_abort_and_names_the_timeout() {
 }
 
 #[test]
-fn must_56_shld_25_soft_error_is_reported_and_the_connection_goes_on() {
+fn must_47_must_56_shld_25_soft_error_is_reported_and_the_connection_goes_on() {
     let (mut stack, conn, packets) = with_data_in_flight(config(), b"hello");
     icmp_about(&mut stack, ms(25), IcmpError::HostUnreachable, &packets[0]);
     assert_eq!(state(&stack, conn), "ESTABLISHED");
@@ -177,7 +177,7 @@ fn must_55_source_quench_is_silently_discarded() {
 }
 
 #[test]
-fn rfc1191_fragmentation_needed_lowers_the_mss_and_resends_at_once() {
+fn shld_6_rfc1191_fragmentation_needed_lowers_the_mss_and_resends_at_once() {
     let (mut stack, conn, packets) = with_data_in_flight(config(), &[7u8; 3000]);
     assert_eq!(
         packets.len(),

@@ -45,7 +45,7 @@ fn bad_ip_header_checksum_is_dropped() {
 }
 
 #[test]
-fn bad_tcp_checksum_is_dropped_without_rst() {
+fn must_3_bad_tcp_checksum_is_dropped_without_rst() {
     let mut packet = syn_packet();
     packet[20 + 16] ^= 0x55;
     assert_dropped_silently(packet, false, DropReason::Malformed);
@@ -231,4 +231,43 @@ fn a_bad_packet_does_not_disturb_an_established_connection() {
         b"ok",
     );
     assert_eq!(read_all(&mut stack, conn), b"ok");
+}
+
+/// MUST-57 (§3.9.2.1, RFC 1122 §4.2.3.10): a SYN addressed to a broadcast
+/// or multicast address is discarded silently, with no SYN-ACK and no RST.
+#[test]
+fn must_57_a_syn_to_a_broadcast_or_multicast_address_is_dropped_silently() {
+    let group_and_broadcasts = [
+        Ipv4Addr::BROADCAST,
+        Ipv4Addr::new(192, 0, 2, 255),
+        Ipv4Addr::new(224, 0, 0, 1),
+        Ipv4Addr::new(239, 1, 2, 3),
+    ];
+    for dst in group_and_broadcasts {
+        let mut packet = syn_packet();
+        packet[16..20].copy_from_slice(&dst.octets());
+        assert_dropped_silently(packet, true, DropReason::NotForUs);
+    }
+}
+
+/// MUST-45 (§3.9.1.1): once a segment has gone, every later one of the
+/// connection uses the same local address: the SYN, data and the FIN.
+#[test]
+fn must_45_every_segment_of_a_connection_leaves_from_its_local_address() {
+    let mut stack = Stack::new(config());
+    let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
+    let mut sources = vec![source_of_next_packet(&mut stack, ms(0))];
+    send(&mut stack, ms(10), peer_syn_ack(), b"");
+    assert_eq!(source_of_next_packet(&mut stack, ms(10)), LOCAL_IP);
+    stack.send(conn, b"abc").unwrap();
+    sources.push(source_of_next_packet(&mut stack, ms(10)));
+    stack.shutdown_write(conn).unwrap();
+    sources.push(source_of_next_packet(&mut stack, ms(20)));
+    assert_eq!(sources, [LOCAL_IP; 3]);
+}
+
+fn source_of_next_packet(stack: &mut Stack, at: crate::time::Instant) -> Ipv4Addr {
+    let mut buf = [0u8; 1500];
+    let len = stack.poll_transmit(at, &mut buf).expect("a packet");
+    Ipv4Repr::parse(&buf[..len]).unwrap().0.src
 }

@@ -53,7 +53,7 @@ fn must_24_keepalive_is_turned_on_and_off_per_connection() {
 }
 
 #[test]
-fn must_26_probes_only_after_the_idle_time_with_nothing_outstanding() {
+fn may_5_shld_12_must_26_probes_only_after_the_idle_time_with_nothing_outstanding() {
     let (mut stack, conn) = with_keepalive(short_keepalive());
     send_and_expect(&mut stack, conn, ms(1_000), 0, b"data");
     // Outstanding data: the retransmission timer works, not keep-alive.

@@ -17,6 +17,7 @@ pub(super) mod ip;
 mod keepalive;
 mod limits;
 mod listen_queues;
+mod mss;
 mod offload;
 mod pair;
 mod rack;

@@ -59,7 +59,7 @@ fn new_data_goes_as_one_segment_of_whole_mss_up_to_the_congestion_window() {
 }
 
 #[test]
-fn without_offload_every_segment_is_one_mss() {
+fn shld_28_without_offload_every_segment_is_one_mss() {
     let (mut stack, conn) = established_with(StackConfig {
         send_buffer: BIG,
         ..config()
@@ -102,7 +102,7 @@ fn segments_never_exceed_the_ipv4_total_length_and_only_the_tail_is_short() {
 }
 
 #[test]
-fn a_peer_with_a_smaller_mss_gets_only_segments_of_its_mss() {
+fn must_16_a_peer_with_a_smaller_mss_gets_only_segments_of_its_mss() {
     let (mut stack, listener) = listening_with(offload_config(64_000));
     let small_syn = TcpHeader {
         options: TcpOptions::with_mss(1000),

@@ -116,7 +116,7 @@ fn a_completed_connect_makes_the_connection_writable() {
 }
 
 #[test]
-fn a_reset_is_an_error_event_s3_10_7_4() {
+fn must_12_a_reset_is_an_error_event_s3_10_7_4() {
     let (mut stack, conn) = established();
     drain(&mut stack);
     let rst = TcpHeader {
@@ -135,7 +135,7 @@ fn a_reset_is_an_error_event_s3_10_7_4() {
 }
 
 #[test]
-fn the_peers_fin_is_a_read_closed_event_s3_10_7_4() {
+fn must_12_the_peers_fin_is_a_read_closed_event_s3_10_7_4() {
     let (mut stack, conn) = established();
     drain(&mut stack);
     let fin = TcpHeader {

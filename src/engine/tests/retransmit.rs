@@ -23,7 +23,7 @@ fn peer_ack(offset: u32) -> TcpHeader {
 }
 
 #[test]
-fn lost_data_is_resent_after_rto_with_exponential_backoff_rfc6298_5() {
+fn must_19_lost_data_is_resent_after_rto_with_exponential_backoff_rfc6298_5() {
     let (mut stack, conn) = established();
     send_and_expect(&mut stack, conn, ms(20), 0, b"lost");
     // The handshake measured 10 ms; RTO is the 200 ms minimum.
@@ -63,7 +63,7 @@ fn rto_follows_the_measured_rtt_rfc6298_2() {
 }
 
 #[test]
-fn karn_no_rtt_sample_from_a_retransmitted_segment_rfc6298_3() {
+fn must_18_karn_no_rtt_sample_from_a_retransmitted_segment_rfc6298_3() {
     let (mut stack, conn) = established();
     send_and_expect(&mut stack, conn, ms(20), 0, b"a");
     expect(&mut stack, ms(220), data_at(0), b"a");

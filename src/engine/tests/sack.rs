@@ -94,7 +94,7 @@ fn no_sack_blocks_without_sack_permitted_rfc_2018_s2() {
 /// under RFC 5681; with SACK they do (RFC 6675 §2), and the hole is resent
 /// long before the retransmission timeout.
 #[test]
-fn sacks_on_data_segments_trigger_retransmission_of_the_hole_rfc_6675_s5() {
+fn must_5_sacks_on_data_segments_trigger_retransmission_of_the_hole_rfc_6675_s5() {
     let (mut stack, conn) = established_with_sack();
     let s = LOCAL_ISS + 1;
     let data: Vec<u8> = (0..5 * SEG).map(|i| i as u8).collect();

@@ -102,3 +102,30 @@ fn our_syn_offers_the_shift_the_buffer_needs_with_an_unscaled_window_rfc_7323_s2
     let (ack, _) = recv(&mut stack, ms(10));
     assert_eq!(ack.window, u16::MAX);
 }
+
+/// The peer's send window as the engine holds it.
+fn peer_window(stack: &Stack) -> usize {
+    let view = stack.view(ms(30));
+    view.connections[0].tcp.as_ref().unwrap().snd_wnd
+}
+
+/// MUST-1, REC-1 (§3.1): windows are unsigned and held in 32 bits. A
+/// window field of 65,535 (negative as an i16) is used whole, and with the
+/// peer's largest shift, 14, its window of about 1 GiB is kept whole too.
+#[test]
+fn must_1_rec_1_windows_are_unsigned_and_held_in_32_bits() {
+    let wide_open = TcpHeader {
+        window: u16::MAX,
+        ..from_peer()
+    };
+    let (mut stack, conn, _) = open_with(None);
+    send(&mut stack, ms(20), wide_open, b"");
+    assert_eq!(peer_window(&stack), 65_535);
+    assert_eq!(stack.send(conn, &[1u8; 100]), Ok(100));
+    let (_, payload) = recv(&mut stack, ms(20));
+    assert_eq!(payload.len(), 100, "the window is not taken as negative");
+
+    let (mut stack, _, _) = open_with(Some(14));
+    send(&mut stack, ms(20), wide_open, b"");
+    assert_eq!(peer_window(&stack), 65_535 << 14);
+}

@@ -210,7 +210,7 @@ fn ack_of_unsent_data_is_dropped_and_answered_s3_10_7_4() {
 }
 
 #[test]
-fn ack_older_than_the_max_window_is_dropped_rfc5961_s5() {
+fn may_12_ack_older_than_the_max_window_is_dropped_rfc5961_s5() {
     let (mut stack, conn) = established();
     let ancient = TcpHeader {
         ack: Some(SeqNum(LOCAL_ISS + 1) - (usize::from(REMOTE_WIN) + 1)),
@@ -259,4 +259,20 @@ fn rst_in_syn_sent_needs_an_acceptable_ack_s3_10_7_3() {
     send(&mut stack, ms(5), blind, b"");
     recv_nothing(&mut stack, ms(5));
     assert_eq!(state(&stack, conn), "SYN-SENT");
+}
+
+/// SHLD-2 (§3.5.3): a RST may carry data (a diagnostic text); an
+/// acceptable one resets the connection all the same.
+#[test]
+fn shld_2_a_rst_carrying_data_still_resets_the_connection() {
+    let (mut stack, conn) = established();
+    let rst = TcpHeader {
+        flags: flags("R"),
+        ..from_peer()
+    };
+    send(&mut stack, ms(20), rst, b"no such service");
+    assert_eq!(state(&stack, conn), "CLOSED");
+    let mut buf = [0u8; 16];
+    assert_eq!(stack.recv(conn, &mut buf), Err(ApiError::ConnectionReset));
+    recv_nothing(&mut stack, ms(21));
 }

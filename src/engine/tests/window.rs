@@ -101,7 +101,7 @@ fn send_and_expect_window(stack: &mut crate::engine::Stack, conn: crate::engine:
 }
 
 #[test]
-fn reading_opens_the_window_with_an_update_but_not_for_a_few_bytes_s3_8_6_2_2() {
+fn must_39_reading_opens_the_window_with_an_update_but_not_for_a_few_bytes_s3_8_6_2_2() {
     let (mut stack, conn) = established_with(small_window_config(4000));
     let data = vec![1u8; 4000];
     for (i, chunk) in data.chunks(1000).enumerate() {
@@ -119,7 +119,7 @@ fn reading_opens_the_window_with_an_update_but_not_for_a_few_bytes_s3_8_6_2_2() 
 }
 
 #[test]
-fn advertised_window_never_shrinks_s3_8_6_2_2() {
+fn shld_14_advertised_window_never_shrinks_s3_8_6_2_2() {
     let (mut stack, conn) = established_with(small_window_config(4000));
     send(&mut stack, ms(20), peer_data_at(0), &[1u8; 1000]);
     let (ack, _) = recv(&mut stack, ms(20));
@@ -133,7 +133,8 @@ fn advertised_window_never_shrinks_s3_8_6_2_2() {
 }
 
 #[test]
-fn zero_window_from_the_peer_is_probed_with_backoff_and_survives_s3_8_6_1() {
+fn must_36_shld_29_shld_30_must_37_zero_window_from_the_peer_is_probed_with_backoff_and_survives_s3_8_6_1(
+) {
     let (mut stack, conn) = established();
     let closed = TcpHeader {
         window: 0,
@@ -180,7 +181,8 @@ fn zero_window_from_the_peer_is_probed_with_backoff_and_survives_s3_8_6_1() {
 /// answers them (Linux: "our retransmits become zero probes, but we should
 /// not timeout this connection"), however long past the give-up time.
 #[test]
-fn must_35_zero_window_with_data_outstanding_is_probed_while_the_peer_answers() {
+fn must_34_must_35_must_37_shld_17_may_7_zero_window_with_data_outstanding_is_probed_while_the_peer_answers(
+) {
     let (mut stack, conn) = established();
     assert_eq!(stack.send(conn, &[7u8; 100]), Ok(100));
     let (_, data) = recv(&mut stack, ms(20));
