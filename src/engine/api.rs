@@ -541,6 +541,19 @@ pub trait Engine: Send {
         Err(ApiError::Unsupported)
     }
 
+    /// R2 for this connection (§3.8.3, MUST-21; Linux's TCP_USER_TIMEOUT):
+    /// how long sent data (or a SYN) may go unacknowledged before the
+    /// connection is given up with `TimedOut`. `None` restores the
+    /// stack's (`StackConfig::give_up_after`, `handshake_timeout`).
+    fn set_user_timeout(
+        &mut self,
+        conn: ConnId,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<(), ApiError> {
+        let _ = (conn, timeout);
+        Err(ApiError::Unsupported)
+    }
+
     /// SEND with the URGENT flag (RFC 9293 §3.8.5, MUST-30): as
     /// [`Engine::send`], and the urgent pointer moves past these bytes.
     fn send_urgent(&mut self, conn: ConnId, data: &[u8]) -> Result<usize, ApiError> {

@@ -177,6 +177,17 @@ impl TcpStream {
         result.map_err(to_io_error)
     }
 
+    /// R2 for this connection (RFC 9293 §3.8.3, MUST-21), as Linux's
+    /// TCP_USER_TIMEOUT: how long sent data may go unacknowledged before
+    /// the connection fails with `TimedOut`; `None` restores the default.
+    pub fn set_user_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        let cell = self.inner.stack.cell();
+        let mut engine = cell.lock();
+        let result = engine.set_user_timeout(self.inner.conn, timeout);
+        cell.transmit(&mut engine);
+        result.map_err(to_io_error)
+    }
+
     /// Sends `data` as urgent data (RFC 9293 §3.8.5; socket2 calls it
     /// `send_out_of_band`): it goes inline, and the urgent pointer marks
     /// its end. Returns how much was queued, as `write` does.

@@ -277,6 +277,17 @@ impl Engine for Stack {
         self.with_conn(conn, |tcb| tcb.set_keepalive(now, keepalive))?
     }
 
+    fn set_user_timeout(
+        &mut self,
+        conn: ConnId,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<(), ApiError> {
+        let (give_up, handshake) = (self.config.give_up_after, self.config.handshake_timeout);
+        self.with_conn(conn, |tcb| {
+            tcb.set_user_timeout(timeout.unwrap_or(give_up), timeout.unwrap_or(handshake))
+        })
+    }
+
     fn send_urgent(&mut self, conn: ConnId, data: &[u8]) -> Result<usize, ApiError> {
         self.with_conn(conn, |tcb| tcb.send_urgent(data))?
     }

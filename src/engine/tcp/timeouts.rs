@@ -1,5 +1,7 @@
 //! What happens when a connection's timers fire (RFC 9293 §3.10.8).
 
+use std::time::Duration;
+
 use log::debug;
 
 use super::state::State;
@@ -149,6 +151,13 @@ impl Tcb {
             self.local, self.remote, self.state
         );
         self.set_state(State::Closed);
+    }
+
+    /// R2 set by the application (MUST-21): how long unacknowledged data,
+    /// and an unanswered SYN, may wait before the connection gives up.
+    pub fn set_user_timeout(&mut self, data: Duration, syn: Duration) {
+        self.cfg.give_up_after = data;
+        self.cfg.handshake_timeout = syn;
     }
 
     /// When the connection gives up if nothing is acknowledged.

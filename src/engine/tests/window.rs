@@ -433,3 +433,23 @@ fn a_bare_ack_at_the_right_edge_is_used_as_linux_does() {
     // Our data is acknowledged: no retransmission timer left.
     assert_eq!(stack.poll_timeout(), None);
 }
+
+/// MUST-21 (§3.8.3): the application sets R2 for one connection. With
+/// 5 s, data nobody acknowledges gives the connection up 5 s after the
+/// first retransmission (at 220 ms), not after the stack's 100 s.
+#[test]
+fn must_21_the_application_sets_r2_for_a_connection() {
+    let (mut stack, conn) = established();
+    stack
+        .set_user_timeout(conn, Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    stack.send(conn, b"lost").unwrap();
+    recv(&mut stack, ms(20));
+    while let Some(at) = stack.poll_timeout() {
+        stack.handle_timeout(at);
+        let mut buf = [0u8; 1500];
+        while stack.poll_transmit(at, &mut buf).is_some() {}
+        assert!(at <= ms(5_220), "still trying at {at:?}");
+    }
+    assert_eq!(stack.send(conn, b"x"), Err(ApiError::TimedOut));
+}
