@@ -558,3 +558,27 @@ fn must_42_listening_on_a_port_with_a_connection_in_syn_sent_on_it() {
     assert_eq!(stack.connect_status(active), Ok(()));
     assert_eq!(stack.accept(listener), Err(ApiError::WouldBlock));
 }
+
+/// The audit's "small peer MSS": a peer announcing MSS 0 (clamped to 88)
+/// gets a window's worth of segments at once, the initial window counted
+/// in its segments (RFC 5681 §3.1, RFC 6928: 10 of them), not one small
+/// segment per round trip.
+#[test]
+fn a_clamped_peer_mss_still_gets_a_window_of_segments_at_once() {
+    let (mut stack, listener) = listening_with(config());
+    let syn = TcpHeader {
+        options: TcpOptions::with_mss(0),
+        ..peer_syn()
+    };
+    send(&mut stack, ms(0), syn, b"");
+    recv(&mut stack, ms(0));
+    send(&mut stack, ms(1), from_peer(), b"");
+    let conn = stack.accept(listener).unwrap();
+    assert_eq!(stack.send(conn, &[7u8; 2000]), Ok(2000));
+    let mut segments = 0;
+    let mut buf = [0u8; 1500];
+    while stack.poll_transmit(ms(2), &mut buf).is_some() {
+        segments += 1;
+    }
+    assert!(segments >= 4, "{segments} segments in the first flight");
+}
