@@ -41,13 +41,8 @@ pub fn run(stream: TcpStream) -> io::Result<u64> {
     }
     // Both directions are done; a peer slow to ACK our FIN loses nothing,
     // so it is worth a warning, not a failure.
-    match stream.linger(LINGER) {
-        // Already gone: the peer closed first and ACKed our FIN before
-        // we looked (LAST-ACK => CLOSED). A reset would have ended the
-        // reads or writes above with an error instead.
-        Err(err) if err.kind() == io::ErrorKind::NotConnected => {}
-        Err(err) => log::warn!("closing: {err}"),
-        Ok(()) => {}
+    if let Err(err) = stream.linger(LINGER) {
+        log::warn!("closing: {err}");
     }
     Ok(received)
 }

@@ -721,13 +721,16 @@ impl Tcb {
         if let Some(error) = self.error {
             return Err(error);
         }
-        self.fin_requested = true;
+        let fin_already_requested = std::mem::replace(&mut self.fin_requested, true);
         match self.state {
             // SYN-SENT/SYN-RECEIVED: "queue for processing after entering
             // ESTABLISHED"; the flag does it (see `on_established`).
             State::SynSent | State::SynReceived => {}
             State::Established => self.set_state(State::FinWait1),
             State::CloseWait => self.set_state(State::LastAck),
+            // Our FIN went and the close finished cleanly (a reset would
+            // have set `error`): closing twice is fine here too.
+            State::Closed if fin_already_requested => {}
             State::Closed | State::Listen => return Err(ApiError::NotConnected),
             // FIN already queued: closing twice is fine.
             _ => {}

@@ -134,6 +134,9 @@ fn passive_close_walks_close_wait_last_ack_closed_s3_6() {
     );
     assert_eq!(state(&stack, conn), "CLOSED");
     assert_eq!(stack.poll_timeout(), None);
+    // Closing again after a clean close is fine, as in FIN-WAIT or
+    // LAST-ACK (`linger` does so after the application's own shutdown).
+    assert_eq!(stack.shutdown_write(conn), Ok(()));
 }
 
 #[test]
