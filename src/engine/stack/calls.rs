@@ -152,7 +152,7 @@ impl Engine for Stack {
         self.tick(now);
         // MUST-46: no OPEN to a broadcast or multicast address (nor to
         // 0/8, 127/8 or 240/4: no peer is there).
-        if remote.port() == 0 || !super::input::is_unicast(*remote.ip()) {
+        if remote.port() == 0 || !super::input::is_peer_address(*remote.ip()) {
             return Err(ApiError::InvalidInput);
         }
         if self.admits_connection().is_err() {

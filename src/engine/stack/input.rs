@@ -47,7 +47,7 @@ impl Stack {
                 format_args!("IPv4: for {} not us", ip.dst),
             );
         }
-        if !is_unicast(ip.src) {
+        if !is_peer_address(ip.src) {
             return self.drop_packet(
                 DropReason::NotForUs,
                 format_args!("IPv4: bad source {}", ip.src),
@@ -78,7 +78,7 @@ impl Stack {
                 return self.drop_packet(DropReason::Malformed, format_args!("IPv4: {reason}"))
             }
         };
-        if fragment.dst != self.config.local_addr || !is_unicast(fragment.src) {
+        if fragment.dst != self.config.local_addr || !is_peer_address(fragment.src) {
             return self.drop_packet(
                 DropReason::NotForUs,
                 format_args!("IPv4: fragment not for us"),
@@ -236,7 +236,7 @@ impl Stack {
 
 /// An address a TCP peer can have: not 0/8, 127/8, broadcast, multicast
 /// or reserved class E (RFC 1122 §3.2.1.3 and §4.2.3.10).
-pub(super) fn is_unicast(addr: Ipv4Addr) -> bool {
+pub(super) fn is_peer_address(addr: Ipv4Addr) -> bool {
     let first = addr.octets()[0];
     // RFC 1122 §3.2.1.3: 0/8 ("this network", a source only while a host
     // learns its address) and 127/8 (loopback, "MUST NOT appear outside a
