@@ -114,6 +114,16 @@ pub struct StackConfig {
     /// How the congestion window grows and shrinks (RFC 5681's slow start
     /// and fast recovery are common to both).
     pub congestion_control: CongestionControl,
+    /// Explicit Congestion Notification (RFC 3168; RFC 9293 SHLD-8):
+    /// ask for it in our SYNs and answer a peer's ECN-setup SYN, then send
+    /// data ECN-capable, echo CE marks and reduce the window on ECE
+    /// (`tcp/ecn.rs`). Off by default, as `net.ipv4.tcp_ecn = 0` would be
+    /// (Linux's default, 2, answers but never asks).
+    pub ecn: bool,
+    /// Retransmissions of the SYN that still ask for ECN; later ones do
+    /// not (RFC 3168 §6.1.1.1: a middlebox may drop ECN-setup SYNs).
+    /// 1, FreeBSD's `net.inet.tcp.ecn.maxretries`.
+    pub ecn_syn_retries: u32,
     /// Keep-alive for every new connection (RFC 1122 §4.2.3.6); each can
     /// change its own ([`Engine::set_keepalive`]). `None`, the default:
     /// "they MUST default to off" (RFC 9293 MUST-25).
@@ -122,7 +132,7 @@ pub struct StackConfig {
     pub keepalive: Option<KeepAlive>,
     /// The DiffServ field (RFC 2474 DSCP << 2) of new connections' packets;
     /// each connection can change its own ([`Engine::set_tos`]). The two
-    /// ECN bits are TCP's (RFC 3168 §6.1.1) and ignored here.
+    /// ECN bits are TCP's (RFC 3168 §6.1.1, `ecn`) and ignored here.
     ///
     /// [`Engine::set_tos`]: super::Engine::set_tos
     pub tos: u8,
@@ -211,6 +221,8 @@ impl StackConfig {
             sack: true,
             timestamps: true,
             congestion_control: CongestionControl::default(),
+            ecn: false,
+            ecn_syn_retries: 1,
             keepalive: None,
             tos: 0,
             ttl: 64,

@@ -96,6 +96,7 @@ impl Stack {
                     dst: fragment.dst,
                     protocol: fragment.protocol,
                     ttl: fragment.ttl,
+                    ecn: crate::wire::Ecn::NotEct,
                     payload_len: payload.len(),
                 };
                 self.on_datagram(now, &ip, &payload);
@@ -161,7 +162,8 @@ impl Stack {
 
     fn on_tcp(&mut self, now: Instant, ip: &Ipv4Repr, bytes: &[u8]) {
         let seg = match TcpSegment::parse(ip.src, ip.dst, bytes) {
-            Ok(seg) => seg,
+            // RFC 3168 §6.1.3: the IP layer passes the ECN field up.
+            Ok(seg) => TcpSegment { ecn: ip.ecn, ..seg },
             Err(reason) => {
                 return self.drop_packet(DropReason::Malformed, format_args!("TCP: {reason}"))
             }

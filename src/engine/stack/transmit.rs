@@ -3,6 +3,7 @@
 use std::cmp::Reverse;
 
 use super::{ControlPacket, Stack};
+use crate::engine::tcp::tcb::DSCP_MASK;
 use crate::time::Instant;
 use crate::wire::tcp::emit_ipv4_tcp_in_place_with;
 use crate::wire::{EchoRequest, IpSendFields, IPV4_HEADER_LEN};
@@ -31,7 +32,10 @@ impl Stack {
                 continue;
             };
             let (src, dst) = (*entry.tcb.local.ip(), *entry.tcb.remote.ip());
-            let fields = entry.tcb.ip_fields();
+            let mut fields = entry.tcb.ip_fields();
+            // The ECN field is the segment's (RFC 3168 §6.1.2), the DSCP
+            // the connection's.
+            fields.tos = fields.tos & DSCP_MASK | out.ecn.bits();
             let len =
                 emit_ipv4_tcp_in_place_with(src, dst, &out.header, out.payload_len, buf, fields);
             self.stats.packets_out += 1;

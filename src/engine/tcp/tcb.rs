@@ -42,6 +42,7 @@ use log::debug;
 
 use super::autotune::ReceiveAutotune;
 use super::congestion::Congestion;
+use super::ecn::EcnState;
 use super::keepalive::KeepAliveState;
 use super::rack::Rack;
 use super::reassembly::Reassembly;
@@ -117,6 +118,8 @@ pub struct TcbConfig {
     pub sack: bool,
     pub timestamps: bool,
     pub congestion_control: CongestionControl,
+    pub ecn: bool,
+    pub ecn_syn_retries: u32,
     pub recv_buffer_max: usize,
     pub send_buffer_max: usize,
     pub idle_buffer_release: Option<Duration>,
@@ -140,6 +143,8 @@ impl TcbConfig {
             sack: config.sack,
             timestamps: config.timestamps,
             congestion_control: config.congestion_control,
+            ecn: config.ecn,
+            ecn_syn_retries: config.ecn_syn_retries,
             recv_buffer_max: config.recv_buffer_limit(),
             send_buffer_max: config.send_buffer_limit(),
             idle_buffer_release: config.idle_buffer_release,
@@ -288,6 +293,8 @@ pub struct Tcb {
     pub(super) snd_up: Option<SeqNum>,
     /// Keep-alive setting and probes (`keepalive.rs`).
     pub(super) keepalive: KeepAliveState,
+    /// ECN negotiation, echo and response (`ecn.rs`).
+    pub(super) ecn: EcnState,
     pub(super) nodelay: bool,
     /// Segments sent again; the stack adds them to its statistics.
     pub(super) retransmissions: u64,
@@ -387,6 +394,7 @@ impl Tcb {
                 ..IpSendFields::default()
             },
             keepalive: KeepAliveState::new(config.keepalive, now),
+            ecn: EcnState::default(),
             rcv_up: None,
             urgent_advanced: false,
             snd_up: None,
@@ -492,6 +500,7 @@ impl Tcb {
             self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
             self.rcv_shift = self.offered_shift;
         }
+        self.negotiate_ecn(syn);
     }
 
     /// The peer's window in bytes: scaled, except on a SYN (RFC 7323 §2.2).
