@@ -34,6 +34,20 @@ impl std::fmt::Display for CongestionControl {
     }
 }
 
+/// Explicit Congestion Notification (RFC 3168) for new connections, as
+/// Linux's `net.ipv4.tcp_ecn` and FreeBSD's `net.inet.tcp.ecn.enable`
+/// (0, 1, 2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EcnMode {
+    /// Neither ask nor answer.
+    #[default]
+    Off,
+    /// Ask in our SYNs and answer a peer's ECN-setup SYN.
+    On,
+    /// Answer a peer's ECN-setup SYN, never ask (Linux's default, 2).
+    AnswerOnly,
+}
+
 /// An IPv4 header and a TCP header without options (RFC 9293 §3.7.1).
 const IPV4_TCP_HEADERS: u16 = 20 + 20;
 
@@ -115,11 +129,11 @@ pub struct StackConfig {
     /// and fast recovery are common to both).
     pub congestion_control: CongestionControl,
     /// Explicit Congestion Notification (RFC 3168; RFC 9293 SHLD-8):
-    /// ask for it in our SYNs and answer a peer's ECN-setup SYN, then send
-    /// data ECN-capable, echo CE marks and reduce the window on ECE
-    /// (`tcp/ecn.rs`). Off by default, as `net.ipv4.tcp_ecn = 0` would be
-    /// (Linux's default, 2, answers but never asks).
-    pub ecn: bool,
+    /// ask for it in our SYNs and answer a peer's ECN-setup SYN (`On`), or
+    /// only answer (`AnswerOnly`); an ECN connection sends data
+    /// ECN-capable, echoes CE marks and reduces its window on ECE
+    /// (`tcp/ecn.rs`). Off by default.
+    pub ecn: EcnMode,
     /// Retransmissions of the SYN that still ask for ECN; later ones do
     /// not (RFC 3168 §6.1.1.1: a middlebox may drop ECN-setup SYNs).
     /// 1, FreeBSD's `net.inet.tcp.ecn.maxretries`.
@@ -221,7 +235,7 @@ impl StackConfig {
             sack: true,
             timestamps: true,
             congestion_control: CongestionControl::default(),
-            ecn: false,
+            ecn: EcnMode::Off,
             ecn_syn_retries: 1,
             keepalive: None,
             tos: 0,

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use super::script::{FlagSet, TcpOptionSpec};
 use crate::wire::checksum::{checksum, tcp_checksum};
-use crate::wire::{Ipv4Repr, TcpOptions, PROTO_TCP};
+use crate::wire::{Ecn, Ipv4Repr, TcpOptions, PROTO_TCP};
 
 /// Absolute numbers for one inbound segment.
 #[derive(Clone, Debug)]
@@ -21,6 +21,8 @@ pub struct Inbound {
     /// Options already with absolute SACK blocks and mapped TS ecr.
     pub options: Vec<TcpOptionSpec>,
     pub payload_len: usize,
+    /// The IP header's ECN field.
+    pub ecn: Ecn,
 }
 
 /// The option bytes as listed, in order; padded with EOL to 32 bits as
@@ -76,7 +78,7 @@ pub fn build_inbound(src: Ipv4Addr, dst: Ipv4Addr, segment: &Inbound) -> Option<
     tcp[16..18].copy_from_slice(&sum.to_be_bytes());
 
     let total = 20 + tcp_len;
-    let mut packet = vec![0x45, 0];
+    let mut packet = vec![0x45, segment.ecn.bits()];
     packet.extend((total as u16).to_be_bytes());
     packet.extend([0, 0, 0x40, 0, 64, PROTO_TCP, 0, 0]);
     packet.extend(src.octets());
@@ -104,6 +106,8 @@ pub struct Sent {
     pub raw_options: Vec<u8>,
     pub options: TcpOptions,
     pub payload_len: usize,
+    /// The IP header's ECN field.
+    pub ecn: Ecn,
 }
 
 /// The facts of an outbound IPv4 packet; `None` when it is not TCP (an
@@ -133,6 +137,7 @@ pub fn parse_outbound(at: i64, packet: &[u8]) -> Option<Sent> {
         options: TcpOptions::parse(&raw_options).ok()?,
         raw_options,
         payload_len: bytes.len() - header_len,
+        ecn: ip.ecn,
     })
 }
 
@@ -161,10 +166,12 @@ mod tests {
                 TcpOptionSpec::Eol,
             ],
             payload_len: 3,
+            ecn: Ecn::Ce,
         };
         let (a, b) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));
         let packet = build_inbound(a, b, &segment).unwrap();
         let sent = parse_outbound(5, &packet).expect("checksums and lengths are right");
+        assert_eq!(sent.ecn, Ecn::Ce);
         assert_eq!(
             (sent.seq, sent.ack, sent.window, sent.payload_len),
             (7, 9, 32767, 3)

@@ -322,6 +322,7 @@ impl Run {
             urgent: spec.urgent.unwrap_or(0),
             options,
             payload_len: spec.len as usize,
+            ecn: spec.ip_ecn.unwrap_or_default(),
         };
         let Some(packet) = build_inbound(PEER_IP, STACK_IP, &segment) else {
             return Err(Stop::Skip(format!(
@@ -336,11 +337,6 @@ impl Run {
     /// Waits for the packets a `>` line describes (several segments when
     /// the script's is larger than our MSS) and matches them.
     fn expect(&mut self, line: usize, spec: &PacketSpec, due: Window) -> Step {
-        if spec.flags.ece || spec.flags.cwr {
-            return Err(Stop::Skip(format!(
-                "line {line}: ECN (RFC 3168) is not implemented"
-            )));
-        }
         let (mut start, mut len) = (spec.start, spec.len);
         loop {
             let sent = self.next_sent(line, spec, start, len, due)?;

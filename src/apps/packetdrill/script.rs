@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::wire::Ecn;
+
 /// A whole script, as parsed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Script {
@@ -139,6 +141,10 @@ pub struct PacketSpec {
     pub urgent: Option<u16>,
     /// `None` for `<...>` (do not check); `Some(vec![])` when the line has none.
     pub options: Option<Vec<TcpOptionSpec>>,
+    /// The IP header's ECN field (RFC 3168 §5), `[noecn]`, `[ect0]`,
+    /// `[ect1]` or `[ce]` before the flags: set on an inbound packet
+    /// (Not-ECT when absent), checked on an outbound one (when present).
+    pub ip_ecn: Option<Ecn>,
 }
 
 /// One TCP option as the script writes it.

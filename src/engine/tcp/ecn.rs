@@ -7,7 +7,7 @@
 //! - Negotiation (§6.1.1): our SYN carries ECE and CWR; a SYN-ACK with
 //!   ECE and without CWR makes the connection ECN-capable. As responder,
 //!   an ECN-setup SYN (ECE and CWR) is answered with ECE on the SYN-ACK,
-//!   only when ECN is on. After `ecn_syn_retries` unanswered ECN-setup
+//!   only when ECN is on (`EcnMode::On`, or `AnswerOnly`, which never asks). After `ecn_syn_retries` unanswered ECN-setup
 //!   SYNs the next ones go without (§6.1.1.1: a middlebox may drop them).
 //! - Sending (§6.1.2, §6.1.5, §6.1.6): new data goes out ECT(0); pure
 //!   ACKs, SYNs, retransmissions and window probes stay Not-ECT.
@@ -24,6 +24,7 @@ use log::debug;
 
 use super::tcb::Tcb;
 use super::Outgoing;
+use crate::engine::config::EcnMode;
 use crate::wire::{Ecn, SeqNum, TcpHeader, TcpSegment};
 
 /// ECN counters of one connection (`tuntcp ss`, Linux's `ecn` in `ss -i`).
@@ -74,7 +75,8 @@ impl Tcb {
         if with_ack {
             return (self.ecn.capable, false);
         }
-        let setup = self.cfg.ecn && self.ecn.setup_syns_sent <= self.cfg.ecn_syn_retries;
+        let setup =
+            self.cfg.ecn == EcnMode::On && self.ecn.setup_syns_sent <= self.cfg.ecn_syn_retries;
         if setup {
             self.ecn.setup_syns_sent += 1;
         }
@@ -89,7 +91,7 @@ impl Tcb {
         let (ece, cwr) = (syn.flags.ece, syn.flags.cwr);
         self.ecn.capable = match syn.ack {
             Some(_) => self.ecn.setup_sent && ece && !cwr,
-            None => self.cfg.ecn && ece && cwr,
+            None => self.cfg.ecn != EcnMode::Off && ece && cwr,
         };
     }
 

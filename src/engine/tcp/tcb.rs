@@ -55,7 +55,7 @@ use super::state::State;
 use super::timers::{TimerKind, Timers};
 use super::timestamps::TimestampClock;
 use crate::engine::api::ApiError;
-use crate::engine::config::{CongestionControl, StackConfig};
+use crate::engine::config::{CongestionControl, EcnMode, StackConfig};
 use crate::engine::isn;
 use crate::engine::memory::MemoryCharge;
 use crate::engine::shared::{ChallengeAckLimit, StackShared};
@@ -118,7 +118,7 @@ pub struct TcbConfig {
     pub sack: bool,
     pub timestamps: bool,
     pub congestion_control: CongestionControl,
-    pub ecn: bool,
+    pub ecn: EcnMode,
     pub ecn_syn_retries: u32,
     pub recv_buffer_max: usize,
     pub send_buffer_max: usize,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::harness::*;
 use super::icmp::recv_packet;
-use crate::engine::{ConnId, Engine, Stack, StackConfig};
+use crate::engine::{ConnId, EcnMode, Engine, Stack, StackConfig};
 use crate::time::Instant;
 use crate::wire::checksum;
 use crate::wire::{Ecn, Ipv4Repr, SeqNum, TcpHeader, TcpSegment};
@@ -16,7 +16,7 @@ const SEG: usize = MSS as usize;
 
 fn ecn_config() -> StackConfig {
     StackConfig {
-        ecn: true,
+        ecn: EcnMode::On,
         ..config()
     }
 }
@@ -52,7 +52,7 @@ fn peer_data(offset: u32) -> TcpHeader {
 /// A passive open where the peer's SYN asks for ECN (ECE and CWR):
 /// with `config.ecn` our SYN-ACK answers with ECE alone (§6.1.1).
 fn ecn_established_with(config: StackConfig) -> (Stack, ConnId) {
-    let answers = config.ecn;
+    let answers = config.ecn != EcnMode::Off;
     let (mut stack, listener) = listening_with(config);
     let syn = TcpHeader {
         flags: flags("SEW"),
@@ -74,7 +74,7 @@ fn ecn_stats(stack: &Stack, at: Instant) -> Option<crate::engine::tcp::EcnStats>
 
 #[test]
 fn shld_8_ecn_is_off_by_default_and_a_setup_syn_is_answered_without_it() {
-    assert!(!StackConfig::new(LOCAL_IP).ecn);
+    assert_eq!(StackConfig::new(LOCAL_IP).ecn, EcnMode::Off);
     let (mut stack, conn) = ecn_established_with(config());
     stack.send(conn, b"hello").unwrap();
     let (header, len, ecn) = recv_ecn(&mut stack, ms(20));
@@ -249,4 +249,21 @@ fn shld_8_retransmissions_are_not_ect_rfc3168_s6_1_5() {
     let rto = stack.poll_timeout().unwrap();
     let (again, len, ecn) = recv_ecn(&mut stack, rto);
     assert_eq!((again.seq, len, ecn), (first.seq, 5, Ecn::NotEct));
+}
+
+/// `AnswerOnly` (Linux's and FreeBSD's 2): our SYN does not ask, a
+/// peer's ECN-setup SYN is answered.
+#[test]
+fn shld_8_answer_only_never_asks_but_answers() {
+    let answer_only = StackConfig {
+        ecn: EcnMode::AnswerOnly,
+        ..config()
+    };
+    let mut stack = Stack::new(answer_only.clone());
+    stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
+    let (syn, _, _) = recv_ecn(&mut stack, ms(0));
+    assert!(!syn.flags.ece && !syn.flags.cwr);
+    let (mut stack, conn) = ecn_established_with(answer_only);
+    stack.send(conn, b"x").unwrap();
+    assert_eq!(recv_ecn(&mut stack, ms(20)).2, Ecn::Ect0);
 }
