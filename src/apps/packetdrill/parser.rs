@@ -104,6 +104,9 @@ fn parse_event(text: &str) -> Result<EventKind, String> {
         });
     }
     if let Some(rest) = text.strip_prefix('<') {
+        if let Some(icmp) = rest.trim().strip_prefix("icmp ") {
+            return super::icmp::parse_icmp(icmp);
+        }
         return parse_packet(Direction::Inbound, rest.trim());
     }
     if let Some(rest) = text.strip_prefix('>') {

@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 
+use super::icmp::build_icmp;
 use super::loose::Strictness;
 use super::matcher::{check_packet, render_sent, Isns};
 use super::packets::{build_inbound, parse_outbound, Inbound, Sent};
@@ -133,6 +134,15 @@ impl Run {
                 Ok(())
             }
             EventKind::Packet(spec) => self.expect(event.line, spec, due),
+            EventKind::Icmp(spec) => {
+                self.wait_until(due.nominal)?;
+                let seq = self.isns.stack_or_zero().wrapping_add(spec.start);
+                let packet = build_icmp(PEER_IP, STACK_IP, spec, seq, self.ports);
+                let now = Instant::from_micros(self.now as u64);
+                self.engine.handle_packet(now, &packet);
+                self.previous = self.now;
+                self.collect()
+            }
             EventKind::Syscall(call) => {
                 // `start...end`: both count from the event before.
                 let returns =

@@ -50,6 +50,8 @@ pub enum TimePoint {
 pub enum EventKind {
     Packet(PacketSpec),
     Syscall(SyscallSpec),
+    /// `< icmp ...`: an ICMP error quoting one of the stack's segments.
+    Icmp(super::icmp::IcmpSpec),
     /// A backtick line: a shell command, never executed (see `settings.rs`).
     Shell(String),
     /// `%{ assert tcpi_state == TCPI_NAME }%`: the socket last used is in

@@ -107,11 +107,7 @@ fn apply_flag(settings: &mut Settings, name: &str, value: &str) -> Result<(), St
 }
 
 /// FreeBSD sysctls (tcp(4)) that change nothing observable here.
-const IGNORED_SYSCTLS: &[&str] = &[
-    "net.inet.tcp.hostcache.purgenow",
-    "kern.ipc.maxsockbuf",
-    "net.inet.tcp.icmp_may_rst",
-];
+const IGNORED_SYSCTLS: &[&str] = &["net.inet.tcp.hostcache.purgenow", "kern.ipc.maxsockbuf"];
 
 /// FreeBSD sysctls accepted at the value that matches what the engine
 /// does, with that value: 1 s initial RTO (RFC 6298 (2.1)), 200 ms of
@@ -126,6 +122,8 @@ const MATCHING_SYSCTLS: &[(&str, &str)] = &[
     ("net.inet.tcp.insecure_rst", "0"),
     ("net.inet.tcp.insecure_syn", "0"),
     ("net.inet.tcp.rfc1323", "1"),
+    // Hard ICMP errors end a connection in SYN-SENT (RFC 9293 §3.9.2.2, SHLD-26).
+    ("net.inet.tcp.icmp_may_rst", "1"),
 ];
 
 fn apply_sysctl(settings: &mut Settings, name: &str, value: &str) -> Result<(), String> {
@@ -148,6 +146,11 @@ fn apply_sysctl(settings: &mut Settings, name: &str, value: &str) -> Result<(), 
         }
         "net.inet.tcp.keepidle" | "net.inet.tcp.keepintvl" | "net.inet.tcp.keepcnt" => {
             return Err(format!("{name}: keep-alive is not implemented (issue 12)"))
+        }
+        "net.inet.tcp.icmp_may_rst" => {
+            return Err(format!(
+                "{name}={value} ignores hard ICMP errors in SYN-SENT; the engine acts on them (RFC 9293 §3.9.2.2, SHLD-26)"
+            ))
         }
         "net.inet.tcp.rfc1323" => {
             return Err(format!(

@@ -37,7 +37,7 @@ pub fn unsupported(script: &Script) -> Option<String> {
                     _ => None,
                 }
             }
-            EventKind::Shell(_) | EventKind::StateAssert(_) => None,
+            EventKind::Shell(_) | EventKind::StateAssert(_) | EventKind::Icmp(_) => None,
         };
         why.map(|why| format!("line {}: {why}", event.line))
     })
