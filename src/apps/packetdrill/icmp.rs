@@ -14,9 +14,10 @@
 
 use std::net::Ipv4Addr;
 
+use super::packets::ipv4_header;
 use super::script::EventKind;
 use crate::wire::checksum::checksum;
-use crate::wire::{PROTO_ICMP, PROTO_TCP};
+use crate::wire::{Ecn, PROTO_ICMP, PROTO_TCP};
 
 /// An ICMP line, resolved to numbers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,7 +137,7 @@ pub fn build_icmp(
     ports: (u16, u16),
 ) -> Vec<u8> {
     let quoted_total = 20 + 20 + spec.len as usize;
-    let mut quoted = ipv4_header(stack, peer, PROTO_TCP, quoted_total);
+    let mut quoted = ipv4_header(stack, peer, PROTO_TCP, quoted_total, Ecn::NotEct);
     quoted.extend(ports.0.to_be_bytes());
     quoted.extend(ports.1.to_be_bytes());
     quoted.extend(seq.to_be_bytes());
@@ -145,21 +146,9 @@ pub fn build_icmp(
     icmp.extend(quoted);
     let sum = checksum(&icmp);
     icmp[2..4].copy_from_slice(&sum.to_be_bytes());
-    let mut packet = ipv4_header(peer, stack, PROTO_ICMP, 20 + icmp.len());
+    let mut packet = ipv4_header(peer, stack, PROTO_ICMP, 20 + icmp.len(), Ecn::NotEct);
     packet.extend(icmp);
     packet
-}
-
-/// A 20-byte IPv4 header with DF, TTL 64 and its checksum.
-fn ipv4_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, total: usize) -> Vec<u8> {
-    let mut header = vec![0x45, 0];
-    header.extend((total as u16).to_be_bytes());
-    header.extend([0, 0, 0x40, 0, 64, protocol, 0, 0]);
-    header.extend(src.octets());
-    header.extend(dst.octets());
-    let sum = checksum(&header);
-    header[10..12].copy_from_slice(&sum.to_be_bytes());
-    header
 }
 
 #[cfg(test)]

@@ -77,16 +77,22 @@ pub fn build_inbound(src: Ipv4Addr, dst: Ipv4Addr, segment: &Inbound) -> Option<
     let sum = tcp_checksum(src, dst, &tcp);
     tcp[16..18].copy_from_slice(&sum.to_be_bytes());
 
-    let total = 20 + tcp_len;
-    let mut packet = vec![0x45, segment.ecn.bits()];
-    packet.extend((total as u16).to_be_bytes());
-    packet.extend([0, 0, 0x40, 0, 64, PROTO_TCP, 0, 0]);
-    packet.extend(src.octets());
-    packet.extend(dst.octets());
-    let sum = checksum(&packet);
-    packet[10..12].copy_from_slice(&sum.to_be_bytes());
+    let mut packet = ipv4_header(src, dst, PROTO_TCP, 20 + tcp_len, segment.ecn);
     packet.extend(tcp);
     Some(packet)
+}
+
+/// A 20-byte IPv4 header with DF, TTL 64, the ECN field and its checksum,
+/// for a datagram of `total` bytes.
+pub fn ipv4_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, total: usize, ecn: Ecn) -> Vec<u8> {
+    let mut header = vec![0x45, ecn.bits()];
+    header.extend((total as u16).to_be_bytes());
+    header.extend([0, 0, 0x40, 0, 64, protocol, 0, 0]);
+    header.extend(src.octets());
+    header.extend(dst.octets());
+    let sum = checksum(&header);
+    header[10..12].copy_from_slice(&sum.to_be_bytes());
+    header
 }
 
 /// A TCP segment the stack sent, as the matcher needs it.
