@@ -18,6 +18,7 @@
 //! - `report.rs`: PASS / FAIL / SKIP lines and the counts.
 
 pub mod icmp;
+pub mod keepalive;
 pub mod lexer;
 pub mod loose;
 pub mod matcher;

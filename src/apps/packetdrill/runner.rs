@@ -122,8 +122,10 @@ impl Run {
                     )),
                 }
             }
-            EventKind::Shell(_) => {
+            EventKind::Shell(command) => {
                 self.wait_until(due.nominal)?;
+                // Keep-alive sysctls apply to sockets made after them.
+                self.sockets.apply_sysctl(command);
                 self.previous = self.now;
                 Ok(())
             }

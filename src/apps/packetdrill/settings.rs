@@ -144,9 +144,9 @@ fn apply_sysctl(settings: &mut Settings, name: &str, value: &str) -> Result<(), 
                 "{name}={value} asks for RFC 793 processing; the engine does RFC 5961 only"
             ))
         }
-        "net.inet.tcp.keepidle" | "net.inet.tcp.keepintvl" | "net.inet.tcp.keepcnt" => {
-            return Err(format!("{name}: keep-alive is not implemented (issue 12)"))
-        }
+        // Read by the runner as they come (`keepalive.rs`): new sockets
+        // inherit them.
+        "net.inet.tcp.keepidle" | "net.inet.tcp.keepintvl" | "net.inet.tcp.keepcnt" => {}
         "net.inet.tcp.icmp_may_rst" => {
             return Err(format!(
                 "{name}={value} ignores hard ICMP errors in SYN-SENT; the engine acts on them (RFC 9293 §3.9.2.2, SHLD-26)"
