@@ -229,9 +229,9 @@ impl Stack {
             return false;
         };
         debug!("{local} <- {remote}: new SYN in TIME-WAIT, reopening");
-        entry.tcb.end_time_wait();
-        self.touch(id);
+        let old = self.set_time_wait_aside(id);
         self.on_listen_segment(now, listener_id, local, remote, seg, Some(iss));
+        self.keep_time_wait_aside(FourTuple { local, remote }, old);
         true
     }
 }
