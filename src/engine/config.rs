@@ -100,6 +100,10 @@ pub struct StackConfig {
     /// A connection whose sent data (or SYN, or FIN) goes unacknowledged this
     /// long is given up with `TimedOut` (§3.8.3, threshold R2).
     pub give_up_after: Duration,
+    /// R1 of RFC 9293 §3.8.3: after this many retransmissions of the same
+    /// segment without an answer the application is told (a log line
+    /// and `Readiness::STALLED`, SHLD-9); "at least 3" (SHLD-10). 0: never.
+    pub r1_retransmissions: u32,
     /// An active open (SYN-SENT) that has not finished after this long is
     /// given up: R2 for a SYN, which "MUST be set large enough to provide
     /// retransmission of the segment for at least 3 minutes" (§3.8.3,
@@ -228,6 +232,7 @@ impl StackConfig {
             min_rto: Duration::from_millis(200),
             max_rto: Duration::from_secs(60),
             give_up_after: Duration::from_secs(100),
+            r1_retransmissions: 3,
             handshake_timeout: Duration::from_secs(180),
             syn_received_timeout: Duration::from_secs(75),
             orphan_fin_wait_2_timeout: Duration::from_secs(60),

@@ -18,6 +18,7 @@
 //! - `keepalive.rs`: keep-alive probes (§3.8.4, RFC 1122 §4.2.3.6).
 //! - `icmp.rs`: ICMP errors (§3.9.2.2, RFC 5461, RFC 5927) and path MTU
 //!   discovery (RFC 1191).
+//! - `r1.rs`: the R1 notice of §3.8.3 (SHLD-9).
 //! - `loss.rs`: loss detection with SACK, RACK-TLP (RFC 8985): which
 //!   segments are lost (by time), tail loss probes, the RTO's marks.
 //! - `recovery.rs`: SACK-based loss recovery (RFC 6675): pipe and what to
@@ -54,6 +55,7 @@ pub mod keepalive;
 pub mod loss;
 pub mod output;
 pub mod prr;
+pub mod r1;
 pub mod rack;
 pub mod rate;
 pub mod readiness;

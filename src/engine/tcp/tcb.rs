@@ -120,6 +120,7 @@ pub struct TcbConfig {
     pub congestion_control: CongestionControl,
     pub ecn: EcnMode,
     pub ecn_syn_retries: u32,
+    pub r1_retransmissions: u32,
     pub recv_buffer_max: usize,
     pub send_buffer_max: usize,
     pub idle_buffer_release: Option<Duration>,
@@ -145,6 +146,7 @@ impl TcbConfig {
             congestion_control: config.congestion_control,
             ecn: config.ecn,
             ecn_syn_retries: config.ecn_syn_retries,
+            r1_retransmissions: config.r1_retransmissions,
             recv_buffer_max: config.recv_buffer_limit(),
             send_buffer_max: config.send_buffer_limit(),
             idle_buffer_release: config.idle_buffer_release,
@@ -270,6 +272,8 @@ pub struct Tcb {
     pub(super) last_heard: Instant,
     /// First retransmission timeout since SND.UNA last moved (give-up).
     pub(super) stalled_since: Option<Instant>,
+    /// Retransmission timeouts in a row without an ACK (R1, `r1.rs`).
+    pub(super) r1_timeouts: u32,
 
     /// The retransmission timer expired awaiting the ACK of our SYN or
     /// SYN-ACK (RFC 6298 (5.7)).
@@ -384,6 +388,7 @@ impl Tcb {
             opened_at: now,
             last_heard: now,
             stalled_since: None,
+            r1_timeouts: 0,
             handshake_timed_out: false,
             error: None,
             soft_error: None,
