@@ -305,3 +305,25 @@ fn shld_9_shld_10_r1_unanswered_retransmissions_tell_the_application() {
     send(&mut stack, at, ack, b"");
     assert!(!stalled(&stack));
 }
+
+/// §3.8.3: "The value of R2 SHOULD correspond to at least 100 seconds"
+/// (SHLD-11): by default data unacknowledged since the first timeout is
+/// resent for 100 s before the connection gives up.
+#[test]
+fn shld_11_r2_is_at_least_100_seconds_by_default() {
+    let (mut stack, conn) = established();
+    send_and_expect(&mut stack, conn, ms(20), 0, b"void");
+    let first_timeout = stack.poll_timeout().unwrap();
+    let mut at = first_timeout;
+    while state(&stack, conn) != "CLOSED" {
+        at = stack.poll_timeout().expect("a timer until it gives up");
+        stack.handle_timeout(at);
+        let mut buf = [0u8; 1500];
+        while stack.poll_transmit(at, &mut buf).is_some() {}
+    }
+    assert_eq!(
+        at.saturating_duration_since(first_timeout),
+        Duration::from_secs(100)
+    );
+    assert_eq!(stack.connect_status(conn), Err(ApiError::TimedOut));
+}
