@@ -4,7 +4,7 @@
 //! Each call maps onto a smoltcp socket call; the mapping of smoltcp's
 //! results onto [`ApiError`] is the part worth reading.
 
-use std::net::SocketAddrV4;
+use std::net::{SocketAddr, SocketAddrV4};
 
 use smoltcp::socket::tcp::{RecvError, State};
 use smoltcp::wire::{IpAddress, IpListenEndpoint};
@@ -265,8 +265,8 @@ impl SmolEngine {
     fn info(&self, conn: ConnId) -> Result<ConnInfo, ApiError> {
         let slot = self.slot(conn)?;
         Ok(ConnInfo {
-            local: slot.local,
-            remote: slot.remote,
+            local: slot.local.into(),
+            remote: slot.remote.into(),
             state: state_name(self.socket(slot.handle).state()),
         })
     }
@@ -297,8 +297,9 @@ impl Engine for SmolEngine {
         self.on_timeout(now);
     }
 
-    fn listen(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError> {
-        self.listen_on(local, backlog)
+    fn listen(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, ApiError> {
+        // IPv4 only until the reference speaks IPv6 (issue 8, v6edge).
+        self.listen_on(v4_only(local)?, backlog)
     }
 
     fn accept(&mut self, listener: ListenerId) -> Result<ConnId, ApiError> {
@@ -312,11 +313,11 @@ impl Engine for SmolEngine {
     fn connect(
         &mut self,
         now: Instant,
-        remote: SocketAddrV4,
+        remote: SocketAddr,
         local_port: Option<u16>,
     ) -> Result<ConnId, ApiError> {
         self.now = self.now.max(now);
-        self.connect_to(remote, local_port)
+        self.connect_to(v4_only(remote)?, local_port)
     }
 
     fn connect_status(&self, conn: ConnId) -> Result<(), ApiError> {
@@ -384,5 +385,18 @@ impl Engine for SmolEngine {
 
     fn readiness(&self, handle: Watched) -> Option<Readiness> {
         self.readiness_of(handle)
+    }
+}
+
+/// The IPv4 address of `addr`; the reference has no IPv6 yet. `[::]`
+/// stands for `0.0.0.0` (a dual-stack bind).
+fn v4_only(addr: SocketAddr) -> Result<SocketAddrV4, ApiError> {
+    match addr {
+        SocketAddr::V4(v4) => Ok(v4),
+        SocketAddr::V6(v6) if v6.ip().is_unspecified() => Ok(SocketAddrV4::new(
+            std::net::Ipv4Addr::UNSPECIFIED,
+            v6.port(),
+        )),
+        SocketAddr::V6(_) => Err(ApiError::AddrNotAvailable),
     }
 }

@@ -1,6 +1,6 @@
 //! Two `SmolEngine`s wired back to back, on virtual time.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use smoltcp::socket::tcp::{self, State};
@@ -13,8 +13,8 @@ const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const SERVER_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 const PORT: u16 = 7;
 
-fn server_addr() -> SocketAddrV4 {
-    SocketAddrV4::new(SERVER_IP, PORT)
+fn server_addr() -> SocketAddr {
+    SocketAddr::from((SERVER_IP, PORT))
 }
 
 /// A client and a server engine joined by a perfect wire.
@@ -419,23 +419,23 @@ fn a_lost_fin_is_resent_even_after_duplicate_acks_of_the_data_before_it() {
 #[test]
 fn addresses_and_ports_are_checked() {
     let mut pair = Pair::new();
-    let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80);
+    let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 80));
     pair.server.listen(any, 4).unwrap();
     assert_eq!(
         pair.server.listen(server_addr(), 0),
         Err(ApiError::InvalidInput)
     );
     assert_eq!(
-        pair.server.listen(SocketAddrV4::new(SERVER_IP, 80), 4),
+        pair.server.listen(SocketAddr::from((SERVER_IP, 80)), 4),
         Err(ApiError::AddrInUse)
     );
-    let foreign = SocketAddrV4::new(Ipv4Addr::new(10, 9, 8, 7), 81);
+    let foreign = SocketAddr::from((Ipv4Addr::new(10, 9, 8, 7), 81));
     assert_eq!(
         pair.server.listen(foreign, 4),
         Err(ApiError::AddrNotAvailable)
     );
 
-    let target = SocketAddrV4::new(SERVER_IP, 80);
+    let target = SocketAddr::from((SERVER_IP, 80));
     let first = pair.client.connect(pair.now, target, None).unwrap();
     let second = pair.client.connect(pair.now, target, None).unwrap();
     let port = |pair: &Pair, conn| pair.client.conn_info(conn).unwrap().local.port();
@@ -447,7 +447,7 @@ fn addresses_and_ports_are_checked() {
         pair.client.connect(pair.now, target, Some(5000)),
         Err(ApiError::AddrInUse)
     );
-    let zero_port = SocketAddrV4::new(SERVER_IP, 0);
+    let zero_port = SocketAddr::from((SERVER_IP, 0));
     assert_eq!(
         pair.client.connect(pair.now, zero_port, None),
         Err(ApiError::InvalidInput)

@@ -16,8 +16,8 @@ impl SmolEngine {
             .map(|slot| {
                 let socket = self.socket(slot.handle);
                 ConnView {
-                    local: slot.local,
-                    remote: slot.remote,
+                    local: slot.local.into(),
+                    remote: slot.remote.into(),
                     state: state_name(socket.state()),
                     recv_queue: socket.recv_queue(),
                     send_queue: socket.send_queue(),
@@ -42,7 +42,7 @@ impl SmolEngine {
                     }
                 }
                 ListenerView {
-                    local: pool.local,
+                    local: pool.local.into(),
                     backlog: pool.sockets.len(),
                     syn_queue,
                     accept_queue,
