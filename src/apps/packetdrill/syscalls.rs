@@ -3,11 +3,11 @@
 //! their results and errno as the script writes them.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use super::loose::{Loosening, Strictness};
 use super::script::{Expr, SyscallSpec};
-use super::settings::{PEER_IP, STACK_IP};
+use super::settings::{peer_ip, stack_ip};
 use crate::engine::{ApiError, ConnId, Engine, ListenerId, Readiness, Watched};
 use crate::time::Instant;
 
@@ -101,6 +101,9 @@ pub struct Sockets {
     next_fd: i64,
     /// The descriptor of the latest call, which `tcpi_state` asks about.
     last_fd: Option<i64>,
+    /// The script speaks IPv6 (`--ip_version=ipv6`): its sockets bind and
+    /// connect to the IPv6 addresses.
+    ipv6: bool,
 }
 
 /// errno of an engine error, as a script writes it.
@@ -156,7 +159,13 @@ impl Sockets {
             table: BTreeMap::new(),
             next_fd: FIRST_FD,
             last_fd: None,
+            ipv6: false,
         }
+    }
+
+    /// The script's sockets are IPv6 ones.
+    pub fn with_ipv6(self, ipv6: bool) -> Sockets {
+        Sockets { ipv6, ..self }
     }
 
     fn socket(&mut self, fd: i64) -> Result<&mut Socket, CallError> {
@@ -307,8 +316,9 @@ impl Sockets {
     fn listen(&mut self, engine: &mut dyn Engine, call: &SyscallSpec) -> CallOutcome {
         let fd = fd_of(call);
         let backlog = call.args.get(1).and_then(Expr::as_int).unwrap_or(1).max(1) as usize;
+        let local = SocketAddr::new(stack_ip(self.ipv6), SCRIPT_PORT);
         let socket = self.socket(fd)?;
-        match engine.listen(SocketAddrV4::new(STACK_IP, SCRIPT_PORT).into(), backlog) {
+        match engine.listen(local, backlog) {
             Ok(listener) => {
                 socket.handle = Handle::Listener(listener);
                 returned(0)
@@ -336,10 +346,10 @@ impl Sockets {
 
     /// connect(2): starts the handshake; later calls report its progress.
     fn connect(&mut self, engine: &mut dyn Engine, now: Instant, fd: i64) -> CallOutcome {
+        let remote = SocketAddr::new(peer_ip(self.ipv6), SCRIPT_PORT);
         let socket = self.socket(fd)?;
         let conn = match socket.handle {
             Handle::Fresh => {
-                let remote = SocketAddrV4::new(PEER_IP, SCRIPT_PORT).into();
                 let local_port = socket.bound.then_some(SCRIPT_PORT);
                 match engine.connect(now, remote, local_port) {
                     Ok(conn) => {

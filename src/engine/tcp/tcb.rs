@@ -330,9 +330,13 @@ impl Tcb {
         config: &StackConfig,
         shared: &StackShared,
     ) -> Tcb {
+        let stack_cfg = TcbConfig::from_stack(config);
         let cfg = TcbConfig {
             our_mss: config.mss_for(remote.ip()),
-            ..TcbConfig::from_stack(config)
+            // The offloading device cuts TCP over IPv4 only (GSO_TCPV4):
+            // IPv6 segments stay one MSS until it cuts IPv6 too.
+            offload_segment: stack_cfg.offload_segment.filter(|_| remote.is_ipv4()),
+            ..stack_cfg
         };
         let ip_tcp_headers = ip_tcp_headers(remote);
         let budget = &shared.budget;
