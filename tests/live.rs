@@ -567,7 +567,10 @@ fn start_line_says_the_mode_in_words(stack: &'static str) {
             let (mut server, line) = start_echo(stack, &["--mode", mode]);
             assert_eq!(
                 line,
-                format!("serving echo on 192.0.2.2:7 with {engine}, {words} — try: nc 192.0.2.2 7")
+                format!(
+                    "serving echo on 192.0.2.2:7 and [2001:db8::2]:7 with {engine}, {words} \
+                     — try: nc 192.0.2.2 7 or nc -6 2001:db8::2 7"
+                )
             );
             server
                 .terminate(SHORT)
