@@ -4,12 +4,12 @@
 //! Each call maps onto a smoltcp socket call; the mapping of smoltcp's
 //! results onto [`ApiError`] is the part worth reading.
 
-use std::net::SocketAddrV4;
+use std::net::{SocketAddr, SocketAddrV4};
 
 use smoltcp::socket::tcp::{RecvError, State};
 use smoltcp::wire::{IpAddress, IpListenEndpoint};
 
-use super::conn::{state_name, to_smol_duration, to_socket_addr, ConnSlot};
+use super::conn::{contract_addr, state_name, to_smol_duration, to_socket_addr, ConnSlot};
 use super::engine::{SmolEngine, EPHEMERAL_PORTS};
 use super::listener::{ListenerPool, PoolSocket};
 use super::readiness::conn_readiness;
@@ -47,11 +47,15 @@ impl SmolEngine {
         Err(ApiError::AddrNotAvailable)
     }
 
-    fn listen_on(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError> {
+    pub(super) fn listen_on(
+        &mut self,
+        local: SocketAddr,
+        backlog: usize,
+    ) -> Result<ListenerId, ApiError> {
         if backlog == 0 || local.port() == 0 {
             return Err(ApiError::InvalidInput);
         }
-        if !local.ip().is_unspecified() && *local.ip() != self.config.addr {
+        if !local.ip().is_unspecified() && !self.is_ours(local.ip()) {
             return Err(ApiError::AddrNotAvailable);
         }
         if self
@@ -119,24 +123,26 @@ impl SmolEngine {
         Ok(id)
     }
 
-    fn connect_to(
+    pub(super) fn connect_to(
         &mut self,
-        remote: SocketAddrV4,
+        remote: SocketAddr,
         local_port: Option<u16>,
     ) -> Result<ConnId, ApiError> {
         if remote.port() == 0 || remote.ip().is_unspecified() {
             return Err(ApiError::InvalidInput);
         }
+        // Our address of the remote's family: none, no way to reach it.
+        let local_ip = self.own_address_for(remote.ip())?;
         let port = match local_port {
             Some(0) | None => self.ephemeral_port()?,
             Some(port) if self.port_in_use(port) => return Err(ApiError::AddrInUse),
             Some(port) => port,
         };
-        let local = SocketAddrV4::new(self.config.addr, port);
+        let local = SocketAddr::new(local_ip, port);
         let mut socket = self.new_socket();
-        let remote_endpoint = (IpAddress::Ipv4(*remote.ip()), remote.port());
+        let remote_endpoint = (IpAddress::from(remote.ip()), remote.port());
         let local_endpoint = IpListenEndpoint {
-            addr: Some(IpAddress::Ipv4(self.config.addr)),
+            addr: Some(local_ip.into()),
             port,
         };
         socket
@@ -265,8 +271,8 @@ impl SmolEngine {
     fn info(&self, conn: ConnId) -> Result<ConnInfo, ApiError> {
         let slot = self.slot(conn)?;
         Ok(ConnInfo {
-            local: slot.local,
-            remote: slot.remote,
+            local: contract_addr(slot.local),
+            remote: contract_addr(slot.remote),
             state: state_name(self.socket(slot.handle).state()),
         })
     }
@@ -298,7 +304,7 @@ impl Engine for SmolEngine {
     }
 
     fn listen(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError> {
-        self.listen_on(local, backlog)
+        self.listen_on(local.into(), backlog)
     }
 
     fn accept(&mut self, listener: ListenerId) -> Result<ConnId, ApiError> {
@@ -316,7 +322,7 @@ impl Engine for SmolEngine {
         local_port: Option<u16>,
     ) -> Result<ConnId, ApiError> {
         self.now = self.now.max(now);
-        self.connect_to(remote, local_port)
+        self.connect_to(remote.into(), local_port)
     }
 
     fn connect_status(&self, conn: ConnId) -> Result<(), ApiError> {
