@@ -1,7 +1,7 @@
 //! The command line. Its names and defaults are a contract other tools rely
 //! on (scripts, tests, the README): change them only with care.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -108,10 +108,11 @@ pub struct ReplayArgs {
     /// Which TCP engine replays the stack's side.
     #[arg(long, value_enum, default_value_t = StackKind::Tuntcp)]
     pub stack: StackKind,
-    /// The recorded stack's address: packets to it are the peer's, packets
-    /// from it the stack's.
-    #[arg(long, default_value = "192.0.2.2")]
-    pub addr: Ipv4Addr,
+    /// The recorded stack's address, IPv4 or IPv6; repeat for both:
+    /// packets to it are the peer's, packets from it the stack's.
+    #[arg(long, value_name = "IP", value_parser = parse_stack_addr,
+          default_values = ["192.0.2.2", "2001:db8::2"])]
+    pub addr: Vec<IpAddr>,
     /// The application on the engine side. Default: what the capture
     /// shows, echo if the peer sent the first SYN, connect if the stack did.
     #[arg(long, value_enum)]
@@ -260,7 +261,7 @@ mod tests {
         assert_eq!(
             addresses.stack(),
             [
-                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+                "192.0.2.2".parse::<IpAddr>().unwrap(),
                 "2001:db8::2".parse::<IpAddr>().unwrap()
             ]
         );
