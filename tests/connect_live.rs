@@ -252,9 +252,8 @@ fn reset_on_close(stream: &TcpStream) {
     assert_eq!(rc, 0, "SO_LINGER: {}", std::io::Error::last_os_error());
 }
 
-// TODO(v6core merge): `families: [ipv4, ipv6]`.
 live_tests! {
-    families: [ipv4],
+    families: [ipv4, ipv6],
     stacks: [smoltcp, tuntcp],
     tests: [
         connect_exchanges_data_both_ways,

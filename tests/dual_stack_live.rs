@@ -6,9 +6,11 @@
 //! Every test runs in a private network namespace (common/netns.rs). They
 //! need root.
 
+#[macro_use]
 mod common;
 
 use std::process::Command;
+use std::thread;
 use std::time::Duration;
 
 use common::netns::*;
@@ -99,4 +101,36 @@ fn the_kernel_answers_ping6_on_its_side_of_tun0() {
             "{output}"
         );
     });
+}
+
+/// One stack, one dual-stack listener, clients of both families at once:
+/// 8 over IPv4 and 8 over IPv6, each echoing its own megabyte exactly.
+fn both_families_are_served_at_once(stack: &'static str) {
+    run_in_new_netns(move || {
+        let (_server, _) = start_echo(stack, &[]);
+        let v6 = thread::spawn(|| echo_concurrently_over(Family::V6, 8, 600));
+        echo_concurrently_over(Family::V4, 8, 500);
+        v6.join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    });
+}
+
+/// IPv6 addresses alone: IPv6 only, the kernel's side without IPv4.
+fn ipv6_addresses_alone_give_ipv6_only(stack: &'static str) {
+    run_in_new_netns(move || {
+        let (_server, line) = start_echo(stack, &["--addr", STACK_ADDR_V6]);
+        assert!(
+            line.starts_with("serving echo on [2001:db8::2]:7 with"),
+            "{line}"
+        );
+        assert!(line.ends_with("— try: nc -6 2001:db8::2 7"), "{line}");
+        let v4 = ip(&["-4", "addr", "show", "dev", "tun0"]);
+        assert!(!v4.contains("inet "), "{v4}");
+        echo_exactly_over(Family::V6, pattern(7, 100_000));
+    });
+}
+
+live_tests! {
+    stacks: [smoltcp, tuntcp],
+    tests: [both_families_are_served_at_once, ipv6_addresses_alone_give_ipv6_only]
 }

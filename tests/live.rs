@@ -927,9 +927,8 @@ fn ss_without_a_stack_says_so() {
 }
 
 // The same tests over each family (`ipv6::tuntcp::ping_is_answered`).
-// TODO(v6core merge): `families: [ipv4, ipv6]`.
 live_tests! {
-    families: [ipv4],
+    families: [ipv4, ipv6],
     stacks: [smoltcp, tuntcp],
     tests: [
         nc_line_is_echoed,

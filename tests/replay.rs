@@ -41,8 +41,11 @@ fn engines() -> Vec<Box<dyn Engine>> {
     let mut smoltcp = SmolConfig::new(STACK_ADDR);
     smoltcp.addr_v6 = Some(STACK_ADDR_V6);
     vec![
-        // TODO(v6core merge): `.with_ipv6(STACK_ADDR_V6)`.
-        Box::new(Stack::new(StackConfig::new(STACK_ADDR).with_fixed_secret())),
+        Box::new(Stack::new(
+            StackConfig::new(STACK_ADDR)
+                .with_fixed_secret()
+                .with_ipv6(STACK_ADDR_V6),
+        )),
         Box::new(SmolEngine::new(smoltcp)),
     ]
 }
@@ -96,11 +99,9 @@ fn replay_capture(name: &str) {
     replay_into(name, &capture(name), engines());
 }
 
-/// The same session over IPv6, into the engines that speak it.
-// TODO(v6core merge): into both engines, as `replay_capture`.
+/// The same session moved to IPv6 (`as_ipv6`), into every engine.
 fn replay_capture_over_ipv6(name: &str) {
-    let engines = engines().into_iter().filter(|e| e.name() == "smoltcp");
-    replay_into(name, &as_ipv6(&capture(name)), engines.collect());
+    replay_into(name, &as_ipv6(&capture(name)), engines());
 }
 
 fn replay_into(name: &str, capture: &Capture, engines: Vec<Box<dyn Engine>>) {
@@ -212,12 +213,14 @@ fn stack_as_client_server_closes_first() {
 }
 
 #[test]
-fn over_ipv6_echo_line_bulk_half_close_and_refused() {
+fn every_capture_moved_to_ipv6_replays_alike() {
     for name in [
         "echo-line.pcap",
         "bulk-200k.pcap",
         "half-close.pcap",
         "refused.pcap",
+        "client-closes-first.pcap",
+        "server-closes-first.pcap",
     ] {
         replay_capture_over_ipv6(name);
     }

@@ -18,8 +18,13 @@ pub fn run(args: &ReplayArgs) -> Result<(), String> {
     let (v4, v6) = engine_addresses(&args.addr);
     let engine: Box<dyn Engine> = match args.stack {
         // A replay is the same every run: the fixed ISN secret.
-        // TODO(v6core merge): `.with_ipv6(v6)` where v6 is Some.
-        StackKind::Tuntcp => Box::new(Stack::new(StackConfig::new(v4).with_fixed_secret())),
+        StackKind::Tuntcp => {
+            let mut config = StackConfig::new(v4).with_fixed_secret();
+            if let Some(v6) = v6 {
+                config = config.with_ipv6(v6);
+            }
+            Box::new(Stack::new(config))
+        }
         StackKind::Smoltcp => {
             let mut config = SmolConfig::new(v4);
             config.addr_v6 = v6;

@@ -57,7 +57,8 @@ pub fn start_stack(net: &NetArgs, addrs: &Addresses) -> Result<Stack, SetupError
 }
 
 /// Our engine's settings for this device: the MSS its MTU allows
-/// (RFC 9293 §3.7.1: MTU less 40 bytes of IPv4 and TCP headers) and, on a
+/// (RFC 9293 §3.7.1: MTU less 40 bytes of IPv4 and TCP headers; the
+/// engine takes 20 more off over IPv6) and, on a
 /// device that segments for us, segments as large as it takes.
 fn stack_config(net: &NetArgs, addrs: &Addresses, device: &dyn Device) -> StackConfig {
     let mut config = stack_config_for(addrs).with_random_secret();
@@ -79,11 +80,12 @@ fn stack_config(net: &NetArgs, addrs: &Addresses, device: &dyn Device) -> StackC
 }
 
 /// The one place the stack's addresses become our engine's settings.
-// TODO(v6core merge): `StackConfig::new(..).with_ipv6(v6)` once main has
-// it; until then our engine serves IPv4 only and the IPv6 address is
-// given to smoltcp alone.
 fn stack_config_for(addrs: &Addresses) -> StackConfig {
-    StackConfig::new(stack_v4(addrs))
+    let config = StackConfig::new(stack_v4(addrs));
+    match addrs.stack_v6 {
+        Some(v6) => config.with_ipv6(v6),
+        None => config,
+    }
 }
 
 /// The engines take one IPv4 address; an IPv6-only stack gets the

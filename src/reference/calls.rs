@@ -4,12 +4,12 @@
 //! Each call maps onto a smoltcp socket call; the mapping of smoltcp's
 //! results onto [`ApiError`] is the part worth reading.
 
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 
 use smoltcp::socket::tcp::{RecvError, State};
 use smoltcp::wire::{IpAddress, IpListenEndpoint};
 
-use super::conn::{contract_addr, state_name, to_smol_duration, to_socket_addr, ConnSlot};
+use super::conn::{state_name, to_smol_duration, to_socket_addr, ConnSlot};
 use super::engine::{SmolEngine, EPHEMERAL_PORTS};
 use super::listener::{ListenerPool, PoolSocket};
 use super::readiness::conn_readiness;
@@ -47,11 +47,7 @@ impl SmolEngine {
         Err(ApiError::AddrNotAvailable)
     }
 
-    pub(super) fn listen_on(
-        &mut self,
-        local: SocketAddr,
-        backlog: usize,
-    ) -> Result<ListenerId, ApiError> {
+    fn listen_on(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, ApiError> {
         if backlog == 0 || local.port() == 0 {
             return Err(ApiError::InvalidInput);
         }
@@ -123,7 +119,7 @@ impl SmolEngine {
         Ok(id)
     }
 
-    pub(super) fn connect_to(
+    fn connect_to(
         &mut self,
         remote: SocketAddr,
         local_port: Option<u16>,
@@ -271,8 +267,8 @@ impl SmolEngine {
     fn info(&self, conn: ConnId) -> Result<ConnInfo, ApiError> {
         let slot = self.slot(conn)?;
         Ok(ConnInfo {
-            local: contract_addr(slot.local),
-            remote: contract_addr(slot.remote),
+            local: slot.local,
+            remote: slot.remote,
             state: state_name(self.socket(slot.handle).state()),
         })
     }
@@ -285,6 +281,10 @@ impl Engine for SmolEngine {
 
     fn local_ip(&self) -> std::net::Ipv4Addr {
         self.config.addr
+    }
+
+    fn local_ip_v6(&self) -> Option<std::net::Ipv6Addr> {
+        self.config.addr_v6
     }
 
     fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
@@ -303,8 +303,8 @@ impl Engine for SmolEngine {
         self.on_timeout(now);
     }
 
-    fn listen(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError> {
-        self.listen_on(local.into(), backlog)
+    fn listen(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, ApiError> {
+        self.listen_on(local, backlog)
     }
 
     fn accept(&mut self, listener: ListenerId) -> Result<ConnId, ApiError> {
@@ -318,11 +318,11 @@ impl Engine for SmolEngine {
     fn connect(
         &mut self,
         now: Instant,
-        remote: SocketAddrV4,
+        remote: SocketAddr,
         local_port: Option<u16>,
     ) -> Result<ConnId, ApiError> {
         self.now = self.now.max(now);
-        self.connect_to(remote.into(), local_port)
+        self.connect_to(remote, local_port)
     }
 
     fn connect_status(&self, conn: ConnId) -> Result<(), ApiError> {

@@ -6,7 +6,7 @@
 //! `send` and `connect_status` must tell refused, reset and timed out apart.
 //! So every state change is observed here right after smoltcp runs.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use smoltcp::iface::SocketHandle;
@@ -95,16 +95,6 @@ pub fn to_smol_duration(duration: Duration) -> SmolDuration {
 /// Converts a smoltcp endpoint, of either family.
 pub fn to_socket_addr(endpoint: IpEndpoint) -> Option<SocketAddr> {
     Some(endpoint.into())
-}
-
-/// An address as the engine contract (`ConnInfo`, the `ss` view) still
-/// takes it: IPv4 only, an IPv6 address shown as 0.0.0.0.
-// TODO(v6core merge): goes once the contract speaks SocketAddr.
-pub fn contract_addr(addr: SocketAddr) -> SocketAddrV4 {
-    match addr {
-        SocketAddr::V4(v4) => v4,
-        SocketAddr::V6(v6) => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, v6.port()),
-    }
 }
 
 /// One connection the application holds a `ConnId` for.

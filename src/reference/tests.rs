@@ -1,6 +1,6 @@
 //! Two `SmolEngine`s wired back to back, on virtual time.
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use smoltcp::socket::tcp::{self, State};
@@ -15,8 +15,8 @@ const PORT: u16 = 7;
 const CLIENT_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
 const SERVER_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
 
-fn server_addr() -> SocketAddrV4 {
-    SocketAddrV4::new(SERVER_IP, PORT)
+fn server_addr() -> SocketAddr {
+    SocketAddr::from((SERVER_IP, PORT))
 }
 
 /// A client and a server engine joined by a perfect wire.
@@ -434,23 +434,23 @@ fn a_lost_fin_is_resent_even_after_duplicate_acks_of_the_data_before_it() {
 #[test]
 fn addresses_and_ports_are_checked() {
     let mut pair = Pair::new();
-    let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80);
+    let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 80));
     pair.server.listen(any, 4).unwrap();
     assert_eq!(
         pair.server.listen(server_addr(), 0),
         Err(ApiError::InvalidInput)
     );
     assert_eq!(
-        pair.server.listen(SocketAddrV4::new(SERVER_IP, 80), 4),
+        pair.server.listen(SocketAddr::from((SERVER_IP, 80)), 4),
         Err(ApiError::AddrInUse)
     );
-    let foreign = SocketAddrV4::new(Ipv4Addr::new(10, 9, 8, 7), 81);
+    let foreign = SocketAddr::from((Ipv4Addr::new(10, 9, 8, 7), 81));
     assert_eq!(
         pair.server.listen(foreign, 4),
         Err(ApiError::AddrNotAvailable)
     );
 
-    let target = SocketAddrV4::new(SERVER_IP, 80);
+    let target = SocketAddr::from((SERVER_IP, 80));
     let first = pair.client.connect(pair.now, target, None).unwrap();
     let second = pair.client.connect(pair.now, target, None).unwrap();
     let port = |pair: &Pair, conn| pair.client.conn_info(conn).unwrap().local.port();
@@ -462,7 +462,7 @@ fn addresses_and_ports_are_checked() {
         pair.client.connect(pair.now, target, Some(5000)),
         Err(ApiError::AddrInUse)
     );
-    let zero_port = SocketAddrV4::new(SERVER_IP, 0);
+    let zero_port = SocketAddr::from((SERVER_IP, 0));
     assert_eq!(
         pair.client.connect(pair.now, zero_port, None),
         Err(ApiError::InvalidInput)
@@ -547,7 +547,7 @@ fn an_ipv6_client_is_served_by_a_listener_on_the_unspecified_address() {
     let mut pair = Pair::dual_stack();
     let listener = pair.server.listen(server_addr_any(), 8).unwrap();
     let remote = SocketAddr::new(SERVER_IP6.into(), PORT);
-    let client = pair.client.connect_to(remote, None).unwrap();
+    let client = pair.client.connect(pair.now, remote, None).unwrap();
     pair.settle();
     assert_eq!(pair.client.connect_status(client), Ok(()));
     let server = pair.server.accept(listener).unwrap();
@@ -573,8 +573,8 @@ fn an_ipv6_client_is_served_by_a_listener_on_the_unspecified_address() {
     assert!(!pair.to_server_log.is_empty() && !pair.to_client_log.is_empty());
 }
 
-fn server_addr_any() -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT)
+fn server_addr_any() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::UNSPECIFIED, PORT))
 }
 
 /// Both families at once on one listener, each connection in its own.
@@ -584,7 +584,7 @@ fn one_listener_serves_both_families_at_once() {
     let listener = pair.server.listen(server_addr_any(), 8).unwrap();
     let v6 = pair
         .client
-        .connect_to(SocketAddr::new(SERVER_IP6.into(), PORT), None)
+        .connect(pair.now, SocketAddr::new(SERVER_IP6.into(), PORT), None)
         .unwrap();
     let v4 = pair.connect();
     pair.settle();
@@ -609,7 +609,7 @@ fn one_listener_serves_both_families_at_once() {
 fn a_closed_ipv6_port_is_refused() {
     let mut pair = Pair::dual_stack();
     let remote = SocketAddr::new(SERVER_IP6.into(), 9);
-    let client = pair.client.connect_to(remote, None).unwrap();
+    let client = pair.client.connect(pair.now, remote, None).unwrap();
     pair.settle();
     assert_eq!(
         pair.client.connect_status(client),
@@ -625,12 +625,12 @@ fn an_ipv4_only_engine_neither_connects_nor_answers_over_ipv6() {
     let mut pair = Pair::new();
     let remote = SocketAddr::new(SERVER_IP6.into(), PORT);
     assert_eq!(
-        pair.client.connect_to(remote, None),
+        pair.client.connect(pair.now, remote, None),
         Err(ApiError::NetworkUnreachable)
     );
     let mut dual = Pair::dual_stack();
     dual.client
-        .connect_to(remote, None)
+        .connect(dual.now, remote, None)
         .expect("the dual-stack client connects");
     let mut buf = [0u8; 1500];
     let len = dual.client.poll_transmit(dual.now, &mut buf).unwrap();

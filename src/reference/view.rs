@@ -3,7 +3,7 @@
 
 use smoltcp::socket::tcp::State;
 
-use super::conn::{contract_addr, state_name};
+use super::conn::state_name;
 use super::engine::SmolEngine;
 use crate::engine::api::Engine;
 use crate::engine::view::{ConnView, ListenerView, StackView};
@@ -16,8 +16,8 @@ impl SmolEngine {
             .map(|slot| {
                 let socket = self.socket(slot.handle);
                 ConnView {
-                    local: contract_addr(slot.local),
-                    remote: contract_addr(slot.remote),
+                    local: slot.local,
+                    remote: slot.remote,
                     state: state_name(socket.state()),
                     recv_queue: socket.recv_queue(),
                     send_queue: socket.send_queue(),
@@ -42,7 +42,7 @@ impl SmolEngine {
                     }
                 }
                 ListenerView {
-                    local: contract_addr(pool.local),
+                    local: pool.local,
                     backlog: pool.sockets.len(),
                     syn_queue,
                     accept_queue,

@@ -308,7 +308,7 @@ impl Sockets {
         let fd = fd_of(call);
         let backlog = call.args.get(1).and_then(Expr::as_int).unwrap_or(1).max(1) as usize;
         let socket = self.socket(fd)?;
-        match engine.listen(SocketAddrV4::new(STACK_IP, SCRIPT_PORT), backlog) {
+        match engine.listen(SocketAddrV4::new(STACK_IP, SCRIPT_PORT).into(), backlog) {
             Ok(listener) => {
                 socket.handle = Handle::Listener(listener);
                 returned(0)
@@ -339,7 +339,7 @@ impl Sockets {
         let socket = self.socket(fd)?;
         let conn = match socket.handle {
             Handle::Fresh => {
-                let remote = SocketAddrV4::new(PEER_IP, SCRIPT_PORT);
+                let remote = SocketAddrV4::new(PEER_IP, SCRIPT_PORT).into();
                 let local_port = socket.bound.then_some(SCRIPT_PORT);
                 match engine.connect(now, remote, local_port) {
                     Ok(conn) => {

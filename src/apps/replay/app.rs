@@ -9,8 +9,6 @@
 //! RST for unread data), and the handle lets the replay watch the
 //! connection's state through FIN-WAIT, LAST-ACK and TIME-WAIT.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-
 use super::recorded::{fin_position, stream_of, Recorded, SessionError};
 use super::session::Replay;
 use crate::engine::{ApiError, ConnId, Engine, ListenerId};
@@ -86,7 +84,7 @@ impl App {
                 let listener = match answered {
                     true => Some(
                         engine
-                            .listen(contract_listen_addr(recorded.stack_end), 8)
+                            .listen(recorded.stack_end, 8)
                             .map_err(|error| SessionError::Listen { port, error })?,
                     ),
                     false => None,
@@ -159,12 +157,7 @@ impl Replay {
             }
             App::Client { .. } => {
                 let port = Some(recorded.stack_end.port());
-                let connected = match recorded.peer_end {
-                    SocketAddr::V4(peer) => self.engine.connect(now, peer, port),
-                    // TODO(v6core merge): the contract takes SocketAddr.
-                    SocketAddr::V6(_) => Err(ApiError::NetworkUnreachable),
-                };
-                match connected {
+                match self.engine.connect(now, recorded.peer_end, port) {
                     Ok(conn) => {
                         self.view.conn = Some(conn);
                         self.note_app(now, format!("connect({})", recorded.peer_end));
@@ -259,16 +252,5 @@ impl Replay {
             self.note_app(now, "shutdown(write): no more to send".into());
         }
         written > 0 || shut_now
-    }
-}
-
-/// Where the echo server listens, as the engine contract takes it: the
-/// recorded address, or for IPv6 the unspecified address, which listens on
-/// both families (the contract speaks IPv4 only until v6core is merged).
-// TODO(v6core merge): pass the SocketAddr as it is.
-fn contract_listen_addr(stack_end: SocketAddr) -> SocketAddrV4 {
-    match stack_end {
-        SocketAddr::V4(v4) => v4,
-        SocketAddr::V6(v6) => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, v6.port()),
     }
 }

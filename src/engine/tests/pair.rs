@@ -4,7 +4,7 @@
 //! smoke test of everything working together.)
 
 use std::collections::VecDeque;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::engine::tcp::RecoveryStats;
@@ -99,7 +99,7 @@ impl Pair {
 
     /// The server listens on `port`, the client connects to it.
     pub(super) fn listen_and_connect(&mut self, port: u16) -> (ListenerId, ConnId) {
-        let address = SocketAddrV4::new(SERVER_IP, port);
+        let address = SocketAddr::from((SERVER_IP, port));
         let listener = self.server.listen(address, 4).unwrap();
         let client = self.client.connect(self.now, address, None).unwrap();
         (listener, client)
