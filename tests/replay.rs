@@ -212,6 +212,21 @@ fn stack_as_client_server_closes_first() {
     replay_capture("server-closes-first.pcap");
 }
 
+/// Sessions recorded over IPv6 (`record-captures.sh --families 6`).
+#[test]
+fn recorded_ipv6_sessions() {
+    for name in [
+        "echo-line-ipv6.pcap",
+        "bulk-200k-ipv6.pcap",
+        "half-close-ipv6.pcap",
+        "refused-ipv6.pcap",
+        "client-closes-first-ipv6.pcap",
+        "server-closes-first-ipv6.pcap",
+    ] {
+        replay_capture(name);
+    }
+}
+
 #[test]
 fn every_capture_moved_to_ipv6_replays_alike() {
     for name in [

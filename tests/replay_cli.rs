@@ -221,3 +221,22 @@ fn ladder_draws_the_four_way_close_as_arrows_on_both_stacks() {
         );
     }
 }
+
+/// A session recorded over IPv6 replays with the default --addr (both
+/// families), as server and as client, into both engines.
+#[test]
+fn ipv6_captures_replay_on_both_stacks() {
+    for stack in ["tuntcp", "smoltcp"] {
+        let text = transcript("echo-line-ipv6.pcap", stack);
+        assert_shows(
+            &text,
+            &[
+                &format!("into {stack} as the echo server on [2001:db8::2]:7"),
+                "stack: LISTEN on [2001:db8::2]:7",
+                "\"hello, tuntcp\\n\"",
+            ],
+        );
+        let text = transcript("client-closes-first-ipv6.pcap", stack);
+        assert_shows(&text, &["as the client, connecting to [2001:db8::1]:9000"]);
+    }
+}
