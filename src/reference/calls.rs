@@ -4,7 +4,7 @@
 //! Each call maps onto a smoltcp socket call; the mapping of smoltcp's
 //! results onto [`ApiError`] is the part worth reading.
 
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 
 use smoltcp::socket::tcp::{RecvError, State};
 use smoltcp::wire::{IpAddress, IpListenEndpoint};
@@ -47,11 +47,11 @@ impl SmolEngine {
         Err(ApiError::AddrNotAvailable)
     }
 
-    fn listen_on(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError> {
+    fn listen_on(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, ApiError> {
         if backlog == 0 || local.port() == 0 {
             return Err(ApiError::InvalidInput);
         }
-        if !local.ip().is_unspecified() && *local.ip() != self.config.addr {
+        if !local.ip().is_unspecified() && !self.is_ours(local.ip()) {
             return Err(ApiError::AddrNotAvailable);
         }
         if self
@@ -121,22 +121,24 @@ impl SmolEngine {
 
     fn connect_to(
         &mut self,
-        remote: SocketAddrV4,
+        remote: SocketAddr,
         local_port: Option<u16>,
     ) -> Result<ConnId, ApiError> {
         if remote.port() == 0 || remote.ip().is_unspecified() {
             return Err(ApiError::InvalidInput);
         }
+        // Our address of the remote's family: none, no way to reach it.
+        let local_ip = self.own_address_for(remote.ip())?;
         let port = match local_port {
             Some(0) | None => self.ephemeral_port()?,
             Some(port) if self.port_in_use(port) => return Err(ApiError::AddrInUse),
             Some(port) => port,
         };
-        let local = SocketAddrV4::new(self.config.addr, port);
+        let local = SocketAddr::new(local_ip, port);
         let mut socket = self.new_socket();
-        let remote_endpoint = (IpAddress::Ipv4(*remote.ip()), remote.port());
+        let remote_endpoint = (IpAddress::from(remote.ip()), remote.port());
         let local_endpoint = IpListenEndpoint {
-            addr: Some(IpAddress::Ipv4(self.config.addr)),
+            addr: Some(local_ip.into()),
             port,
         };
         socket
@@ -265,8 +267,8 @@ impl SmolEngine {
     fn info(&self, conn: ConnId) -> Result<ConnInfo, ApiError> {
         let slot = self.slot(conn)?;
         Ok(ConnInfo {
-            local: slot.local.into(),
-            remote: slot.remote.into(),
+            local: slot.local,
+            remote: slot.remote,
             state: state_name(self.socket(slot.handle).state()),
         })
     }
@@ -279,6 +281,10 @@ impl Engine for SmolEngine {
 
     fn local_ip(&self) -> std::net::Ipv4Addr {
         self.config.addr
+    }
+
+    fn local_ip_v6(&self) -> Option<std::net::Ipv6Addr> {
+        self.config.addr_v6
     }
 
     fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
@@ -298,8 +304,7 @@ impl Engine for SmolEngine {
     }
 
     fn listen(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, ApiError> {
-        // IPv4 only until the reference speaks IPv6 (issue 8, v6edge).
-        self.listen_on(v4_only(local)?, backlog)
+        self.listen_on(local, backlog)
     }
 
     fn accept(&mut self, listener: ListenerId) -> Result<ConnId, ApiError> {
@@ -317,7 +322,7 @@ impl Engine for SmolEngine {
         local_port: Option<u16>,
     ) -> Result<ConnId, ApiError> {
         self.now = self.now.max(now);
-        self.connect_to(v4_only(remote)?, local_port)
+        self.connect_to(remote, local_port)
     }
 
     fn connect_status(&self, conn: ConnId) -> Result<(), ApiError> {
@@ -385,18 +390,5 @@ impl Engine for SmolEngine {
 
     fn readiness(&self, handle: Watched) -> Option<Readiness> {
         self.readiness_of(handle)
-    }
-}
-
-/// The IPv4 address of `addr`; the reference has no IPv6 yet. `[::]`
-/// stands for `0.0.0.0` (a dual-stack bind).
-fn v4_only(addr: SocketAddr) -> Result<SocketAddrV4, ApiError> {
-    match addr {
-        SocketAddr::V4(v4) => Ok(v4),
-        SocketAddr::V6(v6) if v6.ip().is_unspecified() => Ok(SocketAddrV4::new(
-            std::net::Ipv4Addr::UNSPECIFIED,
-            v6.port(),
-        )),
-        SocketAddr::V6(_) => Err(ApiError::AddrNotAvailable),
     }
 }

@@ -84,7 +84,7 @@ impl App {
                 let listener = match answered {
                     true => Some(
                         engine
-                            .listen(recorded.stack_end.into(), 8)
+                            .listen(recorded.stack_end, 8)
                             .map_err(|error| SessionError::Listen { port, error })?,
                     ),
                     false => None,
@@ -157,7 +157,7 @@ impl Replay {
             }
             App::Client { .. } => {
                 let port = Some(recorded.stack_end.port());
-                match self.engine.connect(now, recorded.peer_end.into(), port) {
+                match self.engine.connect(now, recorded.peer_end, port) {
                     Ok(conn) => {
                         self.view.conn = Some(conn);
                         self.note_app(now, format!("connect({})", recorded.peer_end));
