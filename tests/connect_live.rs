@@ -2,7 +2,7 @@
 //! TUN device in a private network namespace, with the kernel's `nc` and
 //! `socat` (and plain kernel sockets) as servers. Every close order of
 //! `nc -N`, a reset, and `--trace`. They need root; each runs once per
-//! stack (`live_tests!`, common/mod.rs).
+//! stack and family (`live_tests!`, common/mod.rs: `ipv6::smoltcp::...`).
 
 #[macro_use]
 mod common;
@@ -17,12 +17,14 @@ use common::netns::*;
 
 /// `tuntcp connect` against a kernel listener: data both ways, then the
 /// client's FIN at stdin EOF, the server's close, and exit code 0.
-fn connect_exchanges_data_both_ways(stack: &'static str) {
+fn connect_exchanges_data_both_ways(stack: &'static str, family: Family) {
     run_in_new_netns(move || {
-        // 0.0.0.0: 192.0.2.1 exists only once tuntcp has configured tun0.
-        let listener = TcpListener::bind("0.0.0.0:9000").unwrap();
+        // 0.0.0.0 or [::]: 192.0.2.1 (2001:db8::1) exists only once
+        // tuntcp has configured tun0.
+        let listener = TcpListener::bind(family.any_socket(9000)).unwrap();
         let mut command = tuntcp_command();
-        command.args(["connect", "192.0.2.1:9000", "--stack", stack]);
+        let server = family.host_endpoint(9000);
+        command.args(["connect", &server, "--stack", stack]);
         let mut client = ChildGuard::spawn("tuntcp connect", command);
 
         let (accepted_tx, accepted_rx) = mpsc::channel();
@@ -80,15 +82,19 @@ fn connect_exchanges_data_both_ways(stack: &'static str) {
 /// `tuntcp connect` does; Debian's nc also ends as soon as the peer's FIN
 /// arrives) or `socat`, which keeps its other direction open after the
 /// peer's FIN (for `-t` seconds) and logs it ("socket 1 ... is at EOF").
-fn peer_listener(program: &str) -> ChildGuard {
+fn peer_listener(program: &str, family: Family) -> ChildGuard {
     let mut command = Command::new(program);
     let ready = match program {
         "nc" => {
-            command.args(["-v", "-n", "-N", "-l", "9000"]);
+            command.args([family.flag(), "-v", "-n", "-N", "-l", "9000"]);
             "Listening on"
         }
         _ => {
-            command.args(["-d", "-d", "-t", "30", "TCP-LISTEN:9000", "STDIO"]);
+            let listen = match family {
+                Family::V4 => "TCP4-LISTEN:9000",
+                Family::V6 => "TCP6-LISTEN:9000",
+            };
+            command.args(["-d", "-d", "-t", "30", listen, "STDIO"]);
             "listening on"
         }
     };
@@ -98,11 +104,13 @@ fn peer_listener(program: &str) -> ChildGuard {
     peer
 }
 
-/// `tuntcp -v connect 192.0.2.1:9000`: `-v` logs when stdin ends and when
-/// the peer's FIN arrives, which the tests wait for to order the closes.
-fn connect_client(stack: &str) -> ChildGuard {
+/// `tuntcp -v connect 192.0.2.1:9000` (or `[2001:db8::1]:9000`): `-v`
+/// logs when stdin ends and when the peer's FIN arrives, which the tests
+/// wait for to order the closes.
+fn connect_client(stack: &str, family: Family) -> ChildGuard {
     let mut command = tuntcp_command();
-    command.args(["-v", "connect", "192.0.2.1:9000", "--stack", stack]);
+    let server = family.host_endpoint(9000);
+    command.args(["-v", "connect", &server, "--stack", stack]);
     ChildGuard::spawn("tuntcp connect", command)
 }
 
@@ -129,12 +137,12 @@ fn write_and_close(mut stdin: std::process::ChildStdin, line: &[u8]) {
 /// The peer closes first, as `nc -N` in the issue: its line and FIN
 /// arrive, and `tuntcp connect` still sends its own stdin afterwards, then
 /// FIN (CLOSE-WAIT => LAST-ACK only when stdin ends), and both exit 0.
-fn connect_keeps_sending_after_the_peers_fin(stack: &'static str) {
+fn connect_keeps_sending_after_the_peers_fin(stack: &'static str, family: Family) {
     run_in_new_netns(move || {
-        let mut nc = peer_listener("nc");
+        let mut nc = peer_listener("nc", family);
         // nc sends its line, then FIN, once connected.
         write_and_close(nc.stdin(), b"from the kernel\n");
-        let mut client = connect_client(stack);
+        let mut client = connect_client(stack, family);
         let line = client.next_line(STARTUP_TIMEOUT);
         assert_eq!(line, Ok("from the kernel".to_string()));
         client
@@ -153,10 +161,10 @@ fn connect_keeps_sending_after_the_peers_fin(stack: &'static str) {
 
 /// Our stdin ends first: our line and FIN reach `nc`, which answers with
 /// its own FIN (Debian's nc quits on the peer's FIN), and both exit 0.
-fn connect_sends_fin_when_stdin_ends_and_nc_closes_too(stack: &'static str) {
+fn connect_sends_fin_when_stdin_ends_and_nc_closes_too(stack: &'static str, family: Family) {
     run_in_new_netns(move || {
-        let mut nc = peer_listener("nc");
-        let mut client = connect_client(stack);
+        let mut nc = peer_listener("nc", family);
+        let mut client = connect_client(stack, family);
         write_and_close(client.stdin(), b"from the stack\n");
         let received = nc.remaining_stdout(STARTUP_TIMEOUT);
         assert_eq!(received, Ok("from the stack\n".to_string()));
@@ -169,10 +177,10 @@ fn connect_sends_fin_when_stdin_ends_and_nc_closes_too(stack: &'static str) {
 /// Our stdin ends first and the peer keeps talking: once our FIN has
 /// arrived (socat logs it), what the peer sends is still printed until its
 /// own FIN; both exit 0.
-fn connect_keeps_printing_after_its_own_fin(stack: &'static str) {
+fn connect_keeps_printing_after_its_own_fin(stack: &'static str, family: Family) {
     run_in_new_netns(move || {
-        let mut socat = peer_listener("socat");
-        let mut client = connect_client(stack);
+        let mut socat = peer_listener("socat", family);
+        let mut client = connect_client(stack, family);
         let mut socat_stdin = socat.stdin();
         write_and_close(client.stdin(), b"from the stack\n");
         let line = socat.next_line(STARTUP_TIMEOUT);
@@ -192,10 +200,10 @@ fn connect_keeps_printing_after_its_own_fin(stack: &'static str) {
 
 /// A peer that resets the connection (close with SO_LINGER 0) makes
 /// `tuntcp connect` exit non-zero with a sentence saying so.
-fn connect_reports_a_reset(stack: &'static str) {
+fn connect_reports_a_reset(stack: &'static str, family: Family) {
     run_in_new_netns(move || {
-        let listener = TcpListener::bind("0.0.0.0:9000").unwrap();
-        let mut client = connect_client(stack);
+        let listener = TcpListener::bind(family.any_socket(9000)).unwrap();
+        let mut client = connect_client(stack, family);
         let (accepted_tx, accepted_rx) = mpsc::channel();
         thread::spawn(move || accepted_tx.send(listener.accept().map(|(s, _)| s)).ok());
         let mut server = accepted_rx
@@ -218,11 +226,9 @@ fn connect_reports_a_reset(stack: &'static str) {
             "a reset ended it with {}",
             describe(status)
         );
-        assert!(
-            stderr
-                .contains("tuntcp: connection to 192.0.2.1:9000 failed: connection reset by peer"),
-            "{stderr}"
-        );
+        let server = family.host_endpoint(9000);
+        let sentence = format!("tuntcp: connection to {server} failed: connection reset by peer");
+        assert!(stderr.contains(&sentence), "{stderr}");
     });
 }
 
@@ -247,6 +253,7 @@ fn reset_on_close(stream: &TcpStream) {
 }
 
 live_tests! {
+    families: [ipv4, ipv6],
     stacks: [smoltcp, tuntcp],
     tests: [
         connect_exchanges_data_both_ways,
@@ -265,7 +272,7 @@ fn connect_trace_records_the_active_open_and_close() {
     let path = unique_temp_path("live-connect-trace", "jsonl");
     let path_arg = path.to_str().unwrap().to_string();
     run_in_new_netns(move || {
-        let mut nc = peer_listener("nc");
+        let mut nc = peer_listener("nc", Family::V4);
         write_and_close(nc.stdin(), b"from the kernel\n");
         let mut command = tuntcp_command();
         command.args(["-v", "connect", "192.0.2.1:9000", "--trace", &path_arg]);

@@ -69,7 +69,7 @@ struct Peer {
 
 impl Peer {
     fn new(mut engine: Box<dyn Engine>) -> Peer {
-        let listener = engine.listen(ENGINE_ADDR, 4).expect("listen");
+        let listener = engine.listen(ENGINE_ADDR.into(), 4).expect("listen");
         Peer {
             engine,
             now: Instant::from_secs(1),

@@ -4,7 +4,10 @@
 //! sequence numbers, a SYN to the established tuple, a Christmas-tree
 //! packet and data without ACK, aimed at a kernel client's live echo
 //! connection. The stack must keep echoing that client exactly and serve a
-//! new client afterwards.
+//! new client afterwards. Over IPv6 as well (`ipv6::STACK::...`), with
+//! what only IPv6 has instead of the IPv4 header's faults: fragments, a
+//! chain of 20 extension headers, a jumbogram option, a routing header,
+//! Hop-by-Hop out of place, payload lengths that lie.
 //!
 //! A SYN flood (hping3 at full speed from a spoofed 192.0.2.9, every
 //! source port, bounded by `timeout`) while real kernel clients connect
@@ -17,6 +20,7 @@
 //! Every test runs in a private network namespace (common/netns.rs), so
 //! nothing is sent outside it. Needs root.
 
+#[macro_use]
 mod common;
 
 use std::io::{Read, Write};
@@ -39,17 +43,23 @@ fn expect_echo(stream: &mut std::net::TcpStream, data: &[u8]) {
     assert!(reply == data, "echo differs");
 }
 
-fn hostile_packets_do_not_disturb_a_live_client(stack: &'static str) {
+/// Bad packets of the family (hostile.py; with `--ipv6` also IPv6
+/// fragments, extension header chains, a jumbogram, lying payload
+/// lengths) leave a live client of that family and a new one served.
+fn hostile_packets_do_not_disturb_a_live_client(stack: &'static str, family: Family) {
     run_in_new_netns(move || {
         let capture = unique_temp_path("hostile", "pcap");
         let capture_arg = capture.to_str().unwrap().to_string();
         let (mut server, _) = start_echo(stack, &["--pcap", &capture_arg]);
-        let mut client = connect_to_stack(ECHO_PORT, SHORT);
+        let mut client = connect_to_stack_over(family, ECHO_PORT, SHORT);
         expect_echo(&mut client, b"before the attack\n");
         let sport = client.local_addr().unwrap().port().to_string();
 
         let mut scapy = Command::new("/usr/bin/python3");
         scapy.args([SCRIPT, "--sport", &sport]);
+        if family == Family::V6 {
+            scapy.arg("--ipv6");
+        }
         let (status, output) = run_with_input("scapy", scapy, b"", Duration::from_secs(120));
         assert!(
             status.success(),
@@ -61,7 +71,7 @@ fn hostile_packets_do_not_disturb_a_live_client(stack: &'static str) {
         let bulk: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
         expect_echo(&mut client, &bulk);
         expect_echo(&mut client, b"after the attack\n");
-        let mut second = connect_to_stack(ECHO_PORT, SHORT);
+        let mut second = connect_to_stack_over(family, ECHO_PORT, SHORT);
         expect_echo(&mut second, b"a new client\n");
         drop((client, second));
         server.terminate(SHORT).unwrap();
@@ -240,11 +250,6 @@ mod tuntcp {
         eprintln!("RST flood: {stop_line}");
     }
 
-    #[test]
-    fn hostile_packets_do_not_disturb_a_live_client() {
-        super::hostile_packets_do_not_disturb_a_live_client("tuntcp");
-    }
-
     /// The SYN queue fills within a millisecond of the flood; past it,
     /// every SYN gets a cookie and keeps no state, so real clients get
     /// theirs too. Without cookies, the queue stays full of spoofed
@@ -266,9 +271,8 @@ mod tuntcp {
     }
 }
 
-mod smoltcp {
-    #[test]
-    fn hostile_packets_do_not_disturb_a_live_client() {
-        super::hostile_packets_do_not_disturb_a_live_client("smoltcp");
-    }
+live_tests! {
+    families: [ipv4, ipv6],
+    stacks: [smoltcp, tuntcp],
+    tests: [hostile_packets_do_not_disturb_a_live_client]
 }

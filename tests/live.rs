@@ -11,6 +11,8 @@
 //! the bottom
 //! (`smoltcp::ping_is_answered`, ...); adding a stack is a one-word change
 //! there. Run one stack with `cargo test --release --test live smoltcp::`.
+//! Those that take a [`Family`] run once per family and stack too
+//! (`ipv4::smoltcp::ping_is_answered`, `ipv6::...`).
 
 #[macro_use]
 mod common;
@@ -363,14 +365,12 @@ fn tshark_summary(path: &Path) -> String {
 // The binary, once per stack.
 // ---------------------------------------------------------------------------
 
-fn nc_line_is_echoed(stack: &'static str) {
+fn nc_line_is_echoed(stack: &'static str, family: Family) {
     run_in_new_netns(move || {
         let (_server, banner) = start_echo(stack, &[]);
-        assert!(
-            banner.contains("192.0.2.2:7"),
-            "unexpected banner {banner:?}"
-        );
-        let line = nc_exchange(b"hello through tuntcp\n");
+        let serving = family.stack_socket(ECHO_PORT).to_string();
+        assert!(banner.contains(&serving), "unexpected banner {banner:?}");
+        let line = nc_exchange_over(family, b"hello through tuntcp\n");
         assert_eq!(line, "hello through tuntcp\n");
     });
 }
@@ -378,39 +378,52 @@ fn nc_line_is_echoed(stack: &'static str) {
 /// `nc -N` sends `input`, shuts its sending side at EOF and prints what
 /// comes back until the server closes.
 fn nc_exchange(input: &[u8]) -> String {
+    nc_exchange_over(Family::V4, input)
+}
+
+/// [`nc_exchange`] over `family` (`nc -4`, `nc -6`).
+fn nc_exchange_over(family: Family, input: &[u8]) -> String {
     let mut nc = Command::new("nc");
-    nc.args(["-N", "-w", "10", STACK_ADDR, &ECHO_PORT.to_string()]);
+    let port = ECHO_PORT.to_string();
+    nc.args([family.flag(), "-N", "-w", "10", family.stack_addr(), &port]);
     let (status, output) = run_with_input("nc", nc, input, Duration::from_secs(20));
     assert!(status.success(), "nc failed: {}", describe(status));
     output
 }
 
-fn ten_megabytes_are_echoed_exactly(stack: &'static str) {
+fn ten_megabytes_are_echoed_exactly(stack: &'static str, family: Family) {
     run_in_new_netns(move || {
         let (_server, _) = start_echo(stack, &[]);
-        echo_exactly(pattern(1, 10 * MEGABYTE));
+        echo_exactly_over(family, pattern(1, 10 * MEGABYTE));
     });
 }
 
-fn sixty_four_concurrent_clients_are_echoed_exactly(stack: &'static str) {
+fn sixty_four_concurrent_clients_are_echoed_exactly(stack: &'static str, family: Family) {
     run_in_new_netns(move || {
         let (_server, _) = start_echo(stack, &[]);
-        echo_concurrently(64, 100);
+        echo_concurrently_over(family, 64, 100);
     });
 }
 
-fn ping_is_answered(stack: &'static str) {
+/// `ping -4` / `ping -6`: ICMP echo (RFC 792) or ICMPv6 echo (RFC 4443).
+fn ping_is_answered(stack: &'static str, family: Family) {
     run_in_new_netns(move || {
         let (_server, _) = start_echo(stack, &[]);
-        let output = run_ok("ping", &["-c", "1", "-W", "2", STACK_ADDR], SHORT);
+        let output = ping_once(family);
         assert!(output.contains("1 received"), "{output}");
     });
 }
 
-fn closed_port_is_refused(stack: &'static str) {
+fn ping_once(family: Family) -> String {
+    let args = [family.flag(), "-c", "1", "-W", "2", family.stack_addr()];
+    run_ok("ping", &args, SHORT)
+}
+
+/// A SYN to a port nobody listens on gets RST (RFC 9293 §3.10.7.1).
+fn closed_port_is_refused(stack: &'static str, family: Family) {
     run_in_new_netns(move || {
         let (_server, _) = start_echo(stack, &[]);
-        let addr: SocketAddr = format!("{STACK_ADDR}:9").parse().unwrap();
+        let addr = family.stack_socket(9);
         let err = TcpStream::connect_timeout(&addr, SHORT).expect_err("port 9 should be closed");
         assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
     });
@@ -567,7 +580,10 @@ fn start_line_says_the_mode_in_words(stack: &'static str) {
             let (mut server, line) = start_echo(stack, &["--mode", mode]);
             assert_eq!(
                 line,
-                format!("serving echo on 192.0.2.2:7 with {engine}, {words} — try: nc 192.0.2.2 7")
+                format!(
+                    "serving echo on 192.0.2.2:7 and [2001:db8::2]:7 with {engine}, {words} \
+                     — try: nc 192.0.2.2 7 or nc -6 2001:db8::2 7"
+                )
             );
             server
                 .terminate(SHORT)
@@ -577,14 +593,16 @@ fn start_line_says_the_mode_in_words(stack: &'static str) {
 }
 
 /// `--pcap FILE` leaves a capture that tshark decodes with every checksum
-/// correct, flushed by the SIGTERM shutdown.
-fn pcap_capture_decodes_cleanly(stack: &'static str) {
+/// correct, flushed by the SIGTERM shutdown; an IPv6 session shows as
+/// TCP over IPv6 (link type RAW carries both).
+fn pcap_capture_decodes_cleanly(stack: &'static str, family: Family) {
     let path = unique_temp_path("live-capture", "pcap");
     let path_arg = path.to_str().unwrap().to_string();
     run_in_new_netns(move || {
         let (mut server, _) = start_echo(stack, &["--pcap", &path_arg]);
-        assert_eq!(nc_exchange(b"captured line\n"), "captured line\n");
-        run_ok("ping", &["-c", "1", "-W", "2", STACK_ADDR], SHORT);
+        let line = nc_exchange_over(family, b"captured line\n");
+        assert_eq!(line, "captured line\n");
+        ping_once(family);
         let status = server
             .terminate(SHORT)
             .unwrap_or_else(|why| panic!("{why}"));
@@ -595,10 +613,13 @@ fn pcap_capture_decodes_cleanly(stack: &'static str) {
         );
     });
     let summary = tshark_summary(&path);
-    assert!(
-        summary.contains("192.0.2.2 → 192.0.2.1") || summary.contains("192.0.2.2 -> 192.0.2.1"),
-        "{summary}"
-    );
+    // A TCP segment from the stack to the kernel, over the family's IP.
+    let (from, to) = (family.stack_addr(), family.host_addr());
+    let from_stack = |line: &&str| {
+        (line.contains(&format!("{from} → {to} ")) || line.contains(&format!("{from} -> {to} ")))
+            && line.contains(" TCP ")
+    };
+    assert!(summary.lines().any(|line| from_stack(&line)), "{summary}");
     assert!(
         summary.contains("[SYN]") && summary.contains("[FIN"),
         "handshake or close missing:\n{summary}"
@@ -905,7 +926,9 @@ fn ss_without_a_stack_says_so() {
     });
 }
 
+// The same tests over each family (`ipv6::tuntcp::ping_is_answered`).
 live_tests! {
+    families: [ipv4, ipv6],
     stacks: [smoltcp, tuntcp],
     tests: [
         nc_line_is_echoed,
@@ -913,11 +936,17 @@ live_tests! {
         sixty_four_concurrent_clients_are_echoed_exactly,
         ping_is_answered,
         closed_port_is_refused,
+        pcap_capture_decodes_cleanly,
+    ]
+}
+
+live_tests! {
+    stacks: [smoltcp, tuntcp],
+    tests: [
         iterative_mode_serves_clients_one_after_another,
         threaded_mode_serves_concurrent_clients,
         start_line_says_the_mode_in_words,
         ss_shows_the_listener_and_a_live_connection,
-        pcap_capture_decodes_cleanly,
         netem_loss_5_percent,
         netem_reordering,
         netem_duplication,

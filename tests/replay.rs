@@ -14,31 +14,63 @@
 //! The replay itself (ACK rewriting, the application, the comparison) is
 //! `tuntcp::apps::replay`, which `tuntcp replay FILE` uses too.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use tuntcp::apps::replay::{
     first_wrong_payload, outcome, stream_of, AppKind, Placed, Recorded, Replay,
 };
-use tuntcp::device::replay::Capture;
+use tuntcp::device::replay::{Capture, CapturedPacket};
 use tuntcp::engine::{Engine, Stack, StackConfig};
 use tuntcp::reference::{SmolConfig, SmolEngine};
 
-/// The recorded stack's address in every capture (the project's default).
+/// The recorded stack's addresses in every capture (the project's defaults).
 const STACK_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+const STACK_ADDR_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+const STACK_ADDRS: &[IpAddr] = &[IpAddr::V4(STACK_ADDR), IpAddr::V6(STACK_ADDR_V6)];
 
 fn capture(name: &str) -> Capture {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("captures")
         .join(name);
-    Capture::read(&path, STACK_ADDR).unwrap_or_else(|err| panic!("{name}: {err}"))
+    Capture::read(&path, STACK_ADDRS).unwrap_or_else(|err| panic!("{name}: {err}"))
 }
 
+/// Both engines, dual-stack.
 fn engines() -> Vec<Box<dyn Engine>> {
+    let mut smoltcp = SmolConfig::new(STACK_ADDR);
+    smoltcp.addr_v6 = Some(STACK_ADDR_V6);
     vec![
-        Box::new(Stack::new(StackConfig::new(STACK_ADDR).with_fixed_secret())),
-        Box::new(SmolEngine::new(SmolConfig::new(STACK_ADDR))),
+        Box::new(Stack::new(
+            StackConfig::new(STACK_ADDR)
+                .with_fixed_secret()
+                .with_ipv6(STACK_ADDR_V6),
+        )),
+        Box::new(SmolEngine::new(smoltcp)),
     ]
+}
+
+/// `capture` as if it had crossed IPv6 (RFC 8200): each packet's TCP
+/// segment, unchanged, behind an IPv6 header from 2001:db8::X for
+/// 192.0.2.X, its checksum over the IPv6 pseudo-header.
+fn as_ipv6(capture: &Capture) -> Capture {
+    let to_v6 = |v4: [u8; 4]| Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, v4[3].into()).octets();
+    let packets = capture.packets.iter().map(|packet| {
+        let (ip, rest) = etherparse::Ipv4Header::from_slice(&packet.bytes).unwrap();
+        let tcp_len = usize::from(ip.total_len) - ip.header_len();
+        let (tcp, payload) = etherparse::TcpHeader::from_slice(&rest[..tcp_len]).unwrap();
+        let builder = etherparse::PacketBuilder::ipv6(to_v6(ip.source), to_v6(ip.destination), 64);
+        let mut bytes = Vec::new();
+        builder.tcp_header(tcp).write(&mut bytes, payload).unwrap();
+        CapturedPacket {
+            bytes,
+            ..packet.clone()
+        }
+    });
+    Capture {
+        stack_addrs: capture.stack_addrs.clone(),
+        packets: packets.collect(),
+    }
 }
 
 /// The recorded session, or the test fails saying why.
@@ -64,14 +96,22 @@ fn replayed(engine: Box<dyn Engine>, capture: &Capture, recorded: &Recorded) -> 
 
 /// Replays `name` into every engine and checks the outcome.
 fn replay_capture(name: &str) {
-    let capture = capture(name);
-    let recorded = recorded(name, &capture);
+    replay_into(name, &capture(name), engines());
+}
+
+/// The same session moved to IPv6 (`as_ipv6`), into every engine.
+fn replay_capture_over_ipv6(name: &str) {
+    replay_into(name, &as_ipv6(&capture(name)), engines());
+}
+
+fn replay_into(name: &str, capture: &Capture, engines: Vec<Box<dyn Engine>>) {
+    let recorded = recorded(name, capture);
     let recorded_out = outcome(&recorded.stack, &recorded.peer);
     let stack_stream = stream(&recorded.stack, "recorded stack");
     let peer_stream = stream(&recorded.peer, "recorded peer");
-    for engine in engines() {
+    for engine in engines {
         let engine_name = engine.name();
-        let replay = replayed(engine, &capture, &recorded);
+        let replay = replayed(engine, capture, &recorded);
         let context = format!("{name} replayed into {engine_name}");
         if let Some(problem) = first_wrong_payload(&replay.emitted, &stack_stream) {
             panic!("{context}: {problem}");
@@ -170,6 +210,35 @@ fn stack_as_client_closes_first() {
 #[test]
 fn stack_as_client_server_closes_first() {
     replay_capture("server-closes-first.pcap");
+}
+
+/// Sessions recorded over IPv6 (`record-captures.sh --families 6`).
+#[test]
+fn recorded_ipv6_sessions() {
+    for name in [
+        "echo-line-ipv6.pcap",
+        "bulk-200k-ipv6.pcap",
+        "half-close-ipv6.pcap",
+        "refused-ipv6.pcap",
+        "client-closes-first-ipv6.pcap",
+        "server-closes-first-ipv6.pcap",
+    ] {
+        replay_capture(name);
+    }
+}
+
+#[test]
+fn every_capture_moved_to_ipv6_replays_alike() {
+    for name in [
+        "echo-line.pcap",
+        "bulk-200k.pcap",
+        "half-close.pcap",
+        "refused.pcap",
+        "client-closes-first.pcap",
+        "server-closes-first.pcap",
+    ] {
+        replay_capture_over_ipv6(name);
+    }
 }
 
 /// The replay must be able to fail: a recording whose stack sent other

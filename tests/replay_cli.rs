@@ -221,3 +221,18 @@ fn ladder_draws_the_four_way_close_as_arrows_on_both_stacks() {
         );
     }
 }
+
+/// A session recorded over IPv6 replays with the default --addr (both
+/// families), as server and as client, into both engines.
+#[test]
+fn ipv6_captures_replay_on_both_stacks() {
+    for stack in ["tuntcp", "smoltcp"] {
+        let server = transcript("echo-line-ipv6.pcap", stack);
+        let serving = format!("into {stack} as the echo server on [2001:db8::2]:7");
+        let line = r#"kernel -> stack  [PSH,ACK] seq=1 ack=1 win=64 len=14"#;
+        assert_in_order(&server, &[&serving, "LISTEN on [2001:db8::2]:7", line]);
+        let client = transcript("client-closes-first-ipv6.pcap", stack);
+        let connecting = "as the client, connecting to [2001:db8::1]:9000";
+        assert_shows(&client, &[connecting, "did what the recorded stack did"]);
+    }
+}

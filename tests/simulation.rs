@@ -42,11 +42,11 @@ impl EchoRun {
         rng.fill(&mut data);
         let listener = sim
             .server
-            .listen(server_addr(ECHO_PORT), 4)
+            .listen(server_addr(ECHO_PORT).into(), 4)
             .map_err(|e| format!("listen: {e}"))?;
         let client = sim
             .client
-            .connect(sim.now, server_addr(ECHO_PORT), None)
+            .connect(sim.now, server_addr(ECHO_PORT).into(), None)
             .map_err(|e| format!("connect: {e}"))?;
         Ok(EchoRun {
             rng,
@@ -357,7 +357,7 @@ fn a_stuck_run_fails_with_its_seed_instead_of_hanging() {
     let mut sim = Sim::new(pairing, link, 42);
     let conn = sim
         .client
-        .connect(sim.now, server_addr(ECHO_PORT), None)
+        .connect(sim.now, server_addr(ECHO_PORT).into(), None)
         .unwrap();
     let limits = Limits {
         virtual_time: Duration::from_secs(30),

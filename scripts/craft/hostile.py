@@ -2,9 +2,10 @@
 """Sends crafted bad packets to a tuntcp stack (tests/hostile_live.rs).
 
 Run only inside the network namespace a test created: it sends from
-192.0.2.1 to 192.0.2.2 through whatever route the namespace has.
+192.0.2.1 to 192.0.2.2 (with --ipv6: from 2001:db8::1 to 2001:db8::2)
+through whatever route the namespace has.
 
-  /usr/bin/python3 scripts/craft/hostile.py --sport PORT [--dport 7]
+  /usr/bin/python3 scripts/craft/hostile.py --sport PORT [--dport 7] [--ipv6]
 
 PORT is the local port of the kernel client whose echo connection must
 survive. Each packet is one kind of bad input; the stack must drop it (or
@@ -13,24 +14,58 @@ answer it harmlessly) and keep echoing that client.
 import argparse
 import random
 
-from scapy.all import IP, TCP, Raw, conf, fragment, send  # noqa: E402
+from scapy.all import (  # noqa: E402
+    IP, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
+    IPv6ExtHdrRouting, Jumbo, TCP, Raw, conf, fragment, fragment6, send,
+)
 
 SRC = "192.0.2.1"
 DST = "192.0.2.2"
+SRC6 = "2001:db8::1"
+DST6 = "2001:db8::2"
 
 
-def hostile_packets(sport, dport, rng):
-    """(name, packet) pairs; every kind the test brief lists."""
-    seq = rng.getrandbits(32)
-    ack = rng.getrandbits(32)
-    tcp = lambda **kw: TCP(sport=sport, dport=dport, seq=seq, ack=ack, **kw)
-    ip = lambda **kw: IP(src=SRC, dst=DST, **kw)
+def ipv4_only_packets(ip, tcp):
+    """Bad input only IPv4 has: its header checksum, its fragments."""
     yield "bad IP checksum", ip(chksum=0xDEAD) / tcp(flags="PA") / Raw(b"x" * 10)
-    yield "bad TCP checksum", ip() / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags="PA", chksum=0xBEEF) / Raw(b"y" * 10)
     big = ip() / tcp(flags="PA") / Raw(b"f" * 1200)
     for i, frag in enumerate(fragment(big, fragsize=400)):
         yield "fragment %d" % i, frag
     yield "more-fragments flag alone", ip(flags="MF") / tcp(flags="PA") / Raw(b"m" * 8)
+    yield "IP total length lies", ip(len=1000) / tcp(flags="PA") / Raw(b"short")
+
+
+def ipv6_only_packets(ip, tcp):
+    """Bad input only IPv6 has (RFC 8200): fragments, extension header
+    chains, a jumbogram option, a routing header, a payload length that
+    lies either way."""
+    big = ip() / IPv6ExtHdrFragment() / tcp(flags="PA") / Raw(b"f" * 1200)
+    for i, frag in enumerate(fragment6(big, 500)):
+        yield "IPv6 fragment %d" % i, frag
+    yield "atomic fragment", ip() / IPv6ExtHdrFragment() / tcp(flags="PA") / Raw(b"a" * 8)
+    chain = ip()
+    for _ in range(20):
+        chain = chain / IPv6ExtHdrDestOpt()
+    yield "20 destination options headers", chain / tcp(flags="PA") / Raw(b"c" * 8)
+    yield "jumbogram option", ip(plen=0) / IPv6ExtHdrHopByHop(options=[Jumbo(jumboplen=100000)]) / tcp(flags="PA") / Raw(b"j" * 8)
+    yield "hop-by-hop not first", ip() / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / tcp(flags="PA") / Raw(b"h" * 8)
+    yield "routing header type 0", ip() / IPv6ExtHdrRouting(type=0, addresses=[SRC6]) / tcp(flags="PA") / Raw(b"r" * 8)
+    yield "payload length past the end", ip(plen=1000) / tcp(flags="PA") / Raw(b"short")
+    yield "payload length inside the TCP header", ip(plen=8) / tcp(flags="PA") / Raw(b"cut")
+
+
+def hostile_packets(sport, dport, rng, ipv6=False):
+    """(name, packet) pairs; every kind the test brief lists."""
+    seq = rng.getrandbits(32)
+    ack = rng.getrandbits(32)
+    tcp = lambda **kw: TCP(sport=sport, dport=dport, seq=seq, ack=ack, **kw)
+    if ipv6:
+        ip = lambda **kw: IPv6(src=SRC6, dst=DST6, **kw)
+        yield from ipv6_only_packets(ip, tcp)
+    else:
+        ip = lambda **kw: IP(src=SRC, dst=DST, **kw)
+        yield from ipv4_only_packets(ip, tcp)
+    yield "bad TCP checksum", ip() / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags="PA", chksum=0xBEEF) / Raw(b"y" * 10)
     for length in (0, 1, 255):
         # kind 2 (MSS) with an illegal length byte, built by hand.
         yield "option length %d" % length, ip() / tcp(flags="A", options=[]) / Raw(bytes([2, length, 5, 0xB4]))
@@ -46,7 +81,6 @@ def hostile_packets(sport, dport, rng):
     yield "data without ACK, new port", ip() / TCP(sport=sport ^ 0x5555, dport=dport, seq=seq, flags="P") / Raw(b"nope")
     yield "SYN+FIN", ip() / tcp(flags="SF")
     yield "header length 15 past the end", ip() / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags="A", dataofs=15)
-    yield "IP total length lies", ip(len=1000) / tcp(flags="PA") / Raw(b"short")
     yield "window 0 wrong seq", ip() / tcp(flags="A", window=0)
 
 
@@ -56,12 +90,13 @@ def main():
     parser.add_argument("--dport", type=int, default=7)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ipv6", action="store_true", help="from 2001:db8::1 to 2001:db8::2")
     args = parser.parse_args()
     conf.verb = 0
     rng = random.Random(args.seed)
     sent = 0
     for _ in range(args.rounds):
-        for name, packet in hostile_packets(args.sport, args.dport, rng):
+        for name, packet in hostile_packets(args.sport, args.dport, rng, args.ipv6):
             send(packet)
             sent += 1
     print("sent %d hostile packets" % sent, flush=True)

@@ -146,9 +146,9 @@ fn ms(d: Duration) -> String {
 mod tests {
     use super::*;
     use crate::engine::IpStats;
-    use std::net::SocketAddrV4;
+    use std::net::SocketAddr;
 
-    fn addr(s: &str) -> SocketAddrV4 {
+    fn addr(s: &str) -> SocketAddr {
         s.parse().unwrap()
     }
 

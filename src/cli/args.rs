@@ -1,12 +1,13 @@
 //! The command line. Its names and defaults are a contract other tools rely
 //! on (scripts, tests, the README): change them only with care.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::IpAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tuntcp::device::Impairment;
+
+pub use super::addresses::{parse_stack_addr, Addresses, Cidr};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -91,8 +92,10 @@ pub struct EchoArgs {
 
 #[derive(Args, Debug)]
 pub struct ConnectArgs {
-    /// Server to connect to, e.g. 192.0.2.1:9000 (the host side).
-    pub remote: SocketAddrV4,
+    /// Server to connect to: IP:PORT, [IPv6]:PORT or HOST:PORT, e.g.
+    /// 192.0.2.1:9000 or [2001:db8::1]:9000 (the host side).
+    #[arg(value_name = "ADDRESS:PORT")]
+    pub remote: String,
     #[command(flatten)]
     pub net: NetArgs,
 }
@@ -105,10 +108,11 @@ pub struct ReplayArgs {
     /// Which TCP engine replays the stack's side.
     #[arg(long, value_enum, default_value_t = StackKind::Tuntcp)]
     pub stack: StackKind,
-    /// The recorded stack's address: packets to it are the peer's, packets
-    /// from it the stack's.
-    #[arg(long, default_value = "192.0.2.2")]
-    pub addr: Ipv4Addr,
+    /// The recorded stack's address, IPv4 or IPv6; repeat for both:
+    /// packets to it are the peer's, packets from it the stack's.
+    #[arg(long, value_name = "IP", value_parser = parse_stack_addr,
+          default_values = ["192.0.2.2", "2001:db8::2"])]
+    pub addr: Vec<IpAddr>,
     /// The application on the engine side. Default: what the capture
     /// shows, echo if the peer sent the first SYN, connect if the stack did.
     #[arg(long, value_enum)]
@@ -133,15 +137,21 @@ pub struct NetArgs {
     /// The TUN device, created if absent.
     #[arg(long, default_value = "tun0")]
     pub iface: String,
-    /// Address and prefix given to the kernel's side of the TUN device.
-    #[arg(long, default_value = "192.0.2.1/24")]
-    pub host_addr: Cidr,
+    /// Address and prefix given to the kernel's side of the TUN device,
+    /// IPv4 or IPv6 (IPv6 without duplicate address detection, usable at
+    /// once); repeat for both families. [default: 192.0.2.1/24 and
+    /// 2001:db8::1/64, or those of the families --addr names]
+    #[arg(long, value_name = "CIDR")]
+    pub host_addr: Vec<Cidr>,
     /// Use the interface exactly as it is (no address, no link up).
     #[arg(long)]
     pub no_configure: bool,
-    /// The stack's own address.
-    #[arg(long, default_value = "192.0.2.2")]
-    pub addr: Ipv4Addr,
+    /// The stack's own address, IPv4 or IPv6; repeat for both, one of each
+    /// family at most. Only the families given are served: --addr
+    /// 192.0.2.2 alone is IPv4 only. [default: 192.0.2.2 and 2001:db8::2,
+    /// or those of the families --host-addr names]
+    #[arg(long, value_name = "IP", value_parser = parse_stack_addr)]
+    pub addr: Vec<IpAddr>,
     /// Which TCP engine serves: ours, or smoltcp (the reference).
     #[arg(long, value_enum, default_value_t = StackKind::Tuntcp)]
     pub stack: StackKind,
@@ -233,44 +243,10 @@ pub enum StackKind {
     Smoltcp,
 }
 
-/// An IPv4 address with a prefix length, as in `192.0.2.1/24`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cidr {
-    pub addr: Ipv4Addr,
-    pub prefix_len: u8,
-}
-
-impl Cidr {
-    /// Whether `ip` is in this network.
-    pub fn contains(&self, ip: Ipv4Addr) -> bool {
-        let mask = u32::MAX
-            .checked_shl(32 - u32::from(self.prefix_len))
-            .unwrap_or(0);
-        u32::from(ip) & mask == u32::from(self.addr) & mask
-    }
-}
-
-impl FromStr for Cidr {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Cidr, String> {
-        let (addr, prefix) = text
-            .split_once('/')
-            .ok_or_else(|| format!("'{text}' is not ADDRESS/PREFIX, e.g. 192.0.2.1/24"))?;
-        let addr = addr
-            .parse()
-            .map_err(|_| format!("'{addr}' is not an IPv4 address"))?;
-        let prefix_len = prefix
-            .parse::<u8>()
-            .ok()
-            .filter(|p| (1..=30).contains(p))
-            .ok_or_else(|| format!("prefix '/{prefix}' must be a number from 1 to 30"))?;
-        Ok(Cidr { addr, prefix_len })
-    }
-}
-
-impl std::fmt::Display for Cidr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix_len)
+impl NetArgs {
+    /// The stack's and the kernel side's addresses these options ask for.
+    pub fn addresses(&self) -> Result<Addresses, String> {
+        Addresses::resolve(&self.addr, &self.host_addr, !self.no_configure, &self.iface)
     }
 }
 
@@ -279,35 +255,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cidr_parses_and_rejects_with_reasons() {
-        let cidr: Cidr = "192.0.2.1/24".parse().unwrap();
-        assert_eq!(cidr.addr, Ipv4Addr::new(192, 0, 2, 1));
-        assert_eq!(cidr.prefix_len, 24);
-        assert!(cidr.contains(Ipv4Addr::new(192, 0, 2, 2)));
-        assert!(!cidr.contains(Ipv4Addr::new(192, 0, 3, 2)));
-        assert!("192.0.2.1"
-            .parse::<Cidr>()
-            .unwrap_err()
-            .contains("ADDRESS/PREFIX"));
-        assert!("192.0.2.999/24"
-            .parse::<Cidr>()
-            .unwrap_err()
-            .contains("not an IPv4"));
-        assert!("192.0.2.1/33"
-            .parse::<Cidr>()
-            .unwrap_err()
-            .contains("1 to 30"));
-    }
-
-    #[test]
     fn defaults_are_the_documented_contract() {
         let cli = Cli::try_parse_from(["tuntcp", "echo"]).unwrap();
         let Command::Echo(echo) = cli.command else {
             panic!("not echo")
         };
         assert_eq!(echo.net.iface, "tun0");
-        assert_eq!(echo.net.host_addr.to_string(), "192.0.2.1/24");
-        assert_eq!(echo.net.addr, Ipv4Addr::new(192, 0, 2, 2));
+        let addresses = echo.net.addresses().unwrap();
+        let host: Vec<String> = addresses.host().iter().map(Cidr::to_string).collect();
+        assert_eq!(host, ["192.0.2.1/24", "2001:db8::1/64"]);
+        assert_eq!(
+            addresses.stack(),
+            [
+                "192.0.2.2".parse::<IpAddr>().unwrap(),
+                "2001:db8::2".parse::<IpAddr>().unwrap()
+            ]
+        );
         assert_eq!(echo.port, 7);
         assert_eq!(echo.backlog, 128);
         assert_eq!(

@@ -2,8 +2,11 @@
 //! give the kernel's side its address, wrap it in a pcap tap and an
 //! impairment, start the chosen engine.
 
+use std::net::{IpAddr, Ipv4Addr};
 use tuntcp::device::impair::{ImpairedDevice, Impairment};
+
 use tuntcp::device::netconfig::configure_host_side;
+use tuntcp::device::netconfig_v6::{configure_host_side_v6, IPV6_MIN_MTU};
 use tuntcp::device::pcap::PcapTap;
 use tuntcp::device::tun::TunDevice;
 use tuntcp::device::tun_offload::OffloadTunDevice;
@@ -13,25 +16,31 @@ use tuntcp::engine::{CongestionControl, Engine, StackConfig};
 use tuntcp::reference::{SmolConfig, SmolEngine};
 use tuntcp::socket::Stack;
 
-use super::args::{CcKind, NetArgs, StackKind};
+use super::args::{Addresses, CcKind, NetArgs, StackKind};
 
 /// A failure to start, as the sentence shown to the user.
 pub type SetupError = String;
 
-/// Opens and configures the device and starts the engine over it.
-pub fn start_stack(net: &NetArgs) -> Result<Stack, SetupError> {
-    check_addresses(net)?;
+/// Opens and configures the device and starts the engine over it, with
+/// the addresses `net.addresses()` resolved.
+pub fn start_stack(net: &NetArgs, addrs: &Addresses) -> Result<Stack, SetupError> {
+    check_ipv6_mtu(net, addrs)?;
     check_offload(net)?;
     check_msl(net)?;
     check_cc(net)?;
     check_mtu(net)?;
-    let device = open_device(net)?;
+    let device = open_device(net, addrs)?;
     let engine: Box<dyn Engine> = match net.stack {
         StackKind::Tuntcp => Box::new(tuntcp::engine::Stack::new(stack_config(
             net,
+            addrs,
             device.as_ref(),
         ))),
-        StackKind::Smoltcp => Box::new(SmolEngine::new(SmolConfig::new(net.addr))),
+        StackKind::Smoltcp => {
+            let mut config = SmolConfig::new(stack_v4(addrs));
+            config.addr_v6 = addrs.stack_v6;
+            Box::new(SmolEngine::new(config))
+        }
     };
     let trace = match &net.trace {
         None => None,
@@ -48,10 +57,11 @@ pub fn start_stack(net: &NetArgs) -> Result<Stack, SetupError> {
 }
 
 /// Our engine's settings for this device: the MSS its MTU allows
-/// (RFC 9293 §3.7.1: MTU less 40 bytes of IPv4 and TCP headers) and, on a
+/// (RFC 9293 §3.7.1: MTU less 40 bytes of IPv4 and TCP headers; the
+/// engine takes 20 more off over IPv6) and, on a
 /// device that segments for us, segments as large as it takes.
-fn stack_config(net: &NetArgs, device: &dyn Device) -> StackConfig {
-    let mut config = StackConfig::new(net.addr).with_random_secret();
+fn stack_config(net: &NetArgs, addrs: &Addresses, device: &dyn Device) -> StackConfig {
+    let mut config = stack_config_for(addrs).with_random_secret();
     config.msl = std::time::Duration::from_secs(net.msl);
     config.timestamps = !net.no_timestamps;
     config.syn_cookies = !net.no_syn_cookies;
@@ -70,6 +80,34 @@ fn stack_config(net: &NetArgs, device: &dyn Device) -> StackConfig {
     };
     log::info!("congestion control: {}", config.congestion_control);
     config
+}
+
+/// The one place the stack's addresses become our engine's settings.
+fn stack_config_for(addrs: &Addresses) -> StackConfig {
+    let config = StackConfig::new(stack_v4(addrs));
+    match addrs.stack_v6 {
+        Some(v6) => config.with_ipv6(v6),
+        None => config,
+    }
+}
+
+/// The engines take one IPv4 address; an IPv6-only stack gets the
+/// unspecified one, which the kernel never routes to the device (its
+/// side has no IPv4 address then).
+fn stack_v4(addrs: &Addresses) -> Ipv4Addr {
+    addrs.stack_v4.unwrap_or(Ipv4Addr::UNSPECIFIED)
+}
+
+/// Linux turns IPv6 off on a link whose MTU is below 1280 (RFC 8200 §5),
+/// so an IPv6 address there would be refused with a puzzling error.
+fn check_ipv6_mtu(net: &NetArgs, addrs: &Addresses) -> Result<(), SetupError> {
+    match (net.mtu, addrs.stack_v6) {
+        (Some(mtu), Some(v6)) if usize::from(mtu) < IPV6_MIN_MTU => Err(format!(
+            "--mtu {mtu} is below IPv6's minimum of {IPV6_MIN_MTU} (RFC 8200 §5), and the stack has \
+             the IPv6 address {v6}: give --mtu {IPV6_MIN_MTU} or more, or only IPv4 addresses (--addr 192.0.2.2)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// smoltcp has its own congestion control: say so rather than ignore --cc.
@@ -118,34 +156,13 @@ fn check_mtu(net: &NetArgs) -> Result<(), SetupError> {
     Ok(())
 }
 
-/// The stack's address and the kernel side's must differ and share a
-/// network, or the kernel would never route packets to the TUN device.
-fn check_addresses(net: &NetArgs) -> Result<(), SetupError> {
-    if net.no_configure {
-        return Ok(());
-    }
-    if net.addr == net.host_addr.addr {
-        return Err(format!(
-            "--addr {} is the address given to the kernel's side (--host-addr {}); the stack needs another one, e.g. 192.0.2.2",
-            net.addr, net.host_addr
-        ));
-    }
-    if !net.host_addr.contains(net.addr) {
-        return Err(format!(
-            "--addr {} is outside --host-addr {}: the kernel would not route it to {}",
-            net.addr, net.host_addr, net.iface
-        ));
-    }
-    Ok(())
-}
-
 /// The device the driver uses: TUN, then (with --pcap) the tap, then
 /// (with --impair) the impairment. With offloads the TUN device is the
 /// one with segmentation offload, and the tap records the large segments
 /// that cross it as the MTU-sized packets the kernel cuts them into. The tap sits between the TUN device and
 /// the impairment, so the capture shows what really crossed tun0: a packet
 /// the impairment drops on its way out never appears as sent.
-fn open_device(net: &NetArgs) -> Result<Box<dyn Device>, SetupError> {
+fn open_device(net: &NetArgs, addrs: &Addresses) -> Result<Box<dyn Device>, SetupError> {
     let mtu = net.mtu.map(usize::from);
     if wants_offload(net) {
         match OffloadTunDevice::open(&net.iface) {
@@ -153,7 +170,7 @@ fn open_device(net: &NetArgs) -> Result<Box<dyn Device>, SetupError> {
                 if let Some(mtu) = mtu {
                     tun.set_mtu(mtu).map_err(|err| err.to_string())?;
                 }
-                return configure_and_wrap(tun, net);
+                return configure_and_wrap(tun, net, addrs);
             }
             Err(err) if net.offload => return Err(err.to_string()),
             // Offloads were only the default: a kernel without them still
@@ -165,7 +182,7 @@ fn open_device(net: &NetArgs) -> Result<Box<dyn Device>, SetupError> {
     if let Some(mtu) = mtu {
         tun.set_mtu(mtu).map_err(|err| err.to_string())?;
     }
-    configure_and_wrap(tun, net)
+    configure_and_wrap(tun, net, addrs)
 }
 
 /// Offloads are the fastest correct device path, so our engine takes them
@@ -182,10 +199,15 @@ fn wants_offload(net: &NetArgs) -> bool {
 fn configure_and_wrap<D: Device + 'static>(
     tun: D,
     net: &NetArgs,
+    addrs: &Addresses,
 ) -> Result<Box<dyn Device>, SetupError> {
-    if !net.no_configure {
-        configure_host_side(&net.iface, net.host_addr.addr, net.host_addr.prefix_len)
-            .map_err(|err| err.to_string())?;
+    // Empty with --no-configure. IPv4 first: it brings the link up.
+    for host in addrs.host() {
+        match host.addr {
+            IpAddr::V4(v4) => configure_host_side(&net.iface, v4, host.prefix_len),
+            IpAddr::V6(v6) => configure_host_side_v6(&net.iface, v6, host.prefix_len),
+        }
+        .map_err(|err| err.to_string())?;
     }
     match &net.pcap {
         None => Ok(impaired(tun, net.impair)),
@@ -225,5 +247,16 @@ mod tests {
         assert!(err.contains("--cc works with our engine only"), "{err}");
         assert!(check_cc(&echo_net(&["--stack", "smoltcp"])).is_ok());
         assert!(check_cc(&echo_net(&["--cc", "newreno"])).is_ok());
+    }
+
+    #[test]
+    fn an_mtu_too_small_for_ipv6_is_refused_unless_ipv4_only() {
+        let net = echo_net(&["--mtu", "576"]);
+        let err = check_ipv6_mtu(&net, &net.addresses().unwrap()).unwrap_err();
+        assert!(err.contains("below IPv6's minimum of 1280"), "{err}");
+        let net = echo_net(&["--mtu", "576", "--addr", "192.0.2.2"]);
+        assert!(check_ipv6_mtu(&net, &net.addresses().unwrap()).is_ok());
+        let net = echo_net(&["--mtu", "1280"]);
+        assert!(check_ipv6_mtu(&net, &net.addresses().unwrap()).is_ok());
     }
 }

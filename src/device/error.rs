@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// Why a device could not be opened or configured.
 #[derive(Debug)]
@@ -33,10 +33,10 @@ pub enum DeviceError {
     NameTaken { ifname: String },
     /// No interface by that name exists (`ENODEV` from an interface ioctl).
     NoSuchInterface { ifname: String },
-    /// A prefix length outside 0..=32.
-    InvalidPrefix { prefix_len: u8 },
+    /// A prefix length outside 0..=32 (IPv4) or 0..=128 (IPv6).
+    InvalidPrefix { prefix_len: u8, ipv6: bool },
     /// The kernel refused an address (`EINVAL`/`EADDRNOTAVAIL`).
-    InvalidAddress { ifname: String, addr: Ipv4Addr },
+    InvalidAddress { ifname: String, addr: IpAddr },
     /// Anything else: we say what we were doing and append the OS message.
     Io { action: String, source: io::Error },
 }
@@ -89,10 +89,13 @@ impl fmt::Display for DeviceError {
             DeviceError::NoSuchInterface { ifname } => {
                 write!(f, "there is no network interface named {ifname}")
             }
-            DeviceError::InvalidPrefix { prefix_len } => write!(
-                f,
-                "/{prefix_len} is not a valid IPv4 prefix length: it must be between 0 and 32"
-            ),
+            DeviceError::InvalidPrefix { prefix_len, ipv6 } => {
+                let (family, most) = if *ipv6 { ("IPv6", 128) } else { ("IPv4", 32) };
+                write!(
+                    f,
+                    "/{prefix_len} is not a valid {family} prefix length: it must be between 0 and {most}"
+                )
+            }
             DeviceError::InvalidAddress { ifname, addr } => {
                 write!(
                     f,

@@ -17,6 +17,7 @@ pub mod error;
 pub mod impair;
 pub mod memory;
 pub mod netconfig;
+pub mod netconfig_v6;
 pub mod pcap;
 pub mod replay;
 pub mod segmentation;

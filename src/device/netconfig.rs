@@ -1,5 +1,5 @@
 //! Configuring the kernel's side of an interface: its IPv4 address, netmask,
-//! MTU and up/down state.
+//! MTU and up/down state. IPv6 addresses are in `netconfig_v6.rs`.
 //!
 //! This is what `ip addr add 192.0.2.1/24 dev tun0 && ip link set tun0 up`
 //! does, done with the classic interface ioctls on an ordinary UDP socket so
@@ -77,7 +77,10 @@ pub fn mtu(ifname: &str) -> Result<usize, DeviceError> {
 /// `24` -> `255.255.255.0`.
 pub fn prefix_to_netmask(prefix_len: u8) -> Result<Ipv4Addr, DeviceError> {
     if prefix_len > 32 {
-        return Err(DeviceError::InvalidPrefix { prefix_len });
+        return Err(DeviceError::InvalidPrefix {
+            prefix_len,
+            ipv6: false,
+        });
     }
     // checked_shl: shifting a u32 by 32 is an overflow, and /0 means no bits.
     let mask = u32::MAX
@@ -86,26 +89,37 @@ pub fn prefix_to_netmask(prefix_len: u8) -> Result<Ipv4Addr, DeviceError> {
     Ok(Ipv4Addr::from(mask))
 }
 
-fn address_error(ifname: &str, addr: Ipv4Addr, what: &str, err: io::Error) -> DeviceError {
+pub(super) fn address_error(
+    ifname: &str,
+    addr: impl Into<std::net::IpAddr> + std::fmt::Display + Copy,
+    what: &str,
+    err: io::Error,
+) -> DeviceError {
     match err.raw_os_error() {
         Some(libc::EINVAL) | Some(libc::EADDRNOTAVAIL) => DeviceError::InvalidAddress {
             ifname: ifname.to_string(),
-            addr,
+            addr: addr.into(),
         },
         _ => DeviceError::from_os(format!("{what} {ifname} ({addr})"), ifname, err),
     }
 }
 
 /// An `AF_INET` datagram socket, the conventional handle for interface
-/// ioctls. It never sends anything.
-struct ControlSocket {
-    fd: OwnedFd,
+/// ioctls (`AF_INET6` for IPv6 addresses). It never sends anything.
+pub(super) struct ControlSocket {
+    pub(super) fd: OwnedFd,
 }
 
 impl ControlSocket {
     fn open() -> Result<ControlSocket, DeviceError> {
+        ControlSocket::open_family(libc::AF_INET)
+    }
+
+    /// A datagram socket of `domain` (`AF_INET` or `AF_INET6`): the kernel
+    /// sends an address ioctl to the protocol family of the socket.
+    pub(super) fn open_family(domain: libc::c_int) -> Result<ControlSocket, DeviceError> {
         // SAFETY: plain socket(2) call; the result is checked below.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        let fd = unsafe { libc::socket(domain, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
         if fd < 0 {
             return Err(DeviceError::Io {
                 action: "open a socket to configure network interfaces".to_string(),
@@ -137,7 +151,7 @@ impl ControlSocket {
         self.ioctl(request, &mut req)
     }
 
-    fn bring_up(&self, ifname: &str) -> Result<(), DeviceError> {
+    pub(super) fn bring_up(&self, ifname: &str) -> Result<(), DeviceError> {
         let action = || format!("bring interface {ifname} up");
         let mut req = ifreq_for(ifname)?;
         // Read-modify-write so we keep whatever other flags are set.

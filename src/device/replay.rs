@@ -1,5 +1,5 @@
 //! Reading a recorded session back: a pcap capture as a list of
-//! timestamped IPv4 packets, each marked as going to the stack or coming
+//! timestamped IP packets (IPv4 or IPv6), each marked as going to the stack or coming
 //! from it.
 //!
 //! [`crate::apps::replay`] (behind `tuntcp replay FILE` and
@@ -9,14 +9,15 @@
 //! sent ([`Direction::FromStack`]).
 //!
 //! Captures are what [`super::PcapTap`] writes: link type RAW (101), every
-//! record a bare IPv4 packet. Link type IPV4 (228) is read the same way.
-//! Which way a packet went is decided by the stack's address alone: the
-//! capture file itself does not say.
+//! record a bare IPv4 or IPv6 packet (the version nibble tells which).
+//! Link types IPV4 (228) and IPV6 (229) are read the same way. Which way a
+//! packet went is decided by the stack's addresses alone: the capture file
+//! itself does not say.
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -41,7 +42,7 @@ pub struct CapturedPacket {
     /// packet is at [`Instant::ZERO`].
     pub at: Instant,
     pub direction: Direction,
-    /// The whole IPv4 packet, as it crossed the device.
+    /// The whole IP packet, as it crossed the device.
     pub bytes: Vec<u8>,
 }
 
@@ -49,8 +50,9 @@ pub struct CapturedPacket {
 /// the device).
 #[derive(Clone, Debug)]
 pub struct Capture {
-    /// The recorded stack's address, which decided every [`Direction`].
-    pub stack_addr: Ipv4Addr,
+    /// The recorded stack's addresses (one of each family at most), which
+    /// decided every [`Direction`].
+    pub stack_addrs: Vec<IpAddr>,
     pub packets: Vec<CapturedPacket>,
 }
 
@@ -63,15 +65,15 @@ pub enum ReplayError {
     Pcap(String),
     /// Not bare IP packets: an Ethernet capture, for instance.
     UnsupportedLinkType(DataLink),
-    /// A record is not an IPv4 packet (too short, or another version).
-    NotIpv4 {
+    /// A record is not an IP packet (too short, or another version).
+    NotIp {
         index: usize,
     },
-    /// A packet neither from nor to the stack's address.
+    /// A packet neither from nor to the stack's addresses.
     Foreign {
         index: usize,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: IpAddr,
+        dst: IpAddr,
     },
 }
 
@@ -82,10 +84,10 @@ impl fmt::Display for ReplayError {
             ReplayError::Pcap(err) => write!(f, "broken pcap file: {err}"),
             ReplayError::UnsupportedLinkType(link) => write!(
                 f,
-                "link type {link:?} is not supported: captures must hold bare IPv4 packets (RAW)"
+                "link type {link:?} is not supported: captures must hold bare IP packets (RAW)"
             ),
-            ReplayError::NotIpv4 { index } => {
-                write!(f, "packet #{index} is not an IPv4 packet")
+            ReplayError::NotIp { index } => {
+                write!(f, "packet #{index} is neither an IPv4 nor an IPv6 packet")
             }
             ReplayError::Foreign { index, src, dst } => write!(
                 f,
@@ -104,20 +106,21 @@ impl From<io::Error> for ReplayError {
 }
 
 impl Capture {
-    /// Reads the pcap file at `path`; `stack_addr` is the recorded stack's
-    /// address (192.0.2.2 for everything in `captures/`).
-    pub fn read(path: impl AsRef<Path>, stack_addr: Ipv4Addr) -> Result<Capture, ReplayError> {
+    /// Reads the pcap file at `path`; `stack_addrs` are the recorded
+    /// stack's addresses (192.0.2.2 and 2001:db8::2 for everything in
+    /// `captures/`).
+    pub fn read(path: impl AsRef<Path>, stack_addrs: &[IpAddr]) -> Result<Capture, ReplayError> {
         let path = path.as_ref();
         let file = File::open(path)
             .map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", path.display())))?;
-        Capture::from_reader(BufReader::new(file), stack_addr)
+        Capture::from_reader(BufReader::new(file), stack_addrs)
     }
 
     /// Reads a pcap stream (anything [`Capture::read`] accepts, from memory).
-    pub fn from_reader(reader: impl Read, stack_addr: Ipv4Addr) -> Result<Capture, ReplayError> {
+    pub fn from_reader(reader: impl Read, stack_addrs: &[IpAddr]) -> Result<Capture, ReplayError> {
         let mut reader = PcapReader::new(reader).map_err(pcap_error)?;
         let link = reader.header().datalink;
-        if !matches!(link, DataLink::RAW | DataLink::IPV4) {
+        if !matches!(link, DataLink::RAW | DataLink::IPV4 | DataLink::IPV6) {
             return Err(ReplayError::UnsupportedLinkType(link));
         }
         let mut packets = Vec::new();
@@ -129,12 +132,12 @@ impl Capture {
             let bytes = record.data.into_owned();
             packets.push(CapturedPacket {
                 at: Instant::ZERO + record.timestamp.saturating_sub(start),
-                direction: direction_of(index, &bytes, stack_addr)?,
+                direction: direction_of(index, &bytes, stack_addrs)?,
                 bytes,
             });
         }
         Ok(Capture {
-            stack_addr,
+            stack_addrs: stack_addrs.to_vec(),
             packets,
         })
     }
@@ -149,21 +152,37 @@ impl Capture {
 }
 
 /// ToStack if the destination is the stack, FromStack if the source is.
-fn direction_of(index: usize, bytes: &[u8], stack: Ipv4Addr) -> Result<Direction, ReplayError> {
-    // Only the fixed IPv4 header fields are looked at, so a short check is
-    // enough; the tests parse the rest with `wire`/etherparse.
-    if bytes.len() < 20 || bytes[0] >> 4 != 4 {
-        return Err(ReplayError::NotIpv4 { index });
-    }
-    let src = Ipv4Addr::new(bytes[12], bytes[13], bytes[14], bytes[15]);
-    let dst = Ipv4Addr::new(bytes[16], bytes[17], bytes[18], bytes[19]);
-    if dst == stack {
+fn direction_of(index: usize, bytes: &[u8], stack: &[IpAddr]) -> Result<Direction, ReplayError> {
+    let (src, dst) = ip_addresses(bytes).ok_or(ReplayError::NotIp { index })?;
+    if stack.contains(&dst) {
         Ok(Direction::ToStack)
-    } else if src == stack {
+    } else if stack.contains(&src) {
         Ok(Direction::FromStack)
     } else {
         Err(ReplayError::Foreign { index, src, dst })
     }
+}
+
+/// Source and destination from the fixed header (RFC 791 §3.1, RFC 8200
+/// §3). Only those are looked at, so a short check is enough; the tests
+/// parse the rest with `wire`/etherparse.
+fn ip_addresses(bytes: &[u8]) -> Option<(IpAddr, IpAddr)> {
+    match bytes.first()? >> 4 {
+        4 => Some((
+            Ipv4Addr::from(octets::<4>(bytes, 12)?).into(),
+            Ipv4Addr::from(octets::<4>(bytes, 16)?).into(),
+        )),
+        6 => Some((
+            Ipv6Addr::from(octets::<16>(bytes, 8)?).into(),
+            Ipv6Addr::from(octets::<16>(bytes, 24)?).into(),
+        )),
+        _ => None,
+    }
+}
+
+/// `N` bytes of `bytes` from `at`, if it holds them.
+fn octets<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
+    bytes.get(at..at + N)?.try_into().ok()
 }
 
 fn pcap_error(err: pcap_file::PcapError) -> ReplayError {
@@ -179,7 +198,10 @@ mod tests {
 
     use super::*;
 
-    const STACK: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+    const STACK: &[IpAddr] = &[
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2)),
+    ];
 
     fn ip_packet(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
         let mut packet = vec![0u8; 20];
@@ -249,9 +271,33 @@ mod tests {
             "{err}"
         );
 
-        let bytes = pcap_bytes(DataLink::RAW, &[(0, ok), (1, vec![0x60; 40])]);
+        let bytes = pcap_bytes(DataLink::RAW, &[(0, ok), (1, vec![0x60; 39])]);
         let err = Capture::from_reader(&bytes[..], STACK).unwrap_err();
-        assert!(matches!(err, ReplayError::NotIpv4 { index: 1 }), "{err}");
+        assert!(matches!(err, ReplayError::NotIp { index: 1 }), "{err}");
+    }
+
+    #[test]
+    fn ipv6_packets_take_their_direction_from_the_stacks_ipv6_address() {
+        let mut to_stack = vec![0u8; 40];
+        to_stack[0] = 0x60;
+        to_stack[23] = 1; // 2001:db8::1 after the prefix below
+        to_stack[39] = 2; // to 2001:db8::2
+        for at in [8, 24] {
+            to_stack[at..at + 4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        }
+        let mut from_stack = to_stack.clone();
+        from_stack[8..40].rotate_left(16);
+        let records = [(0, to_stack), (5, from_stack)];
+        let bytes = pcap_bytes(DataLink::RAW, &records);
+        let capture = Capture::from_reader(&bytes[..], STACK).unwrap();
+        let directions: Vec<Direction> = capture.packets.iter().map(|p| p.direction).collect();
+        assert_eq!(directions, [Direction::ToStack, Direction::FromStack]);
+        let bytes = pcap_bytes(DataLink::IPV6, &records);
+        let err = Capture::from_reader(&bytes[..], &STACK[..1]).unwrap_err();
+        assert!(
+            err.to_string().contains("2001:db8::1 -> 2001:db8::2"),
+            "{err}"
+        );
     }
 
     #[test]

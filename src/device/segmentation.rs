@@ -1,13 +1,13 @@
 //! Software segmentation: a TCP segment larger than the MTU cut into the
-//! packets a wire would carry, each a complete IPv4 + TCP packet with its
-//! own checksums, as the kernel's GSO would cut it.
+//! packets a wire would carry, each a complete IPv4 or IPv6 + TCP packet
+//! with its own checksums, as the kernel's GSO would cut it.
 //!
 //! With TUN offloads on, 64 KB segments cross the device in one piece; the
 //! pcap tap uses this so a capture still shows MSS-sized packets, the
 //! segments Wireshark users and the RFC talk about.
 
-use super::vnet::{oversized_tcp_segment, Ipv4View};
-use crate::wire::checksum::{checksum, tcp_checksum};
+use super::vnet::{oversized_tcp_segment, IpView};
+use crate::wire::checksum::checksum;
 
 /// Offsets in the TCP header (RFC 9293 §3.1).
 const TCP_SEQ: usize = 4;
@@ -45,7 +45,7 @@ struct Layout {
     ip_header: usize,
     headers: usize,
     piece_payload: usize,
-    ip: Ipv4View,
+    ip: IpView,
 }
 
 impl Layout {
@@ -53,7 +53,12 @@ impl Layout {
         let (ip, headers) = oversized_tcp_segment(packet, mtu)?;
         // Only a whole packet with a real TCP header is cut: a recording
         // must not invent bytes a truncated or odd packet never had.
-        let total_len = usize::from(u16::from_be_bytes([packet[2], packet[3]]));
+        // IPv4's total length, or IPv6's payload length (RFC 8200 §3).
+        let total_len = if ip.is_ipv6 {
+            40 + usize::from(u16::from_be_bytes([packet[4], packet[5]]))
+        } else {
+            usize::from(u16::from_be_bytes([packet[2], packet[3]]))
+        };
         let whole = total_len == packet.len() && headers - ip.header_len >= 20;
         whole.then(|| Layout {
             ip_header: ip.header_len,
@@ -64,7 +69,8 @@ impl Layout {
     }
 
     /// Piece `index`: the original headers with the length, IP ID,
-    /// sequence number, flags and both checksums made right for `chunk`.
+    /// sequence number, flags and checksums made right for `chunk` (IPv6
+    /// has neither an ID outside fragments nor a header checksum).
     fn build_piece(
         &self,
         packet: &[u8],
@@ -76,13 +82,18 @@ impl Layout {
         out.clear();
         out.extend_from_slice(&packet[..self.headers]);
         out.extend_from_slice(chunk);
-        let total = out.len() as u16;
-        out[2..4].copy_from_slice(&total.to_be_bytes());
-        let id = u16::from_be_bytes([packet[4], packet[5]]).wrapping_add(index as u16);
-        out[4..6].copy_from_slice(&id.to_be_bytes());
-        out[10..12].fill(0);
-        let ip_sum = checksum(&out[..self.ip_header]);
-        out[10..12].copy_from_slice(&ip_sum.to_be_bytes());
+        if self.ip.is_ipv6 {
+            let payload_len = (out.len() - self.ip_header) as u16;
+            out[4..6].copy_from_slice(&payload_len.to_be_bytes());
+        } else {
+            let total = out.len() as u16;
+            out[2..4].copy_from_slice(&total.to_be_bytes());
+            let id = u16::from_be_bytes([packet[4], packet[5]]).wrapping_add(index as u16);
+            out[4..6].copy_from_slice(&id.to_be_bytes());
+            out[10..12].fill(0);
+            let ip_sum = checksum(&out[..self.ip_header]);
+            out[10..12].copy_from_slice(&ip_sum.to_be_bytes());
+        }
 
         let tcp = self.ip_header;
         let seq_at = tcp + TCP_SEQ;
@@ -95,9 +106,13 @@ impl Layout {
         if !first {
             out[tcp + TCP_FLAGS] &= !FIRST_PIECE_FLAGS;
         }
-        out[tcp + TCP_CHECKSUM..tcp + TCP_CHECKSUM + 2].fill(0);
-        let tcp_sum = tcp_checksum(self.ip.src, self.ip.dst, &out[tcp..]);
-        out[tcp + TCP_CHECKSUM..tcp + TCP_CHECKSUM + 2].copy_from_slice(&tcp_sum.to_be_bytes());
+        // With the pseudo-header sum in the field, the checksum of the
+        // segment is the finished TCP checksum (as in vnet.rs).
+        let field = tcp + TCP_CHECKSUM..tcp + TCP_CHECKSUM + 2;
+        let partial = self.ip.pseudo_header_sum(out, out.len() - tcp);
+        out[field.clone()].copy_from_slice(&partial.to_be_bytes());
+        let tcp_sum = checksum(&out[tcp..]);
+        out[field].copy_from_slice(&tcp_sum.to_be_bytes());
     }
 }
 
@@ -172,5 +187,30 @@ mod tests {
         seen.clear();
         for_each_wire_packet(&not_tcp, 1500, &mut Vec::new(), |p| seen.push(p.to_vec()));
         assert_eq!(seen, vec![not_tcp]);
+    }
+
+    /// An IPv6 segment (RFC 8200) is cut the same way: each piece's
+    /// payload length and TCP checksum, over the IPv6 pseudo-header, are
+    /// its own (checked by smoltcp, an independent implementation).
+    #[test]
+    fn a_large_ipv6_segment_becomes_packets_with_their_own_lengths_and_checksums() {
+        use smoltcp::wire::{IpAddress, Ipv6Packet, TcpPacket};
+        let packet = super::super::vnet::tests::tcp_packet_v6(3000);
+        let mut pieces = Vec::new();
+        for_each_wire_packet(&packet, 1500, &mut Vec::new(), |p| pieces.push(p.to_vec()));
+        assert_eq!(pieces.len(), 3, "1440 + 1440 + 120");
+        let mut joined = Vec::new();
+        for piece in &pieces {
+            let ip = Ipv6Packet::new_checked(&piece[..]).expect("payload length is right");
+            assert_eq!(ip.total_len(), piece.len());
+            let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+            let (src, dst) = (
+                IpAddress::Ipv6(ip.src_addr()),
+                IpAddress::Ipv6(ip.dst_addr()),
+            );
+            assert!(tcp.verify_checksum(&src, &dst), "TCP checksum of a piece");
+            joined.extend_from_slice(tcp.payload());
+        }
+        assert_eq!(joined, &packet[60..]);
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Linux moves data between its own sockets in 64 KB GSO segments and cuts
 //! them to the MTU only at a device that cannot take them. Telling the TUN
-//! device that we can (`TUNSETOFFLOAD` with `TUN_F_CSUM | TUN_F_TSO4`)
+//! device that we can (`TUNSETOFFLOAD` with `TUN_F_CSUM | TUN_F_TSO4 |
+//! TUN_F_TSO6`, so IPv6 too)
 //! makes the kernel hand us those segments whole, with a [`VnetHeader`] in
 //! front (`IFF_VNET_HDR`). Writing, we put a header in front of every packet
 //! too, and one that asks for segmentation in front of a TCP segment larger
@@ -51,7 +52,7 @@ impl OffloadTunDevice {
             .map_err(|err| open_error(name, err))?;
         let flags = libc::IFF_TUN | libc::IFF_NO_PI | libc::IFF_VNET_HDR;
         set_interface(&file, name, flags).map_err(|err| open_error(name, err))?;
-        let offloads = libc::TUN_F_CSUM | libc::TUN_F_TSO4;
+        let offloads = libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6;
         // SAFETY: TUNSETOFFLOAD takes its flags by value.
         if unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETOFFLOAD, offloads) } < 0 {
             let source = io::Error::last_os_error();

@@ -11,15 +11,13 @@
 //!   `csum_start + csum_offset`. We complete it on receipt
 //!   ([`complete_checksum`]) so the engine checks it as always.
 //! * Segmentation. A packet may be one large TCP segment (up to 64 KB) that
-//!   stands for many MTU-sized ones (`gso_type` TCPV4, `gso_size` payload
+//!   stands for many MTU-sized ones (`gso_type` TCPV4 or TCPV6, `gso_size` payload
 //!   bytes each). Received, it is just a segment with a lot of data. Sent,
 //!   the kernel cuts it into `gso_size` pieces for us ([`header_for`]).
 //!
 //! The header is the 10-byte legacy layout (the TUN default,
 //! `TUNSETVNETHDRSZ` unchanged), in the host's byte order (the legacy
 //! virtio header is "guest-native"; little-endian on every host we build for).
-
-use std::net::Ipv4Addr;
 
 use crate::wire::checksum::checksum;
 use crate::wire::ipv4::PROTO_TCP;
@@ -33,6 +31,8 @@ pub const F_NEEDS_CSUM: u8 = 1;
 pub const GSO_NONE: u8 = 0;
 /// `gso_type`: a TCP over IPv4 segment to be cut into `gso_size` pieces.
 pub const GSO_TCPV4: u8 = 1;
+/// `gso_type`: the same over IPv6 (`VIRTIO_NET_HDR_GSO_TCPV6`).
+pub const GSO_TCPV6: u8 = 4;
 
 /// `gso_type` bit: the segment carries CWR (RFC 3168 §6.1.2), which the
 /// kernel's segmentation leaves on the first piece only.
@@ -113,28 +113,27 @@ pub fn header_for(packet: &[u8], mtu: usize) -> Option<(VnetHeader, usize, [u8; 
         .is_some_and(|flags| flags & TCP_FLAGS_CWR != 0);
     let header = VnetHeader {
         flags: F_NEEDS_CSUM,
-        gso_type: GSO_TCPV4 | if cwr { GSO_ECN } else { 0 },
+        gso_type: (if ip.is_ipv6 { GSO_TCPV6 } else { GSO_TCPV4 }) | if cwr { GSO_ECN } else { 0 },
         hdr_len: headers as u16,
         // Every piece carries the same headers: at most MTU in all.
         gso_size: (mtu - headers) as u16,
         csum_start: ip.header_len as u16,
         csum_offset: TCP_CHECKSUM_OFFSET,
     };
-    let tcp_len = (packet.len() - ip.header_len) as u16;
-    let partial = pseudo_header_sum(ip.src, ip.dst, tcp_len);
+    let partial = ip.pseudo_header_sum(packet, packet.len() - ip.header_len);
     let field = ip.header_len + usize::from(TCP_CHECKSUM_OFFSET);
     Some((header, field, partial.to_be_bytes()))
 }
 
-/// For a TCP segment larger than `mtu` that can be cut at it: its IPv4
-/// view and the length of its IPv4 and TCP headers together (which every
+/// For a TCP segment larger than `mtu` that can be cut at it: its IP
+/// view and the length of its IP and TCP headers together (which every
 /// piece repeats, so they must leave room for payload). `None` for a
 /// packet that fits, is not TCP, or is too short for what it claims.
-pub(super) fn oversized_tcp_segment(packet: &[u8], mtu: usize) -> Option<(Ipv4View, usize)> {
+pub(super) fn oversized_tcp_segment(packet: &[u8], mtu: usize) -> Option<(IpView, usize)> {
     if packet.len() <= mtu {
         return None;
     }
-    let ip = Ipv4View::new(packet)?;
+    let ip = IpView::new(packet)?;
     let tcp_header_len = usize::from(*packet.get(ip.header_len + 12)? >> 4) * 4;
     let headers = ip.header_len + tcp_header_len;
     if ip.protocol != PROTO_TCP || headers >= packet.len() || mtu <= headers {
@@ -143,49 +142,63 @@ pub(super) fn oversized_tcp_segment(packet: &[u8], mtu: usize) -> Option<(Ipv4Vi
     Some((ip, headers))
 }
 
-/// The folded, uncomplemented sum of the TCP pseudo-header (RFC 9293 §3.1),
-/// which is what a partial checksum field holds (Linux's
-/// `~tcp_v4_check(len, saddr, daddr, 0)`).
-fn pseudo_header_sum(src: Ipv4Addr, dst: Ipv4Addr, tcp_len: u16) -> u16 {
-    let mut pseudo = [0u8; 12];
-    pseudo[0..4].copy_from_slice(&src.octets());
-    pseudo[4..8].copy_from_slice(&dst.octets());
-    pseudo[9] = PROTO_TCP;
-    pseudo[10..12].copy_from_slice(&tcp_len.to_be_bytes());
-    !checksum(&pseudo)
-}
-
-/// The few IPv4 header fields segmentation needs, from a packet our own
+/// The few IP header fields segmentation needs, from a packet our own
 /// engine built (so already well-formed; anything odd is sent unsegmented).
-pub(super) struct Ipv4View {
+/// IPv6 only without extension headers: TCP must follow the fixed header.
+pub(super) struct IpView {
     pub(super) header_len: usize,
     pub(super) protocol: u8,
-    pub(super) src: Ipv4Addr,
-    pub(super) dst: Ipv4Addr,
+    pub(super) is_ipv6: bool,
 }
 
-impl Ipv4View {
-    pub(super) fn new(packet: &[u8]) -> Option<Ipv4View> {
-        let header = packet.get(..20)?;
-        let header_len = usize::from(header[0] & 0x0f) * 4;
-        if header[0] >> 4 != 4 || header_len < 20 {
-            return None;
+impl IpView {
+    pub(super) fn new(packet: &[u8]) -> Option<IpView> {
+        match packet.first()? >> 4 {
+            4 => {
+                let header = packet.get(..20)?;
+                let header_len = usize::from(header[0] & 0x0f) * 4;
+                (header_len >= 20).then_some(IpView {
+                    header_len,
+                    protocol: header[9],
+                    is_ipv6: false,
+                })
+            }
+            // RFC 8200 §3: next header at byte 6, a 40-byte fixed header.
+            6 => Some(IpView {
+                header_len: 40,
+                protocol: *packet.get(6).filter(|_| packet.len() >= 40)?,
+                is_ipv6: true,
+            }),
+            _ => None,
         }
-        let addr =
-            |at: usize| Ipv4Addr::new(header[at], header[at + 1], header[at + 2], header[at + 3]);
-        Some(Ipv4View {
-            header_len,
-            protocol: header[9],
-            src: addr(12),
-            dst: addr(16),
-        })
+    }
+
+    /// The folded, uncomplemented sum of the TCP pseudo-header for a TCP
+    /// segment of `tcp_len` bytes (RFC 9293 §3.1, RFC 8200 §8.1), which is
+    /// what a partial checksum field holds (Linux's
+    /// `~tcp_v4_check(len, saddr, daddr, 0)`, `~tcp_v6_check(...)`).
+    pub(super) fn pseudo_header_sum(&self, packet: &[u8], tcp_len: usize) -> u16 {
+        let mut pseudo = [0u8; 40];
+        let len = if self.is_ipv6 {
+            pseudo[..32].copy_from_slice(&packet[8..40]);
+            pseudo[32..36].copy_from_slice(&(tcp_len as u32).to_be_bytes());
+            pseudo[39] = PROTO_TCP;
+            40
+        } else {
+            pseudo[..8].copy_from_slice(&packet[12..20]);
+            pseudo[9] = PROTO_TCP;
+            pseudo[10..12].copy_from_slice(&(tcp_len as u16).to_be_bytes());
+            12
+        };
+        !checksum(&pseudo[..len])
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::wire::checksum::tcp_checksum;
+    use std::net::Ipv4Addr;
 
     const SRC: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
     const DST: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -229,7 +242,8 @@ mod tests {
     fn partial_checksum_from_the_kernel_is_completed() {
         let mut packet = tcp_packet(3000);
         let correct = [packet[36], packet[37]];
-        let partial = pseudo_header_sum(SRC, DST, (packet.len() - 20) as u16);
+        let ip = IpView::new(&packet).unwrap();
+        let partial = ip.pseudo_header_sum(&packet, packet.len() - 20);
         packet[36..38].copy_from_slice(&partial.to_be_bytes());
         let header = VnetHeader {
             flags: F_NEEDS_CSUM,
@@ -294,5 +308,39 @@ mod tests {
         let mut packet = tcp_packet(5000);
         packet[9] = 1; // ICMP
         assert_eq!(header_for(&packet, 1500), None);
+    }
+
+    /// An IPv6 + 20-byte TCP packet with `payload` bytes, checksummed by
+    /// etherparse (an independent implementation).
+    pub(crate) fn tcp_packet_v6(payload: usize) -> Vec<u8> {
+        let data: Vec<u8> = (0..payload).map(|i| (i * 7) as u8).collect();
+        let builder = etherparse::PacketBuilder::ipv6(
+            [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+            [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            64,
+        )
+        .tcp(7, 40000, 1000, 65535)
+        .ack(1);
+        let mut packet = Vec::new();
+        builder.write(&mut packet, &data).unwrap();
+        packet
+    }
+
+    #[test]
+    fn large_ipv6_segment_is_cut_as_tcpv6_with_its_pseudo_header_sum() {
+        let packet = tcp_packet_v6(10 * 1440 + 5);
+        let (header, field, partial) = header_for(&packet, 1500).unwrap();
+        assert_eq!(header.gso_type, GSO_TCPV6);
+        assert_eq!((header.hdr_len, header.gso_size), (60, 1440));
+        assert_eq!((header.csum_start, header.csum_offset), (40, 16));
+        assert_eq!(field, 56);
+        let mut sent = packet.clone();
+        sent[field..field + 2].copy_from_slice(&partial);
+        assert!(complete_checksum(&header, &mut sent));
+        assert_eq!(
+            sent, packet,
+            "the kernel's completion gives etherparse's checksum"
+        );
+        assert_eq!(header_for(&tcp_packet_v6(1440), 1500), None);
     }
 }

@@ -17,9 +17,11 @@
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use etherparse::{IpNumber, Ipv4HeaderSlice, TcpHeaderSlice};
+
+use crate::wire::{Ipv6Repr, PROTO_TCP};
 
 use crate::engine::trace::{Flags, SegmentSummary, TraceEvent};
 use crate::time::Instant;
@@ -49,7 +51,7 @@ impl TraceWriter {
         }
     }
 
-    /// One line for an IPv4/TCP packet; other packets are not traced.
+    /// One line for a TCP packet (IPv4 or IPv6); other packets are not traced.
     pub fn segment(&mut self, now: Instant, dir: Direction, packet: &[u8]) {
         self.line.clear();
         if segment_line(&mut self.line, now, dir, packet).is_some() {
@@ -90,14 +92,9 @@ pub fn create(path: &std::path::Path) -> io::Result<TraceWriter> {
 }
 
 /// Writes the JSON line for `packet` into `line` (without the newline);
-/// `None` if it is not IPv4/TCP.
+/// `None` if it is not TCP over IPv4 or IPv6.
 pub fn segment_line(line: &mut String, now: Instant, dir: Direction, packet: &[u8]) -> Option<()> {
-    let ip = Ipv4HeaderSlice::from_slice(packet).ok()?;
-    if ip.protocol() != IpNumber::TCP {
-        return None;
-    }
-    let end = usize::from(ip.total_len()).min(packet.len());
-    let tcp_bytes = packet.get(ip.slice().len()..end)?;
+    let (src_ip, dst_ip, tcp_bytes) = tcp_of(packet)?;
     let tcp = TcpHeaderSlice::from_slice(tcp_bytes).ok()?;
     let summary = SegmentSummary {
         flags: Flags::of(tcp.fin(), tcp.syn(), tcp.rst(), tcp.psh(), tcp.ack()),
@@ -106,8 +103,8 @@ pub fn segment_line(line: &mut String, now: Instant, dir: Direction, packet: &[u
         len: (tcp_bytes.len() - tcp.slice().len()) as u32,
         window: tcp.window_size(),
     };
-    let src = SocketAddrV4::new(Ipv4Addr::from(ip.source()), tcp.source_port());
-    let dst = SocketAddrV4::new(Ipv4Addr::from(ip.destination()), tcp.destination_port());
+    let src = SocketAddr::new(src_ip, tcp.source_port());
+    let dst = SocketAddr::new(dst_ip, tcp.destination_port());
     let dir = match dir {
         Direction::In => "in",
         Direction::Out => "out",
@@ -120,6 +117,26 @@ pub fn segment_line(line: &mut String, now: Instant, dir: Direction, packet: &[u
     summary_fields(line, &summary);
     line.push('}');
     Some(())
+}
+
+/// The addresses and TCP bytes of an IPv4 or IPv6 (RFC 8200, extension
+/// headers walked by `wire/ipv6.rs`) packet carrying TCP.
+fn tcp_of(packet: &[u8]) -> Option<(IpAddr, IpAddr, &[u8])> {
+    if packet.first()? >> 4 == 6 {
+        let (ip, tcp) = Ipv6Repr::parse(packet).ok()?;
+        return (ip.protocol == PROTO_TCP).then_some((ip.src.into(), ip.dst.into(), tcp));
+    }
+    let ip = Ipv4HeaderSlice::from_slice(packet).ok()?;
+    if ip.protocol() != IpNumber::TCP {
+        return None;
+    }
+    let end = usize::from(ip.total_len()).min(packet.len());
+    let tcp_bytes = packet.get(ip.slice().len()..end)?;
+    let (src, dst) = (
+        Ipv4Addr::from(ip.source()),
+        Ipv4Addr::from(ip.destination()),
+    );
+    Some((src.into(), dst.into(), tcp_bytes))
 }
 
 /// Writes the JSON line for one state change into `line`.
@@ -162,11 +179,11 @@ fn seconds(at: Instant) -> String {
 mod tests {
     use super::*;
     use crate::engine::tcp::State;
-    use crate::wire::tcp::emit_ipv4_tcp;
+    use crate::wire::tcp::{emit_ip_tcp, emit_ipv4_tcp};
     use crate::wire::{SeqNum, TcpFlags, TcpHeader};
 
-    const KERNEL: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 40000);
-    const STACK: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 2), 7);
+    const KERNEL: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 40000);
+    const STACK: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), 7);
 
     #[test]
     fn a_segment_is_one_json_line_with_its_fields() {
@@ -183,7 +200,8 @@ mod tests {
             ..TcpHeader::default()
         };
         let mut packet = vec![0u8; 100];
-        let len = emit_ipv4_tcp(*KERNEL.ip(), *STACK.ip(), &header, b"hello", &mut packet);
+        let (kernel, stack) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));
+        let len = emit_ipv4_tcp(kernel, stack, &header, b"hello", &mut packet);
         let mut line = String::new();
         segment_line(
             &mut line,
@@ -224,6 +242,33 @@ mod tests {
         line.clear();
         state_line(&mut line, &event);
         assert!(line.ends_with(r#""cause":null}"#), "{line}");
+    }
+
+    #[test]
+    fn an_ipv6_segment_is_traced_with_bracketed_addresses() {
+        let header = TcpHeader {
+            src_port: 40000,
+            dst_port: 7,
+            seq: SeqNum(1),
+            flags: TcpFlags {
+                syn: true,
+                ..TcpFlags::default()
+            },
+            window: 64800,
+            ..TcpHeader::default()
+        };
+        let (kernel, stack) = (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
+        );
+        let mut packet = vec![0u8; 100];
+        let len = emit_ip_tcp(kernel, stack, &header, b"", &mut packet);
+        let mut line = String::new();
+        segment_line(&mut line, Instant::ZERO, Direction::In, &packet[..len]).unwrap();
+        assert!(
+            line.contains(r#""src":"[2001:db8::1]:40000","dst":"[2001:db8::2]:7","flags":"SYN""#),
+            "{line}"
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! and the socket layer above decides whether to wait.
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::time::Instant;
 
@@ -100,8 +100,8 @@ impl std::error::Error for ApiError {}
 /// What the application can learn about a connection at any time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnInfo {
-    pub local: SocketAddrV4,
-    pub remote: SocketAddrV4,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
     /// RFC 9293 state name, e.g. "ESTABLISHED", for logs and tests.
     pub state: &'static str,
 }
@@ -411,7 +411,7 @@ impl fmt::Display for EngineStats {
     }
 }
 
-/// A TCP/IPv4 engine with one local address. See the module docs for the
+/// A TCP engine with one IPv4 address and, optionally, one IPv6 address. See the module docs for the
 /// calling order. Implementations are deterministic given the same inputs
 /// and the same `now` values.
 pub trait Engine: Send {
@@ -421,13 +421,18 @@ pub trait Engine: Send {
     /// The engine's own IPv4 address; listening on 0.0.0.0 means this one.
     fn local_ip(&self) -> Ipv4Addr;
 
+    /// The engine's own IPv6 address, if it speaks IPv6 (RFC 8200).
+    fn local_ip_v6(&self) -> Option<Ipv6Addr> {
+        None
+    }
+
     // ----- network side -----
 
-    /// Takes one inbound IPv4 packet. Bad packets are dropped and counted,
-    /// never a panic.
+    /// Takes one inbound IPv4 or IPv6 packet. Bad packets are dropped and
+    /// counted, never a panic.
     fn handle_packet(&mut self, now: Instant, packet: &[u8]);
 
-    /// Writes the next outbound IPv4 packet into `buf` and returns its
+    /// Writes the next outbound IP packet into `buf` and returns its
     /// length, or `None` when nothing is due. `buf` is at least the MTU
     /// (1500 bytes).
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize>;
@@ -442,8 +447,10 @@ pub trait Engine: Send {
     // ----- application side -----
 
     /// Passive open (RFC 9293 §3.10.1): listens on `local` with an accept
-    /// queue of `backlog` connections.
-    fn listen(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError>;
+    /// queue of `backlog` connections. The unspecified address (`0.0.0.0`
+    /// or `[::]`) takes both families, as a dual-stack socket; the
+    /// engine's own address of one family takes only that family.
+    fn listen(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, ApiError>;
 
     /// Takes the oldest established connection off the accept queue, or
     /// `WouldBlock` when there is none yet.
@@ -457,7 +464,7 @@ pub trait Engine: Send {
     fn connect(
         &mut self,
         now: Instant,
-        remote: SocketAddrV4,
+        remote: SocketAddr,
         local_port: Option<u16>,
     ) -> Result<ConnId, ApiError>;
 

@@ -1,7 +1,7 @@
 //! Everything about the engine that a user may want to tune, with defaults
 //! close to what Linux does.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use super::isn::IsnSecret;
@@ -50,6 +50,9 @@ pub enum EcnMode {
 
 /// An IPv4 header and a TCP header without options (RFC 9293 §3.7.1).
 const IPV4_TCP_HEADERS: u16 = 20 + 20;
+/// What an IPv6 header takes beyond an IPv4 one (40 bytes against 20,
+/// RFC 8200 §3): the MSS over IPv6 is the MTU - 60.
+const IPV6_EXTRA_HEADER: u16 = 20;
 
 /// Settings for a [`crate::engine::Stack`]. Make one with
 /// [`StackConfig::new`] and change the public fields you care about.
@@ -57,6 +60,9 @@ const IPV4_TCP_HEADERS: u16 = 20 + 20;
 pub struct StackConfig {
     /// The one IPv4 address the stack answers for; packets to others are ignored.
     pub local_addr: Ipv4Addr,
+    /// The IPv6 address the stack also answers for (RFC 8200), if any
+    /// ([`StackConfig::with_ipv6`]); `None`: IPv6 packets are not for us.
+    pub local_addr_v6: Option<Ipv6Addr>,
     /// Send buffer per connection to start with, in bytes (Linux
     /// `tcp_wmem[1]` is 16 KiB). It grows to keep about twice the
     /// congestion window queued, up to `send_buffer_max`.
@@ -78,7 +84,8 @@ pub struct StackConfig {
     /// stop growing and new connections are refused (`memory.rs`).
     pub memory_budget: usize,
     /// The MSS we announce (§3.7.1): MTU 1500 - 20 (IPv4) - 20 (TCP).
-    /// [`StackConfig::with_mtu`] sets it from the device's MTU.
+    /// [`StackConfig::with_mtu`] sets it from the device's MTU. Over IPv6
+    /// it is 20 bytes less ([`StackConfig::mss_for`]).
     pub mss: u16,
     /// Most payload per segment we send when the device cuts segments to
     /// its MTU for us (TCP segmentation offload, `OffloadTunDevice`): a
@@ -221,6 +228,7 @@ impl StackConfig {
     pub fn new(local_addr: Ipv4Addr) -> StackConfig {
         StackConfig {
             local_addr,
+            local_addr_v6: None,
             send_buffer: 64 * 1024,
             send_buffer_max: 4 * 1024 * 1024,
             recv_buffer: 128 * 1024,
@@ -265,6 +273,39 @@ impl StackConfig {
     pub fn with_mtu(mut self, mtu: u16) -> StackConfig {
         self.mss = mtu.saturating_sub(IPV4_TCP_HEADERS);
         self
+    }
+
+    /// The stack answers for `addr` too, over IPv6 (RFC 8200): listeners
+    /// on the unspecified address (either family's) take its connections,
+    /// and `connect` reaches IPv6 peers from it.
+    pub fn with_ipv6(mut self, addr: Ipv6Addr) -> StackConfig {
+        self.local_addr_v6 = Some(addr);
+        self
+    }
+
+    /// The MSS to announce to a peer at `remote` (§3.7.1): the MTU less
+    /// the IP and TCP headers, 40 bytes over IPv4 and 60 over IPv6.
+    pub fn mss_for(&self, remote: IpAddr) -> u16 {
+        match remote {
+            IpAddr::V4(_) => self.mss,
+            IpAddr::V6(_) => self.mss.saturating_sub(IPV6_EXTRA_HEADER),
+        }
+    }
+
+    /// Whether `addr` is one of the stack's own addresses.
+    pub fn is_own_address(&self, addr: IpAddr) -> bool {
+        match addr {
+            IpAddr::V4(v4) => v4 == self.local_addr,
+            IpAddr::V6(v6) => Some(v6) == self.local_addr_v6,
+        }
+    }
+
+    /// The stack's own address in `remote`'s family, to talk to it from.
+    pub fn own_address_for(&self, remote: IpAddr) -> Option<IpAddr> {
+        match remote {
+            IpAddr::V4(_) => Some(self.local_addr.into()),
+            IpAddr::V6(_) => self.local_addr_v6.map(IpAddr::V6),
+        }
     }
 
     /// The largest the receive buffer may become.

@@ -10,7 +10,7 @@
 //! ISN from the ones it sees on its own connections. We use SipHash-2-4 for
 //! F: small, fast, and designed as exactly this kind of keyed hash.
 
-use std::net::SocketAddrV4;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::time::Instant;
 use crate::wire::SeqNum;
@@ -39,15 +39,11 @@ impl IsnSecret {
 }
 
 /// Picks the ISN for a new connection.
-pub fn generate(
-    secret: &IsnSecret,
-    now: Instant,
-    local: SocketAddrV4,
-    remote: SocketAddrV4,
-) -> SeqNum {
+pub fn generate(secret: &IsnSecret, now: Instant, local: SocketAddr, remote: SocketAddr) -> SeqNum {
     // M: RFC 6528 §3 "a timer that is incremented every 4 microseconds".
     let m = (now.total_micros() / 4) as u32;
-    let f = siphash24(&secret.0, &tuple_bytes(local, remote)) as u32;
+    let (message, len) = tuple_message(local, remote, &[]);
+    let f = siphash24(&secret.0, &message[..len]) as u32;
     SeqNum(m.wrapping_add(f))
 }
 
@@ -56,20 +52,38 @@ pub fn generate(
 /// as the ISN's F, with one more byte so the two values are unrelated.
 /// A TSval then leaks neither the host's uptime nor the clock of other
 /// connections.
-pub fn timestamp_offset(secret: &IsnSecret, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
-    let mut message = [0u8; 13];
-    message[..12].copy_from_slice(&tuple_bytes(local, remote));
-    message[12] = b'T';
-    siphash24(&secret.0, &message) as u32
+pub fn timestamp_offset(secret: &IsnSecret, local: SocketAddr, remote: SocketAddr) -> u32 {
+    let (message, len) = tuple_message(local, remote, b"T");
+    siphash24(&secret.0, &message[..len]) as u32
 }
 
-pub(crate) fn tuple_bytes(local: SocketAddrV4, remote: SocketAddrV4) -> [u8; 12] {
-    let mut tuple = [0u8; 12];
-    tuple[0..4].copy_from_slice(&local.ip().octets());
-    tuple[4..6].copy_from_slice(&local.port().to_be_bytes());
-    tuple[6..10].copy_from_slice(&remote.ip().octets());
-    tuple[10..12].copy_from_slice(&remote.port().to_be_bytes());
-    tuple
+/// Longest [`tuple_message`]: two IPv6 addresses and ports, and a suffix.
+const MAX_TUPLE_MESSAGE: usize = 2 * (16 + 2) + 8;
+
+/// The 4-tuple as bytes (address, port, address, port), then `suffix`
+/// (at most 8 bytes): F's input in RFC 6528 §3, for either family. An
+/// IPv4 tuple takes 12 bytes, as it always has (same ISNs as before
+/// IPv6 came); an IPv6 one 36.
+pub(crate) fn tuple_message(
+    local: SocketAddr,
+    remote: SocketAddr,
+    suffix: &[u8],
+) -> ([u8; MAX_TUPLE_MESSAGE], usize) {
+    let mut message = [0u8; MAX_TUPLE_MESSAGE];
+    let mut len = 0;
+    let mut put = |bytes: &[u8]| {
+        message[len..len + bytes.len()].copy_from_slice(bytes);
+        len += bytes.len();
+    };
+    for end in [local, remote] {
+        match end.ip() {
+            IpAddr::V4(ip) => put(&ip.octets()),
+            IpAddr::V6(ip) => put(&ip.octets()),
+        }
+        put(&end.port().to_be_bytes());
+    }
+    put(suffix);
+    (message, len)
 }
 
 /// SipHash-2-4 (Aumasson and Bernstein, 2012) of a short message.
@@ -126,8 +140,8 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
-    fn addr(last: u8, port: u16) -> SocketAddrV4 {
-        SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, last), port)
+    fn addr(last: u8, port: u16) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::new(192, 0, 2, last), port))
     }
 
     #[test]
@@ -174,6 +188,22 @@ mod tests {
         );
         let isn_f = generate(&secret, Instant::ZERO, addr(2, 80), addr(1, 5000));
         assert_ne!(base, isn_f.0, "not the ISN's hash");
+    }
+
+    #[test]
+    fn ipv6_tuples_hash_all_their_bits_rfc_6528_s3() {
+        let v6 = |last: u16, port: u16| -> SocketAddr {
+            let ip = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last);
+            (ip, port).into()
+        };
+        assert_eq!(tuple_message(addr(2, 80), addr(1, 5000), b"").1, 12);
+        assert_eq!(tuple_message(v6(2, 80), v6(1, 5000), b"T").1, 37);
+        let now = Instant::from_secs(1);
+        let secret = IsnSecret([7; 16]);
+        let base = generate(&secret, now, v6(2, 80), v6(1, 5000));
+        assert_ne!(base, generate(&secret, now, v6(2, 80), v6(3, 5000)));
+        let far: SocketAddr = ("2001:db9::1".parse::<std::net::Ipv6Addr>().unwrap(), 5000).into();
+        assert_ne!(base, generate(&secret, now, v6(2, 80), far));
     }
 
     #[test]

@@ -24,10 +24,10 @@
 //! peer echoes them in TSecr. Without timestamps, the cookie SYN-ACK
 //! offers neither option, so nothing is promised that is lost.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::isn::{siphash24, tuple_bytes, IsnSecret};
+use super::isn::{siphash24, tuple_message, IsnSecret};
 use crate::time::Instant;
 use crate::wire::SeqNum;
 
@@ -75,19 +75,10 @@ fn count(now: Instant) -> u32 {
 }
 
 /// H(tuple, count) of the layout above; `salt` 0 is the count-free hash.
-fn hash(
-    secret: &IsnSecret,
-    local: SocketAddrV4,
-    remote: SocketAddrV4,
-    count: u32,
-    salt: u8,
-) -> u32 {
-    let mut message = [0u8; 18];
-    message[..12].copy_from_slice(&tuple_bytes(local, remote));
-    message[12] = b'C';
-    message[13] = salt;
-    message[14..].copy_from_slice(&count.to_le_bytes());
-    siphash24(&secret.0, &message) as u32
+fn hash(secret: &IsnSecret, local: SocketAddr, remote: SocketAddr, count: u32, salt: u8) -> u32 {
+    let [c0, c1, c2, c3] = count.to_le_bytes();
+    let (message, len) = tuple_message(local, remote, &[b'C', salt, c0, c1, c2, c3]);
+    siphash24(&secret.0, &message[..len]) as u32
 }
 
 /// The index in [`MSS_TABLE`] of the largest MSS not above the peer's
@@ -102,8 +93,8 @@ fn mss_index(peer_mss: Option<u16>) -> u32 {
 pub fn make(
     secret: &IsnSecret,
     now: Instant,
-    local: SocketAddrV4,
-    remote: SocketAddrV4,
+    local: SocketAddr,
+    remote: SocketAddr,
     peer_isn: SeqNum,
     peer_mss: Option<u16>,
 ) -> SeqNum {
@@ -121,8 +112,8 @@ pub fn make(
 pub fn check(
     secret: &IsnSecret,
     now: Instant,
-    local: SocketAddrV4,
-    remote: SocketAddrV4,
+    local: SocketAddr,
+    remote: SocketAddr,
     peer_isn: SeqNum,
     cookie: SeqNum,
 ) -> Result<u16, CookieError> {
@@ -182,8 +173,8 @@ mod tests {
 
     const SECRET: IsnSecret = IsnSecret([9; 16]);
 
-    fn addr(last: u8, port: u16) -> SocketAddrV4 {
-        SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, last), port)
+    fn addr(last: u8, port: u16) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::new(192, 0, 2, last), port))
     }
 
     fn roundtrip(

@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use super::tcp::State;
 use crate::time::Instant;
@@ -23,8 +23,8 @@ pub const MAX_TRACE_EVENTS: usize = 4096;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TraceEvent {
     pub at: Instant,
-    pub local: SocketAddrV4,
-    pub remote: SocketAddrV4,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
     pub from: State,
     pub to: State,
     /// The incoming segment being processed when the state changed; `None`

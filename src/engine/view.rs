@@ -2,7 +2,7 @@
 //! listeners and counters, as plain data (the `ss -tnoi` of our stack).
 //! Engines fill in what they know; a field they do not keep is `None`.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::api::EngineStats;
@@ -10,8 +10,8 @@ use super::api::EngineStats;
 /// One connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnView {
-    pub local: SocketAddrV4,
-    pub remote: SocketAddrV4,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
     /// RFC 9293 state name ("ESTABLISHED", ...).
     pub state: &'static str,
     /// Bytes received and not yet read by the application (ss's Recv-Q).
@@ -58,7 +58,7 @@ pub struct TcpView {
 /// One listening port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListenerView {
-    pub local: SocketAddrV4,
+    pub local: SocketAddr,
     pub backlog: usize,
     /// Connections still in the handshake (the SYN queue).
     pub syn_queue: usize,

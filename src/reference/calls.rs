@@ -4,7 +4,7 @@
 //! Each call maps onto a smoltcp socket call; the mapping of smoltcp's
 //! results onto [`ApiError`] is the part worth reading.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use smoltcp::socket::tcp::{RecvError, State};
 use smoltcp::wire::{IpAddress, IpListenEndpoint};
@@ -47,11 +47,11 @@ impl SmolEngine {
         Err(ApiError::AddrNotAvailable)
     }
 
-    fn listen_on(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError> {
+    fn listen_on(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, ApiError> {
         if backlog == 0 || local.port() == 0 {
             return Err(ApiError::InvalidInput);
         }
-        if !local.ip().is_unspecified() && *local.ip() != self.config.addr {
+        if !local.ip().is_unspecified() && !self.is_ours(local.ip()) {
             return Err(ApiError::AddrNotAvailable);
         }
         if self
@@ -121,22 +121,24 @@ impl SmolEngine {
 
     fn connect_to(
         &mut self,
-        remote: SocketAddrV4,
+        remote: SocketAddr,
         local_port: Option<u16>,
     ) -> Result<ConnId, ApiError> {
         if remote.port() == 0 || remote.ip().is_unspecified() {
             return Err(ApiError::InvalidInput);
         }
+        // Our address of the remote's family: none, no way to reach it.
+        let local_ip = self.own_address_for(remote.ip())?;
         let port = match local_port {
             Some(0) | None => self.ephemeral_port()?,
             Some(port) if self.port_in_use(port) => return Err(ApiError::AddrInUse),
             Some(port) => port,
         };
-        let local = SocketAddrV4::new(self.config.addr, port);
+        let local = SocketAddr::new(local_ip, port);
         let mut socket = self.new_socket();
-        let remote_endpoint = (IpAddress::Ipv4(*remote.ip()), remote.port());
+        let remote_endpoint = (IpAddress::from(remote.ip()), remote.port());
         let local_endpoint = IpListenEndpoint {
-            addr: Some(IpAddress::Ipv4(self.config.addr)),
+            addr: Some(local_ip.into()),
             port,
         };
         socket
@@ -281,6 +283,10 @@ impl Engine for SmolEngine {
         self.config.addr
     }
 
+    fn local_ip_v6(&self) -> Option<std::net::Ipv6Addr> {
+        self.config.addr_v6
+    }
+
     fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
         self.on_packet(now, packet);
     }
@@ -297,7 +303,7 @@ impl Engine for SmolEngine {
         self.on_timeout(now);
     }
 
-    fn listen(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError> {
+    fn listen(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, ApiError> {
         self.listen_on(local, backlog)
     }
 
@@ -312,7 +318,7 @@ impl Engine for SmolEngine {
     fn connect(
         &mut self,
         now: Instant,
-        remote: SocketAddrV4,
+        remote: SocketAddr,
         local_port: Option<u16>,
     ) -> Result<ConnId, ApiError> {
         self.now = self.now.max(now);

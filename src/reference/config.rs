@@ -1,6 +1,6 @@
 //! Settings of a [`SmolEngine`](super::SmolEngine).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// How a [`SmolEngine`](super::SmolEngine) is built. Start from
@@ -11,6 +11,11 @@ pub struct SmolConfig {
     pub addr: Ipv4Addr,
     /// Length of the on-link prefix around `addr`.
     pub prefix_len: u8,
+    /// The engine's IPv6 address, if it has one (then it answers both
+    /// families, as a dual-stack host).
+    pub addr_v6: Option<Ipv6Addr>,
+    /// Length of the on-link prefix around `addr_v6`.
+    pub prefix_len_v6: u8,
     /// Receive buffer per connection, in bytes; also bounds the window we
     /// advertise (RFC 9293 §3.8.6).
     pub rx_buffer: usize,
@@ -34,12 +39,14 @@ pub struct SmolConfig {
 }
 
 impl SmolConfig {
-    /// Defaults: a /24, 64 KiB buffers, up to 128 pending connections per
+    /// Defaults: IPv4 only, a /24, 64 KiB buffers, up to 128 pending connections per
     /// listener, 180 s handshake and 100 s user timeouts, a seed derived from the address.
     pub fn new(addr: Ipv4Addr) -> SmolConfig {
         SmolConfig {
             addr,
             prefix_len: 24,
+            addr_v6: None,
+            prefix_len_v6: 64,
             rx_buffer: 64 * 1024,
             tx_buffer: 64 * 1024,
             max_backlog: 128,

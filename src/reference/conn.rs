@@ -6,13 +6,13 @@
 //! `send` and `connect_status` must tell refused, reset and timed out apart.
 //! So every state change is observed here right after smoltcp runs.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{self, State};
 use smoltcp::time::Duration as SmolDuration;
-use smoltcp::wire::{IpAddress, IpEndpoint};
+use smoltcp::wire::IpEndpoint;
 
 use crate::engine::tcp::State as RfcState;
 use crate::engine::{ApiError, Readiness};
@@ -92,21 +92,17 @@ pub fn to_smol_duration(duration: Duration) -> SmolDuration {
     SmolDuration::from_micros(u64::try_from(duration.as_micros()).unwrap_or(u64::MAX))
 }
 
-/// Converts a smoltcp endpoint; `None` for a non-IPv4 one (never built here).
-pub fn to_socket_addr(endpoint: IpEndpoint) -> Option<SocketAddrV4> {
-    #[allow(unreachable_patterns)] // only one variant with our smoltcp features
-    match endpoint.addr {
-        IpAddress::Ipv4(ip) => Some(SocketAddrV4::new(ip, endpoint.port)),
-        _ => None,
-    }
+/// Converts a smoltcp endpoint, of either family.
+pub fn to_socket_addr(endpoint: IpEndpoint) -> Option<SocketAddr> {
+    Some(endpoint.into())
 }
 
 /// One connection the application holds a `ConnId` for.
 #[derive(Debug)]
 pub struct ConnSlot {
     pub handle: SocketHandle,
-    pub local: SocketAddrV4,
-    pub remote: SocketAddrV4,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
     /// The state seen after smoltcp last ran.
     pub last_state: State,
     /// Set once, when the connection ended abnormally.
@@ -122,12 +118,7 @@ pub struct ConnSlot {
 }
 
 impl ConnSlot {
-    pub fn new(
-        handle: SocketHandle,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
-        state: State,
-    ) -> Self {
+    pub fn new(handle: SocketHandle, local: SocketAddr, remote: SocketAddr, state: State) -> Self {
         ConnSlot {
             handle,
             local,

@@ -7,7 +7,7 @@
 //! new record for its 4-tuple.
 
 use std::collections::HashMap;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use super::inspect::SegmentFacts;
 
@@ -24,7 +24,7 @@ struct SentMark {
 }
 
 /// (local, remote) of a connection.
-pub type Tuple = (SocketAddrV4, SocketAddrV4);
+pub type Tuple = (SocketAddr, SocketAddr);
 
 #[derive(Debug, Default)]
 pub struct OutboundCounter {

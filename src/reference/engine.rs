@@ -9,8 +9,11 @@ use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp::{self, State};
 use smoltcp::socket::AnySocket;
 use smoltcp::time::Instant as SmolInstant;
-use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpListenEndpoint, Ipv4Address};
+use smoltcp::wire::{
+    HardwareAddress, IpAddress, IpCidr, IpListenEndpoint, Ipv4Address, Ipv6Address,
+};
 use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
 
 use super::config::SmolConfig;
 use super::conn::{give_up_timer, to_socket_addr, ConnSlot};
@@ -20,7 +23,7 @@ use super::inspect::{classify_inbound, outbound_segment, Inbound, SegmentFacts};
 use super::listener::{is_acceptable, ListenerPool};
 use super::queue_device::QueueDevice;
 use super::readiness::note_conn_change;
-use crate::engine::{ConnId, EngineStats, ListenerId, Watched};
+use crate::engine::{ApiError, ConnId, EngineStats, ListenerId, Watched};
 use crate::time::Instant;
 
 /// A socket the application released (`close`, `abort`, `close_listener`)
@@ -75,15 +78,28 @@ impl SmolEngine {
         let mut iface_config = Config::new(HardwareAddress::Ip);
         iface_config.random_seed = config.random_seed;
         let mut iface = Interface::new(iface_config, &mut device, to_smol(Instant::ZERO));
-        let cidr = IpCidr::new(IpAddress::Ipv4(config.addr), config.prefix_len);
+        // An IPv6-only engine has the unspecified IPv4 address: none.
+        let v4 = (!config.addr.is_unspecified())
+            .then(|| IpCidr::new(IpAddress::Ipv4(config.addr), config.prefix_len));
+        let v6 = config
+            .addr_v6
+            .map(|v6| IpCidr::new(IpAddress::Ipv6(v6), config.prefix_len_v6));
         iface.update_ip_addrs(|addrs| {
-            // Cannot fail: the list is empty and holds at least one address.
-            let _ = addrs.push(cidr);
+            for cidr in v4.into_iter().chain(v6) {
+                // Cannot fail: the list holds at least two addresses.
+                let _ = addrs.push(cidr);
+            }
         });
-        // Medium::Ip has no link layer, so the gateway is only a name: any
+        // Medium::Ip has no link layer, so a gateway is only a name: any
         // destination off the prefix goes out the same device.
-        let gateway = gateway_for(config.addr);
-        let _ = iface.routes_mut().add_default_ipv4_route(gateway);
+        let _ = iface
+            .routes_mut()
+            .add_default_ipv4_route(gateway_for(config.addr));
+        if let Some(v6) = config.addr_v6 {
+            let _ = iface
+                .routes_mut()
+                .add_default_ipv6_route(gateway_for_v6(v6));
+        }
         let first_port = *EPHEMERAL_PORTS.start() + (config.random_seed % 16384) as u16;
         SmolEngine {
             config,
@@ -129,7 +145,7 @@ impl SmolEngine {
             Inbound::Invalid(reason) => self.drop_packet(reason),
             Inbound::Icmp => self.answer_icmp(packet),
             Inbound::Other => self.ingest(packet, None),
-            Inbound::Tcp(segment) if segment.dst.ip() != &self.config.addr => {
+            Inbound::Tcp(segment) if !self.is_ours(segment.dst.ip()) => {
                 self.drop_packet("TCP segment not addressed to us")
             }
             Inbound::Tcp(segment) if self.is_duplicate_ack_of_data_before_fin(&segment) => {
@@ -149,7 +165,7 @@ impl SmolEngine {
 
     fn answer_icmp(&mut self, packet: &[u8]) {
         let mut reply = std::mem::take(&mut self.scratch);
-        match echo_reply(packet, self.config.addr, &mut reply) {
+        match echo_reply(packet, self.config.addr, self.config.addr_v6, &mut reply) {
             Some(len) => self.device.push_outbound(&reply[..len]),
             // Other ICMP messages: smoltcp reads what it understands.
             None => self.ingest(packet, None),
@@ -380,6 +396,24 @@ impl SmolEngine {
         self.after_poll(None);
     }
 
+    /// Whether `ip` is one of the engine's own addresses.
+    pub(super) fn is_ours(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(v4) => v4 == self.config.addr && !v4.is_unspecified(),
+            IpAddr::V6(v6) => Some(v6) == self.config.addr_v6,
+        }
+    }
+
+    /// Our address of `remote`'s family, the source of a connection to
+    /// it; without one, as Linux, the network is unreachable.
+    pub(super) fn own_address_for(&self, remote: IpAddr) -> Result<IpAddr, ApiError> {
+        let ours = match remote {
+            IpAddr::V4(_) => Some(IpAddr::V4(self.config.addr)).filter(|ip| !ip.is_unspecified()),
+            IpAddr::V6(_) => self.config.addr_v6.map(IpAddr::V6),
+        };
+        ours.ok_or(ApiError::NetworkUnreachable)
+    }
+
     /// Is `port` taken by a listener or by any socket still using it?
     pub(super) fn port_in_use(&self, port: u16) -> bool {
         self.listeners
@@ -398,4 +432,9 @@ fn gateway_for(addr: Ipv4Address) -> Ipv4Address {
     let octets = addr.octets();
     let last = if octets[3] == 1 { 2 } else { 1 };
     Ipv4Address::new(octets[0], octets[1], octets[2], last)
+}
+
+/// The same for IPv6: the last bit flipped.
+fn gateway_for_v6(addr: Ipv6Address) -> Ipv6Address {
+    Ipv6Address::from(u128::from(addr) ^ 1)
 }

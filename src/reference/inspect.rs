@@ -7,15 +7,15 @@
 //! to keep listening sockets from stealing a duplicate SYN), and what went
 //! out (to count retransmissions and RSTs).
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
-use smoltcp::wire::{IpAddress, IpProtocol, Ipv4Packet, TcpPacket};
+use smoltcp::wire::{IpAddress, IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket};
 
 /// The facts about one TCP segment the wrapper acts on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SegmentFacts {
-    pub src: SocketAddrV4,
-    pub dst: SocketAddrV4,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
     pub seq: u32,
     /// Meaningful only when `ack` is set.
     pub ack_number: u32,
@@ -29,18 +29,27 @@ pub struct SegmentFacts {
 /// What an inbound packet turned out to be.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Inbound {
-    /// A TCP segment with valid IPv4 and TCP checksums.
+    /// A TCP segment with a valid IP header and TCP checksum.
     Tcp(SegmentFacts),
-    /// An ICMP packet; `echo` module decides what to do with it.
+    /// An ICMP or ICMPv6 packet; `echo` module decides what to do with it.
     Icmp,
-    /// A well formed IPv4 packet of another protocol; smoltcp answers it.
+    /// A well formed IP packet of another protocol (or an IPv6 packet with
+    /// extension headers); smoltcp answers it.
     Other,
     /// Dropped before smoltcp sees it, for this reason.
     Invalid(&'static str),
 }
 
-/// Checks an inbound packet once (RFC 791 header, RFC 9293 §3.1 checksum).
+/// Checks an inbound packet once (RFC 791 or RFC 8200 header, RFC 9293
+/// §3.1 checksum).
 pub fn classify_inbound(packet: &[u8]) -> Inbound {
+    match packet.first().map(|byte| byte >> 4) {
+        Some(6) => classify_ipv6(packet),
+        _ => classify_ipv4(packet),
+    }
+}
+
+fn classify_ipv4(packet: &[u8]) -> Inbound {
     let Ok(ip) = Ipv4Packet::new_checked(packet) else {
         return Inbound::Invalid("truncated or malformed IPv4 header");
     };
@@ -54,34 +63,70 @@ pub fn classify_inbound(packet: &[u8]) -> Inbound {
         // Our build of smoltcp has no reassembly, and neither do we.
         return Inbound::Invalid("IPv4 fragment");
     }
-    match ip.next_header() {
-        IpProtocol::Tcp => match tcp_facts(&ip, true) {
+    let addrs = (ip.src_addr().into(), ip.dst_addr().into());
+    classify_transport(ip.next_header(), IpProtocol::Icmp, addrs, ip.payload())
+}
+
+/// RFC 8200 §3: the fixed header, and a payload length that the packet
+/// holds (`new_checked`). Extension headers are smoltcp's to walk.
+fn classify_ipv6(packet: &[u8]) -> Inbound {
+    let Ok(ip) = Ipv6Packet::new_checked(packet) else {
+        return Inbound::Invalid("truncated or malformed IPv6 header");
+    };
+    if ip.version() != 6 {
+        return Inbound::Invalid("not IPv6");
+    }
+    let addrs = (ip.src_addr().into(), ip.dst_addr().into());
+    classify_transport(ip.next_header(), IpProtocol::Icmpv6, addrs, ip.payload())
+}
+
+fn classify_transport(
+    protocol: IpProtocol,
+    icmp: IpProtocol,
+    addrs: (IpAddress, IpAddress),
+    payload: &[u8],
+) -> Inbound {
+    match protocol {
+        IpProtocol::Tcp => match tcp_facts(addrs, payload, true) {
             Some(facts) => Inbound::Tcp(facts),
             None => Inbound::Invalid("truncated TCP header or bad TCP checksum"),
         },
-        IpProtocol::Icmp => Inbound::Icmp,
+        _ if protocol == icmp => Inbound::Icmp,
         _ => Inbound::Other,
     }
 }
 
 /// Facts about an outbound packet smoltcp built, `None` if not TCP.
 pub fn outbound_segment(packet: &[u8]) -> Option<SegmentFacts> {
-    let ip = Ipv4Packet::new_checked(packet).ok()?;
-    if ip.next_header() != IpProtocol::Tcp {
+    let (protocol, addrs, payload) = if packet.first().map(|byte| byte >> 4) == Some(6) {
+        let ip = Ipv6Packet::new_checked(packet).ok()?;
+        let addrs = (ip.src_addr().into(), ip.dst_addr().into());
+        (ip.next_header(), addrs, ip.payload())
+    } else {
+        let ip = Ipv4Packet::new_checked(packet).ok()?;
+        let addrs = (ip.src_addr().into(), ip.dst_addr().into());
+        (ip.next_header(), addrs, ip.payload())
+    };
+    if protocol != IpProtocol::Tcp {
         return None;
     }
-    tcp_facts(&ip, false)
+    tcp_facts(addrs, payload, false)
 }
 
-fn tcp_facts(ip: &Ipv4Packet<&[u8]>, verify: bool) -> Option<SegmentFacts> {
-    let (src_ip, dst_ip) = (ip.src_addr(), ip.dst_addr());
-    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
-    if verify && !tcp.verify_checksum(&IpAddress::Ipv4(src_ip), &IpAddress::Ipv4(dst_ip)) {
+fn tcp_facts(
+    (src_ip, dst_ip): (IpAddress, IpAddress),
+    payload: &[u8],
+    verify: bool,
+) -> Option<SegmentFacts> {
+    let tcp = TcpPacket::new_checked(payload).ok()?;
+    // The checksum covers the pseudo-header of the family (RFC 9293
+    // §3.1, RFC 8200 §8.1).
+    if verify && !tcp.verify_checksum(&src_ip, &dst_ip) {
         return None;
     }
     Some(SegmentFacts {
-        src: SocketAddrV4::new(src_ip, tcp.src_port()),
-        dst: SocketAddrV4::new(dst_ip, tcp.dst_port()),
+        src: SocketAddr::new(src_ip.into(), tcp.src_port()),
+        dst: SocketAddr::new(dst_ip.into(), tcp.dst_port()),
         seq: tcp.seq_number().0 as u32,
         ack_number: tcp.ack_number().0 as u32,
         seq_len: u32::try_from(tcp.segment_len()).unwrap_or(u32::MAX),
@@ -137,8 +182,8 @@ mod tests {
         let Inbound::Tcp(facts) = classify_inbound(&syn_packet()) else {
             panic!("expected TCP");
         };
-        assert_eq!(facts.src, SocketAddrV4::new(A, 1000));
-        assert_eq!(facts.dst, SocketAddrV4::new(B, 80));
+        assert_eq!(facts.src, SocketAddr::new(A.into(), 1000));
+        assert_eq!(facts.dst, SocketAddr::new(B.into(), 80));
         assert_eq!((facts.seq, facts.seq_len), (7, 1));
         assert!(facts.syn && !facts.ack && !facts.rst);
     }

@@ -8,7 +8,7 @@
 //! server's second client waits here). `accept` then puts a fresh
 //! listening socket in its place.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::State;
@@ -27,15 +27,16 @@ pub struct PoolSocket {
 /// All sockets listening on one local address and port.
 #[derive(Debug)]
 pub struct ListenerPool {
-    /// The address asked for; `0.0.0.0` means any of ours.
-    pub local: SocketAddrV4,
+    /// The address asked for; `0.0.0.0` or `[::]` means any of ours, of
+    /// either family (a dual-stack listener).
+    pub local: SocketAddr,
     pub sockets: Vec<PoolSocket>,
     /// Filed in the engine's `changed` list, not drained yet.
     pub change_queued: bool,
 }
 
 impl ListenerPool {
-    pub fn new(local: SocketAddrV4) -> ListenerPool {
+    pub fn new(local: SocketAddr) -> ListenerPool {
         ListenerPool {
             local,
             sockets: Vec::new(),
@@ -48,7 +49,7 @@ impl ListenerPool {
         let addr = if self.local.ip().is_unspecified() {
             None
         } else {
-            Some((*self.local.ip()).into())
+            Some(self.local.ip().into())
         };
         IpListenEndpoint {
             addr,

@@ -1,6 +1,6 @@
 //! Two `SmolEngine`s wired back to back, on virtual time.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use smoltcp::socket::tcp::{self, State};
@@ -12,9 +12,11 @@ use crate::time::Instant;
 const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const SERVER_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 const PORT: u16 = 7;
+const CLIENT_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+const SERVER_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
 
-fn server_addr() -> SocketAddrV4 {
-    SocketAddrV4::new(SERVER_IP, PORT)
+fn server_addr() -> SocketAddr {
+    SocketAddr::from((SERVER_IP, PORT))
 }
 
 /// A client and a server engine joined by a perfect wire.
@@ -40,6 +42,19 @@ impl Pair {
         let mut server = SmolConfig::new(SERVER_IP);
         adjust(&mut client);
         adjust(&mut server);
+        Pair::of(client, server)
+    }
+
+    /// Both engines with an address of each family.
+    fn dual_stack() -> Pair {
+        let mut client = SmolConfig::new(CLIENT_IP);
+        let mut server = SmolConfig::new(SERVER_IP);
+        client.addr_v6 = Some(CLIENT_IP6);
+        server.addr_v6 = Some(SERVER_IP6);
+        Pair::of(client, server)
+    }
+
+    fn of(client: SmolConfig, server: SmolConfig) -> Pair {
         Pair {
             client: SmolEngine::new(client),
             server: SmolEngine::new(server),
@@ -419,23 +434,23 @@ fn a_lost_fin_is_resent_even_after_duplicate_acks_of_the_data_before_it() {
 #[test]
 fn addresses_and_ports_are_checked() {
     let mut pair = Pair::new();
-    let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80);
+    let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 80));
     pair.server.listen(any, 4).unwrap();
     assert_eq!(
         pair.server.listen(server_addr(), 0),
         Err(ApiError::InvalidInput)
     );
     assert_eq!(
-        pair.server.listen(SocketAddrV4::new(SERVER_IP, 80), 4),
+        pair.server.listen(SocketAddr::from((SERVER_IP, 80)), 4),
         Err(ApiError::AddrInUse)
     );
-    let foreign = SocketAddrV4::new(Ipv4Addr::new(10, 9, 8, 7), 81);
+    let foreign = SocketAddr::from((Ipv4Addr::new(10, 9, 8, 7), 81));
     assert_eq!(
         pair.server.listen(foreign, 4),
         Err(ApiError::AddrNotAvailable)
     );
 
-    let target = SocketAddrV4::new(SERVER_IP, 80);
+    let target = SocketAddr::from((SERVER_IP, 80));
     let first = pair.client.connect(pair.now, target, None).unwrap();
     let second = pair.client.connect(pair.now, target, None).unwrap();
     let port = |pair: &Pair, conn| pair.client.conn_info(conn).unwrap().local.port();
@@ -447,7 +462,7 @@ fn addresses_and_ports_are_checked() {
         pair.client.connect(pair.now, target, Some(5000)),
         Err(ApiError::AddrInUse)
     );
-    let zero_port = SocketAddrV4::new(SERVER_IP, 0);
+    let zero_port = SocketAddr::from((SERVER_IP, 0));
     assert_eq!(
         pair.client.connect(pair.now, zero_port, None),
         Err(ApiError::InvalidInput)
@@ -517,4 +532,114 @@ fn fill_checksum(bytes: &mut [u8], start: usize, end: usize, at: usize) {
         sum = (sum & 0xffff) + (sum >> 16);
     }
     bytes[at..at + 2].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+}
+
+// ----- IPv6 (RFC 8200): the same engine, the other family -----
+
+fn is_ipv6(packet: &[u8]) -> bool {
+    packet.first().map(|byte| byte >> 4) == Some(6)
+}
+
+/// A listener on 0.0.0.0 is dual-stack: an IPv6 client's handshake, data
+/// both ways and close all cross as IPv6 packets.
+#[test]
+fn an_ipv6_client_is_served_by_a_listener_on_the_unspecified_address() {
+    let mut pair = Pair::dual_stack();
+    let listener = pair.server.listen(server_addr_any(), 8).unwrap();
+    let remote = SocketAddr::new(SERVER_IP6.into(), PORT);
+    let client = pair.client.connect(pair.now, remote, None).unwrap();
+    pair.settle();
+    assert_eq!(pair.client.connect_status(client), Ok(()));
+    let server = pair.server.accept(listener).unwrap();
+    let slot = &pair.server.conns[&server];
+    assert_eq!(slot.local, remote);
+    assert_eq!(slot.remote.ip(), std::net::IpAddr::V6(CLIENT_IP6));
+
+    assert_eq!(pair.client.send(client, b"over IPv6"), Ok(9));
+    pair.settle();
+    assert_eq!(
+        recv_all(&mut pair.server, server),
+        Ok(b"over IPv6".to_vec())
+    );
+    assert_eq!(pair.server.send(server, b"echo"), Ok(4));
+    pair.client.shutdown_write(client).unwrap();
+    pair.settle();
+    assert_eq!(recv_all(&mut pair.client, client), Ok(b"echo".to_vec()));
+    pair.server.shutdown_write(server).unwrap();
+    pair.settle();
+    assert_eq!(state(&pair.client, client), "TIME-WAIT");
+    assert!(pair.to_server_log.iter().all(|p| is_ipv6(p)));
+    assert!(pair.to_client_log.iter().all(|p| is_ipv6(p)));
+    assert!(!pair.to_server_log.is_empty() && !pair.to_client_log.is_empty());
+}
+
+fn server_addr_any() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::UNSPECIFIED, PORT))
+}
+
+/// Both families at once on one listener, each connection in its own.
+#[test]
+fn one_listener_serves_both_families_at_once() {
+    let mut pair = Pair::dual_stack();
+    let listener = pair.server.listen(server_addr_any(), 8).unwrap();
+    let v6 = pair
+        .client
+        .connect(pair.now, SocketAddr::new(SERVER_IP6.into(), PORT), None)
+        .unwrap();
+    let v4 = pair.connect();
+    pair.settle();
+    let first = pair.server.accept(listener).unwrap();
+    let second = pair.server.accept(listener).unwrap();
+    let families: Vec<bool> = [first, second]
+        .iter()
+        .map(|conn| pair.server.conns[conn].remote.is_ipv6())
+        .collect();
+    assert!(families.contains(&true) && families.contains(&false));
+    for conn in [v4, v6] {
+        assert_eq!(pair.client.send(conn, b"x"), Ok(1));
+    }
+    pair.settle();
+    for conn in [first, second] {
+        assert_eq!(recv_all(&mut pair.server, conn), Ok(b"x".to_vec()));
+    }
+}
+
+/// A closed IPv6 port answers RST (RFC 9293 §3.10.7.1): refused.
+#[test]
+fn a_closed_ipv6_port_is_refused() {
+    let mut pair = Pair::dual_stack();
+    let remote = SocketAddr::new(SERVER_IP6.into(), 9);
+    let client = pair.client.connect(pair.now, remote, None).unwrap();
+    pair.settle();
+    assert_eq!(
+        pair.client.connect_status(client),
+        Err(ApiError::ConnectionRefused)
+    );
+    assert_eq!(pair.server.stats().resets_sent, 1);
+}
+
+/// Without an IPv6 address an IPv6 destination is unreachable, as on
+/// Linux (ENETUNREACH), and packets to an IPv6 address not ours are dropped.
+#[test]
+fn an_ipv4_only_engine_neither_connects_nor_answers_over_ipv6() {
+    let mut pair = Pair::new();
+    let remote = SocketAddr::new(SERVER_IP6.into(), PORT);
+    assert_eq!(
+        pair.client.connect(pair.now, remote, None),
+        Err(ApiError::NetworkUnreachable)
+    );
+    let mut dual = Pair::dual_stack();
+    dual.client
+        .connect(dual.now, remote, None)
+        .expect("the dual-stack client connects");
+    let mut buf = [0u8; 1500];
+    let len = dual.client.poll_transmit(dual.now, &mut buf).unwrap();
+    let before = pair.server.stats().packets_dropped;
+    pair.server.handle_packet(pair.now, &buf[..len]);
+    assert_eq!(pair.server.stats().packets_dropped, before + 1);
+    assert_eq!(
+        pair.server.poll_transmit(pair.now, &mut buf),
+        None,
+        "no RST"
+    );
 }

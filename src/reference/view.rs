@@ -1,6 +1,8 @@
 //! smoltcp's side of `tuntcp ss`: what its sockets tell (state, queues);
 //! its TCP variables are private, so `tcp` stays `None`.
 
+use std::net::SocketAddr;
+
 use smoltcp::socket::tcp::State;
 
 use super::conn::state_name;
@@ -42,7 +44,7 @@ impl SmolEngine {
                     }
                 }
                 ListenerView {
-                    local: pool.local,
+                    local: self.shown_listener_addr(pool.local),
                     backlog: pool.sockets.len(),
                     syn_queue,
                     accept_queue,
@@ -55,5 +57,17 @@ impl SmolEngine {
             stats: self.stats(),
             ip: None,
         }
+    }
+
+    /// A listener on the unspecified address (both families) shows as our
+    /// own address of its family, as our engine's view does.
+    fn shown_listener_addr(&self, local: SocketAddr) -> SocketAddr {
+        if !local.ip().is_unspecified() {
+            return local;
+        }
+        let own = self
+            .own_address_for(local.ip())
+            .unwrap_or(self.config.addr.into());
+        SocketAddr::new(own, local.port())
     }
 }

@@ -1,7 +1,7 @@
 //! [`TcpListener`]: socket → bind → listen(backlog) → accept.
 
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
@@ -23,7 +23,9 @@ pub const DEFAULT_BACKLOG: usize = 128;
 pub struct TcpListener {
     stack: Stack,
     id: ListenerId,
-    local: SocketAddrV4,
+    /// What `local_addr` says: the bound address, the unspecified one
+    /// shown as the stack's own.
+    local: SocketAddr,
     nonblocking: AtomicBool,
 }
 
@@ -41,13 +43,13 @@ impl TcpListener {
         addr: impl ToSocketAddrs,
         backlog: usize,
     ) -> io::Result<TcpListener> {
-        let local = stack.local_endpoint(addr)?;
+        let (bind, local) = stack.local_endpoint(addr)?;
         let id = stack
             .cell()
             .lock()
-            .listen(local, backlog)
+            .listen(bind, backlog)
             .map_err(to_io_error)?;
-        log::info!("listening on {local} (backlog {backlog})");
+        log::info!("listening on {bind} (backlog {backlog})");
         Ok(TcpListener {
             stack: stack.clone(),
             id,
@@ -68,7 +70,7 @@ impl TcpListener {
                     drop(engine);
                     log::info!("accepted {} -> {}", info.remote, info.local);
                     let stream = TcpStream::from_accepted(&self.stack, conn, info);
-                    return Ok((stream, SocketAddr::V4(info.remote)));
+                    return Ok((stream, info.remote));
                 }
                 Err(ApiError::WouldBlock) if !self.nonblocking.load(Ordering::Relaxed) => {
                     if cell.is_stopped() {
@@ -98,7 +100,7 @@ impl TcpListener {
         accepted.map_ok(|(conn, info)| {
             log::info!("accepted {} -> {}", info.remote, info.local);
             let stream = TcpStream::from_accepted(&self.stack, conn, info);
-            (stream, SocketAddr::V4(info.remote))
+            (stream, info.remote)
         })
     }
 
@@ -108,7 +110,7 @@ impl TcpListener {
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(SocketAddr::V4(self.local))
+        Ok(self.local)
     }
 
     /// In non-blocking mode `accept` returns `WouldBlock` instead of waiting.

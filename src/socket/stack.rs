@@ -1,7 +1,7 @@
 //! [`Stack`]: a running engine and its driver, the handle sockets are made on.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::device::Device;
@@ -17,6 +17,7 @@ pub struct Stack {
     driver: Arc<Mutex<Driver>>,
     name: &'static str,
     local_ip: Ipv4Addr,
+    local_ip_v6: Option<Ipv6Addr>,
 }
 
 /// The stack `TcpListener::bind` and `TcpStream::connect` use when given no
@@ -39,12 +40,14 @@ impl Stack {
     ) -> io::Result<Stack> {
         let name = engine.name();
         let local_ip = engine.local_ip();
+        let local_ip_v6 = engine.local_ip_v6();
         let driver = Driver::start_traced(engine, device, trace)?;
         Ok(Stack {
             cell: Arc::clone(driver.cell()),
             driver: Arc::new(Mutex::new(driver)),
             name,
             local_ip,
+            local_ip_v6,
         })
     }
 
@@ -71,6 +74,11 @@ impl Stack {
     /// The stack's own IPv4 address.
     pub fn local_ip(&self) -> Ipv4Addr {
         self.local_ip
+    }
+
+    /// The stack's own IPv6 address, if it speaks IPv6.
+    pub fn local_ip_v6(&self) -> Option<Ipv6Addr> {
+        self.local_ip_v6
     }
 
     /// The engine's counters.
@@ -107,27 +115,35 @@ impl Stack {
         &self.cell
     }
 
-    /// The address to listen on: `0.0.0.0` means the stack's own.
-    pub(crate) fn local_endpoint(&self, addr: impl ToSocketAddrs) -> io::Result<SocketAddrV4> {
-        let v4 = resolve_v4(addr)?;
-        if v4.ip().is_unspecified() {
-            return Ok(SocketAddrV4::new(self.local_ip, v4.port()));
+    /// The address to listen on (given to the engine as it is: the
+    /// unspecified address of either family takes both, as a dual-stack
+    /// socket), and the address `local_addr` shows for it: the stack's
+    /// own in that family (IPv4's when it has no IPv6 address).
+    pub(crate) fn local_endpoint(
+        &self,
+        addr: impl ToSocketAddrs,
+    ) -> io::Result<(SocketAddr, SocketAddr)> {
+        let bind = resolve(addr)?;
+        if !bind.ip().is_unspecified() {
+            return Ok((bind, bind));
         }
-        Ok(v4)
+        let own = match bind.ip() {
+            IpAddr::V6(_) => self
+                .local_ip_v6
+                .map_or(IpAddr::V4(self.local_ip), IpAddr::V6),
+            IpAddr::V4(_) => IpAddr::V4(self.local_ip),
+        };
+        Ok((bind, SocketAddr::new(own, bind.port())))
     }
 }
 
-/// The first IPv4 address `addr` resolves to.
-pub(crate) fn resolve_v4(addr: impl ToSocketAddrs) -> io::Result<SocketAddrV4> {
-    addr.to_socket_addrs()?
-        .find_map(|a| match a {
-            SocketAddr::V4(v4) => Some(v4),
-            SocketAddr::V6(_) => None,
-        })
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "tuntcp speaks IPv4 only: give an IPv4 address",
-            )
-        })
+/// The first address `addr` resolves to, of either family (as std's
+/// `connect` tries the first).
+pub(crate) fn resolve(addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
+    addr.to_socket_addrs()?.next().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
+    })
 }

@@ -1,14 +1,14 @@
 //! [`TcpStream`]: connect → write/read → shutdown → close.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::error::{stack_stopped, to_io_error};
-use super::stack::{resolve_v4, Stack};
+use super::stack::{resolve, Stack};
 use super::task::poll_call;
 use crate::driver::TaskDirection;
 use crate::engine::{ApiError, ConnId, ConnInfo, Engine, KeepAlive, Watched};
@@ -27,8 +27,8 @@ pub struct TcpStream {
 struct StreamInner {
     stack: Stack,
     conn: ConnId,
-    local: SocketAddrV4,
-    peer: SocketAddrV4,
+    local: SocketAddr,
+    peer: SocketAddr,
     nonblocking: AtomicBool,
     read_shut: AtomicBool,
     read_timeout: Mutex<Option<Duration>>,
@@ -49,7 +49,7 @@ impl TcpStream {
         addr: impl ToSocketAddrs,
         timeout: Option<Duration>,
     ) -> io::Result<TcpStream> {
-        let remote = resolve_v4(addr)?;
+        let remote = resolve(addr)?;
         let cell = stack.cell();
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         let mut engine = cell.lock();
@@ -110,11 +110,11 @@ impl TcpStream {
     }
 
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(SocketAddr::V4(self.inner.peer))
+        Ok(self.inner.peer)
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(SocketAddr::V4(self.inner.local))
+        Ok(self.inner.local)
     }
 
     /// The connection's RFC 9293 state, e.g. "ESTABLISHED" or "CLOSE-WAIT".
@@ -279,7 +279,7 @@ impl TcpStream {
     /// Sends SYN through `stack` and returns at once; the stream is
     /// connected when [`TcpStream::poll_connected`] says so.
     pub fn begin_connect(stack: &Stack, addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        let remote = resolve_v4(addr)?;
+        let remote = resolve(addr)?;
         let cell = stack.cell();
         let mut engine = cell.lock();
         let conn = engine

@@ -14,7 +14,7 @@
 //!  | src port | dst port | sequence number | ...               |
 //! ```
 
-use std::net::SocketAddrV4;
+use std::net::{SocketAddr, SocketAddrV4};
 
 use etherparse::icmpv4::{DestUnreachableHeader, TimeExceededCode};
 use etherparse::{Icmpv4Slice, Icmpv4Type, Ipv4HeaderSlice};
@@ -55,6 +55,9 @@ pub enum IcmpError {
     ParameterProblem,
     /// Source Quench: deprecated (RFC 6633), silently discarded (MUST-55).
     SourceQuench,
+    /// ICMPv6 Packet Too Big (RFC 4443 §3.2) with the next-hop link's MTU:
+    /// IPv6's path MTU discovery (RFC 8201).
+    PacketTooBig { mtu: u32 },
 }
 
 impl IcmpError {
@@ -82,6 +85,8 @@ impl IcmpError {
             IcmpError::TimeExceeded => (TYPE_TIME_EXCEEDED, 0, [0; 4]),
             IcmpError::ParameterProblem => (TYPE_PARAMETER_PROBLEM, 0, [0; 4]),
             IcmpError::SourceQuench => (TYPE_SOURCE_QUENCH, 0, [0; 4]),
+            // No ICMPv4 message: `icmpv6::emit_error` writes it.
+            IcmpError::PacketTooBig { .. } => (TYPE_PARAMETER_PROBLEM, 0, [0; 4]),
         }
     }
 
@@ -111,11 +116,12 @@ impl IcmpError {
 }
 
 /// The segment an ICMP error quotes: who sent it to whom, its sequence
-/// number, and the total length of the datagram that carried it.
+/// number, and the total length of the datagram that carried it (IPv6:
+/// the fixed header and its payload length).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuotedTcp {
-    pub src: SocketAddrV4,
-    pub dst: SocketAddrV4,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
     pub seq: SeqNum,
     pub ip_total_len: u16,
 }
@@ -147,8 +153,8 @@ impl IcmpErrorMessage {
             .ok_or(WireError::Truncated)?;
         let port = |at: usize| u16::from_be_bytes([tcp[at], tcp[at + 1]]);
         let quoted = QuotedTcp {
-            src: SocketAddrV4::new(ip.source_addr(), port(0)),
-            dst: SocketAddrV4::new(ip.destination_addr(), port(2)),
+            src: SocketAddrV4::new(ip.source_addr(), port(0)).into(),
+            dst: SocketAddrV4::new(ip.destination_addr(), port(2)).into(),
             seq: SeqNum(u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]])),
             ip_total_len: ip.total_len(),
         };

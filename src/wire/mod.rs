@@ -1,6 +1,6 @@
-//! Packet formats: IPv4 (and its fragments), TCP (with options), ICMP echo
-//! and the ICMP errors that quote a TCP segment, plus the
-//! wrapping sequence-number type.
+//! Packet formats: IPv4 (and its fragments), IPv6 (with its extension
+//! headers), TCP (with options), ICMP and ICMPv6 echo and the errors that
+//! quote a TCP segment, plus the wrapping sequence-number type.
 //!
 //! # The parsing rule
 //!
@@ -18,7 +18,9 @@ pub mod checksum;
 pub mod ecn;
 pub mod icmp;
 pub mod icmp_error;
+pub mod icmpv6;
 pub mod ipv4;
+pub mod ipv6;
 pub mod options;
 pub mod seq;
 pub mod tcp;
@@ -26,7 +28,9 @@ pub mod tcp;
 pub use ecn::Ecn;
 pub use icmp::EchoRequest;
 pub use icmp_error::{IcmpError, IcmpErrorMessage, QuotedTcp};
+pub use icmpv6::{Icmpv6Message, NeighbourDiscovery};
 pub use ipv4::{IpSendFields, Ipv4Fragment, Ipv4Repr, IPV4_HEADER_LEN, PROTO_ICMP, PROTO_TCP};
+pub use ipv6::{Ipv6Repr, IPV6_HEADER_LEN, PROTO_ICMPV6};
 pub use options::{SackBlock, SackBlocks, TcpOptions, Timestamps};
 pub use seq::SeqNum;
 pub use tcp::{TcpFlags, TcpHeader, TcpSegment, TCP_HEADER_LEN};
@@ -40,6 +44,20 @@ pub enum WireError {
     Truncated,
     /// IP version other than 4.
     NotIpv4,
+    /// IP version other than 6.
+    NotIpv6,
+    /// An IPv6 payload length that disagrees with the bytes that came
+    /// (more bytes than it says; fewer is [`WireError::Truncated`]), or a
+    /// zero length that is no jumbogram.
+    BadPayloadLength,
+    /// An IPv6 Fragment header (RFC 8200 §4.5): IPv6 reassembly is not
+    /// implemented, so fragments are dropped and counted.
+    Ipv6Fragment,
+    /// An IPv6 Jumbo Payload option (RFC 2675): more than a TUN MTU.
+    Jumbogram,
+    /// An IPv6 extension-header chain longer than we walk, or out of the
+    /// order RFC 8200 §4.1 requires (Hop-by-Hop not first).
+    ExtensionChain,
     /// Header length field smaller than the fixed header.
     BadHeaderLength,
     /// Header (IPv4) or whole-segment (TCP, ICMP) checksum does not verify.
@@ -63,6 +81,11 @@ impl fmt::Display for WireError {
         let text = match self {
             WireError::Truncated => "truncated packet",
             WireError::NotIpv4 => "not IPv4",
+            WireError::NotIpv6 => "not IPv6",
+            WireError::BadPayloadLength => "IPv6 payload length disagrees with the packet",
+            WireError::Ipv6Fragment => "IPv6 fragment (no IPv6 reassembly)",
+            WireError::Jumbogram => "IPv6 jumbogram",
+            WireError::ExtensionChain => "IPv6 extension header chain refused",
             WireError::BadHeaderLength => "bad header length",
             WireError::BadChecksum => "bad checksum",
             WireError::Fragment => "IPv4 fragment",

@@ -27,7 +27,7 @@
 //! ```
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use etherparse::err::tcp::{HeaderError, HeaderSliceError};
 use etherparse::TcpHeaderSlice;
@@ -35,6 +35,7 @@ use etherparse::TcpHeaderSlice;
 use super::checksum;
 use super::ecn::Ecn;
 use super::ipv4::{IpSendFields, Ipv4Repr, IPV4_HEADER_LEN, PROTO_TCP};
+use super::ipv6::{Ipv6Repr, IPV6_HEADER_LEN};
 use super::options::TcpOptions;
 use super::seq::SeqNum;
 use super::WireError;
@@ -98,15 +99,30 @@ impl TcpHeader {
     ///
     /// If the options take more than the 40 bytes a header has room for
     /// (the engine never builds such a header), or `buf` is too short.
-    pub fn emit(&self, src: Ipv4Addr, dst: Ipv4Addr, buf: &mut [u8], payload_len: usize) -> usize {
+    pub fn emit(
+        &self,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+        buf: &mut [u8],
+        payload_len: usize,
+    ) -> usize {
         let header_len = self.header_len();
         let total = header_len + payload_len;
         let mut header = self.etherparse_header();
         // RFC 9293 §3.1: the checksum covers a pseudo-header (addresses,
-        // protocol, TCP length), the header and the data.
-        header.checksum = header
-            .calc_checksum_ipv4_raw(src.octets(), dst.octets(), &buf[header_len..total])
-            .expect("one segment fits the 16-bit IPv4 length");
+        // protocol, TCP length), the header and the data; over IPv6 the
+        // pseudo-header of RFC 8200 §8.1.
+        let payload = &buf[header_len..total];
+        header.checksum = match (src.into(), dst.into()) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                header.calc_checksum_ipv4_raw(src.octets(), dst.octets(), payload)
+            }
+            (src, dst) => {
+                let (src, dst) = (checksum::mapped(src), checksum::mapped(dst));
+                header.calc_checksum_ipv6_raw(src.octets(), dst.octets(), payload)
+            }
+        }
+        .expect("one segment fits the 16-bit IP length");
         // `to_bytes` fills a stack array: nothing allocates per packet.
         buf[..header_len].copy_from_slice(&header.to_bytes());
         total
@@ -157,8 +173,8 @@ impl<'a> TcpSegment<'a> {
     /// there; we add the checksum and read the options ourselves (see
     /// [`super::options`] for why).
     pub fn parse(
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
         bytes: &'a [u8],
     ) -> Result<TcpSegment<'a>, WireError> {
         let fixed = TcpHeaderSlice::from_slice(bytes).map_err(|err| match err {
@@ -212,9 +228,7 @@ pub fn emit_ipv4_tcp(
     payload: &[u8],
     buf: &mut [u8],
 ) -> usize {
-    let payload_start = IPV4_HEADER_LEN + header.header_len();
-    buf[payload_start..payload_start + payload.len()].copy_from_slice(payload);
-    emit_ipv4_tcp_in_place(src, dst, header, payload.len(), buf)
+    emit_ip_tcp(src.into(), dst.into(), header, payload, buf)
 }
 
 /// Writes the TCP and IPv4 headers in front of `payload_len` bytes of
@@ -253,6 +267,62 @@ pub fn emit_ipv4_tcp_in_place_with(
     };
     ip.emit_with(buf, fields);
     IPV4_HEADER_LEN + tcp_len
+}
+
+/// The IP header's length for packets from `src`: 20 (IPv4, no options)
+/// or 40 (IPv6, no extension headers).
+pub fn ip_header_len(src: IpAddr) -> usize {
+    match src {
+        IpAddr::V4(_) => IPV4_HEADER_LEN,
+        IpAddr::V6(_) => IPV6_HEADER_LEN,
+    }
+}
+
+/// [`emit_ipv4_tcp_in_place_with`] for either family: the payload is in
+/// place after `ip_header_len(src)` + the TCP header. Over IPv6 the
+/// traffic class is `fields.tos` and the hop limit `fields.ttl` (RFC 8200
+/// §3); DF has no IPv6 meaning (only the source fragments, §5).
+pub fn emit_ip_tcp_in_place_with(
+    src: IpAddr,
+    dst: IpAddr,
+    header: &TcpHeader,
+    payload_len: usize,
+    buf: &mut [u8],
+    fields: IpSendFields,
+) -> usize {
+    match (src, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => {
+            emit_ipv4_tcp_in_place_with(src, dst, header, payload_len, buf, fields)
+        }
+        (src, dst) => {
+            let (src, dst) = (checksum::mapped(src), checksum::mapped(dst));
+            let tcp_len = header.emit(src, dst, &mut buf[IPV6_HEADER_LEN..], payload_len);
+            let ip = Ipv6Repr {
+                src,
+                dst,
+                protocol: PROTO_TCP,
+                hop_limit: fields.ttl,
+                payload_len: tcp_len,
+            };
+            ip.emit_with(buf, fields);
+            IPV6_HEADER_LEN + tcp_len
+        }
+    }
+}
+
+/// A whole IP packet (either family) carrying `header` and `payload`,
+/// as [`emit_ipv4_tcp`]: for tests and tools.
+pub fn emit_ip_tcp(
+    src: IpAddr,
+    dst: IpAddr,
+    header: &TcpHeader,
+    payload: &[u8],
+    buf: &mut [u8],
+) -> usize {
+    let payload_start = ip_header_len(src) + header.header_len();
+    buf[payload_start..payload_start + payload.len()].copy_from_slice(payload);
+    let fields = IpSendFields::default();
+    emit_ip_tcp_in_place_with(src, dst, header, payload.len(), buf, fields)
 }
 
 impl fmt::Display for TcpHeader {
@@ -494,6 +564,28 @@ mod tests {
             ..syn_ack()
         };
         packet(&header, b"");
+    }
+
+    #[test]
+    fn ipv6_segment_parses_back_with_its_pseudo_header_rfc8200_s8_1() {
+        let (a, b): (IpAddr, IpAddr) = (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
+        );
+        let header = syn_ack();
+        let mut buf = vec![0u8; 1500];
+        let len = emit_ip_tcp(a, b, &header, b"hello", &mut buf);
+        assert_eq!(len, IPV6_HEADER_LEN + header.header_len() + 5);
+        let (ip, tcp) = Ipv6Repr::parse(&buf[..len]).unwrap();
+        assert_eq!((IpAddr::from(ip.src), IpAddr::from(ip.dst)), (a, b));
+        let seg = TcpSegment::parse(ip.src, ip.dst, tcp).unwrap();
+        assert_eq!((seg.header, seg.payload), (header, &b"hello"[..]));
+        // Another destination breaks the checksum, as over IPv4.
+        let other: IpAddr = "2001:db8::3".parse().unwrap();
+        assert_eq!(
+            TcpSegment::parse(a, other, tcp),
+            Err(WireError::BadChecksum)
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 use tuntcp::engine::{ApiError, ConnId, Engine, ListenerId};
@@ -204,7 +204,7 @@ impl Bench {
         let _ = env_logger::builder().is_test(true).try_init();
         let mut engine = maker(seed);
         let listener = engine
-            .listen(SERVER, LISTEN_BACKLOG)
+            .listen(SERVER.into(), LISTEN_BACKLOG)
             .expect("listen on the echo port");
         Bench {
             engine,
@@ -424,7 +424,11 @@ impl Bench {
             match self.engine.accept(self.listener) {
                 Ok(conn) => {
                     let info = self.engine.conn_info(conn).map_err(|e| e.to_string())?;
-                    match self.peers.iter_mut().find(|p| p.addr == info.remote) {
+                    match self
+                        .peers
+                        .iter_mut()
+                        .find(|p| SocketAddr::V4(p.addr) == info.remote)
+                    {
                         Some(peer) => peer.conn = Some(conn),
                         None => {
                             self.foreign_accepts += 1;

@@ -9,8 +9,10 @@
 //! that is down). [`run_in_new_netns`] does exactly that on a fresh thread,
 //! brings `lo` up, runs the test body there and hands back its result. A
 //! TUN device created inside belongs to the namespace, so every test can use
-//! `tun0` and 192.0.2.1/24 without clashing with the others running in
-//! parallel, and the host never sees any of it. Once the thread and its
+//! `tun0`, 192.0.2.1/24 and 2001:db8::1/64 without clashing with the
+//! others running in parallel, and the host never sees any of it. IPv6 is
+//! switched on in the namespace (`disable_ipv6=0`, no duplicate address
+//! detection), so a test may speak either [`Family`]. Once the thread and its
 //! children are gone, nothing refers to the namespace any more and the
 //! kernel deletes it, with its devices: no cleanup can be forgotten.
 //!
@@ -37,6 +39,72 @@ use std::time::{Duration, Instant};
 pub const HOST_ADDR: &str = "192.0.2.1";
 /// Our stack's address.
 pub const STACK_ADDR: &str = "192.0.2.2";
+/// The same over IPv6 (RFC 3849 documentation prefix).
+pub const HOST_ADDR_V6: &str = "2001:db8::1";
+pub const STACK_ADDR_V6: &str = "2001:db8::2";
+
+/// Which IP a live test speaks; `tuntcp` serves both by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    /// `ipv4` or `ipv6`, as `live_tests!` names its modules.
+    pub fn named(name: &str) -> Family {
+        match name {
+            "ipv4" => Family::V4,
+            "ipv6" => Family::V6,
+            other => panic!("no address family named {other}"),
+        }
+    }
+
+    /// The stack's address.
+    pub fn stack_addr(self) -> &'static str {
+        match self {
+            Family::V4 => STACK_ADDR,
+            Family::V6 => STACK_ADDR_V6,
+        }
+    }
+
+    /// The kernel side's address.
+    pub fn host_addr(self) -> &'static str {
+        match self {
+            Family::V4 => HOST_ADDR,
+            Family::V6 => HOST_ADDR_V6,
+        }
+    }
+
+    /// `-4` or `-6`, for nc, ping and the like.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Family::V4 => "-4",
+            Family::V6 => "-6",
+        }
+    }
+
+    /// The stack's `port` as a socket address.
+    pub fn stack_socket(self, port: u16) -> SocketAddr {
+        SocketAddr::new(self.stack_addr().parse().unwrap(), port)
+    }
+
+    /// The unspecified address of the family with `port`, for a kernel
+    /// listener bound before tun0 has its address.
+    pub fn any_socket(self, port: u16) -> SocketAddr {
+        let any: std::net::IpAddr = match self {
+            Family::V4 => std::net::Ipv4Addr::UNSPECIFIED.into(),
+            Family::V6 => std::net::Ipv6Addr::UNSPECIFIED.into(),
+        };
+        SocketAddr::new(any, port)
+    }
+
+    /// The kernel side's `port` as `tuntcp connect` takes it
+    /// (`192.0.2.1:9000`, `[2001:db8::1]:9000`).
+    pub fn host_endpoint(self, port: u16) -> String {
+        SocketAddr::new(self.host_addr().parse().unwrap(), port).to_string()
+    }
+}
 
 /// How long a server may take to print its "listening" line.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -83,6 +151,24 @@ fn enter_new_netns() {
         );
     }
     tuntcp::device::netconfig::bring_up("lo").expect("could not bring lo up in the test namespace");
+    enable_ipv6();
+}
+
+/// IPv6 on, for `lo` and every interface created from here on, without
+/// duplicate address detection (RFC 4862 §5.4) so an address is usable at
+/// once. These sysctls belong to the namespace the writer is in.
+fn enable_ipv6() {
+    for (key, value) in [
+        ("all/disable_ipv6", "0"),
+        ("default/disable_ipv6", "0"),
+        ("lo/disable_ipv6", "0"),
+        ("default/accept_dad", "0"),
+    ] {
+        let path = format!("/proc/sys/net/ipv6/conf/{key}");
+        std::fs::write(&path, value).unwrap_or_else(|err| {
+            panic!("could not set {path} to {value} in the test namespace ({err}): is IPv6 off in this kernel?")
+        });
+    }
 }
 
 /// A child process that is killed and reaped when the guard is dropped.
@@ -408,7 +494,12 @@ pub fn describe(status: ExitStatus) -> String {
 
 /// Connects to our stack's `port`, with bounded connect and read timeouts.
 pub fn connect_to_stack(port: u16, read_timeout: Duration) -> TcpStream {
-    let addr: SocketAddr = format!("{STACK_ADDR}:{port}").parse().unwrap();
+    connect_to_stack_over(Family::V4, port, read_timeout)
+}
+
+/// [`connect_to_stack`] over `family`.
+pub fn connect_to_stack_over(family: Family, port: u16, read_timeout: Duration) -> TcpStream {
+    let addr = family.stack_socket(port);
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
         .unwrap_or_else(|err| panic!("connecting to {addr}: {err}"));
     stream.set_read_timeout(Some(read_timeout)).unwrap();
@@ -462,8 +553,13 @@ pub const SHORT: Duration = Duration::from_secs(10);
 /// Sends `data` to the echo port from one thread while reading it back on
 /// this one, then checks every byte.
 pub fn echo_exactly(data: Vec<u8>) {
+    echo_exactly_over(Family::V4, data);
+}
+
+/// [`echo_exactly`] over `family`.
+pub fn echo_exactly_over(family: Family, data: Vec<u8>) {
     let data = Arc::new(data);
-    let stream = connect_to_stack(ECHO_PORT, TRANSFER_TIMEOUT);
+    let stream = connect_to_stack_over(family, ECHO_PORT, TRANSFER_TIMEOUT);
     let mut writer = stream.try_clone().unwrap();
     let to_send = Arc::clone(&data);
     let sender = thread::spawn(move || {
@@ -496,8 +592,16 @@ pub fn assert_same_bytes(got: &[u8], want: &[u8]) {
 /// (seeds `first_seed`, `first_seed + 1`, ...). The client threads are
 /// started here, so they share the caller's network namespace.
 pub fn echo_concurrently(clients: u64, first_seed: u64) {
+    echo_concurrently_over(Family::V4, clients, first_seed);
+}
+
+/// [`echo_concurrently`] over `family`.
+pub fn echo_concurrently_over(family: Family, clients: u64, first_seed: u64) {
     let handles: Vec<_> = (0..clients)
-        .map(|client| thread::spawn(move || echo_exactly(pattern(first_seed + client, MEGABYTE))))
+        .map(|client| {
+            let data = pattern(first_seed + client, MEGABYTE);
+            thread::spawn(move || echo_exactly_over(family, data))
+        })
         .collect();
     for handle in handles {
         handle

@@ -2,11 +2,11 @@
 //! as the script writes it (flags, option order, padding), and the facts
 //! of a packet the stack sent, raw option bytes included, for the matcher.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::script::{FlagSet, TcpOptionSpec};
 use crate::wire::checksum::{checksum, tcp_checksum};
-use crate::wire::{Ecn, Ipv4Repr, TcpOptions, PROTO_TCP};
+use crate::wire::{Ecn, IpSendFields, Ipv4Repr, Ipv6Repr, TcpOptions, IPV6_HEADER_LEN, PROTO_TCP};
 
 /// Absolute numbers for one inbound segment.
 #[derive(Clone, Debug)]
@@ -57,9 +57,9 @@ pub fn encode_options(options: &[TcpOptionSpec]) -> Option<Vec<u8>> {
     (out.len() <= 40).then_some(out)
 }
 
-/// The whole IPv4 packet from the peer to the stack; `None` when its
-/// options cannot be encoded.
-pub fn build_inbound(src: Ipv4Addr, dst: Ipv4Addr, segment: &Inbound) -> Option<Vec<u8>> {
+/// The whole IP packet (IPv4, or IPv6 if the addresses are, RFC 8200)
+/// from the peer to the stack; `None` when its options cannot be encoded.
+pub fn build_inbound(src: IpAddr, dst: IpAddr, segment: &Inbound) -> Option<Vec<u8>> {
     let options = encode_options(&segment.options)?;
     let tcp_len = 20 + options.len() + segment.payload_len;
     let mut tcp = Vec::with_capacity(tcp_len);
@@ -76,6 +76,28 @@ pub fn build_inbound(src: Ipv4Addr, dst: Ipv4Addr, segment: &Inbound) -> Option<
     tcp.resize(tcp_len, 0);
     let sum = tcp_checksum(src, dst, &tcp);
     tcp[16..18].copy_from_slice(&sum.to_be_bytes());
+    let (src, dst) = match (src, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => (src, dst),
+        (IpAddr::V6(src), IpAddr::V6(dst)) => {
+            let mut packet = vec![0u8; IPV6_HEADER_LEN];
+            let ip = Ipv6Repr {
+                src,
+                dst,
+                protocol: PROTO_TCP,
+                hop_limit: 64,
+                payload_len: tcp_len,
+            };
+            // The Traffic Class carries the ECN field (RFC 3168 §5).
+            let fields = IpSendFields {
+                tos: segment.ecn.bits(),
+                ..IpSendFields::default()
+            };
+            ip.emit_with(&mut packet, fields);
+            packet.extend(tcp);
+            return Some(packet);
+        }
+        _ => return None,
+    };
 
     let mut packet = ipv4_header(src, dst, PROTO_TCP, 20 + tcp_len, segment.ecn);
     packet.extend(tcp);
@@ -116,11 +138,19 @@ pub struct Sent {
     pub ecn: Ecn,
 }
 
-/// The facts of an outbound IPv4 packet; `None` when it is not TCP (an
-/// ICMP echo reply, say), which the runner reports as unexpected.
+/// The facts of an outbound IPv4 or IPv6 packet; `None` when it is not
+/// TCP (an ICMP echo reply, say), which the runner reports as unexpected.
 pub fn parse_outbound(at: i64, packet: &[u8]) -> Option<Sent> {
-    let (ip, bytes) = Ipv4Repr::parse(packet).ok()?;
-    if ip.protocol != PROTO_TCP || bytes.len() < 20 {
+    let (protocol, ecn, bytes) = if packet.first()? >> 4 == 6 {
+        let (ip, bytes) = Ipv6Repr::parse(packet).ok()?;
+        // The Traffic Class (RFC 8200 §3) holds the ECN field.
+        let traffic_class = (packet[0] << 4) | (packet[1] >> 4);
+        (ip.protocol, Ecn::from_bits(traffic_class), bytes)
+    } else {
+        let (ip, bytes) = Ipv4Repr::parse(packet).ok()?;
+        (ip.protocol, ip.ecn, bytes)
+    };
+    if protocol != PROTO_TCP || bytes.len() < 20 {
         return None;
     }
     let header_len = usize::from(bytes[12] >> 4) * 4;
@@ -143,7 +173,7 @@ pub fn parse_outbound(at: i64, packet: &[u8]) -> Option<Sent> {
         options: TcpOptions::parse(&raw_options).ok()?,
         raw_options,
         payload_len: bytes.len() - header_len,
-        ecn: ip.ecn,
+        ecn,
     })
 }
 
@@ -174,18 +204,25 @@ mod tests {
             payload_len: 3,
             ecn: Ecn::Ce,
         };
-        let (a, b) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));
-        let packet = build_inbound(a, b, &segment).unwrap();
-        let sent = parse_outbound(5, &packet).expect("checksums and lengths are right");
-        assert_eq!(sent.ecn, Ecn::Ce);
-        assert_eq!(
-            (sent.seq, sent.ack, sent.window, sent.payload_len),
-            (7, 9, 32767, 3)
+        let v4: (IpAddr, IpAddr) = ([192, 0, 2, 1].into(), [192, 0, 2, 2].into());
+        let v6 = (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
         );
-        assert_eq!(sent.flags, segment.flags);
-        assert_eq!(sent.raw_options, vec![2, 4, 5, 180, 4, 2, 0, 0]);
-        assert_eq!(sent.options.mss, Some(1460));
-        assert!(sent.options.sack_permitted);
+        for (a, b) in [v4, v6] {
+            let packet = build_inbound(a, b, &segment).unwrap();
+            assert_eq!(packet[0] >> 4, if a.is_ipv6() { 6 } else { 4 });
+            let sent = parse_outbound(5, &packet).expect("checksums and lengths are right");
+            assert_eq!(sent.ecn, Ecn::Ce);
+            assert_eq!(
+                (sent.seq, sent.ack, sent.window, sent.payload_len),
+                (7, 9, 32767, 3)
+            );
+            assert_eq!(sent.flags, segment.flags);
+            assert_eq!(sent.raw_options, vec![2, 4, 5, 180, 4, 2, 0, 0]);
+            assert_eq!(sent.options.mss, Some(1460));
+            assert!(sent.options.sack_permitted);
+        }
     }
 
     #[test]

@@ -112,8 +112,8 @@ fn what_the_engine_cannot_do_is_skipped_with_the_reason() {
         other => panic!("expected SKIP ({reason}), got {other:?}"),
     };
     skipped(
-        run_text("--ip_version=ipv6\n0 close(3) = 0\n", OPTIONS),
-        "IPv6",
+        run_text("--ip_version=ipv5\n0 close(3) = 0\n", OPTIONS),
+        "ipv5",
     );
     skipped(
         run("+0 setsockopt(4, IPPROTO_IP, IP_TTL, [1], 4) = 0\n"),
@@ -150,4 +150,20 @@ fn the_reference_engine_runs_the_same_script() {
     // smoltcp's SYN-ACK has no options beyond MSS either for this SYN.
     let text = format!("{ESTABLISHED}+0 < P. 1:4(3) ack 1 win 65535\n+0 read(4, ..., 10) = 3\n");
     assert_eq!(run_text(&text, smoltcp), Outcome::Pass);
+}
+
+#[test]
+fn an_ipv6_script_runs_over_ipv6_with_the_mss_from_the_mtu_less_60() {
+    // The handshake of ESTABLISHED, with IPv6's MSS (MTU 1500 - 60).
+    let established = ESTABLISHED.replace("<mss 1460>", "<mss 1440>");
+    let script = format!(
+        "--ip_version=ipv6\n{established}+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n"
+    );
+    assert_eq!(run_text(&script, OPTIONS), Outcome::Pass);
+    // The IPv4 MSS is wrong over IPv6.
+    let wrong = script.replace(
+        "> S. 0:0(0) ack 1 <mss 1440>",
+        "> S. 0:0(0) ack 1 <mss 1460>",
+    );
+    assert!(matches!(run_text(&wrong, OPTIONS), Outcome::Fail { .. }));
 }

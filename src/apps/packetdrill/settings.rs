@@ -3,7 +3,7 @@
 //! and the fresh engine built from them. A setting the engine has no
 //! equivalent for makes the script SKIP with the reason.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use super::script::{EventKind, Script};
@@ -20,6 +20,27 @@ pub enum StackChoice {
 /// The stack's own address and the address of the peer the script plays.
 pub const STACK_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 pub const PEER_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// The same over IPv6 (`--ip_version=ipv6`; documentation prefix, RFC 3849).
+pub const STACK_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+pub const PEER_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+
+/// The stack's address in the script's family.
+pub fn stack_ip(ipv6: bool) -> IpAddr {
+    if ipv6 {
+        STACK_IP6.into()
+    } else {
+        STACK_IP.into()
+    }
+}
+
+/// The peer's address in the script's family.
+pub fn peer_ip(ipv6: bool) -> IpAddr {
+    if ipv6 {
+        PEER_IP6.into()
+    } else {
+        PEER_IP.into()
+    }
+}
 
 /// packetdrill's default `--tolerance_usecs`.
 const DEFAULT_TOLERANCE_MICROS: i64 = 4_000;
@@ -32,6 +53,9 @@ const FREEBSD_DELAYED_ACK: Duration = Duration::from_millis(100);
 /// Settings gathered from one script.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
+    /// `--ip_version=ipv6`: packets are IPv6 (RFC 8200). `ipv4` and
+    /// `ipv4-mapped-v6` (an IPv6 socket whose packets are IPv4) are IPv4.
+    pub ipv6: bool,
     pub tolerance_micros: i64,
     pub mtu: Option<u16>,
     pub sack: bool,
@@ -51,6 +75,7 @@ pub struct Settings {
 /// what it tests. The last value before the socket is the one in force.
 pub fn settings_of(script: &Script) -> Result<Settings, String> {
     let mut settings = Settings {
+        ipv6: false,
         tolerance_micros: DEFAULT_TOLERANCE_MICROS,
         mtu: None,
         sack: true,
@@ -94,8 +119,9 @@ fn parse_number(name: &str, value: &str) -> Result<i64, String> {
 fn apply_flag(settings: &mut Settings, name: &str, value: &str) -> Result<(), String> {
     let number = || parse_number(&format!("--{name}"), value);
     match name {
-        "ip_version" if value == "ipv4" => {}
-        "ip_version" => return Err(format!("--ip_version={value}: IPv6 is not supported yet")),
+        "ip_version" if value == "ipv4" || value == "ipv4-mapped-v6" => settings.ipv6 = false,
+        "ip_version" if value == "ipv6" => settings.ipv6 = true,
+        "ip_version" => return Err(format!("--ip_version={value} is not supported")),
         "tolerance_usecs" => settings.tolerance_micros = number()?,
         "mtu" => settings.mtu = Some(number()?.clamp(68, 65535) as u16),
         // Flags of packetdrill's own plumbing, meaningless on virtual time.
@@ -176,7 +202,9 @@ fn apply_sysctl(settings: &mut Settings, name: &str, value: &str) -> Result<(), 
 pub fn build_engine(choice: StackChoice, settings: &Settings) -> Box<dyn Engine> {
     match choice {
         StackChoice::Tuntcp => {
-            let mut config = StackConfig::new(STACK_IP).with_fixed_secret();
+            let mut config = StackConfig::new(STACK_IP)
+                .with_ipv6(STACK_IP6)
+                .with_fixed_secret();
             if let Some(mtu) = settings.mtu {
                 config = config.with_mtu(mtu);
             }
@@ -205,6 +233,8 @@ pub fn build_engine(choice: StackChoice, settings: &Settings) -> Box<dyn Engine>
             Box::new(Stack::new(config))
         }
         StackChoice::Smoltcp => {
+            // The reference speaks IPv4 only for now: the runner skips
+            // IPv6 scripts with it.
             let mut config = SmolConfig::new(STACK_IP);
             config.rx_buffer = settings.recv_buffer.unwrap_or(config.rx_buffer);
             config.tx_buffer = settings.send_buffer.unwrap_or(config.tx_buffer);
@@ -246,7 +276,11 @@ mod tests {
         let insecure = parse_script("0 `sysctl -w net.inet.tcp.insecure_rst=1`\n").unwrap();
         assert!(settings_of(&insecure).unwrap_err().contains("RFC 5961"));
         let ipv6 = parse_script("--ip_version=ipv6\n").unwrap();
-        assert!(settings_of(&ipv6).unwrap_err().contains("IPv6"));
+        assert!(settings_of(&ipv6).unwrap().ipv6);
+        let mapped = parse_script("--ip_version=ipv4-mapped-v6\n").unwrap();
+        assert!(!settings_of(&mapped).unwrap().ipv6);
+        let other = parse_script("--ip_version=ipv5\n").unwrap();
+        assert!(settings_of(&other).unwrap_err().contains("ipv5"));
         let upstream = parse_script("0 `../common/defaults.sh`\n").unwrap();
         assert_eq!(settings_of(&upstream).unwrap().delayed_ack, None);
     }

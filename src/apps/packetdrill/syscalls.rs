@@ -3,12 +3,12 @@
 //! their results and errno as the script writes them.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use super::keepalive::{KeepOptions, KEEP_OPTIONS};
 use super::loose::{Loosening, Strictness};
 use super::script::{Expr, SyscallSpec};
-use super::settings::{PEER_IP, STACK_IP};
+use super::settings::{peer_ip, stack_ip};
 use crate::engine::{ApiError, ConnId, Engine, ListenerId, Readiness, Watched};
 use crate::time::Instant;
 
@@ -125,6 +125,9 @@ pub struct Sockets {
     last_fd: Option<i64>,
     /// The keep-alive sysctls in force, which a new socket inherits.
     keep_defaults: KeepOptions,
+    /// The script speaks IPv6 (`--ip_version=ipv6`): its sockets bind and
+    /// connect to the IPv6 addresses.
+    ipv6: bool,
 }
 
 /// errno of an engine error, as a script writes it.
@@ -180,6 +183,7 @@ impl Sockets {
             table: BTreeMap::new(),
             last_fd: None,
             keep_defaults: KeepOptions::default(),
+            ipv6: false,
         }
     }
 
@@ -187,6 +191,11 @@ impl Sockets {
     /// false for other commands.
     pub fn apply_sysctl(&mut self, command: &str) -> bool {
         self.keep_defaults.apply_sysctl(command)
+    }
+
+    /// The script's sockets are IPv6 ones.
+    pub fn with_ipv6(self, ipv6: bool) -> Sockets {
+        Sockets { ipv6, ..self }
     }
 
     fn socket(&mut self, fd: i64) -> Result<&mut Socket, CallError> {
@@ -340,8 +349,9 @@ impl Sockets {
     fn listen(&mut self, engine: &mut dyn Engine, call: &SyscallSpec) -> CallOutcome {
         let fd = fd_of(call);
         let backlog = call.args.get(1).and_then(Expr::as_int).unwrap_or(1).max(1) as usize;
+        let local = SocketAddr::new(stack_ip(self.ipv6), SCRIPT_PORT);
         let socket = self.socket(fd)?;
-        match engine.listen(SocketAddrV4::new(STACK_IP, SCRIPT_PORT), backlog) {
+        match engine.listen(local, backlog) {
             Ok(listener) => {
                 socket.handle = Handle::Listener(listener);
                 returned(0)
@@ -370,10 +380,10 @@ impl Sockets {
 
     /// connect(2): starts the handshake; later calls report its progress.
     fn connect(&mut self, engine: &mut dyn Engine, now: Instant, fd: i64) -> CallOutcome {
+        let remote = SocketAddr::new(peer_ip(self.ipv6), SCRIPT_PORT);
         let socket = self.socket(fd)?;
         let conn = match socket.handle {
             Handle::Fresh => {
-                let remote = SocketAddrV4::new(PEER_IP, SCRIPT_PORT);
                 let local_port = socket.bound.then_some(SCRIPT_PORT);
                 match engine.connect(now, remote, local_port) {
                     Ok(conn) => {

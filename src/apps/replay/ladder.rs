@@ -120,7 +120,7 @@ fn label(seg: &Segment, direction: Direction, bases: &Bases) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
+    use std::net::{IpAddr, Ipv4Addr};
     use std::path::PathBuf;
 
     use super::*;
@@ -132,7 +132,7 @@ mod tests {
 
     fn echo_line_ladder() -> String {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/echo-line.pcap");
-        let capture = Capture::read(path, STACK_ADDR).unwrap();
+        let capture = Capture::read(path, &[IpAddr::V4(STACK_ADDR)]).unwrap();
         let engine = Box::new(Stack::new(StackConfig::new(STACK_ADDR).with_fixed_secret()));
         let (recorded, replay) = replay(&capture, engine, None).unwrap();
         ladder(&recorded, &replay)

@@ -2,7 +2,7 @@
 //! ends, and every segment each side sent, with its place in the capture.
 
 use std::fmt;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use super::segment::Segment;
 use crate::device::replay::{Capture, Direction};
@@ -79,8 +79,8 @@ pub struct Recorded {
     /// Segments the recorded stack sent, and the peer's, in capture order.
     pub stack: Vec<Placed>,
     pub peer: Vec<Placed>,
-    pub stack_end: SocketAddrV4,
-    pub peer_end: SocketAddrV4,
+    pub stack_end: SocketAddr,
+    pub peer_end: SocketAddr,
     /// True when the stack sent the first segment (its SYN: `tuntcp
     /// connect`), false when the peer did (the stack was the server).
     pub active_open: bool,
@@ -90,7 +90,7 @@ impl Recorded {
     pub fn from_capture(capture: &Capture) -> Result<Recorded, SessionError> {
         let first = capture.packets.first().ok_or(SessionError::Empty)?;
         let first = Segment::parse(&first.bytes).ok_or(SessionError::NotTcp { index: 0 })?;
-        let active_open = first.src.ip() == &capture.stack_addr;
+        let active_open = capture.stack_addrs.contains(&first.src.ip());
         let (stack_end, peer_end) = if active_open {
             (first.src, first.dst)
         } else {
@@ -185,7 +185,7 @@ mod tests {
 
     fn capture_of(packets: Vec<Vec<u8>>) -> Capture {
         Capture {
-            stack_addr: Ipv4Addr::new(192, 0, 2, 2),
+            stack_addrs: vec![Ipv4Addr::new(192, 0, 2, 2).into()],
             packets: packets
                 .into_iter()
                 .map(|bytes| CapturedPacket {

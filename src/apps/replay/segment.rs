@@ -7,9 +7,9 @@
 //! replay's view of the packets.
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
-use etherparse::{Ipv4Header, TcpHeader, TcpOptionElement};
+use etherparse::{IpNumber, IpSlice, TcpHeader, TcpOptionElement};
 
 /// A TCP option a learner may want to see (RFC 9293 §3.2, RFC 7323,
 /// RFC 2018). NOPs and unknown options are left out.
@@ -29,8 +29,8 @@ pub enum SegOption {
 /// The fields of one TCP segment the replay reasons about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Segment {
-    pub src: SocketAddrV4,
-    pub dst: SocketAddrV4,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
     pub seq: u32,
     /// Meaningful only when `has_ack` is set.
     pub ack: u32,
@@ -47,18 +47,14 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// `None` for anything that is not a well-formed TCP/IPv4 packet.
+    /// `None` for anything that is not a well-formed TCP/IPv4 or TCP/IPv6
+    /// packet.
     pub fn parse(bytes: &[u8]) -> Option<Segment> {
-        let (ip, rest) = Ipv4Header::from_slice(bytes).ok()?;
-        if ip.protocol != etherparse::IpNumber::TCP {
-            return None;
-        }
-        let ip_payload_len = usize::from(ip.total_len).checked_sub(ip.header_len())?;
-        let rest = rest.get(..ip_payload_len)?;
+        let (ip, rest) = tcp_in_ip(bytes)?;
         let (tcp, payload) = TcpHeader::from_slice(rest).ok()?;
         Some(Segment {
-            src: SocketAddrV4::new(Ipv4Addr::from(ip.source), tcp.source_port),
-            dst: SocketAddrV4::new(Ipv4Addr::from(ip.destination), tcp.destination_port),
+            src: SocketAddr::new(ip.source_addr(), tcp.source_port),
+            dst: SocketAddr::new(ip.destination_addr(), tcp.destination_port),
             seq: tcp.sequence_number,
             ack: tcp.acknowledgment_number,
             syn: tcp.syn,
@@ -146,13 +142,26 @@ impl fmt::Display for Segment {
     }
 }
 
+/// The IP header (either family; IPv6 extension headers walked) and the
+/// TCP segment after it, as long as the IP length field says. `None` if
+/// the packet is malformed, a fragment, or not TCP.
+fn tcp_in_ip(bytes: &[u8]) -> Option<(IpSlice<'_>, &[u8])> {
+    let ip = IpSlice::from_slice(bytes).ok()?;
+    let payload = ip.payload();
+    if payload.ip_number != IpNumber::TCP || payload.fragmented {
+        return None;
+    }
+    let segment = payload.payload;
+    Some((ip, segment))
+}
+
 /// `packet` with its acknowledgement number, and the edges of any SACK
-/// blocks (RFC 2018), passed through `map`; IPv4 and TCP checksums are
-/// recomputed. `None` if `packet` is not TCP/IPv4.
+/// blocks (RFC 2018), passed through `map`; the TCP checksum is
+/// recomputed over the pseudo-header of the packet's family (the IP header
+/// does not change). `None` if `packet` is not TCP over IP.
 pub fn rewrite_acks(packet: &[u8], map: impl Fn(u32) -> u32) -> Option<Vec<u8>> {
-    let (ip, rest) = Ipv4Header::from_slice(packet).ok()?;
-    let tcp_len = usize::from(ip.total_len).checked_sub(ip.header_len())?;
-    let (mut tcp, payload) = TcpHeader::from_slice(rest.get(..tcp_len)?).ok()?;
+    let (ip, segment) = tcp_in_ip(packet)?;
+    let (mut tcp, payload) = TcpHeader::from_slice(segment).ok()?;
     if tcp.ack {
         tcp.acknowledgment_number = map(tcp.acknowledgment_number);
     }
@@ -174,9 +183,21 @@ pub fn rewrite_acks(packet: &[u8], map: impl Fn(u32) -> u32) -> Option<Vec<u8>> 
         // Same options with other numbers: the same size, so this fits.
         tcp.set_options(&options).ok()?;
     }
-    tcp.checksum = tcp.calc_checksum_ipv4(&ip, payload).ok()?;
+    tcp.checksum = match (ip.source_addr(), ip.destination_addr()) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => {
+            tcp.calc_checksum_ipv4_raw(src.octets(), dst.octets(), payload)
+        }
+        (IpAddr::V6(src), IpAddr::V6(dst)) => {
+            tcp.calc_checksum_ipv6_raw(src.octets(), dst.octets(), payload)
+        }
+        _ => return None,
+    }
+    .ok()?;
+    // The IP header (and any IPv6 extension headers) ends where the TCP
+    // segment starts in `packet`.
+    let ip_header_len = segment.as_ptr() as usize - packet.as_ptr() as usize;
     let mut out = Vec::with_capacity(packet.len());
-    ip.write(&mut out).ok()?;
+    out.extend_from_slice(&packet[..ip_header_len]);
     tcp.write(&mut out).ok()?;
     out.extend_from_slice(payload);
     Some(out)

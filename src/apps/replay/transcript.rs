@@ -295,7 +295,7 @@ fn verdict(recorded: &Recorded, replay: &Replay) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
+    use std::net::{IpAddr, Ipv4Addr};
     use std::path::PathBuf;
 
     use super::*;
@@ -307,7 +307,7 @@ mod tests {
 
     fn echo_line() -> (Recorded, Replay) {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/echo-line.pcap");
-        let capture = Capture::read(path, STACK_ADDR).unwrap();
+        let capture = Capture::read(path, &[IpAddr::V4(STACK_ADDR)]).unwrap();
         let engine = Box::new(Stack::new(StackConfig::new(STACK_ADDR).with_fixed_secret()));
         replay(&capture, engine, None).unwrap()
     }

@@ -1,7 +1,8 @@
 //! The [`Engine`] contract, implemented by [`Stack`].
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use super::ports::Bound;
 use super::{FourTuple, Listener, Stack};
 use crate::engine::api::{
     ApiError, ConnId, ConnInfo, Engine, EngineStats, ListenerId, Readiness, ReadinessEvent, Watched,
@@ -32,8 +33,8 @@ impl Stack {
         Ok(result)
     }
 
-    fn is_local(&self, addr: &SocketAddrV4) -> bool {
-        addr.ip().is_unspecified() || *addr.ip() == self.config.local_addr
+    fn is_local(&self, addr: &SocketAddr) -> bool {
+        addr.ip().is_unspecified() || self.config.is_own_address(addr.ip())
     }
 }
 
@@ -44,6 +45,10 @@ impl Engine for Stack {
 
     fn local_ip(&self) -> Ipv4Addr {
         self.config.local_addr
+    }
+
+    fn local_ip_v6(&self) -> Option<Ipv6Addr> {
+        self.config.local_addr_v6
     }
 
     fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
@@ -70,21 +75,36 @@ impl Engine for Stack {
         self.expire_fragments(now);
     }
 
-    fn listen(&mut self, local: SocketAddrV4, backlog: usize) -> Result<ListenerId, ApiError> {
+    fn listen(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, ApiError> {
         if !self.is_local(&local) {
             return Err(ApiError::AddrNotAvailable);
         }
         if local.port() == 0 || backlog == 0 {
             return Err(ApiError::InvalidInput);
         }
-        if self.listener_by_port.contains_key(&local.port()) {
+        let bound = Bound::of(local.ip());
+        if self.port_taken(local.port(), bound) {
             return Err(ApiError::AddrInUse);
         }
         let id = self.next_listener_id;
         self.next_listener_id = self.next_listener_id.wrapping_add(1).max(1);
-        let local = SocketAddrV4::new(self.config.local_addr, local.port());
+        // The unspecified address of a family shows as the stack's own
+        // address of it (IPv4's if it has no IPv6 one).
+        let shown = self
+            .config
+            .own_address_for(local.ip())
+            .unwrap_or(self.config.local_addr.into());
+        let local = SocketAddr::new(
+            if local.ip().is_unspecified() {
+                shown
+            } else {
+                local.ip()
+            },
+            local.port(),
+        );
         let listener = Listener {
             local,
+            bound,
             backlog,
             accept_queue: Default::default(),
             syn_queue: 0,
@@ -92,7 +112,7 @@ impl Engine for Stack {
             change_queued: false,
         };
         self.listeners.insert(id, listener);
-        self.listener_by_port.insert(local.port(), id);
+        self.listener_by_port.insert((local.port(), bound), id);
         Ok(ListenerId(id))
     }
 
@@ -117,8 +137,9 @@ impl Engine for Stack {
         let Some(removed) = self.listeners.remove(&listener.0) else {
             return;
         };
-        if self.listener_by_port.get(&removed.local.port()) == Some(&listener.0) {
-            self.listener_by_port.remove(&removed.local.port());
+        let key = (removed.local.port(), removed.bound);
+        if self.listener_by_port.get(&key) == Some(&listener.0) {
+            self.listener_by_port.remove(&key);
         }
         // Not-yet-accepted connections, established or still in the
         // handshake, are reset: nobody will ever accept them.
@@ -146,15 +167,22 @@ impl Engine for Stack {
     fn connect(
         &mut self,
         now: Instant,
-        remote: SocketAddrV4,
+        remote: SocketAddr,
         local_port: Option<u16>,
     ) -> Result<ConnId, ApiError> {
         self.tick(now);
         // MUST-46: no OPEN to a broadcast or multicast address (nor to
-        // 0/8, 127/8 or 240/4: no peer is there).
-        if remote.port() == 0 || !super::input::is_peer_address(*remote.ip()) {
+        // 0/8, 127/8 or 240/4, or IPv6's unspecified or loopback: no peer
+        // is there).
+        if remote.port() == 0 || !super::input::is_peer_address(remote.ip()) {
             return Err(ApiError::InvalidInput);
         }
+        // No address of the peer's family (IPv6 not configured): Linux's
+        // connect(2) says ENETUNREACH; ours is "address not available".
+        let local_ip = self
+            .config
+            .own_address_for(remote.ip())
+            .ok_or(ApiError::AddrNotAvailable)?;
         if self.admits_connection().is_err() {
             return Err(ApiError::ResourceLimit);
         }
@@ -164,10 +192,10 @@ impl Engine for Stack {
             // Every ephemeral port is taken: Linux's connect(2) says
             // EADDRNOTAVAIL here.
             None => self
-                .ephemeral_port(remote)
+                .ephemeral_port(local_ip, remote)
                 .ok_or(ApiError::AddrNotAvailable)?,
         };
-        let local = SocketAddrV4::new(self.config.local_addr, port);
+        let local = SocketAddr::new(local_ip, port);
         if self.by_tuple.contains_key(&FourTuple { local, remote }) {
             return Err(ApiError::AddrInUse);
         }

@@ -5,7 +5,7 @@
 //! kept.
 
 use crate::engine::api::DropReason;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use super::{ControlPacket, FourTuple, Stack};
 use crate::engine::isn;
@@ -32,8 +32,8 @@ impl Stack {
     pub(super) fn send_cookie(
         &mut self,
         now: Instant,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         seg: &TcpSegment,
     ) {
         let syn = &seg.header;
@@ -73,7 +73,7 @@ impl Stack {
                     .filter(|_| with_options)
                     .map(|_| our_shift),
                 timestamps,
-                ..TcpOptions::with_mss(self.config.mss)
+                ..TcpOptions::with_mss(self.config.mss_for(remote.ip()))
             },
         };
         self.queue_control(ControlPacket::Segment {

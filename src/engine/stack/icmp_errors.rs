@@ -1,6 +1,6 @@
 //! ICMP errors to the connection that caused them (RFC 9293 §3.9.2.2,
-//! MUST-54): the quoted IPv4 and TCP headers name the 4-tuple, as seen
-//! from our side (we sent the quoted datagram).
+//! MUST-54): the quoted IPv4 (or IPv6, RFC 4443 §3) and TCP headers name
+//! the 4-tuple, as seen from our side (we sent the quoted datagram).
 
 use crate::engine::api::DropReason;
 use log::debug;
@@ -18,6 +18,11 @@ impl Stack {
                 return self.drop_packet(DropReason::Malformed, format_args!("ICMP: {reason}"))
             }
         };
+        self.apply_icmp_error(message);
+    }
+
+    /// An ICMP or ICMPv6 error, checked: to its connection, or ignored.
+    pub(super) fn apply_icmp_error(&mut self, message: IcmpErrorMessage) {
         if message.error == IcmpError::SourceQuench {
             // MUST-55 (RFC 6633): "silently discard".
             self.ip_stats.icmp_errors_ignored += 1;
@@ -48,7 +53,10 @@ impl Stack {
             Ok(()) => {
                 debug!("{} -> {}: ICMP {:?}", quoted.src, quoted.dst, message.error);
                 self.ip_stats.icmp_errors_applied += 1;
-                if matches!(message.error, IcmpError::FragmentationNeeded { .. }) {
+                if matches!(
+                    message.error,
+                    IcmpError::FragmentationNeeded { .. } | IcmpError::PacketTooBig { .. }
+                ) {
                     self.ip_stats.path_mtu_reductions += 1;
                 }
             }

@@ -1,7 +1,8 @@
-//! `handle_packet`: from raw IPv4 bytes to the TCB a segment belongs to.
+//! `handle_packet`: from raw IPv4 bytes to the TCB a segment belongs to
+//! (IPv6 packets go on to `input_v6.rs`; from TCP on, both share this).
 
 use crate::engine::api::DropReason;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use log::{debug, trace};
 
@@ -11,7 +12,7 @@ use crate::engine::tcp::rst_for;
 use crate::engine::trace::SegmentSummary;
 use crate::time::Instant;
 use crate::wire::{
-    EchoRequest, Ipv4Fragment, Ipv4Repr, TcpSegment, WireError, PROTO_ICMP, PROTO_TCP,
+    EchoRequest, Ecn, Ipv4Fragment, Ipv4Repr, TcpSegment, WireError, PROTO_ICMP, PROTO_TCP,
 };
 
 impl Stack {
@@ -27,10 +28,9 @@ impl Stack {
                     format_args!("IPv4: source route refused (MUST-51..53)"),
                 );
             }
-            // IPv6 (the kernel's router solicitations, say) is not ours to
-            // answer: an IPv4 stack, not a broken packet.
+            // RFC 8200: version 6 goes to the IPv6 input.
             Err(WireError::NotIpv4) if packet.first().is_some_and(|b| b >> 4 == 6) => {
-                return self.drop_packet(DropReason::NotForUs, format_args!("IPv6: not handled"))
+                return self.on_ipv6_packet(now, packet)
             }
             Err(reason) => {
                 return self.drop_packet(DropReason::Malformed, format_args!("IPv4: {reason}"))
@@ -47,14 +47,14 @@ impl Stack {
                 format_args!("IPv4: for {} not us", ip.dst),
             );
         }
-        if !is_peer_address(ip.src) {
+        if !is_peer_address(ip.src.into()) {
             return self.drop_packet(
                 DropReason::NotForUs,
                 format_args!("IPv4: bad source {}", ip.src),
             );
         }
         match ip.protocol {
-            PROTO_TCP => self.on_tcp(now, ip, payload),
+            PROTO_TCP => self.on_tcp(now, (ip.src.into(), ip.dst.into()), ip.ecn, payload),
             PROTO_ICMP => self.on_icmp(ip, payload),
             other => self.drop_packet(
                 DropReason::NotForUs,
@@ -69,16 +69,11 @@ impl Stack {
     fn on_fragment(&mut self, now: Instant, packet: &[u8]) {
         let fragment = match Ipv4Fragment::parse(packet) {
             Ok(fragment) => fragment,
-            // IPv6 (the kernel's router solicitations, say) is not ours to
-            // answer: an IPv4 stack, not a broken packet.
-            Err(WireError::NotIpv4) if packet.first().is_some_and(|b| b >> 4 == 6) => {
-                return self.drop_packet(DropReason::NotForUs, format_args!("IPv6: not handled"))
-            }
             Err(reason) => {
                 return self.drop_packet(DropReason::Malformed, format_args!("IPv4: {reason}"))
             }
         };
-        if fragment.dst != self.config.local_addr || !is_peer_address(fragment.src) {
+        if fragment.dst != self.config.local_addr || !is_peer_address(fragment.src.into()) {
             return self.drop_packet(
                 DropReason::NotForUs,
                 format_args!("IPv4: fragment not for us"),
@@ -139,31 +134,45 @@ impl Stack {
     /// RFC 1122 §3.2.2.6: answer echo requests with the same data.
     fn on_icmp(&mut self, ip: &Ipv4Repr, bytes: &[u8]) {
         match EchoRequest::parse(bytes) {
-            Ok(echo) if echo.data.len() <= MAX_ECHO_DATA => {
-                let mut data = [0u8; MAX_ECHO_DATA];
-                data[..echo.data.len()].copy_from_slice(echo.data);
-                let reply = ControlPacket::EchoReply {
-                    to: ip.src,
-                    ident: echo.ident,
-                    seq_no: echo.seq_no,
-                    data,
-                    len: echo.data.len() as u16,
-                };
-                self.queue_control(reply);
-            }
-            Ok(_) => self.drop_packet(
-                DropReason::Other,
-                format_args!("ICMP: echo request too long"),
-            ),
+            Ok(echo) => self.queue_echo_reply(ip.src.into(), &echo),
             Err(WireError::Unsupported) => self.on_icmp_error(bytes),
             Err(reason) => self.drop_packet(DropReason::Malformed, format_args!("ICMP: {reason}")),
         }
     }
 
-    fn on_tcp(&mut self, now: Instant, ip: &Ipv4Repr, bytes: &[u8]) {
-        let seg = match TcpSegment::parse(ip.src, ip.dst, bytes) {
+    /// Queues the reply to an echo request (ICMP or ICMPv6) from `to`.
+    pub(super) fn queue_echo_reply(&mut self, to: IpAddr, echo: &EchoRequest) {
+        if echo.data.len() > MAX_ECHO_DATA {
+            return self.drop_packet(
+                DropReason::Other,
+                format_args!("ICMP: echo request too long"),
+            );
+        }
+        let mut data = [0u8; MAX_ECHO_DATA];
+        data[..echo.data.len()].copy_from_slice(echo.data);
+        let reply = ControlPacket::EchoReply {
+            to,
+            ident: echo.ident,
+            seq_no: echo.seq_no,
+            data,
+            len: echo.data.len() as u16,
+        };
+        self.queue_control(reply);
+    }
+
+    /// A TCP segment from `src` to `dst` (either family: the checksum's
+    /// pseudo-header follows it, RFC 9293 §3.1, RFC 8200 §8.1), with the
+    /// ECN field of its IP header.
+    pub(super) fn on_tcp(
+        &mut self,
+        now: Instant,
+        (src, dst): (IpAddr, IpAddr),
+        ecn: Ecn,
+        bytes: &[u8],
+    ) {
+        let seg = match TcpSegment::parse(src, dst, bytes) {
             // RFC 3168 §6.1.3: the IP layer passes the ECN field up.
-            Ok(seg) => TcpSegment { ecn: ip.ecn, ..seg },
+            Ok(seg) => TcpSegment { ecn, ..seg },
             Err(reason) => {
                 return self.drop_packet(DropReason::Malformed, format_args!("TCP: {reason}"))
             }
@@ -171,15 +180,21 @@ impl Stack {
         if self.config.trace {
             self.cause = Some(SegmentSummary::of(&seg.header, seg.payload.len()));
         }
-        self.on_segment(now, ip, &seg);
+        let local = SocketAddr::new(dst, seg.header.dst_port);
+        let remote = SocketAddr::new(src, seg.header.src_port);
+        self.on_segment(now, local, remote, &seg);
         self.cause = None;
     }
 
     /// Hands a checked segment to its connection, to a listener, or
     /// answers it with a RST (§3.10.7).
-    fn on_segment(&mut self, now: Instant, ip: &Ipv4Repr, seg: &TcpSegment) {
-        let local = SocketAddrV4::new(ip.dst, seg.header.dst_port);
-        let remote = SocketAddrV4::new(ip.src, seg.header.src_port);
+    fn on_segment(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &TcpSegment,
+    ) {
         if let Some(&id) = self.by_tuple.get(&FourTuple { local, remote }) {
             if self.reopen_from_time_wait(now, id, local, remote, seg) {
                 return;
@@ -194,7 +209,7 @@ impl Stack {
                 self.queue_rst(local, remote, rst);
             }
             self.touch(id);
-        } else if let Some(&listener_id) = self.listener_by_port.get(&local.port()) {
+        } else if let Some(listener_id) = self.listener_for(local) {
             self.on_listen_segment(now, listener_id, local, remote, seg, None);
         } else {
             // §3.10.7.1: no TCB. Anything but a RST gets a RST.
@@ -215,11 +230,11 @@ impl Stack {
         &mut self,
         now: Instant,
         id: u32,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         seg: &TcpSegment,
     ) -> bool {
-        let Some(&listener_id) = self.listener_by_port.get(&local.port()) else {
+        let Some(listener_id) = self.listener_for(local) else {
             return false;
         };
         let Some(entry) = self.conns.get_mut(&id) else {
@@ -236,9 +251,29 @@ impl Stack {
     }
 }
 
-/// An address a TCP peer can have: not 0/8, 127/8, broadcast, multicast
-/// or reserved class E (RFC 1122 §3.2.1.3 and §4.2.3.10).
-pub(super) fn is_peer_address(addr: Ipv4Addr) -> bool {
+/// An address a TCP peer can have. IPv4: not 0/8, 127/8, broadcast,
+/// multicast or reserved class E (RFC 1122 §3.2.1.3 and §4.2.3.10).
+/// IPv6: not the unspecified address (RFC 4291 §2.5.2: "must never be
+/// assigned to any node", nor be a destination), the loopback (§2.5.3:
+/// "must not be sent outside of a single node") or multicast (§2.7: "must
+/// not be used as a source address"; TCP is unicast, RFC 9293 MUST-46),
+/// nor an IPv4-mapped address (RFC 4291 §2.5.5.2: those are IPv4 peers,
+/// which speak IPv4 to us). Link-local is fine: a TUN link is a link.
+pub(super) fn is_peer_address(addr: IpAddr) -> bool {
+    match addr {
+        IpAddr::V4(v4) => is_peer_address_v4(v4),
+        IpAddr::V6(v6) => is_peer_address_v6(v6),
+    }
+}
+
+fn is_peer_address_v6(addr: Ipv6Addr) -> bool {
+    !(addr.is_unspecified()
+        || addr.is_loopback()
+        || addr.is_multicast()
+        || addr.to_ipv4_mapped().is_some())
+}
+
+fn is_peer_address_v4(addr: Ipv4Addr) -> bool {
     let first = addr.octets()[0];
     // RFC 1122 §3.2.1.3: 0/8 ("this network", a source only while a host
     // learns its address) and 127/8 (loopback, "MUST NOT appear outside a

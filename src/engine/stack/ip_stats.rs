@@ -1,6 +1,6 @@
 //! Counters of the IP-level work the stack does besides TCP: ICMP errors
-//! (RFC 9293 §3.9.2.2), fragment reassembly (RFC 791, RFC 815) and the
-//! datagrams refused for a source route. Every drop counted here is also
+//! (RFC 9293 §3.9.2.2), fragment reassembly (RFC 791, RFC 815), the
+//! datagrams refused for a source route, and IPv6's refusals (RFC 8200). Every drop counted here is also
 //! in `EngineStats::packets_dropped`.
 
 use std::fmt;
@@ -25,8 +25,17 @@ pub struct IpStats {
     pub reassembly_timeouts: u64,
     /// Fragments dropped because reassembly was full (datagrams or bytes).
     pub reassembly_full: u64,
-    /// Datagrams refused for a source route option (RFC 9293 §3.9.2.1).
+    /// Datagrams refused for a source route option (RFC 9293 §3.9.2.1),
+    /// or an IPv6 Routing header with segments left (RFC 8200 §4.4).
     pub source_routed_dropped: u64,
+    /// IPv6 fragments dropped (RFC 8200 §4.5): no IPv6 reassembly.
+    pub ipv6_fragments_dropped: u64,
+    /// IPv6 packets refused for their extension headers: a chain too
+    /// long or out of order, a jumbogram (RFC 2675).
+    pub ipv6_extensions_refused: u64,
+    /// ICMPv6 messages a TUN host has no use for, dropped quietly:
+    /// Neighbour Discovery (RFC 4861), MLD, echo replies.
+    pub icmpv6_ignored: u64,
 }
 
 impl fmt::Display for IpStats {
@@ -35,6 +44,7 @@ impl fmt::Display for IpStats {
             f,
             "ICMP errors {} applied, {} ignored, {} path MTU reductions; \
              fragments {} in, {} datagrams reassembled, {} overlapping, {} timed out, {} over the limit; \
+             IPv6 {} fragments dropped, {} refused for extension headers, {} ICMPv6 ignored; \
              {} source-routed dropped",
             self.icmp_errors_applied,
             self.icmp_errors_ignored,
@@ -44,6 +54,9 @@ impl fmt::Display for IpStats {
             self.reassembly_overlaps,
             self.reassembly_timeouts,
             self.reassembly_full,
+            self.ipv6_fragments_dropped,
+            self.ipv6_extensions_refused,
+            self.icmpv6_ignored,
             self.source_routed_dropped
         )
     }

@@ -5,7 +5,7 @@
 //! `backlog`).
 
 use crate::engine::api::DropReason;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use log::debug;
 
@@ -31,8 +31,8 @@ impl Stack {
         &mut self,
         now: Instant,
         listener_id: u32,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         seg: &TcpSegment,
         iss: Option<SeqNum>,
     ) {
@@ -104,12 +104,7 @@ impl Stack {
     /// it without answer, so the client tries again later (as Linux does)
     /// instead of seeing a refusal; a full SYN queue with cookies on
     /// answers with a cookie instead.
-    fn syn_admission(
-        &mut self,
-        now: Instant,
-        listener_id: u32,
-        local: SocketAddrV4,
-    ) -> SynAdmission {
+    fn syn_admission(&mut self, now: Instant, listener_id: u32, local: SocketAddr) -> SynAdmission {
         let syn_backlog = self.config.syn_backlog;
         let Some(listener) = self.listeners.get_mut(&listener_id) else {
             return SynAdmission::Dropped;

@@ -6,6 +6,8 @@
 //! timers across connections.
 //!
 //! - `input.rs`: `handle_packet`, from IPv4 down to the right TCB.
+//! - `input_v6.rs`: the same from IPv6 (RFC 8200), and ICMPv6 (RFC 4443).
+//! - `ports.rs`: which listener a port's segments go to, per family.
 //! - `transmit.rs`: `poll_transmit`, `poll_timeout`, `handle_timeout`.
 //! - `calls.rs`: the [`Engine`](crate::engine::Engine) implementation.
 //! - `readiness.rs`: which handles changed, for the socket layer's waiters.
@@ -22,8 +24,10 @@ mod cookies;
 pub mod fragments;
 mod icmp_errors;
 mod input;
+mod input_v6;
 mod ip_stats;
 mod listen;
+mod ports;
 mod readiness;
 mod reopen;
 mod time_wait;
@@ -32,7 +36,7 @@ mod view;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
 use log::debug;
 
@@ -57,8 +61,8 @@ const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
 /// A connection's identity on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct FourTuple {
-    local: SocketAddrV4,
-    remote: SocketAddrV4,
+    local: SocketAddr,
+    remote: SocketAddr,
 }
 
 /// A connection and what the stack knows about it.
@@ -91,7 +95,11 @@ struct Entry {
 /// queue of established ones the application has not taken yet (limited
 /// by listen's `backlog`).
 struct Listener {
-    local: SocketAddrV4,
+    /// The address it was bound to, the unspecified one made the stack's
+    /// own (IPv4's, for `0.0.0.0`): what `ss` shows.
+    local: SocketAddr,
+    /// The families it takes: both when bound to `0.0.0.0` or `[::]`.
+    bound: ports::Bound,
     /// The accept queue's limit (listen's `backlog`).
     backlog: usize,
     /// Established connections not yet accepted, oldest first.
@@ -116,12 +124,13 @@ struct Listener {
 enum ControlPacket {
     /// A RST, or a SYN-ACK with a cookie: counted by its flags.
     Segment {
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         header: TcpHeader,
     },
+    /// To an ICMP echo request (IPv4) or ICMPv6 one (IPv6, RFC 4443 §4.2).
     EchoReply {
-        to: Ipv4Addr,
+        to: IpAddr,
         ident: u16,
         seq_no: u16,
         /// The request's data, copied in place: the control queue's
@@ -134,14 +143,14 @@ enum ControlPacket {
 /// Longest ping payload we echo: what fits in one 1500-byte reply.
 const MAX_ECHO_DATA: usize = 1500 - 20 - 8;
 
-/// Our RFC 9293 TCP/IPv4 engine. See [`crate::engine::Engine`] for the
+/// Our RFC 9293 TCP engine, over IPv4 and IPv6. See [`crate::engine::Engine`] for the
 /// calling order.
 pub struct Stack {
     config: StackConfig,
     conns: HashMap<u32, Entry>,
     by_tuple: HashMap<FourTuple, u32>,
     listeners: HashMap<u32, Listener>,
-    listener_by_port: HashMap<u16, u32>,
+    listener_by_port: HashMap<(u16, ports::Bound), u32>,
     next_conn_id: u32,
     next_listener_id: u32,
     next_ephemeral: u16,
@@ -279,7 +288,7 @@ impl Stack {
     }
 
     /// RFC 6528 ISN for a new connection (or the fixed one tests ask for).
-    fn choose_isn(&self, now: Instant, local: SocketAddrV4, remote: SocketAddrV4) -> SeqNum {
+    fn choose_isn(&self, now: Instant, local: SocketAddr, remote: SocketAddr) -> SeqNum {
         match self.config.fixed_isn {
             Some(isn) => SeqNum(isn),
             None => isn::generate(&self.config.isn_secret, now, local, remote),
@@ -453,7 +462,7 @@ impl Stack {
         self.control.push_back(packet);
     }
 
-    fn queue_rst(&mut self, local: SocketAddrV4, remote: SocketAddrV4, header: TcpHeader) {
+    fn queue_rst(&mut self, local: SocketAddr, remote: SocketAddr, header: TcpHeader) {
         self.queue_control(ControlPacket::Segment {
             local,
             remote,
@@ -463,7 +472,7 @@ impl Stack {
 
     /// A free local port for a connection to `remote`, from the ephemeral
     /// range, starting after the last one handed out.
-    fn ephemeral_port(&mut self, remote: SocketAddrV4) -> Option<u16> {
+    fn ephemeral_port(&mut self, local_ip: IpAddr, remote: SocketAddr) -> Option<u16> {
         let span = usize::from(EPHEMERAL_PORTS.end() - EPHEMERAL_PORTS.start()) + 1;
         for _ in 0..span {
             let port = self.next_ephemeral;
@@ -472,9 +481,8 @@ impl Stack {
             } else {
                 port + 1
             };
-            let local = SocketAddrV4::new(self.config.local_addr, port);
-            if !self.listener_by_port.contains_key(&port)
-                && !self.by_tuple.contains_key(&FourTuple { local, remote })
+            let local = SocketAddr::new(local_ip, port);
+            if !self.port_listens(port) && !self.by_tuple.contains_key(&FourTuple { local, remote })
             {
                 return Some(port);
             }

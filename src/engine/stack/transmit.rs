@@ -5,8 +5,11 @@ use std::cmp::Reverse;
 use super::{ControlPacket, Stack};
 use crate::engine::tcp::tcb::DSCP_MASK;
 use crate::time::Instant;
-use crate::wire::tcp::emit_ipv4_tcp_in_place_with;
-use crate::wire::{EchoRequest, IpSendFields, IPV4_HEADER_LEN};
+use std::net::IpAddr;
+
+use crate::wire::icmpv6;
+use crate::wire::tcp::{emit_ip_tcp_in_place_with, ip_header_len};
+use crate::wire::{EchoRequest, IpSendFields};
 
 impl Stack {
     /// One packet: control packets first (they are replies to what just
@@ -24,20 +27,21 @@ impl Stack {
             };
             entry.in_ready = false;
             // The TCB writes the payload after its header's place (which
-            // depends on the options it chooses); the header follows here.
-            let Some(out) = entry.tcb.poll_segment(now, &mut buf[IPV4_HEADER_LEN..]) else {
+            // depends on the options it chooses, and the IP header on the
+            // family: 20 or 40 bytes); the headers follow here.
+            let (src, dst) = (entry.tcb.local.ip(), entry.tcb.remote.ip());
+            let Some(out) = entry.tcb.poll_segment(now, &mut buf[ip_header_len(src)..]) else {
                 // Nothing after all (window closed, Nagle...): only timers
                 // may have changed. Not re-queued, so this loop ends.
                 Self::schedule(&mut self.timers, id, entry);
                 continue;
             };
-            let (src, dst) = (*entry.tcb.local.ip(), *entry.tcb.remote.ip());
             let mut fields = entry.tcb.ip_fields();
             // The ECN field is the segment's (RFC 3168 §6.1.2), the DSCP
-            // the connection's.
+            // the connection's; IPv6's Traffic Class takes the same byte.
             fields.tos = fields.tos & DSCP_MASK | out.ecn.bits();
             let len =
-                emit_ipv4_tcp_in_place_with(src, dst, &out.header, out.payload_len, buf, fields);
+                emit_ip_tcp_in_place_with(src, dst, &out.header, out.payload_len, buf, fields);
             self.stats.packets_out += 1;
             self.touch(id);
             return Some(len);
@@ -63,10 +67,8 @@ impl Stack {
                     ttl: self.config.ttl,
                     ..IpSendFields::default()
                 };
-                let (src, dst) = (*local.ip(), *remote.ip());
-                Some(emit_ipv4_tcp_in_place_with(
-                    src, dst, header, 0, buf, fields,
-                ))
+                let (src, dst) = (local.ip(), remote.ip());
+                Some(emit_ip_tcp_in_place_with(src, dst, header, 0, buf, fields))
             }
             ControlPacket::EchoReply {
                 to,
@@ -80,7 +82,15 @@ impl Stack {
                     seq_no: *seq_no,
                     data: &data[..usize::from(*len)],
                 };
-                echo.emit_reply(self.config.local_addr, *to, buf)
+                match (*to, self.config.local_addr_v6) {
+                    (IpAddr::V4(to), _) => echo.emit_reply(self.config.local_addr, to, buf),
+                    // RFC 4443 §4.2, from the address the request was
+                    // sent to (ours: the input checked it).
+                    (IpAddr::V6(to), Some(us)) => {
+                        icmpv6::emit_echo_reply(&echo, us, to, self.config.ttl, buf)
+                    }
+                    (IpAddr::V6(_), None) => None,
+                }
             }
         }
     }

@@ -12,13 +12,15 @@
 //!   in the handshake (SHLD-26), and are soft errors once it is
 //!   synchronized (RFC 5461 §4: aborting established connections on
 //!   hard errors makes them easy to kill with forged ICMP, RFC 5927 §5.1);
-//! - "fragmentation needed" lowers the path MTU and the MSS (RFC 1191).
+//! - "fragmentation needed" lowers the path MTU and the MSS (RFC 1191),
+//!   and so does ICMPv6 Packet Too Big (RFC 8201).
 
 use log::debug;
 
 use super::state::State;
-use super::tcb::{Tcb, IPV4_TCP_HEADERS, MIN_SEND_MSS};
+use super::tcb::{Tcb, MIN_SEND_MSS};
 use crate::engine::api::ApiError;
+use crate::wire::icmpv6::IPV6_MIN_MTU;
 use crate::wire::{IcmpError, QuotedTcp};
 
 /// The smallest path MTU we accept from an ICMP message: 552, as Linux's
@@ -52,6 +54,7 @@ impl Tcb {
             IcmpError::FragmentationNeeded { next_hop_mtu } => {
                 self.on_fragmentation_needed(next_hop_mtu, quoted.ip_total_len)
             }
+            IcmpError::PacketTooBig { mtu } => self.on_packet_too_big(mtu),
             _ => {
                 self.on_unreachable(error);
                 Ok(())
@@ -105,14 +108,39 @@ impl Tcb {
         if claimed < MIN_PATH_MTU {
             self.ip_fields.dont_fragment = false;
         }
-        self.path_mtu = claimed.max(MIN_PATH_MTU);
-        let mss = (self.path_mtu - IPV4_TCP_HEADERS).max(MIN_SEND_MSS);
+        self.lower_path_mtu(claimed.max(MIN_PATH_MTU), claimed);
+        Ok(())
+    }
+
+    /// RFC 8201 §4: Packet Too Big for a segment in flight. The path MTU
+    /// goes down to the MTU it gives (never up); one below the IPv6
+    /// minimum of 1280 is discarded: "If a node receives a Packet Too
+    /// Big message reporting a next-hop MTU that is less than the IPv6
+    /// minimum link MTU, it must discard it" (a forged one could
+    /// otherwise shrink our segments, as RFC 5927 §7.3 warns).
+    fn on_packet_too_big(&mut self, mtu: u32) -> Result<(), &'static str> {
+        let mtu = usize::try_from(mtu).unwrap_or(usize::MAX);
+        if mtu < IPV6_MIN_MTU {
+            return Err("ICMPv6 packet too big: MTU below 1280, discarded (RFC 8201 §4)");
+        }
+        if mtu >= self.path_mtu {
+            return Err("ICMPv6 packet too big: MTU not below the path MTU");
+        }
+        self.lower_path_mtu(mtu, mtu);
+        Ok(())
+    }
+
+    /// The path MTU becomes `mtu` (told `claimed`): the MSS follows, and
+    /// what is in flight goes again at once in smaller segments.
+    fn lower_path_mtu(&mut self, mtu: usize, claimed: usize) {
+        self.path_mtu = mtu;
+        let mss = (self.path_mtu - self.ip_tcp_headers).max(MIN_SEND_MSS);
         debug!(
             "{} -> {}: path MTU {} (told {claimed}), MSS {} -> {mss}",
             self.local, self.remote, self.path_mtu, self.send_mss
         );
         if mss >= self.send_mss {
-            return Ok(());
+            return;
         }
         self.send_mss = mss;
         let per_segment_options = if self.ts.enabled { 12 } else { 0 };
@@ -121,7 +149,6 @@ impl Tcb {
             self.snd_nxt = self.snd_una;
             self.rtt_probe = None;
         }
-        Ok(())
     }
 
     /// The last soft error, cleared by the call (SO_ERROR's way), or the

@@ -35,7 +35,7 @@
 //! expiry in `timeouts.rs`; this file has the state, its one setter, and the
 //! application calls.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use log::debug;
@@ -78,6 +78,19 @@ pub const MAX_WINDOW_FIELD: usize = u16::MAX as usize;
 pub const DSCP_MASK: u8 = 0b1111_1100;
 /// IPv4 and TCP headers without options: MSS = MTU - 40 (§3.7.1).
 pub const IPV4_TCP_HEADERS: usize = 40;
+/// IPv6 (RFC 8200 §3) and TCP headers without options: MSS = MTU - 60.
+pub const IPV6_TCP_HEADERS: usize = 60;
+/// §3.7.1 (MUST-15): without an MSS option, 1220 (1280 - 60) for IPv6.
+pub const DEFAULT_SEND_MSS_V6: usize = 1220;
+
+/// The IP and TCP headers (no options) of a connection to `remote`.
+pub fn ip_tcp_headers(remote: SocketAddr) -> usize {
+    if remote.is_ipv6() {
+        IPV6_TCP_HEADERS
+    } else {
+        IPV4_TCP_HEADERS
+    }
+}
 
 /// What one connection costs besides its buffers' storage: the TCB and
 /// its entries in the stack's tables (4-tuple map, timer heap, queues).
@@ -157,8 +170,8 @@ impl TcbConfig {
 
 /// One connection.
 pub struct Tcb {
-    pub local: SocketAddrV4,
-    pub remote: SocketAddrV4,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
     pub(super) state: State,
     pub(super) cfg: TcbConfig,
     /// Came from a listener (passive open): a RST in SYN-RECEIVED just
@@ -287,6 +300,9 @@ pub struct Tcb {
     /// Path MTU (RFC 1191): our own MTU at first, lowered by ICMP
     /// "fragmentation needed" (`icmp.rs`).
     pub(super) path_mtu: usize,
+    /// IP and TCP headers without options: 40 over IPv4, 60 over IPv6
+    /// (what the path MTU holds besides the MSS).
+    pub(super) ip_tcp_headers: usize,
     /// DiffServ byte and DF bit of the IPv4 headers we send.
     pub(super) ip_fields: IpSendFields,
     /// RCV.UP: the peer's urgent pointer while urgent data is unread
@@ -319,13 +335,21 @@ pub struct Tcb {
 impl Tcb {
     fn new(
         now: Instant,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         iss: SeqNum,
         config: &StackConfig,
         shared: &StackShared,
     ) -> Tcb {
-        let cfg = TcbConfig::from_stack(config);
+        let stack_cfg = TcbConfig::from_stack(config);
+        let cfg = TcbConfig {
+            our_mss: config.mss_for(remote.ip()),
+            // The offloading device cuts TCP over IPv4 only (GSO_TCPV4):
+            // IPv6 segments stay one MSS until it cuts IPv6 too.
+            offload_segment: stack_cfg.offload_segment.filter(|_| remote.is_ipv4()),
+            ..stack_cfg
+        };
+        let ip_tcp_headers = ip_tcp_headers(remote);
         let budget = &shared.budget;
         Tcb {
             local,
@@ -392,7 +416,8 @@ impl Tcb {
             handshake_timed_out: false,
             error: None,
             soft_error: None,
-            path_mtu: usize::from(cfg.our_mss) + IPV4_TCP_HEADERS,
+            path_mtu: usize::from(cfg.our_mss) + ip_tcp_headers,
+            ip_tcp_headers,
             ip_fields: IpSendFields {
                 tos: config.tos & DSCP_MASK,
                 ttl: config.ttl,
@@ -422,8 +447,8 @@ impl Tcb {
     /// Active open (§3.10.1): a TCB in SYN-SENT; the SYN goes out at the next poll.
     pub fn connect(
         now: Instant,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         iss: SeqNum,
         config: &StackConfig,
         shared: &StackShared,
@@ -437,8 +462,8 @@ impl Tcb {
     /// The TCB starts in SYN-RECEIVED; the SYN-ACK goes out at the next poll.
     pub fn accept_syn(
         now: Instant,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         iss: SeqNum,
         syn: &TcpSegment,
         config: &StackConfig,
@@ -515,17 +540,22 @@ impl Tcb {
     }
 
     /// §3.7.1: effective send MSS = min(peer's MSS, what our MTU allows)
-    /// (MUST-16), 536 if no option came (MUST-15), never below
+    /// (MUST-16), 536 (IPv6: 1220) if no option came (MUST-15), never below
     /// [`MIN_SEND_MSS`] so a bogus MSS cannot stall the connection.
     /// Options displace data (§3.7.1, RFC 6691): every segment's payload
     /// is the MSS less its options (`max_payload`), and with timestamps on
     /// every segment carries 12 bytes of them, so a full segment, as
     /// congestion control counts it, is 12 bytes smaller.
     fn apply_peer_mss(&mut self, mss: Option<u16>) {
-        let announced = mss.map_or(DEFAULT_SEND_MSS, usize::from);
+        let default = if self.remote.is_ipv6() {
+            DEFAULT_SEND_MSS_V6
+        } else {
+            DEFAULT_SEND_MSS
+        };
+        let announced = mss.map_or(default, usize::from);
         self.send_mss = announced
             .min(usize::from(self.cfg.our_mss))
-            .min(self.path_mtu - IPV4_TCP_HEADERS)
+            .min(self.path_mtu - self.ip_tcp_headers)
             .max(MIN_SEND_MSS);
         let per_segment_options = if self.ts.enabled { 12 } else { 0 };
         self.cc.set_smss(self.send_mss - per_segment_options);

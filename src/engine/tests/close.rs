@@ -42,31 +42,34 @@ fn our_ack_of_fin_after_ours() -> TcpHeader {
 
 #[test]
 fn must_13_active_close_walks_fin_wait_1_fin_wait_2_time_wait_closed_s3_6() {
-    let (mut stack, conn) = established();
-    stack.shutdown_write(conn).unwrap();
-    assert_eq!(state(&stack, conn), "FIN-WAIT-1");
-    expect(&mut stack, ms(20), our_fin(), b"");
-    send(&mut stack, ms(30), peer_acks_our_fin(), b"");
-    assert_eq!(state(&stack, conn), "FIN-WAIT-2");
-    send(
-        &mut stack,
-        ms(40),
-        TcpHeader {
-            flags: flags("F"),
-            ..peer_acks_our_fin()
-        },
-        b"",
-    );
-    assert_eq!(state(&stack, conn), "TIME-WAIT");
-    expect(&mut stack, ms(40), our_ack_of_fin_after_ours(), b"");
-    let mut buf = [0u8; 4];
-    assert_eq!(stack.recv(conn, &mut buf), Ok(0));
-    // TIME-WAIT lasts 2 * MSL = 60 s by default.
-    assert_eq!(stack.poll_timeout(), Some(ms(40) + Duration::from_secs(60)));
-    recv_nothing(&mut stack, ms(60_039));
-    assert_eq!(state(&stack, conn), "TIME-WAIT");
-    recv_nothing(&mut stack, ms(60_040));
-    assert_eq!(state(&stack, conn), "CLOSED");
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, conn) = established();
+        stack.shutdown_write(conn).unwrap();
+        assert_eq!(state(&stack, conn), "FIN-WAIT-1");
+        expect(&mut stack, ms(20), our_fin(), b"");
+        send(&mut stack, ms(30), peer_acks_our_fin(), b"");
+        assert_eq!(state(&stack, conn), "FIN-WAIT-2");
+        send(
+            &mut stack,
+            ms(40),
+            TcpHeader {
+                flags: flags("F"),
+                ..peer_acks_our_fin()
+            },
+            b"",
+        );
+        assert_eq!(state(&stack, conn), "TIME-WAIT");
+        expect(&mut stack, ms(40), our_ack_of_fin_after_ours(), b"");
+        let mut buf = [0u8; 4];
+        assert_eq!(stack.recv(conn, &mut buf), Ok(0));
+        // TIME-WAIT lasts 2 * MSL = 60 s by default.
+        assert_eq!(stack.poll_timeout(), Some(ms(40) + Duration::from_secs(60)));
+        recv_nothing(&mut stack, ms(60_039));
+        assert_eq!(state(&stack, conn), "TIME-WAIT");
+        recv_nothing(&mut stack, ms(60_040));
+        assert_eq!(state(&stack, conn), "CLOSED");
+    });
 }
 
 #[test]
@@ -88,95 +91,104 @@ fn fin_and_ack_together_go_straight_to_time_wait_s3_10_7_4() {
 
 #[test]
 fn passive_close_walks_close_wait_last_ack_closed_s3_6() {
-    let (mut stack, conn) = established();
-    send(
-        &mut stack,
-        ms(20),
-        TcpHeader {
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, conn) = established();
+        send(
+            &mut stack,
+            ms(20),
+            TcpHeader {
+                flags: flags("F"),
+                ..from_peer()
+            },
+            b"bye",
+        );
+        assert_eq!(state(&stack, conn), "CLOSE-WAIT");
+        expect(
+            &mut stack,
+            ms(20),
+            TcpHeader {
+                ack: Some(SeqNum(REMOTE_ISS + 5)),
+                window: LOCAL_WIN - 3,
+                ..to_peer()
+            },
+            b"",
+        );
+        // Data before the FIN is read first, then end of stream.
+        assert_eq!(read_all(&mut stack, conn), b"bye");
+        let mut buf = [0u8; 4];
+        assert_eq!(stack.recv(conn, &mut buf), Ok(0));
+        stack.shutdown_write(conn).unwrap();
+        assert_eq!(state(&stack, conn), "LAST-ACK");
+        // Reading 3 bytes is too little to move the window (SWS avoidance).
+        let fin = TcpHeader {
             flags: flags("F"),
-            ..from_peer()
-        },
-        b"bye",
-    );
-    assert_eq!(state(&stack, conn), "CLOSE-WAIT");
-    expect(
-        &mut stack,
-        ms(20),
-        TcpHeader {
             ack: Some(SeqNum(REMOTE_ISS + 5)),
             window: LOCAL_WIN - 3,
             ..to_peer()
-        },
-        b"",
-    );
-    // Data before the FIN is read first, then end of stream.
-    assert_eq!(read_all(&mut stack, conn), b"bye");
-    let mut buf = [0u8; 4];
-    assert_eq!(stack.recv(conn, &mut buf), Ok(0));
-    stack.shutdown_write(conn).unwrap();
-    assert_eq!(state(&stack, conn), "LAST-ACK");
-    // Reading 3 bytes is too little to move the window (SWS avoidance).
-    let fin = TcpHeader {
-        flags: flags("F"),
-        ack: Some(SeqNum(REMOTE_ISS + 5)),
-        window: LOCAL_WIN - 3,
-        ..to_peer()
-    };
-    expect(&mut stack, ms(30), fin, b"");
-    send(
-        &mut stack,
-        ms(40),
-        TcpHeader {
-            seq: SeqNum(REMOTE_ISS + 5),
-            ..peer_acks_our_fin()
-        },
-        b"",
-    );
-    assert_eq!(state(&stack, conn), "CLOSED");
-    assert_eq!(stack.poll_timeout(), None);
-    // Closing again after a clean close is fine, as in FIN-WAIT or
-    // LAST-ACK (`linger` does so after the application's own shutdown).
-    assert_eq!(stack.shutdown_write(conn), Ok(()));
+        };
+        expect(&mut stack, ms(30), fin, b"");
+        send(
+            &mut stack,
+            ms(40),
+            TcpHeader {
+                seq: SeqNum(REMOTE_ISS + 5),
+                ..peer_acks_our_fin()
+            },
+            b"",
+        );
+        assert_eq!(state(&stack, conn), "CLOSED");
+        assert_eq!(stack.poll_timeout(), None);
+        // Closing again after a clean close is fine, as in FIN-WAIT or
+        // LAST-ACK (`linger` does so after the application's own shutdown).
+        assert_eq!(stack.shutdown_write(conn), Ok(()));
+    });
 }
 
 #[test]
 fn simultaneous_close_goes_through_closing_s3_6() {
-    let (mut stack, conn) = established();
-    stack.shutdown_write(conn).unwrap();
-    expect(&mut stack, ms(20), our_fin(), b"");
-    // The peer's FIN crosses ours: it does not ack our FIN yet.
-    send(&mut stack, ms(21), peer_fin(), b"");
-    assert_eq!(state(&stack, conn), "CLOSING");
-    expect(&mut stack, ms(21), our_ack_of_fin_after_ours(), b"");
-    send(
-        &mut stack,
-        ms(22),
-        TcpHeader {
-            seq: SeqNum(REMOTE_ISS + 2),
-            ..peer_acks_our_fin()
-        },
-        b"",
-    );
-    assert_eq!(state(&stack, conn), "TIME-WAIT");
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, conn) = established();
+        stack.shutdown_write(conn).unwrap();
+        expect(&mut stack, ms(20), our_fin(), b"");
+        // The peer's FIN crosses ours: it does not ack our FIN yet.
+        send(&mut stack, ms(21), peer_fin(), b"");
+        assert_eq!(state(&stack, conn), "CLOSING");
+        expect(&mut stack, ms(21), our_ack_of_fin_after_ours(), b"");
+        send(
+            &mut stack,
+            ms(22),
+            TcpHeader {
+                seq: SeqNum(REMOTE_ISS + 2),
+                ..peer_acks_our_fin()
+            },
+            b"",
+        );
+        assert_eq!(state(&stack, conn), "TIME-WAIT");
+    });
 }
 
 #[test]
 fn half_close_lets_data_flow_the_other_way_s3_6() {
-    let (mut stack, conn) = established();
-    stack.shutdown_write(conn).unwrap();
-    expect(&mut stack, ms(20), our_fin(), b"");
-    send(&mut stack, ms(30), peer_acks_our_fin(), b"");
-    assert_eq!(stack.send(conn, b"no"), Err(ApiError::BrokenPipe));
-    // FIN-WAIT-2: the peer keeps talking and we keep acknowledging.
-    send(&mut stack, ms(40), peer_acks_our_fin(), b"still here");
-    let ack = TcpHeader {
-        seq: SeqNum(LOCAL_ISS + 2),
-        ack: Some(SeqNum(REMOTE_ISS + 11)),
-        window: LOCAL_WIN - 10,
-        ..to_peer()
-    };
-    expect(&mut stack, ms(40), ack, b"");
-    assert_eq!(read_all(&mut stack, conn), b"still here");
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, conn) = established();
+        stack.shutdown_write(conn).unwrap();
+        expect(&mut stack, ms(20), our_fin(), b"");
+        send(&mut stack, ms(30), peer_acks_our_fin(), b"");
+        assert_eq!(stack.send(conn, b"no"), Err(ApiError::BrokenPipe));
+        // FIN-WAIT-2: the peer keeps talking and we keep acknowledging.
+        send(&mut stack, ms(40), peer_acks_our_fin(), b"still here");
+        let ack = TcpHeader {
+            seq: SeqNum(LOCAL_ISS + 2),
+            ack: Some(SeqNum(REMOTE_ISS + 11)),
+            window: LOCAL_WIN - 10,
+            ..to_peer()
+        };
+        expect(&mut stack, ms(40), ack, b"");
+        assert_eq!(read_all(&mut stack, conn), b"still here");
+    });
 }
 
 #[test]
@@ -372,12 +384,15 @@ fn may_1_shld_3_close_with_unread_data_sends_rst_s3_10_4() {
 
 #[test]
 fn abort_sends_rst_and_forgets_s3_10_5() {
-    let (mut stack, conn) = established();
-    stack.abort(conn);
-    let rst = our_rst();
-    expect(&mut stack, ms(20), rst, b"");
-    assert_eq!(stack.conn_info(conn), Err(ApiError::InvalidHandle));
-    assert_eq!(stack.poll_timeout(), None);
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, conn) = established();
+        stack.abort(conn);
+        let rst = our_rst();
+        expect(&mut stack, ms(20), rst, b"");
+        assert_eq!(stack.conn_info(conn), Err(ApiError::InvalidHandle));
+        assert_eq!(stack.poll_timeout(), None);
+    });
 }
 
 #[test]
@@ -443,35 +458,38 @@ fn in_time_wait() -> (crate::engine::Stack, crate::engine::ConnId) {
 
 #[test]
 fn new_syn_in_time_wait_reopens_the_connection_s3_6_may_2() {
-    let (mut stack, old) = in_time_wait();
-    let new_isn = REMOTE_ISS + 100_000;
-    let syn = TcpHeader {
-        seq: SeqNum(new_isn),
-        ..peer_syn()
-    };
-    send(&mut stack, ms(1000), syn, b"");
-    assert_eq!(state(&stack, old), "CLOSED");
-    // §3.6 (1): our new ISS lies past everything the old incarnation used
-    // (its SND.NXT was LOCAL_ISS + 2), by 65535 + 2 as Linux does.
-    let new_iss = LOCAL_ISS + 2 + 65_537;
-    let syn_ack = TcpHeader {
-        seq: SeqNum(new_iss),
-        ack: Some(SeqNum(new_isn + 1)),
-        ..our_syn_ack()
-    };
-    expect(&mut stack, ms(1000), syn_ack, b"");
-    let ack = TcpHeader {
-        seq: SeqNum(new_isn + 1),
-        ack: Some(SeqNum(new_iss + 1)),
-        ..from_peer()
-    };
-    send(&mut stack, ms(1010), ack, b"hi");
-    let listener = crate::engine::ListenerId(1);
-    let conn = stack
-        .accept(listener)
-        .expect("the new connection is accepted");
-    assert_eq!(state(&stack, conn), "ESTABLISHED");
-    assert_eq!(read_all(&mut stack, conn), b"hi");
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, old) = in_time_wait();
+        let new_isn = REMOTE_ISS + 100_000;
+        let syn = TcpHeader {
+            seq: SeqNum(new_isn),
+            ..peer_syn()
+        };
+        send(&mut stack, ms(1000), syn, b"");
+        assert_eq!(state(&stack, old), "CLOSED");
+        // §3.6 (1): our new ISS lies past everything the old incarnation used
+        // (its SND.NXT was LOCAL_ISS + 2), by 65535 + 2 as Linux does.
+        let new_iss = LOCAL_ISS + 2 + 65_537;
+        let syn_ack = TcpHeader {
+            seq: SeqNum(new_iss),
+            ack: Some(SeqNum(new_isn + 1)),
+            ..our_syn_ack()
+        };
+        expect(&mut stack, ms(1000), syn_ack, b"");
+        let ack = TcpHeader {
+            seq: SeqNum(new_isn + 1),
+            ack: Some(SeqNum(new_iss + 1)),
+            ..from_peer()
+        };
+        send(&mut stack, ms(1010), ack, b"hi");
+        let listener = crate::engine::ListenerId(1);
+        let conn = stack
+            .accept(listener)
+            .expect("the new connection is accepted");
+        assert_eq!(state(&stack, conn), "ESTABLISHED");
+        assert_eq!(read_all(&mut stack, conn), b"hi");
+    });
 }
 
 #[test]

@@ -23,13 +23,16 @@ fn peer_data_at(offset: u32) -> TcpHeader {
 
 #[test]
 fn in_order_data_is_acked_and_read_s3_10_7_4() {
-    let (mut stack, conn) = established();
-    let mut buf = [0u8; 16];
-    assert_eq!(stack.recv(conn, &mut buf), Err(ApiError::WouldBlock));
-    send(&mut stack, ms(20), from_peer(), b"hello");
-    expect(&mut stack, ms(20), ack_for(5), b"");
-    assert_eq!(stack.recv(conn, &mut buf), Ok(5));
-    assert_eq!(&buf[..5], b"hello");
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, conn) = established();
+        let mut buf = [0u8; 16];
+        assert_eq!(stack.recv(conn, &mut buf), Err(ApiError::WouldBlock));
+        send(&mut stack, ms(20), from_peer(), b"hello");
+        expect(&mut stack, ms(20), ack_for(5), b"");
+        assert_eq!(stack.recv(conn, &mut buf), Ok(5));
+        assert_eq!(&buf[..5], b"hello");
+    });
 }
 
 #[test]
@@ -52,44 +55,50 @@ fn peek_gives_the_bytes_without_taking_them_or_opening_the_window() {
 
 #[test]
 fn our_data_goes_out_and_acks_free_the_buffer_s3_10_2() {
-    let (mut stack, conn) = established();
-    send_and_expect(&mut stack, conn, ms(20), 0, b"abc");
-    send(
-        &mut stack,
-        ms(30),
-        TcpHeader {
-            ack: Some(SeqNum(LOCAL_ISS + 4)),
-            ..from_peer()
-        },
-        b"",
-    );
-    recv_nothing(&mut stack, ms(30));
-    assert_eq!(
-        stack.poll_timeout(),
-        None,
-        "retransmission timer stops when all is acked"
-    );
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, conn) = established();
+        send_and_expect(&mut stack, conn, ms(20), 0, b"abc");
+        send(
+            &mut stack,
+            ms(30),
+            TcpHeader {
+                ack: Some(SeqNum(LOCAL_ISS + 4)),
+                ..from_peer()
+            },
+            b"",
+        );
+        recv_nothing(&mut stack, ms(30));
+        assert_eq!(
+            stack.poll_timeout(),
+            None,
+            "retransmission timer stops when all is acked"
+        );
+    });
 }
 
 #[test]
 fn out_of_order_segment_is_held_and_delivered_when_the_hole_fills_shld_31() {
-    let (mut stack, conn) = established();
-    send(&mut stack, ms(20), peer_data_at(3), b"def");
-    // Immediate duplicate ACK for the hole (RFC 5681 §4.2); nothing readable.
-    expect(
-        &mut stack,
-        ms(20),
-        TcpHeader {
-            window: LOCAL_WIN,
-            ..to_peer()
-        },
-        b"",
-    );
-    let mut buf = [0u8; 16];
-    assert_eq!(stack.recv(conn, &mut buf), Err(ApiError::WouldBlock));
-    send(&mut stack, ms(21), peer_data_at(0), b"abc");
-    expect(&mut stack, ms(21), ack_for(6), b"");
-    assert_eq!(read_all(&mut stack, conn), b"abcdef");
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, conn) = established();
+        send(&mut stack, ms(20), peer_data_at(3), b"def");
+        // Immediate duplicate ACK for the hole (RFC 5681 §4.2); nothing readable.
+        expect(
+            &mut stack,
+            ms(20),
+            TcpHeader {
+                window: LOCAL_WIN,
+                ..to_peer()
+            },
+            b"",
+        );
+        let mut buf = [0u8; 16];
+        assert_eq!(stack.recv(conn, &mut buf), Err(ApiError::WouldBlock));
+        send(&mut stack, ms(21), peer_data_at(0), b"abc");
+        expect(&mut stack, ms(21), ack_for(6), b"");
+        assert_eq!(read_all(&mut stack, conn), b"abcdef");
+    });
 }
 
 #[test]
@@ -234,75 +243,78 @@ fn full_sized_segments_are_not_held_by_nagle() {
 
 #[test]
 fn sequence_numbers_wrap_in_both_directions_s3_4() {
-    let mut cfg = config();
-    let our_iss = u32::MAX - 2;
-    cfg.fixed_isn = Some(our_iss);
-    let (mut stack, listener) = listening_with(cfg);
-    let peer_iss = u32::MAX - 1;
-    let syn = TcpHeader {
-        seq: SeqNum(peer_iss),
-        ..peer_syn()
-    };
-    send(&mut stack, ms(0), syn, b"");
-    let (syn_ack, _) = recv(&mut stack, ms(0));
-    assert_eq!(
-        (syn_ack.seq, syn_ack.ack),
-        (SeqNum(our_iss), Some(SeqNum(u32::MAX)))
-    );
-    let base = TcpHeader {
-        seq: SeqNum(u32::MAX),
-        ack: Some(SeqNum(u32::MAX - 1)),
-        ..from_peer()
-    };
-    send(&mut stack, ms(1), base, b"");
-    let conn = stack.accept(listener).unwrap();
-    // Peer data 0xffffffff.. crosses zero.
-    send(&mut stack, ms(2), base, b"wrap!");
-    let (ack, _) = recv(&mut stack, ms(2));
-    assert_eq!(ack.ack, Some(SeqNum(4)));
-    assert_eq!(read_all(&mut stack, conn), b"wrap!");
-    // Our data crosses zero too, and its ACK (past zero) is accepted.
-    stack.set_nodelay(conn, true).unwrap();
-    stack.send(conn, b"0123456789").unwrap();
-    let (seg, data) = recv(&mut stack, ms(3));
-    assert_eq!((seg.seq, data.len()), (SeqNum(u32::MAX - 1), 10));
-    send(
-        &mut stack,
-        ms(4),
-        TcpHeader {
-            seq: SeqNum(4),
-            ack: Some(SeqNum(8)),
-            ..base
-        },
-        b"",
-    );
-    assert_eq!(
-        stack.poll_timeout(),
-        None,
-        "everything acknowledged across the wrap"
-    );
-    // An out-of-order segment across the wrap is held and delivered.
-    send(
-        &mut stack,
-        ms(5),
-        TcpHeader {
-            seq: SeqNum(7),
-            ack: Some(SeqNum(8)),
-            ..base
-        },
-        b"cd",
-    );
-    send(
-        &mut stack,
-        ms(5),
-        TcpHeader {
-            seq: SeqNum(4),
-            ack: Some(SeqNum(8)),
-            ..base
-        },
-        b"xab",
-    );
-    assert_eq!(read_all(&mut stack, conn), b"xabcd");
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let mut cfg = config();
+        let our_iss = u32::MAX - 2;
+        cfg.fixed_isn = Some(our_iss);
+        let (mut stack, listener) = listening_with(cfg);
+        let peer_iss = u32::MAX - 1;
+        let syn = TcpHeader {
+            seq: SeqNum(peer_iss),
+            ..peer_syn()
+        };
+        send(&mut stack, ms(0), syn, b"");
+        let (syn_ack, _) = recv(&mut stack, ms(0));
+        assert_eq!(
+            (syn_ack.seq, syn_ack.ack),
+            (SeqNum(our_iss), Some(SeqNum(u32::MAX)))
+        );
+        let base = TcpHeader {
+            seq: SeqNum(u32::MAX),
+            ack: Some(SeqNum(u32::MAX - 1)),
+            ..from_peer()
+        };
+        send(&mut stack, ms(1), base, b"");
+        let conn = stack.accept(listener).unwrap();
+        // Peer data 0xffffffff.. crosses zero.
+        send(&mut stack, ms(2), base, b"wrap!");
+        let (ack, _) = recv(&mut stack, ms(2));
+        assert_eq!(ack.ack, Some(SeqNum(4)));
+        assert_eq!(read_all(&mut stack, conn), b"wrap!");
+        // Our data crosses zero too, and its ACK (past zero) is accepted.
+        stack.set_nodelay(conn, true).unwrap();
+        stack.send(conn, b"0123456789").unwrap();
+        let (seg, data) = recv(&mut stack, ms(3));
+        assert_eq!((seg.seq, data.len()), (SeqNum(u32::MAX - 1), 10));
+        send(
+            &mut stack,
+            ms(4),
+            TcpHeader {
+                seq: SeqNum(4),
+                ack: Some(SeqNum(8)),
+                ..base
+            },
+            b"",
+        );
+        assert_eq!(
+            stack.poll_timeout(),
+            None,
+            "everything acknowledged across the wrap"
+        );
+        // An out-of-order segment across the wrap is held and delivered.
+        send(
+            &mut stack,
+            ms(5),
+            TcpHeader {
+                seq: SeqNum(7),
+                ack: Some(SeqNum(8)),
+                ..base
+            },
+            b"cd",
+        );
+        send(
+            &mut stack,
+            ms(5),
+            TcpHeader {
+                seq: SeqNum(4),
+                ack: Some(SeqNum(8)),
+                ..base
+            },
+            b"xab",
+        );
+        assert_eq!(read_all(&mut stack, conn), b"xabcd");
+    });
 }
 
 /// A FIN from the peer at `offset`, with `payload` before it.
@@ -318,29 +330,32 @@ fn peer_fin_at(offset: u32) -> TcpHeader {
 
 #[test]
 fn fin_after_a_hole_is_held_and_processed_when_the_hole_fills_s3_10_7_4() {
-    let (mut stack, conn) = established();
-    // "world" + FIN arrive before "hello": "segments with higher beginning
-    // sequence numbers SHOULD be held for later processing" (§3.10.7.4),
-    // the FIN with them.
-    send(&mut stack, ms(20), peer_fin_at(5), b"world");
-    let (dup, _) = recv(&mut stack, ms(20));
-    assert_eq!(dup.ack, Some(SeqNum(REMOTE_ISS + 1)));
-    assert_eq!(state(&stack, conn), "ESTABLISHED");
-    send(&mut stack, ms(30), from_peer(), b"hello");
-    // The ACK covers both texts and the FIN (which takes no buffer space).
-    expect(
-        &mut stack,
-        ms(30),
-        TcpHeader {
-            ack: Some(SeqNum(REMOTE_ISS + 12)),
-            ..ack_for(10)
-        },
-        b"",
-    );
-    assert_eq!(state(&stack, conn), "CLOSE-WAIT");
-    assert_eq!(read_all(&mut stack, conn), b"helloworld");
-    let mut buf = [0u8; 4];
-    assert_eq!(stack.recv(conn, &mut buf), Ok(0));
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, conn) = established();
+        // "world" + FIN arrive before "hello": "segments with higher beginning
+        // sequence numbers SHOULD be held for later processing" (§3.10.7.4),
+        // the FIN with them.
+        send(&mut stack, ms(20), peer_fin_at(5), b"world");
+        let (dup, _) = recv(&mut stack, ms(20));
+        assert_eq!(dup.ack, Some(SeqNum(REMOTE_ISS + 1)));
+        assert_eq!(state(&stack, conn), "ESTABLISHED");
+        send(&mut stack, ms(30), from_peer(), b"hello");
+        // The ACK covers both texts and the FIN (which takes no buffer space).
+        expect(
+            &mut stack,
+            ms(30),
+            TcpHeader {
+                ack: Some(SeqNum(REMOTE_ISS + 12)),
+                ..ack_for(10)
+            },
+            b"",
+        );
+        assert_eq!(state(&stack, conn), "CLOSE-WAIT");
+        assert_eq!(read_all(&mut stack, conn), b"helloworld");
+        let mut buf = [0u8; 4];
+        assert_eq!(stack.recv(conn, &mut buf), Ok(0));
+    });
 }
 
 #[test]

@@ -7,34 +7,46 @@ use crate::wire::{SeqNum, TcpHeader, TcpOptions};
 
 #[test]
 fn passive_open_reaches_established_s3_10_7_2() {
-    let (stack, conn) = established();
-    let info = stack.conn_info(conn).unwrap();
-    assert_eq!((info.local, info.remote), (LOCAL, REMOTE));
-    assert_eq!(stack.stats().connections_opened, 1);
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (stack, conn) = established();
+        let info = stack.conn_info(conn).unwrap();
+        assert_eq!((info.local, info.remote), (local(), remote()));
+        assert_eq!(stack.stats().connections_opened, 1);
+    });
 }
 
 #[test]
 fn accept_would_block_until_the_handshake_completes_s3_10_7_4() {
-    let (mut stack, listener) = listening_with(config());
-    assert_eq!(stack.accept(listener), Err(ApiError::WouldBlock));
-    send(&mut stack, ms(0), peer_syn(), b"");
-    expect(&mut stack, ms(0), our_syn_ack(), b"");
-    assert_eq!(stack.accept(listener), Err(ApiError::WouldBlock));
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, listener) = listening_with(config());
+        assert_eq!(stack.accept(listener), Err(ApiError::WouldBlock));
+        send(&mut stack, ms(0), peer_syn(), b"");
+        expect(&mut stack, ms(0), our_syn_ack(), b"");
+        assert_eq!(stack.accept(listener), Err(ApiError::WouldBlock));
+    });
 }
 
 #[test]
 fn active_open_reaches_established_s3_10_7_3() {
-    let (stack, conn) = connected_with(config());
-    assert_eq!(state(&stack, conn), "ESTABLISHED");
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (stack, conn) = connected_with(config());
+        assert_eq!(state(&stack, conn), "ESTABLISHED");
+    });
 }
 
 #[test]
 fn connect_status_would_block_during_syn_sent() {
-    let mut stack = Stack::new(config());
-    let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
-    assert_eq!(stack.connect_status(conn), Err(ApiError::WouldBlock));
-    assert_eq!(state(&stack, conn), "SYN-SENT");
-    assert_eq!(stack.send(conn, b"x"), Err(ApiError::WouldBlock));
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let mut stack = Stack::new(config());
+        let conn = stack.connect(ms(0), remote(), Some(LOCAL_PORT)).unwrap();
+        assert_eq!(stack.connect_status(conn), Err(ApiError::WouldBlock));
+        assert_eq!(state(&stack, conn), "SYN-SENT");
+        assert_eq!(stack.send(conn, b"x"), Err(ApiError::WouldBlock));
+    });
 }
 
 #[test]
@@ -135,24 +147,27 @@ fn must_10_simultaneous_open_goes_through_syn_received_s3_5() {
 
 #[test]
 fn ack_to_a_listener_gets_rst_s3_10_7_2() {
-    let (mut stack, _) = listening_with(config());
-    send(
-        &mut stack,
-        ms(0),
-        TcpHeader {
-            ack: Some(SeqNum(777)),
-            ..from_peer()
-        },
-        b"",
-    );
-    let rst = TcpHeader {
-        seq: SeqNum(777),
-        ack: None,
-        flags: flags("R"),
-        window: 0,
-        ..to_peer()
-    };
-    expect(&mut stack, ms(0), rst, b"");
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, _) = listening_with(config());
+        send(
+            &mut stack,
+            ms(0),
+            TcpHeader {
+                ack: Some(SeqNum(777)),
+                ..from_peer()
+            },
+            b"",
+        );
+        let rst = TcpHeader {
+            seq: SeqNum(777),
+            ack: None,
+            flags: flags("R"),
+            window: 0,
+            ..to_peer()
+        };
+        expect(&mut stack, ms(0), rst, b"");
+    });
 }
 
 #[test]
@@ -173,48 +188,50 @@ fn rst_to_a_listener_is_ignored_s3_10_7_2() {
 
 #[test]
 fn syn_to_a_closed_port_gets_rst_ack_s3_10_7_1() {
-    let mut stack = Stack::new(config());
-    send(&mut stack, ms(0), peer_syn(), b"");
-    let rst = TcpHeader {
-        seq: SeqNum(0),
-        ack: Some(SeqNum(REMOTE_ISS + 1)),
-        flags: flags("R"),
-        window: 0,
-        ..to_peer()
-    };
-    expect(&mut stack, ms(0), rst, b"");
-    assert_eq!(stack.stats().resets_sent, 1);
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let mut stack = Stack::new(config());
+        send(&mut stack, ms(0), peer_syn(), b"");
+        expect(&mut stack, ms(0), rst_to_peer_syn(), b"");
+        assert_eq!(stack.stats().resets_sent, 1);
+    });
 }
 
 #[test]
 fn data_to_a_closed_port_gets_rst_at_its_ack_and_rst_gets_nothing_s3_10_7_1() {
-    let mut stack = Stack::new(config());
-    send(&mut stack, ms(0), from_peer(), b"hello");
-    let rst = TcpHeader {
-        seq: SeqNum(LOCAL_ISS + 1),
-        ack: None,
-        ..our_rst()
-    };
-    expect(&mut stack, ms(0), rst, b"");
-    send(
-        &mut stack,
-        ms(1),
-        TcpHeader {
-            flags: flags("R"),
-            ..from_peer()
-        },
-        b"",
-    );
-    recv_nothing(&mut stack, ms(1));
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let mut stack = Stack::new(config());
+        send(&mut stack, ms(0), from_peer(), b"hello");
+        let rst = TcpHeader {
+            seq: SeqNum(LOCAL_ISS + 1),
+            ack: None,
+            ..our_rst()
+        };
+        expect(&mut stack, ms(0), rst, b"");
+        send(
+            &mut stack,
+            ms(1),
+            TcpHeader {
+                flags: flags("R"),
+                ..from_peer()
+            },
+            b"",
+        );
+        recv_nothing(&mut stack, ms(1));
+    });
 }
 
 #[test]
 fn retransmitted_syn_in_syn_received_gets_the_syn_ack_again() {
-    let (mut stack, _) = listening_with(config());
-    send(&mut stack, ms(0), peer_syn(), b"");
-    expect(&mut stack, ms(0), our_syn_ack(), b"");
-    send(&mut stack, ms(500), peer_syn(), b"");
-    expect(&mut stack, ms(500), our_syn_ack(), b"");
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, _) = listening_with(config());
+        send(&mut stack, ms(0), peer_syn(), b"");
+        expect(&mut stack, ms(0), our_syn_ack(), b"");
+        send(&mut stack, ms(500), peer_syn(), b"");
+        expect(&mut stack, ms(500), our_syn_ack(), b"");
+    });
 }
 
 #[test]
@@ -376,13 +393,16 @@ fn must_22_connect_times_out_after_the_handshake_timeout_s3_8_3() {
 
 #[test]
 fn lost_syn_ack_is_retransmitted_after_rto_s3_8_1() {
-    let (mut stack, listener) = listening_with(config());
-    send(&mut stack, ms(0), peer_syn(), b"");
-    expect(&mut stack, ms(0), our_syn_ack(), b"");
-    recv_nothing(&mut stack, ms(999));
-    expect(&mut stack, ms(1000), our_syn_ack(), b"");
-    send(&mut stack, ms(1010), from_peer(), b"");
-    assert!(stack.accept(listener).is_ok());
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let (mut stack, listener) = listening_with(config());
+        send(&mut stack, ms(0), peer_syn(), b"");
+        expect(&mut stack, ms(0), our_syn_ack(), b"");
+        recv_nothing(&mut stack, ms(999));
+        expect(&mut stack, ms(1000), our_syn_ack(), b"");
+        send(&mut stack, ms(1010), from_peer(), b"");
+        assert!(stack.accept(listener).is_ok());
+    });
 }
 
 #[test]
@@ -410,7 +430,7 @@ fn connection_limit_refuses_connects_and_drops_syns() {
     };
     send(&mut stack, ms(1), other, b"");
     recv_nothing(&mut stack, ms(1));
-    let elsewhere = std::net::SocketAddrV4::new(REMOTE_IP, 9);
+    let elsewhere = std::net::SocketAddr::from((REMOTE_IP, 9));
     assert_eq!(
         stack.connect(ms(2), elsewhere, None),
         Err(ApiError::ResourceLimit)

@@ -1,20 +1,89 @@
 //! Packet-exact test helpers (smoltcp style): the test plays the peer at
 //! 192.0.2.1:49500, the stack is 192.0.2.2:80, time is always explicit, and
 //! every packet the stack sends is compared whole.
+//!
+//! The helpers work over either family: inside [`on_ipv6`] the peer is
+//! [2001:db8::1]:49500 and the stack [2001:db8::2]:80 (the stack has both
+//! addresses in every test config), packets are IPv6 and our MSS is 20
+//! bytes smaller. `local()`/`remote()` give the current family's ends.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::cell::Cell;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
 use crate::engine::{ConnId, Engine, ListenerId, Stack, StackConfig};
 use crate::time::Instant;
-use crate::wire::tcp::emit_ipv4_tcp;
-use crate::wire::{Ipv4Repr, SeqNum, TcpFlags, TcpHeader, TcpOptions, TcpSegment, PROTO_TCP};
+use crate::wire::tcp::emit_ip_tcp;
+use crate::wire::{
+    Ipv4Repr, Ipv6Repr, SeqNum, TcpFlags, TcpHeader, TcpOptions, TcpSegment, PROTO_TCP,
+};
 
 pub const LOCAL_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 pub const REMOTE_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// The two ends over IPv6 (documentation prefix, RFC 3849).
+pub const LOCAL_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+pub const REMOTE_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
 pub const LOCAL_PORT: u16 = 80;
 pub const REMOTE_PORT: u16 = 49500;
-pub const LOCAL: SocketAddrV4 = SocketAddrV4::new(LOCAL_IP, LOCAL_PORT);
-pub const REMOTE: SocketAddrV4 = SocketAddrV4::new(REMOTE_IP, REMOTE_PORT);
+pub const LOCAL: SocketAddr = SocketAddr::V4(SocketAddrV4::new(LOCAL_IP, LOCAL_PORT));
+pub const REMOTE: SocketAddr = SocketAddr::V4(SocketAddrV4::new(REMOTE_IP, REMOTE_PORT));
+
+thread_local! {
+    /// The family the helpers speak in this test (each test has its thread).
+    static IPV6: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `test` with the helpers speaking IPv6.
+pub fn on_ipv6(test: impl FnOnce()) {
+    IPV6.with(|v6| v6.set(true));
+    test();
+    IPV6.with(|v6| v6.set(false));
+}
+
+/// Runs `test` over IPv4, then over IPv6.
+pub fn on_both_families(mut test: impl FnMut()) {
+    test();
+    on_ipv6(test);
+}
+
+fn ipv6() -> bool {
+    IPV6.with(Cell::get)
+}
+
+/// The stack's address in the current family.
+pub fn local_ip() -> IpAddr {
+    if ipv6() {
+        LOCAL_IP6.into()
+    } else {
+        LOCAL_IP.into()
+    }
+}
+
+/// The peer's address in the current family.
+pub fn remote_ip() -> IpAddr {
+    if ipv6() {
+        REMOTE_IP6.into()
+    } else {
+        REMOTE_IP.into()
+    }
+}
+
+pub fn local() -> SocketAddr {
+    SocketAddr::new(local_ip(), LOCAL_PORT)
+}
+
+pub fn remote() -> SocketAddr {
+    SocketAddr::new(remote_ip(), REMOTE_PORT)
+}
+
+/// The MSS we announce in the current family (§3.7.1: MTU 1500 - 40,
+/// or - 60 over IPv6).
+pub fn our_mss() -> u16 {
+    if ipv6() {
+        MSS - 20
+    } else {
+        MSS
+    }
+}
 /// Our ISS (pinned through `StackConfig::fixed_isn`).
 pub const LOCAL_ISS: u32 = 10_000;
 pub const REMOTE_ISS: u32 = 50_000;
@@ -56,7 +125,9 @@ pub fn config() -> StackConfig {
         send_buffer_max: 0,
         // No release timer among the timers the tests step through.
         idle_buffer_release: None,
-        ..StackConfig::new(LOCAL_IP).with_fixed_secret()
+        ..StackConfig::new(LOCAL_IP)
+            .with_ipv6(LOCAL_IP6)
+            .with_fixed_secret()
     }
 }
 
@@ -72,7 +143,7 @@ pub fn ts_config() -> StackConfig {
 /// keyed offset; the test config's secret is all zeros).
 pub fn our_tsval(at: Instant) -> u32 {
     let secret = crate::engine::isn::IsnSecret::default();
-    let offset = crate::engine::isn::timestamp_offset(&secret, LOCAL, REMOTE);
+    let offset = crate::engine::isn::timestamp_offset(&secret, local(), remote());
     (at.total_millis() as u32).wrapping_add(offset)
 }
 
@@ -107,7 +178,7 @@ pub fn our_syn_options() -> TcpOptions {
     TcpOptions {
         sack_permitted: true,
         window_scale: Some(0),
-        ..TcpOptions::with_mss(MSS)
+        ..TcpOptions::with_mss(our_mss())
     }
 }
 
@@ -125,7 +196,7 @@ pub fn our_syn_ack() -> TcpHeader {
     TcpHeader {
         seq: SeqNum(LOCAL_ISS),
         flags: flags("S"),
-        options: TcpOptions::with_mss(MSS),
+        options: TcpOptions::with_mss(our_mss()),
         ..to_peer()
     }
 }
@@ -150,9 +221,26 @@ pub fn our_rst() -> TcpHeader {
     }
 }
 
-pub fn packet_from(src: Ipv4Addr, header: &TcpHeader, payload: &[u8]) -> Vec<u8> {
+/// A packet from `src` to the stack (its address in `src`'s family).
+/// Our RST to the peer's SYN where nothing listens (§3.10.7.1: SEQ 0,
+/// ACK of the SYN).
+pub fn rst_to_peer_syn() -> TcpHeader {
+    TcpHeader {
+        seq: SeqNum(0),
+        ack: Some(SeqNum(REMOTE_ISS + 1)),
+        ..our_rst()
+    }
+}
+
+/// A packet from `src` to the stack (its address in `src`'s family).
+pub fn packet_from(src: impl Into<IpAddr>, header: &TcpHeader, payload: &[u8]) -> Vec<u8> {
+    let src = src.into();
+    let dst = match src {
+        IpAddr::V4(_) => IpAddr::V4(LOCAL_IP),
+        IpAddr::V6(_) => IpAddr::V6(LOCAL_IP6),
+    };
     let mut buf = vec![0u8; 1600];
-    let len = emit_ipv4_tcp(src, LOCAL_IP, header, payload, &mut buf);
+    let len = emit_ip_tcp(src, dst, header, payload, &mut buf);
     buf.truncate(len);
     buf
 }
@@ -160,7 +248,20 @@ pub fn packet_from(src: Ipv4Addr, header: &TcpHeader, payload: &[u8]) -> Vec<u8>
 /// The peer sends `header` + `payload` at time `at`.
 #[track_caller]
 pub fn send(stack: &mut Stack, at: Instant, header: TcpHeader, payload: &[u8]) {
-    stack.handle_packet(at, &packet_from(REMOTE_IP, &header, payload));
+    stack.handle_packet(at, &packet_from(remote_ip(), &header, payload));
+}
+
+/// A packet we sent: its IP source, destination and protocol, and what
+/// follows the IP header (either family).
+#[track_caller]
+pub fn parse_ip(packet: &[u8]) -> ((IpAddr, IpAddr, u8), &[u8]) {
+    if packet.first().is_some_and(|b| b >> 4 == 6) {
+        let (ip, rest) = Ipv6Repr::parse(packet).expect("we sent a bad IPv6 packet");
+        ((ip.src.into(), ip.dst.into(), ip.protocol), rest)
+    } else {
+        let (ip, rest) = Ipv4Repr::parse(packet).expect("we sent a bad IPv4 packet");
+        ((ip.src.into(), ip.dst.into(), ip.protocol), rest)
+    }
 }
 
 /// Runs timers due at `at`, then takes exactly one packet; it must be TCP
@@ -172,12 +273,9 @@ pub fn recv(stack: &mut Stack, at: Instant) -> (TcpHeader, Vec<u8>) {
     let len = stack
         .poll_transmit(at, &mut buf)
         .expect("expected a packet, got none");
-    let (ip, bytes) = Ipv4Repr::parse(&buf[..len]).expect("we sent a bad IPv4 packet");
-    assert_eq!(
-        (ip.src, ip.dst, ip.protocol),
-        (LOCAL_IP, REMOTE_IP, PROTO_TCP)
-    );
-    let seg = TcpSegment::parse(ip.src, ip.dst, bytes).expect("we sent a bad TCP segment");
+    let ((src, dst, protocol), bytes) = parse_ip(&buf[..len]);
+    assert_eq!((src, dst, protocol), (local_ip(), remote_ip(), PROTO_TCP));
+    let seg = TcpSegment::parse(src, dst, bytes).expect("we sent a bad TCP segment");
     (seg.header, seg.payload.to_vec())
 }
 
@@ -195,8 +293,8 @@ pub fn recv_nothing(stack: &mut Stack, at: Instant) {
     stack.handle_timeout(at);
     let mut buf = [0u8; 1500];
     if let Some(len) = stack.poll_transmit(at, &mut buf) {
-        let (ip, bytes) = Ipv4Repr::parse(&buf[..len]).unwrap();
-        match TcpSegment::parse(ip.src, ip.dst, bytes) {
+        let ((src, dst, _), bytes) = parse_ip(&buf[..len]);
+        match TcpSegment::parse(src, dst, bytes) {
             Ok(seg) => panic!(
                 "expected nothing, got {} len {}",
                 seg.header,
@@ -224,7 +322,7 @@ pub fn state(stack: &Stack, conn: ConnId) -> &'static str {
 
 pub fn listening_with(config: StackConfig) -> (Stack, ListenerId) {
     let mut stack = Stack::new(config);
-    let listener = stack.listen(LOCAL, 8).unwrap();
+    let listener = stack.listen(local(), 8).unwrap();
     (stack, listener)
 }
 
@@ -256,7 +354,7 @@ pub fn established() -> (Stack, ConnId) {
 /// Active open from port 80 to the peer, driven to ESTABLISHED.
 pub fn connected_with(config: StackConfig) -> (Stack, ConnId) {
     let mut stack = Stack::new(config);
-    let conn = stack.connect(ms(0), REMOTE, Some(LOCAL_PORT)).unwrap();
+    let conn = stack.connect(ms(0), remote(), Some(LOCAL_PORT)).unwrap();
     let syn = TcpHeader {
         seq: SeqNum(LOCAL_ISS),
         ack: None,

@@ -68,10 +68,11 @@ fn wrong_version_and_short_packets_are_dropped() {
     let mut packet = syn_packet();
     packet[0] = 0x55;
     assert_dropped_silently(packet, true, DropReason::Malformed);
-    // Version 6: an IPv6 packet, not ours to take, not a broken one.
+    // Version 6 goes to the IPv6 input, where an IPv4 header makes no
+    // sense (its "payload length" disagrees with the packet).
     let mut packet = syn_packet();
     packet[0] = 0x65;
-    assert_dropped_silently(packet, true, DropReason::NotForUs);
+    assert_dropped_silently(packet, true, DropReason::Malformed);
     assert_dropped_silently(syn_packet()[..15].to_vec(), false, DropReason::Malformed);
 }
 
@@ -198,7 +199,7 @@ fn must_46_connect_refuses_broadcast_and_multicast_destinations() {
         Ipv4Addr::new(127, 0, 0, 1),
         Ipv4Addr::new(0, 0, 0, 0),
     ] {
-        let remote = std::net::SocketAddrV4::new(ip, 80);
+        let remote = std::net::SocketAddr::from((ip, 80));
         assert_eq!(
             stack.connect(ms(0), remote, None),
             Err(crate::engine::ApiError::InvalidInput),

@@ -15,6 +15,7 @@ mod fragments;
 mod handshake;
 mod icmp;
 pub(super) mod ip;
+mod ipv6;
 mod keepalive;
 mod limits;
 mod listen_queues;

@@ -6,7 +6,7 @@
 use super::harness::*;
 use crate::engine::{ConnId, Engine, Stack, StackConfig};
 use crate::wire::tcp::emit_ipv4_tcp;
-use crate::wire::{Ipv4Repr, SeqNum, TcpHeader, TcpOptions, TcpSegment};
+use crate::wire::{SeqNum, TcpHeader, TcpOptions, TcpSegment};
 
 const BIG: usize = 256 * 1024;
 
@@ -25,8 +25,8 @@ fn poll_large(stack: &mut Stack, at: u64, room: usize) -> Option<(usize, TcpHead
     stack.handle_timeout(ms(at));
     let mut buf = vec![0u8; room];
     let len = stack.poll_transmit(ms(at), &mut buf)?;
-    let (ip, bytes) = Ipv4Repr::parse(&buf[..len]).expect("a valid IPv4 packet");
-    let seg = TcpSegment::parse(ip.src, ip.dst, bytes).expect("a valid TCP segment");
+    let ((src, dst, _), bytes) = parse_ip(&buf[..len]);
+    let seg = TcpSegment::parse(src, dst, bytes).expect("a valid TCP segment");
     Some((len, seg.header, seg.payload.len()))
 }
 
@@ -56,6 +56,16 @@ fn new_data_goes_as_one_segment_of_whole_mss_up_to_the_congestion_window() {
     assert_eq!(payload, 10 * usize::from(MSS));
     assert_eq!(header.seq, SeqNum(LOCAL_ISS + 1));
     recv_nothing(&mut stack, ms(20));
+}
+
+#[test]
+fn ipv6_segments_stay_one_mss_the_device_cuts_ipv4_only() {
+    on_ipv6(|| {
+        let (mut stack, conn) = established_with(offload_config(64_000));
+        queue(&mut stack, conn, 30_000);
+        let (len, _, payload) = recv_large(&mut stack, 20, 65_536);
+        assert_eq!((len, payload), (1500, usize::from(our_mss())));
+    });
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! smoke test of everything working together.)
 
 use std::collections::VecDeque;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::engine::tcp::RecoveryStats;
@@ -13,6 +13,8 @@ use crate::time::Instant;
 
 const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const SERVER_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+const CLIENT_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+const SERVER_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
 const LATENCY: Duration = Duration::from_millis(5);
 
 /// xorshift64*: tiny, seeded, good enough to pick packets to drop.
@@ -39,6 +41,9 @@ pub(super) struct Pair {
     rng: Rng,
     loss_percent: u64,
     pub(super) now: Instant,
+    /// Where the client connects: the server's IPv4 or IPv6 address
+    /// (both stacks have both).
+    server_ip: IpAddr,
 }
 
 impl Pair {
@@ -52,10 +57,14 @@ impl Pair {
         loss_percent: u64,
         cc: CongestionControl,
     ) -> Pair {
-        let mut client_cfg = StackConfig::new(CLIENT_IP).with_fixed_secret();
+        let mut client_cfg = StackConfig::new(CLIENT_IP)
+            .with_ipv6(CLIENT_IP6)
+            .with_fixed_secret();
         client_cfg.isn_secret.0[0] = seed as u8;
         client_cfg.congestion_control = cc;
-        let mut server_cfg = StackConfig::new(SERVER_IP).with_fixed_secret();
+        let mut server_cfg = StackConfig::new(SERVER_IP)
+            .with_ipv6(SERVER_IP6)
+            .with_fixed_secret();
         server_cfg.congestion_control = cc;
         Pair {
             client: Stack::new(client_cfg),
@@ -64,6 +73,15 @@ impl Pair {
             rng: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1),
             loss_percent,
             now: Instant::ZERO,
+            server_ip: SERVER_IP.into(),
+        }
+    }
+
+    /// The client connects over IPv6 (RFC 8200).
+    fn over_ipv6(self) -> Pair {
+        Pair {
+            server_ip: SERVER_IP6.into(),
+            ..self
         }
     }
 
@@ -99,9 +117,14 @@ impl Pair {
 
     /// The server listens on `port`, the client connects to it.
     pub(super) fn listen_and_connect(&mut self, port: u16) -> (ListenerId, ConnId) {
-        let address = SocketAddrV4::new(SERVER_IP, port);
+        let address = SocketAddr::new(self.server_ip, port);
         let listener = self.server.listen(address, 4).unwrap();
         let client = self.client.connect(self.now, address, None).unwrap();
+        let info = self.client.conn_info(client).unwrap();
+        assert_eq!(
+            (info.local.is_ipv6(), info.remote),
+            (address.is_ipv6(), address)
+        );
         (listener, client)
     }
 
@@ -189,18 +212,18 @@ fn run_echo(pair: &mut Pair, seed: u64, data: &[u8]) -> Vec<u8> {
 
 /// Echoes `total` bytes and returns the virtual time the echo took.
 fn echo_through(seed: u64, loss_percent: u64, total: usize) -> Duration {
-    echo_measured(seed, loss_percent, total).0
+    echo_measured(Pair::new(seed, loss_percent), seed, total).0
 }
 
 /// Echoes `total` bytes: the virtual time it took, and how both ends
 /// recovered from loss (client, server).
 fn echo_measured(
+    mut pair: Pair,
     seed: u64,
-    loss_percent: u64,
     total: usize,
 ) -> (Duration, RecoveryStats, RecoveryStats) {
     super::transitions::install_test_logger();
-    let mut pair = Pair::new(seed, loss_percent);
+    let loss_percent = pair.loss_percent;
     let data: Vec<u8> = (0..total).map(|i| (i * 7 + i / 251) as u8).collect();
     let echoed = run_echo(&mut pair, seed, &data);
     let took = pair.now - Instant::ZERO;
@@ -248,6 +271,14 @@ fn echo_survives_five_percent_loss() {
 }
 
 #[test]
+fn echo_over_ipv6_survives_five_percent_loss() {
+    for seed in 1..=2 {
+        let pair = Pair::new(seed, 5).over_ipv6();
+        echo_measured(pair, seed, 256 * 1024);
+    }
+}
+
+#[test]
 fn echo_survives_twenty_percent_loss() {
     echo_through(99, 20, 64 * 1024);
 }
@@ -258,7 +289,7 @@ fn measure_megabyte_echo_at_five_percent_loss() {
     let clean = echo_through(1, 0, 1 << 20);
     eprintln!("1 MB echo over a clean link took {clean:?} of virtual time");
     for seed in 1..=4 {
-        let (took, client, server) = echo_measured(seed, 5, 1 << 20);
+        let (took, client, server) = echo_measured(Pair::new(seed, 5), seed, 1 << 20);
         eprintln!("seed {seed}: 1 MB echo at 5% loss took {took:?} of virtual time");
         eprintln!("  client {client:?}\n  server {server:?}");
     }

@@ -19,7 +19,7 @@ fn overflowing(config: StackConfig, at: Instant) -> Stack {
         syn_backlog: 1,
         ..config
     });
-    stack.listen(LOCAL, 8).unwrap();
+    stack.listen(local(), 8).unwrap();
     let filler = TcpHeader {
         src_port: FILLER_PORT,
         ..peer_syn()
@@ -88,74 +88,80 @@ fn accepted_tcp_view(stack: &mut Stack, at: Instant) -> (ConnId, TcpView) {
     let ours = view
         .connections
         .iter()
-        .find(|c| c.remote == REMOTE)
+        .find(|c| c.remote == remote())
         .unwrap();
     (conn, ours.tcp.clone().unwrap())
 }
 
 #[test]
 fn a_full_syn_queue_switches_to_cookies_that_keep_no_state() {
-    let mut stack = overflowing(config(), ms(0));
-    let syn_ack = cookie_for(&mut stack, ms(1), peer_syn());
-    // Without timestamps, only the MSS is offered (RFC 4987 §3.6: the
-    // other options would be lost).
-    assert_eq!(syn_ack.options, TcpOptions::with_mss(MSS));
-    let memory = stack.memory_stats().used;
-    for n in 0..1000u16 {
-        let syn = TcpHeader {
-            src_port: 2000 + n,
-            ..peer_syn()
-        };
-        send(&mut stack, ms(2), syn, b"");
-        recv(&mut stack, ms(2));
-    }
-    assert_eq!(stack.stats().defence.syn_cookies_sent, 1001);
-    let view = stack.view(ms(2));
-    assert_eq!(view.connections.len(), 1, "only the filler's half-open TCB");
-    assert_eq!(view.listeners[0].syn_queue, 1);
-    assert_eq!(stack.memory_stats().used, memory, "no memory per cookie");
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let mut stack = overflowing(config(), ms(0));
+        let syn_ack = cookie_for(&mut stack, ms(1), peer_syn());
+        // Without timestamps, only the MSS is offered (RFC 4987 §3.6: the
+        // other options would be lost).
+        assert_eq!(syn_ack.options, TcpOptions::with_mss(our_mss()));
+        let memory = stack.memory_stats().used;
+        for n in 0..1000u16 {
+            let syn = TcpHeader {
+                src_port: 2000 + n,
+                ..peer_syn()
+            };
+            send(&mut stack, ms(2), syn, b"");
+            recv(&mut stack, ms(2));
+        }
+        assert_eq!(stack.stats().defence.syn_cookies_sent, 1001);
+        let view = stack.view(ms(2));
+        assert_eq!(view.connections.len(), 1, "only the filler's half-open TCB");
+        assert_eq!(view.listeners[0].syn_queue, 1);
+        assert_eq!(stack.memory_stats().used, memory, "no memory per cookie");
+    });
 }
 
 #[test]
 fn a_cookie_ack_opens_with_the_mss_window_scale_and_sack_it_kept() {
-    let mut stack = overflowing(ts_config(), ms(0));
-    let timestamps = Some(Timestamps {
-        tsval: 777,
-        tsecr: 0,
+    // Over IPv4 and IPv6 alike (RFC 8200 changes nothing above IP).
+    on_both_families(|| {
+        let mut stack = overflowing(ts_config(), ms(0));
+        let timestamps = Some(Timestamps {
+            tsval: 777,
+            tsecr: 0,
+        });
+        let syn_ack = cookie_for(&mut stack, ms(1), syn_offering(1400, timestamps));
+        let ts = syn_ack.options.timestamps.expect("timestamps answered");
+        assert_eq!(ts.tsecr, 777);
+        assert_eq!(ts.tsval & 0x3f, 5 | 0x10, "TSval low bits: shift 5, SACK");
+        assert!(syn_ack.options.sack_permitted);
+        assert_eq!(syn_ack.options.window_scale, Some(0), "our shift answers");
+        // The ACK comes 30 s later (same minute or the next), with data.
+        let ack = TcpHeader {
+            window: 1000,
+            ..ack_of(&syn_ack)
+        };
+        send(&mut stack, ms(30_000), ack, b"hello");
+        assert_eq!(stack.stats().defence.syn_cookies_accepted, 1);
+        let (conn, tcp) = accepted_tcp_view(&mut stack, ms(30_000));
+        assert_eq!(tcp.mss, 1300, "1400 rounds down to the table's 1300");
+        assert_eq!((tcp.snd_wscale, tcp.snd_wnd), (5, 1000 << 5));
+        assert_eq!(read_all(&mut stack, conn), b"hello");
+        // SACK is on: data past a hole is reported in a SACK block.
+        let past_hole = TcpHeader {
+            seq: SeqNum(REMOTE_ISS + 1 + 5 + 100),
+            ..ack
+        };
+        send(&mut stack, ms(30_001), past_hole, b"later");
+        let (ack_with_sack, _) = recv(&mut stack, ms(30_001));
+        assert_eq!(ack_with_sack.ack, Some(SeqNum(REMOTE_ISS + 1 + 5)));
+        assert_eq!(ack_with_sack.options.sack.as_slice().len(), 1);
     });
-    let syn_ack = cookie_for(&mut stack, ms(1), syn_offering(1400, timestamps));
-    let ts = syn_ack.options.timestamps.expect("timestamps answered");
-    assert_eq!(ts.tsecr, 777);
-    assert_eq!(ts.tsval & 0x3f, 5 | 0x10, "TSval low bits: shift 5, SACK");
-    assert!(syn_ack.options.sack_permitted);
-    assert_eq!(syn_ack.options.window_scale, Some(0), "our shift answers");
-    // The ACK comes 30 s later (same minute or the next), with data.
-    let ack = TcpHeader {
-        window: 1000,
-        ..ack_of(&syn_ack)
-    };
-    send(&mut stack, ms(30_000), ack, b"hello");
-    assert_eq!(stack.stats().defence.syn_cookies_accepted, 1);
-    let (conn, tcp) = accepted_tcp_view(&mut stack, ms(30_000));
-    assert_eq!(tcp.mss, 1300, "1400 rounds down to the table's 1300");
-    assert_eq!((tcp.snd_wscale, tcp.snd_wnd), (5, 1000 << 5));
-    assert_eq!(read_all(&mut stack, conn), b"hello");
-    // SACK is on: data past a hole is reported in a SACK block.
-    let past_hole = TcpHeader {
-        seq: SeqNum(REMOTE_ISS + 1 + 5 + 100),
-        ..ack
-    };
-    send(&mut stack, ms(30_001), past_hole, b"later");
-    let (ack_with_sack, _) = recv(&mut stack, ms(30_001));
-    assert_eq!(ack_with_sack.ack, Some(SeqNum(REMOTE_ISS + 1 + 5)));
-    assert_eq!(ack_with_sack.options.sack.as_slice().len(), 1);
 }
 
 #[test]
 fn without_timestamps_a_cookie_keeps_the_mss_only() {
     let mut stack = overflowing(ts_config(), ms(0));
     let syn_ack = cookie_for(&mut stack, ms(1), syn_offering(1460, None));
-    assert_eq!(syn_ack.options, TcpOptions::with_mss(MSS));
+    assert_eq!(syn_ack.options, TcpOptions::with_mss(our_mss()));
     send(&mut stack, ms(2), ack_of(&syn_ack), b"");
     let (_, tcp) = accepted_tcp_view(&mut stack, ms(2));
     assert_eq!((tcp.mss, tcp.snd_wscale, tcp.rcv_wscale), (1460, 0, 0));
@@ -186,7 +192,7 @@ fn a_forged_cookie_is_rejected_with_a_rst_and_checked_only_after_an_overflow() {
     // No overflow yet: an ACK is not taken for a cookie at all (RST, as
     // any ACK to a listener, §3.10.7.2) and not counted.
     let mut stack = Stack::new(config());
-    stack.listen(LOCAL, 8).unwrap();
+    stack.listen(local(), 8).unwrap();
     send(&mut stack, ms(0), from_peer(), b"");
     assert!(recv(&mut stack, ms(0)).0.flags.rst);
     assert_eq!(stack.stats().defence.syn_cookies_rejected, 0);
