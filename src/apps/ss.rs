@@ -85,8 +85,16 @@ fn tcp_line(t: &TcpView) -> String {
         .iter()
         .map(|(name, left)| format!("({name},{})", ms(*left)))
         .collect();
+    // Linux's `ss -i` says `ecn` when ECN was negotiated; the counters are ours.
+    let ecn = match t.ecn {
+        Some(e) => format!(
+            " ecn ece_rcvd:{} ce_rcvd:{} cwr_sent:{} ecn_reductions:{}",
+            e.ece_received, e.ce_received, e.cwr_sent, e.reductions
+        ),
+        None => String::new(),
+    };
     format!(
-        "wscale:{},{} mss:{} cwnd:{} ssthresh:{} rtt:{} rto:{} snd_wnd:{} rcv_wnd:{} bytes_acked:{} bytes_received:{} retrans:{} timeouts:{} recoveries:{} timers:{}",
+        "wscale:{},{} mss:{} cwnd:{} ssthresh:{} rtt:{} rto:{} snd_wnd:{} rcv_wnd:{} bytes_acked:{} bytes_received:{} retrans:{} timeouts:{} recoveries:{}{ecn} timers:{}",
         t.snd_wscale,
         t.rcv_wscale,
         t.mss,
@@ -175,6 +183,7 @@ mod tests {
                     fast_recoveries: 2,
                     bytes_acked: 100,
                     bytes_received: 112,
+                    ecn: None,
                     timers: vec![("retransmit", Duration::from_millis(150))],
                 }),
             }],

@@ -190,6 +190,12 @@ pub struct NetArgs {
     /// segment. Our engine only (smoltcp is left as it is).
     #[arg(long)]
     pub no_timestamps: bool,
+    /// Explicit Congestion Notification (RFC 3168): ask for it in our SYNs
+    /// and answer peers that ask (a Linux client with net.ipv4.tcp_ecn=1),
+    /// then send data ECN-capable, echo CE marks with ECE, and reduce the
+    /// congestion window on ECE without a retransmission. Our engine only.
+    #[arg(long)]
+    pub ecn: bool,
     /// Drop SYNs past a full SYN queue instead of answering them with SYN
     /// cookies (RFC 4987 §3.6), as Linux's tcp_syncookies=0: a SYN flood
     /// then keeps real clients out. Our engine only.

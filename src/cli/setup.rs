@@ -65,6 +65,9 @@ fn stack_config(net: &NetArgs, addrs: &Addresses, device: &dyn Device) -> StackC
     config.msl = std::time::Duration::from_secs(net.msl);
     config.timestamps = !net.no_timestamps;
     config.syn_cookies = !net.no_syn_cookies;
+    if net.ecn {
+        config.ecn = tuntcp::engine::EcnMode::On;
+    }
     config.trace = net.trace.is_some();
     config.mss = u16::try_from(device.mtu().saturating_sub(40)).unwrap_or(u16::MAX);
     if device.max_packet() > device.mtu() {

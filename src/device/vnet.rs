@@ -34,6 +34,12 @@ pub const GSO_TCPV4: u8 = 1;
 /// `gso_type`: the same over IPv6 (`VIRTIO_NET_HDR_GSO_TCPV6`).
 pub const GSO_TCPV6: u8 = 4;
 
+/// `gso_type` bit: the segment carries CWR (RFC 3168 §6.1.2), which the
+/// kernel's segmentation leaves on the first piece only.
+pub const GSO_ECN: u8 = 0x80;
+/// The CWR bit of the TCP flags byte (offset 13).
+const TCP_FLAGS_CWR: u8 = 0x80;
+
 /// Offset of the checksum field in a TCP header (RFC 9293 §3.1).
 const TCP_CHECKSUM_OFFSET: u16 = 16;
 
@@ -102,9 +108,12 @@ pub fn complete_checksum(header: &VnetHeader, packet: &mut [u8]) -> bool {
 /// the kernel finishes each piece's checksum from it.
 pub fn header_for(packet: &[u8], mtu: usize) -> Option<(VnetHeader, usize, [u8; 2])> {
     let (ip, headers) = oversized_tcp_segment(packet, mtu)?;
+    let cwr = packet
+        .get(ip.header_len + 13)
+        .is_some_and(|flags| flags & TCP_FLAGS_CWR != 0);
     let header = VnetHeader {
         flags: F_NEEDS_CSUM,
-        gso_type: if ip.is_ipv6 { GSO_TCPV6 } else { GSO_TCPV4 },
+        gso_type: (if ip.is_ipv6 { GSO_TCPV6 } else { GSO_TCPV4 }) | if cwr { GSO_ECN } else { 0 },
         hdr_len: headers as u16,
         // Every piece carries the same headers: at most MTU in all.
         gso_size: (mtu - headers) as u16,

@@ -125,6 +125,10 @@ impl Readiness {
     /// Urgent data (RFC 9293 §3.8.5) is ahead in the stream: an event
     /// comes when it arrives and each time the urgent pointer advances.
     pub const URGENT: Readiness = Readiness(16);
+    /// R1 retransmissions of the same segment went unanswered (RFC 9293
+    /// §3.8.3, SHLD-9): the path may be broken; the connection goes on
+    /// until R2. Cleared when an ACK moves SND.UNA; an event each way.
+    pub const STALLED: Readiness = Readiness(32);
 
     pub const fn bits(self) -> u8 {
         self.0

@@ -34,6 +34,20 @@ impl std::fmt::Display for CongestionControl {
     }
 }
 
+/// Explicit Congestion Notification (RFC 3168) for new connections, as
+/// Linux's `net.ipv4.tcp_ecn` and FreeBSD's `net.inet.tcp.ecn.enable`
+/// (0, 1, 2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EcnMode {
+    /// Neither ask nor answer.
+    #[default]
+    Off,
+    /// Ask in our SYNs and answer a peer's ECN-setup SYN.
+    On,
+    /// Answer a peer's ECN-setup SYN, never ask (Linux's default, 2).
+    AnswerOnly,
+}
+
 /// An IPv4 header and a TCP header without options (RFC 9293 §3.7.1).
 const IPV4_TCP_HEADERS: u16 = 20 + 20;
 /// What an IPv6 header takes beyond an IPv4 one (40 bytes against 20,
@@ -93,6 +107,10 @@ pub struct StackConfig {
     /// A connection whose sent data (or SYN, or FIN) goes unacknowledged this
     /// long is given up with `TimedOut` (§3.8.3, threshold R2).
     pub give_up_after: Duration,
+    /// R1 of RFC 9293 §3.8.3: after this many retransmissions of the same
+    /// segment without an answer the application is told (a log line
+    /// and `Readiness::STALLED`, SHLD-9); "at least 3" (SHLD-10). 0: never.
+    pub r1_retransmissions: u32,
     /// An active open (SYN-SENT) that has not finished after this long is
     /// given up: R2 for a SYN, which "MUST be set large enough to provide
     /// retransmission of the segment for at least 3 minutes" (§3.8.3,
@@ -121,6 +139,16 @@ pub struct StackConfig {
     /// How the congestion window grows and shrinks (RFC 5681's slow start
     /// and fast recovery are common to both).
     pub congestion_control: CongestionControl,
+    /// Explicit Congestion Notification (RFC 3168; RFC 9293 SHLD-8):
+    /// ask for it in our SYNs and answer a peer's ECN-setup SYN (`On`), or
+    /// only answer (`AnswerOnly`); an ECN connection sends data
+    /// ECN-capable, echoes CE marks and reduces its window on ECE
+    /// (`tcp/ecn.rs`). Off by default.
+    pub ecn: EcnMode,
+    /// Retransmissions of the SYN that still ask for ECN; later ones do
+    /// not (RFC 3168 §6.1.1.1: a middlebox may drop ECN-setup SYNs).
+    /// 1, FreeBSD's `net.inet.tcp.ecn.maxretries`.
+    pub ecn_syn_retries: u32,
     /// Keep-alive for every new connection (RFC 1122 §4.2.3.6); each can
     /// change its own ([`Engine::set_keepalive`]). `None`, the default:
     /// "they MUST default to off" (RFC 9293 MUST-25).
@@ -129,7 +157,7 @@ pub struct StackConfig {
     pub keepalive: Option<KeepAlive>,
     /// The DiffServ field (RFC 2474 DSCP << 2) of new connections' packets;
     /// each connection can change its own ([`Engine::set_tos`]). The two
-    /// ECN bits are TCP's (RFC 3168 §6.1.1) and ignored here.
+    /// ECN bits are TCP's (RFC 3168 §6.1.1, `ecn`) and ignored here.
     ///
     /// [`Engine::set_tos`]: super::Engine::set_tos
     pub tos: u8,
@@ -212,6 +240,7 @@ impl StackConfig {
             min_rto: Duration::from_millis(200),
             max_rto: Duration::from_secs(60),
             give_up_after: Duration::from_secs(100),
+            r1_retransmissions: 3,
             handshake_timeout: Duration::from_secs(180),
             syn_received_timeout: Duration::from_secs(75),
             orphan_fin_wait_2_timeout: Duration::from_secs(60),
@@ -219,6 +248,8 @@ impl StackConfig {
             sack: true,
             timestamps: true,
             congestion_control: CongestionControl::default(),
+            ecn: EcnMode::Off,
+            ecn_syn_retries: 1,
             keepalive: None,
             tos: 0,
             ttl: 64,

@@ -19,7 +19,7 @@ pub use api::{
     ApiError, ConnId, ConnInfo, DefenceStats, DropCounts, DropReason, Engine, EngineStats,
     ListenerId, Readiness, ReadinessEvent, Watched,
 };
-pub use config::{CongestionControl, KeepAlive, ReassemblyLimits, StackConfig};
+pub use config::{CongestionControl, EcnMode, KeepAlive, ReassemblyLimits, StackConfig};
 pub use memory::MemoryStats;
 pub use stack::{IpStats, Stack};
 pub use trace::{SegmentSummary, TraceEvent};

@@ -49,6 +49,8 @@ pub struct TcpView {
     /// took in order (modulo 2^32: they come from sequence numbers).
     pub bytes_acked: u64,
     pub bytes_received: u64,
+    /// ECN counters (RFC 3168), if the connection negotiated ECN.
+    pub ecn: Option<crate::engine::tcp::EcnStats>,
     /// Running timers and how long until each fires.
     pub timers: Vec<(&'static str, Duration)>,
 }

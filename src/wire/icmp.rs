@@ -60,6 +60,7 @@ impl<'a> EchoRequest<'a> {
             dst,
             protocol: PROTO_ICMP,
             ttl: DEFAULT_TTL,
+            ecn: crate::wire::Ecn::NotEct,
             payload_len: icmp_len,
         };
         ip.emit(buf);

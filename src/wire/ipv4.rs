@@ -14,6 +14,7 @@ use etherparse::err::ipv4::{HeaderError, HeaderSliceError};
 use etherparse::{IpDscp, IpEcn, IpNumber, Ipv4Header, Ipv4HeaderSlice};
 
 use super::checksum;
+use super::ecn::Ecn;
 use super::WireError;
 
 pub const IPV4_HEADER_LEN: usize = 20;
@@ -30,6 +31,9 @@ pub struct Ipv4Repr {
     pub dst: Ipv4Addr,
     pub protocol: u8,
     pub ttl: u8,
+    /// The ECN codepoint (RFC 3168 §5) of a parsed header; when emitting,
+    /// [`IpSendFields::tos`] holds it instead.
+    pub ecn: Ecn,
     /// Length of what follows the header (total length - header length).
     pub payload_len: usize,
 }
@@ -71,6 +75,7 @@ impl Ipv4Repr {
             dst: header.destination_addr(),
             protocol: header.protocol().0,
             ttl: header.ttl(),
+            ecn: Ecn::from_bits(header.ecn().value()),
             payload_len: total_len - header_len,
         };
         Ok((repr, &packet[header_len..total_len]))
@@ -209,6 +214,7 @@ mod tests {
             dst: Ipv4Addr::new(192, 0, 2, 2),
             protocol: PROTO_TCP,
             ttl: 64,
+            ecn: crate::wire::Ecn::NotEct,
             payload_len: 4,
         };
         let mut buf = vec![0u8; 24];

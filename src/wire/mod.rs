@@ -15,6 +15,7 @@
 //! functions write header bytes and checksums into the caller's buffer.
 
 pub mod checksum;
+pub mod ecn;
 pub mod icmp;
 pub mod icmp_error;
 pub mod icmpv6;
@@ -24,6 +25,7 @@ pub mod options;
 pub mod seq;
 pub mod tcp;
 
+pub use ecn::Ecn;
 pub use icmp::EchoRequest;
 pub use icmp_error::{IcmpError, IcmpErrorMessage, QuotedTcp};
 pub use icmpv6::{Icmpv6Message, NeighbourDiscovery};

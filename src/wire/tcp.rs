@@ -33,6 +33,7 @@ use etherparse::err::tcp::{HeaderError, HeaderSliceError};
 use etherparse::TcpHeaderSlice;
 
 use super::checksum;
+use super::ecn::Ecn;
 use super::ipv4::{IpSendFields, Ipv4Repr, IPV4_HEADER_LEN, PROTO_TCP};
 use super::ipv6::{Ipv6Repr, IPV6_HEADER_LEN};
 use super::options::TcpOptions;
@@ -51,6 +52,12 @@ pub struct TcpFlags {
     pub rst: bool,
     pub psh: bool,
     pub urg: bool,
+    /// ECN-Echo (RFC 3168 §6.1): on a SYN, with CWR, "I do ECN"; on a
+    /// SYN-ACK alone, "so do I"; later, "a packet of yours was CE-marked".
+    pub ece: bool,
+    /// Congestion Window Reduced (RFC 3168 §6.1.2): the sender answered
+    /// an ECE; the receiver may stop echoing.
+    pub cwr: bool,
 }
 
 /// A TCP header in plain fields.
@@ -72,6 +79,10 @@ pub struct TcpHeader {
 pub struct TcpSegment<'a> {
     pub header: TcpHeader,
     pub payload: &'a [u8],
+    /// The ECN field of the IP header that carried it (RFC 3168 §6.1.3:
+    /// TCP learns of a CE mark from IP). `parse` sees only TCP's bytes
+    /// and says `NotEct`; the stack sets it from the IP header.
+    pub ecn: Ecn,
 }
 
 impl TcpHeader {
@@ -142,10 +153,12 @@ impl TcpHeader {
             rst: self.flags.rst,
             psh: self.flags.psh,
             urg: self.flags.urg,
+            ece: self.flags.ece,
+            cwr: self.flags.cwr,
             window_size: self.window,
             urgent_pointer: self.urgent,
             options,
-            // NS, ECE and CWR (ECN, RFC 3168) stay clear: we do not do ECN.
+            // NS (RFC 3540, historic) stays clear.
             ..etherparse::TcpHeader::default()
         }
     }
@@ -184,6 +197,8 @@ impl<'a> TcpSegment<'a> {
                 rst: fixed.rst(),
                 psh: fixed.psh(),
                 urg: fixed.urg(),
+                ece: fixed.ece(),
+                cwr: fixed.cwr(),
             },
             window: fixed.window_size(),
             urgent: fixed.urgent_pointer(),
@@ -192,6 +207,7 @@ impl<'a> TcpSegment<'a> {
         Ok(TcpSegment {
             header,
             payload: &bytes[fixed.slice().len()..],
+            ecn: Ecn::NotEct,
         })
     }
 
@@ -246,6 +262,7 @@ pub fn emit_ipv4_tcp_in_place_with(
         dst,
         protocol: PROTO_TCP,
         ttl: fields.ttl,
+        ecn: crate::wire::Ecn::NotEct,
         payload_len: tcp_len,
     };
     ip.emit_with(buf, fields);
@@ -319,6 +336,8 @@ impl fmt::Display for TcpHeader {
             (fl.rst, 'R'),
             (fl.psh, 'P'),
             (fl.urg, 'U'),
+            (fl.ece, 'E'),
+            (fl.cwr, 'W'),
         ] {
             if set {
                 marks.push(mark);

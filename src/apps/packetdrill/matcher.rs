@@ -150,7 +150,10 @@ pub fn check_packet(
     if let Some(options) = &spec.options {
         check_options(options, sent, isns, strictness)?;
     }
-    Ok(())
+    match spec.ip_ecn {
+        Some(ecn) if ecn != sent.ecn => Err(format!("IP ECN {ecn:?} against {:?}", sent.ecn)),
+        _ => Ok(()),
+    }
 }
 
 fn check_window(expected: u16, actual: u16, strictness: Strictness) -> Result<(), String> {

@@ -30,6 +30,7 @@ fn sent(flags: &str, seq: u32, ack: u32, window: u16, raw_options: Vec<u8>) -> S
         options: TcpOptions::parse(&raw_options).unwrap(),
         raw_options,
         payload_len: 0,
+        ecn: crate::wire::Ecn::NotEct,
     }
 }
 
@@ -120,4 +121,20 @@ fn a_sent_packet_renders_in_script_notation() {
     let ours = sent("F.", 1, 2, 512, vec![]);
     assert_eq!(render_sent(&ours, &ISNS), "F. 1:1(0) ack 2 win 512");
     assert_eq!(FlagSet::default().to_string(), "-");
+}
+
+#[test]
+fn the_ip_ecn_field_is_checked_when_the_line_names_it() {
+    let data = Sent {
+        ecn: crate::wire::Ecn::Ect0,
+        ..sent("P.", 1, 1, 1000, vec![])
+    };
+    assert_eq!(
+        check("0 >[ect0] P. 1:1(0) ack 1 <...>", &data, false),
+        Ok(())
+    );
+    assert_eq!(check("0 > P. 1:1(0) ack 1 <...>", &data, false), Ok(()));
+    assert!(check("0 >[noecn] P. 1:1(0) ack 1 <...>", &data, false)
+        .unwrap_err()
+        .contains("IP ECN"));
 }

@@ -17,6 +17,8 @@
 //! - `runner.rs`: one script, event by event, on virtual time.
 //! - `report.rs`: PASS / FAIL / SKIP lines and the counts.
 
+pub mod icmp;
+pub mod keepalive;
 pub mod lexer;
 pub mod loose;
 pub mod matcher;

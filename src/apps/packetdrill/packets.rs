@@ -2,11 +2,11 @@
 //! as the script writes it (flags, option order, padding), and the facts
 //! of a packet the stack sent, raw option bytes included, for the matcher.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::script::{FlagSet, TcpOptionSpec};
 use crate::wire::checksum::{checksum, tcp_checksum};
-use crate::wire::{IpSendFields, Ipv4Repr, Ipv6Repr, TcpOptions, IPV6_HEADER_LEN, PROTO_TCP};
+use crate::wire::{Ecn, IpSendFields, Ipv4Repr, Ipv6Repr, TcpOptions, IPV6_HEADER_LEN, PROTO_TCP};
 
 /// Absolute numbers for one inbound segment.
 #[derive(Clone, Debug)]
@@ -21,6 +21,8 @@ pub struct Inbound {
     /// Options already with absolute SACK blocks and mapped TS ecr.
     pub options: Vec<TcpOptionSpec>,
     pub payload_len: usize,
+    /// The IP header's ECN field.
+    pub ecn: Ecn,
 }
 
 /// The option bytes as listed, in order; padded with EOL to 32 bits as
@@ -85,23 +87,34 @@ pub fn build_inbound(src: IpAddr, dst: IpAddr, segment: &Inbound) -> Option<Vec<
                 hop_limit: 64,
                 payload_len: tcp_len,
             };
-            ip.emit_with(&mut packet, IpSendFields::default());
+            // The Traffic Class carries the ECN field (RFC 3168 §5).
+            let fields = IpSendFields {
+                tos: segment.ecn.bits(),
+                ..IpSendFields::default()
+            };
+            ip.emit_with(&mut packet, fields);
             packet.extend(tcp);
             return Some(packet);
         }
         _ => return None,
     };
 
-    let total = 20 + tcp_len;
-    let mut packet = vec![0x45, 0];
-    packet.extend((total as u16).to_be_bytes());
-    packet.extend([0, 0, 0x40, 0, 64, PROTO_TCP, 0, 0]);
-    packet.extend(src.octets());
-    packet.extend(dst.octets());
-    let sum = checksum(&packet);
-    packet[10..12].copy_from_slice(&sum.to_be_bytes());
+    let mut packet = ipv4_header(src, dst, PROTO_TCP, 20 + tcp_len, segment.ecn);
     packet.extend(tcp);
     Some(packet)
+}
+
+/// A 20-byte IPv4 header with DF, TTL 64, the ECN field and its checksum,
+/// for a datagram of `total` bytes.
+pub fn ipv4_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, total: usize, ecn: Ecn) -> Vec<u8> {
+    let mut header = vec![0x45, ecn.bits()];
+    header.extend((total as u16).to_be_bytes());
+    header.extend([0, 0, 0x40, 0, 64, protocol, 0, 0]);
+    header.extend(src.octets());
+    header.extend(dst.octets());
+    let sum = checksum(&header);
+    header[10..12].copy_from_slice(&sum.to_be_bytes());
+    header
 }
 
 /// A TCP segment the stack sent, as the matcher needs it.
@@ -121,17 +134,21 @@ pub struct Sent {
     pub raw_options: Vec<u8>,
     pub options: TcpOptions,
     pub payload_len: usize,
+    /// The IP header's ECN field.
+    pub ecn: Ecn,
 }
 
 /// The facts of an outbound IPv4 or IPv6 packet; `None` when it is not
 /// TCP (an ICMP echo reply, say), which the runner reports as unexpected.
 pub fn parse_outbound(at: i64, packet: &[u8]) -> Option<Sent> {
-    let (protocol, bytes) = if packet.first()? >> 4 == 6 {
+    let (protocol, ecn, bytes) = if packet.first()? >> 4 == 6 {
         let (ip, bytes) = Ipv6Repr::parse(packet).ok()?;
-        (ip.protocol, bytes)
+        // The Traffic Class (RFC 8200 §3) holds the ECN field.
+        let traffic_class = (packet[0] << 4) | (packet[1] >> 4);
+        (ip.protocol, Ecn::from_bits(traffic_class), bytes)
     } else {
         let (ip, bytes) = Ipv4Repr::parse(packet).ok()?;
-        (ip.protocol, bytes)
+        (ip.protocol, ip.ecn, bytes)
     };
     if protocol != PROTO_TCP || bytes.len() < 20 {
         return None;
@@ -156,6 +173,7 @@ pub fn parse_outbound(at: i64, packet: &[u8]) -> Option<Sent> {
         options: TcpOptions::parse(&raw_options).ok()?,
         raw_options,
         payload_len: bytes.len() - header_len,
+        ecn,
     })
 }
 
@@ -184,6 +202,7 @@ mod tests {
                 TcpOptionSpec::Eol,
             ],
             payload_len: 3,
+            ecn: Ecn::Ce,
         };
         let v4: (IpAddr, IpAddr) = ([192, 0, 2, 1].into(), [192, 0, 2, 2].into());
         let v6 = (
@@ -194,6 +213,7 @@ mod tests {
             let packet = build_inbound(a, b, &segment).unwrap();
             assert_eq!(packet[0] >> 4, if a.is_ipv6() { 6 } else { 4 });
             let sent = parse_outbound(5, &packet).expect("checksums and lengths are right");
+            assert_eq!(sent.ecn, Ecn::Ce);
             assert_eq!(
                 (sent.seq, sent.ack, sent.window, sent.payload_len),
                 (7, 9, 32767, 3)

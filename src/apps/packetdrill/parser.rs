@@ -3,6 +3,8 @@
 //! FreeBSD/NPLab one, which share the grammar used here).
 
 use super::lexer::{logical_lines, parse_int, tokenize, Token};
+use crate::wire::Ecn;
+
 use super::script::{
     Direction, Event, EventKind, Expr, FlagSet, PacketSpec, Script, SyscallSpec, TcpOptionSpec,
     TimePoint, TimeSpec,
@@ -102,6 +104,9 @@ fn parse_event(text: &str) -> Result<EventKind, String> {
         });
     }
     if let Some(rest) = text.strip_prefix('<') {
+        if let Some(icmp) = rest.trim().strip_prefix("icmp ") {
+            return super::icmp::parse_icmp(icmp);
+        }
         return parse_packet(Direction::Inbound, rest.trim());
     }
     if let Some(rest) = text.strip_prefix('>') {
@@ -120,6 +125,7 @@ fn parse_packet(direction: Direction, text: &str) -> Result<EventKind, String> {
         }
         None => (text, None),
     };
+    let (ip_ecn, head) = split_ip_ecn(head);
     let mut words = head.split_whitespace();
     let first = words.next().ok_or("empty packet line")?;
     if first.starts_with('[') || first == "icmp" || first == "udp" {
@@ -137,6 +143,7 @@ fn parse_packet(direction: Direction, text: &str) -> Result<EventKind, String> {
         window: None,
         urgent: None,
         options: Some(Vec::new()),
+        ip_ecn,
     };
     while let Some(word) = words.next() {
         let value = words
@@ -156,6 +163,25 @@ fn parse_packet(direction: Direction, text: &str) -> Result<EventKind, String> {
         None => Some(Vec::new()),
     };
     Ok(EventKind::Packet(spec))
+}
+
+/// packetdrill's IP ECN field before the flags (`[noecn]`, `[ect0]`,
+/// `[ect1]`, `[ce]`), and the rest of the line. `[ect01]` (either ECT)
+/// and anything else in brackets is left for the caller to refuse.
+fn split_ip_ecn(head: &str) -> (Option<Ecn>, &str) {
+    let codepoints = [
+        ("[noecn]", Ecn::NotEct),
+        ("[ect0]", Ecn::Ect0),
+        ("[ect1]", Ecn::Ect1),
+        ("[ce]", Ecn::Ce),
+    ];
+    let head = head.trim_start();
+    for (word, ecn) in codepoints {
+        if let Some(rest) = head.strip_prefix(word) {
+            return (Some(ecn), rest);
+        }
+    }
+    (None, head)
 }
 
 fn parse_flags(text: &str) -> Result<FlagSet, String> {

@@ -177,6 +177,10 @@ fn state_assertions_are_read_and_other_python_is_not() {
 fn unsupported_lines_are_named_not_errors() {
     assert!(matches!(
         one_event("+0 < icmp unreachable port_unreachable [1:1(0)]").kind,
+        EventKind::Icmp(_)
+    ));
+    assert!(matches!(
+        one_event("+0 > icmp unreachable port_unreachable [1:1(0)]").kind,
         EventKind::Unsupported(_)
     ));
     let md5 = packet("+0 < S 0:0(0) win 1000 <md5 000102030405060708090a0b0c0d0e0f,nop,nop>");

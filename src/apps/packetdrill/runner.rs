@@ -5,12 +5,15 @@
 
 use std::collections::VecDeque;
 
+use super::icmp::build_icmp;
 use super::loose::Strictness;
 use super::matcher::{check_packet, render_sent, Isns};
 use super::packets::{build_inbound, parse_outbound, Inbound, Sent};
 use super::report::Outcome;
 use super::script::{Direction, Event, EventKind, PacketSpec, Script, SyscallSpec, TcpOptionSpec};
-use super::settings::{build_engine, peer_ip, settings_of, stack_ip, Settings, StackChoice};
+use super::settings::{
+    build_engine, peer_ip, settings_of, stack_ip, Settings, StackChoice, PEER_IP, STACK_IP,
+};
 use super::support::unsupported;
 use super::syscalls::{same_errno, BufferSizes, CallError, CallResult, Sockets, SCRIPT_PORT};
 use super::time::{return_window, seconds, window, Window};
@@ -126,8 +129,10 @@ impl Run {
                     )),
                 }
             }
-            EventKind::Shell(_) => {
+            EventKind::Shell(command) => {
                 self.wait_until(due.nominal)?;
+                // Keep-alive sysctls apply to sockets made after them.
+                self.sockets.apply_sysctl(command);
                 self.previous = self.now;
                 Ok(())
             }
@@ -138,6 +143,20 @@ impl Run {
                 Ok(())
             }
             EventKind::Packet(spec) => self.expect(event.line, spec, due),
+            // ICMPv6 errors (RFC 4443) are not built by the runner yet.
+            EventKind::Icmp(_) if self.settings.ipv6 => Err(Stop::Skip(format!(
+                "line {}: ICMPv6 lines are not played yet",
+                event.line
+            ))),
+            EventKind::Icmp(spec) => {
+                self.wait_until(due.nominal)?;
+                let seq = self.isns.stack_or_zero().wrapping_add(spec.start);
+                let packet = build_icmp(PEER_IP, STACK_IP, spec, seq, self.ports);
+                let now = Instant::from_micros(self.now as u64);
+                self.engine.handle_packet(now, &packet);
+                self.previous = self.now;
+                self.collect()
+            }
             EventKind::Syscall(call) => {
                 // `start...end`: both count from the event before.
                 let returns =
@@ -327,6 +346,7 @@ impl Run {
             urgent: spec.urgent.unwrap_or(0),
             options,
             payload_len: spec.len as usize,
+            ecn: spec.ip_ecn.unwrap_or_default(),
         };
         let (peer, stack) = (peer_ip(self.settings.ipv6), stack_ip(self.settings.ipv6));
         let Some(packet) = build_inbound(peer, stack, &segment) else {
@@ -342,11 +362,6 @@ impl Run {
     /// Waits for the packets a `>` line describes (several segments when
     /// the script's is larger than our MSS) and matches them.
     fn expect(&mut self, line: usize, spec: &PacketSpec, due: Window) -> Step {
-        if spec.flags.ece || spec.flags.cwr {
-            return Err(Stop::Skip(format!(
-                "line {line}: ECN (RFC 3168) is not implemented"
-            )));
-        }
         let (mut start, mut len) = (spec.start, spec.len);
         loop {
             let sent = self.next_sent(line, spec, start, len, due)?;

@@ -124,7 +124,6 @@ fn what_the_engine_cannot_do_is_skipped_with_the_reason() {
         run_text("0 `sysctl -w net.inet.tcp.insecure_syn=1`\n", OPTIONS),
         "RFC 5961",
     );
-    skipped(run("+0 > SEW 0:0(0) <...>\n"), "ECN");
 }
 
 #[test]

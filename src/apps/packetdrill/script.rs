@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::wire::Ecn;
+
 /// A whole script, as parsed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Script {
@@ -48,6 +50,8 @@ pub enum TimePoint {
 pub enum EventKind {
     Packet(PacketSpec),
     Syscall(SyscallSpec),
+    /// `< icmp ...`: an ICMP error quoting one of the stack's segments.
+    Icmp(super::icmp::IcmpSpec),
     /// A backtick line: a shell command, never executed (see `settings.rs`).
     Shell(String),
     /// `%{ assert tcpi_state == TCPI_NAME }%`: the socket last used is in
@@ -139,6 +143,10 @@ pub struct PacketSpec {
     pub urgent: Option<u16>,
     /// `None` for `<...>` (do not check); `Some(vec![])` when the line has none.
     pub options: Option<Vec<TcpOptionSpec>>,
+    /// The IP header's ECN field (RFC 3168 §5), `[noecn]`, `[ect0]`,
+    /// `[ect1]` or `[ce]` before the flags: set on an inbound packet
+    /// (Not-ECT when absent), checked on an outbound one (when present).
+    pub ip_ecn: Option<Ecn>,
 }
 
 /// One TCP option as the script writes it.

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use super::script::{EventKind, Script};
-use crate::engine::{Engine, Stack, StackConfig};
+use crate::engine::{EcnMode, Engine, Stack, StackConfig};
 use crate::reference::{SmolConfig, SmolEngine};
 
 /// Which engine runs the scripts.
@@ -64,6 +64,9 @@ pub struct Settings {
     pub send_buffer: Option<usize>,
     pub delayed_ack: Option<Duration>,
     pub handshake_timeout: Option<Duration>,
+    /// `net.inet.tcp.ecn.enable` (0, 1, 2) and `ecn.maxretries`.
+    pub ecn: EcnMode,
+    pub ecn_syn_retries: Option<u32>,
 }
 
 /// Reads the header flags and the `sysctl -w` lines before the first other
@@ -81,6 +84,8 @@ pub fn settings_of(script: &Script) -> Result<Settings, String> {
         send_buffer: None,
         delayed_ack: None,
         handshake_timeout: None,
+        ecn: EcnMode::Off,
+        ecn_syn_retries: None,
     };
     for (name, value) in &script.flags {
         apply_flag(&mut settings, name, value)?;
@@ -128,29 +133,23 @@ fn apply_flag(settings: &mut Settings, name: &str, value: &str) -> Result<(), St
 }
 
 /// FreeBSD sysctls (tcp(4)) that change nothing observable here.
-const IGNORED_SYSCTLS: &[&str] = &[
-    "net.inet.tcp.hostcache.purgenow",
-    "kern.ipc.maxsockbuf",
-    // ICMP and ECN scripts are skipped at their ICMP lines and ECN flags.
-    "net.inet.tcp.icmp_may_rst",
-    "net.inet.tcp.ecn.maxretries",
-];
+const IGNORED_SYSCTLS: &[&str] = &["net.inet.tcp.hostcache.purgenow", "kern.ipc.maxsockbuf"];
 
 /// FreeBSD sysctls accepted at the value that matches what the engine
 /// does, with that value: 1 s initial RTO (RFC 6298 (2.1)), 200 ms of
 /// slop (our `min_rto`), options kept on SYN retransmissions, SYN+FIN
-/// processed, blackholing off, ECN off or server-only (we never ask).
+/// processed, blackholing off.
 const MATCHING_SYSCTLS: &[(&str, &str)] = &[
     ("net.inet.tcp.rexmit_initial", "1000"),
     ("net.inet.tcp.rexmit_slop", "200"),
     ("net.inet.tcp.rexmit_drop_options", "0"),
     ("net.inet.tcp.drop_synfin", "0"),
     ("net.inet.tcp.blackhole", "0"),
-    ("net.inet.tcp.ecn.enable", "0"),
-    ("net.inet.tcp.ecn.enable", "2"),
     ("net.inet.tcp.insecure_rst", "0"),
     ("net.inet.tcp.insecure_syn", "0"),
     ("net.inet.tcp.rfc1323", "1"),
+    // Hard ICMP errors end a connection in SYN-SENT (RFC 9293 §3.9.2.2, SHLD-26).
+    ("net.inet.tcp.icmp_may_rst", "1"),
 ];
 
 fn apply_sysctl(settings: &mut Settings, name: &str, value: &str) -> Result<(), String> {
@@ -171,17 +170,28 @@ fn apply_sysctl(settings: &mut Settings, name: &str, value: &str) -> Result<(), 
                 "{name}={value} asks for RFC 793 processing; the engine does RFC 5961 only"
             ))
         }
-        "net.inet.tcp.keepidle" | "net.inet.tcp.keepintvl" | "net.inet.tcp.keepcnt" => {
-            return Err(format!("{name}: keep-alive is not implemented (issue 12)"))
+        // Read by the runner as they come (`keepalive.rs`): new sockets
+        // inherit them.
+        "net.inet.tcp.keepidle" | "net.inet.tcp.keepintvl" | "net.inet.tcp.keepcnt" => {}
+        "net.inet.tcp.icmp_may_rst" => {
+            return Err(format!(
+                "{name}={value} ignores hard ICMP errors in SYN-SENT; the engine acts on them (RFC 9293 §3.9.2.2, SHLD-26)"
+            ))
         }
         "net.inet.tcp.rfc1323" => {
             return Err(format!(
                 "{name}={value}: window scaling cannot be turned off"
             ))
         }
+        // ECN (RFC 3168): 1 asks and answers, 2 only answers.
         "net.inet.tcp.ecn.enable" => {
-            return Err(format!("{name}={value}: ECN (RFC 3168) is not implemented"))
+            settings.ecn = match value {
+                "0" => EcnMode::Off,
+                "1" => EcnMode::On,
+                _ => EcnMode::AnswerOnly,
+            }
         }
+        "net.inet.tcp.ecn.maxretries" => settings.ecn_syn_retries = Some(number()? as u32),
         _ => return Err(format!("sysctl {name}={value} has no engine setting")),
     }
     Ok(())
@@ -213,6 +223,10 @@ pub fn build_engine(choice: StackChoice, settings: &Settings) -> Box<dyn Engine>
             }
             if let Some(limit) = settings.handshake_timeout {
                 config.handshake_timeout = limit;
+            }
+            config.ecn = settings.ecn;
+            if let Some(retries) = settings.ecn_syn_retries {
+                config.ecn_syn_retries = retries;
             }
             // Nothing the script can see: no timer of its own to step through.
             config.idle_buffer_release = None;

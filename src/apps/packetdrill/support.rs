@@ -2,7 +2,7 @@
 //! before it runs: such a script is SKIPPED with the first reason, whatever
 //! engine runs it, so both engines' counts cover the same scripts.
 
-use super::script::{Direction, EventKind, Script, TcpOptionSpec};
+use super::script::{EventKind, Script, TcpOptionSpec};
 use super::syscalls::{option_name, CALLS, READABLE_OPTIONS, SETTABLE_OPTIONS};
 
 /// The first thing `script` needs that is not there, as "line N: why".
@@ -11,9 +11,7 @@ pub fn unsupported(script: &Script) -> Option<String> {
         let why = match &event.kind {
             EventKind::Unsupported(what) => Some(what.clone()),
             EventKind::Packet(packet) => {
-                let ecn = packet.direction == Direction::Outbound
-                    && (packet.flags.ece || packet.flags.cwr);
-                let other = packet
+                packet
                     .options
                     .iter()
                     .flatten()
@@ -22,11 +20,7 @@ pub fn unsupported(script: &Script) -> Option<String> {
                             Some(format!("TCP option `{name}` is not supported"))
                         }
                         _ => None,
-                    });
-                match ecn {
-                    true => Some("ECN (RFC 3168) is not implemented".to_string()),
-                    false => other,
-                }
+                    })
             }
             EventKind::Syscall(call) => {
                 let option = option_name(call);
@@ -43,7 +37,7 @@ pub fn unsupported(script: &Script) -> Option<String> {
                     _ => None,
                 }
             }
-            EventKind::Shell(_) | EventKind::StateAssert(_) => None,
+            EventKind::Shell(_) | EventKind::StateAssert(_) | EventKind::Icmp(_) => None,
         };
         why.map(|why| format!("line {}: {why}", event.line))
     })
@@ -66,11 +60,8 @@ mod tests {
             unsupported(&script).unwrap(),
             "line 2: setsockopt IP_TOS is not supported"
         );
-        let ecn = parse_script("0 < SEW 0:0(0) win 1\n+0 > S.E 0:0(0) ack 1 <...>\n").unwrap();
-        assert!(
-            unsupported(&ecn).unwrap().starts_with("line 2: ECN"),
-            "inbound ECN bits are fine"
-        );
+        let ecn = parse_script("0 < SEW 0:0(0) win 1\n+0 >[ect0] S.E 0:0(0) ack 1 <...>\n");
+        assert_eq!(unsupported(&ecn.unwrap()), None, "ECN is there");
         let fine = parse_script("0 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n").unwrap();
         assert_eq!(unsupported(&fine), None);
     }

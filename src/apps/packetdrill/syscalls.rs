@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+use super::keepalive::{KeepOptions, KEEP_OPTIONS};
 use super::loose::{Loosening, Strictness};
 use super::script::{Expr, SyscallSpec};
 use super::settings::{peer_ip, stack_ip};
@@ -37,9 +38,30 @@ pub const CALLS: &[&str] = &[
     "poll",
 ];
 /// The options setsockopt sets.
-pub const SETTABLE_OPTIONS: &[&str] = &["SO_REUSEADDR", "SO_REUSEPORT", "TCP_NODELAY", "SO_LINGER"];
+/// The keep-alive options (`keepalive.rs`) are in both lists.
+pub const SETTABLE_OPTIONS: &[&str] = &[
+    "SO_REUSEADDR",
+    "SO_REUSEPORT",
+    "TCP_NODELAY",
+    "SO_LINGER",
+    "SO_KEEPALIVE",
+    "TCP_KEEPIDLE",
+    "TCP_KEEPINTVL",
+    "TCP_KEEPCNT",
+    "TCP_KEEPINIT",
+];
 /// The options getsockopt reads.
-pub const READABLE_OPTIONS: &[&str] = &["SO_ERROR", "TCP_NODELAY", "SO_RCVBUF", "SO_SNDBUF"];
+pub const READABLE_OPTIONS: &[&str] = &[
+    "SO_ERROR",
+    "TCP_NODELAY",
+    "SO_RCVBUF",
+    "SO_SNDBUF",
+    "SO_KEEPALIVE",
+    "TCP_KEEPIDLE",
+    "TCP_KEEPINTVL",
+    "TCP_KEEPCNT",
+    "TCP_KEEPINIT",
+];
 
 /// fcntl(2) flags, Linux values (scripts compare `F_GETFL` with O_RDWR).
 const O_RDWR: i64 = 0x2;
@@ -62,6 +84,7 @@ struct Socket {
     nodelay: bool,
     /// SO_ERROR already gave the connection's error once.
     error_reported: bool,
+    keep: KeepOptions,
 }
 
 /// What a call did.
@@ -98,9 +121,10 @@ pub struct BufferSizes {
 #[derive(Debug, Default)]
 pub struct Sockets {
     table: BTreeMap<i64, Socket>,
-    next_fd: i64,
     /// The descriptor of the latest call, which `tcpi_state` asks about.
     last_fd: Option<i64>,
+    /// The keep-alive sysctls in force, which a new socket inherits.
+    keep_defaults: KeepOptions,
     /// The script speaks IPv6 (`--ip_version=ipv6`): its sockets bind and
     /// connect to the IPv6 addresses.
     ipv6: bool,
@@ -157,10 +181,16 @@ impl Sockets {
     pub fn new() -> Sockets {
         Sockets {
             table: BTreeMap::new(),
-            next_fd: FIRST_FD,
             last_fd: None,
+            keep_defaults: KeepOptions::default(),
             ipv6: false,
         }
+    }
+
+    /// A `sysctl -w net.inet.tcp.keep*` line, for sockets made after it;
+    /// false for other commands.
+    pub fn apply_sysctl(&mut self, command: &str) -> bool {
+        self.keep_defaults.apply_sysctl(command)
     }
 
     /// The script's sockets are IPv6 ones.
@@ -175,8 +205,10 @@ impl Sockets {
     }
 
     fn open(&mut self, handle: Handle, like: Option<&Socket>) -> i64 {
-        let fd = self.next_fd;
-        self.next_fd += 1;
+        // POSIX: the lowest descriptor not open (a closed one is reused).
+        let fd = (FIRST_FD..)
+            .find(|fd| !self.table.contains_key(fd))
+            .expect("a free descriptor");
         let socket = Socket {
             handle,
             nonblocking: false,
@@ -184,6 +216,7 @@ impl Sockets {
             linger_zero: false,
             nodelay: like.is_some_and(|s| s.nodelay),
             error_reported: false,
+            keep: like.map_or(self.keep_defaults, |s| s.keep),
         };
         self.table.insert(fd, socket);
         fd
@@ -337,6 +370,7 @@ impl Sockets {
                 if socket.nodelay {
                     let _ = engine.set_nodelay(conn, true);
                 }
+                socket.keep.apply(engine, conn);
                 returned(self.open(Handle::Conn(conn), Some(&socket)))
             }
             Err(ApiError::WouldBlock) if !socket.nonblocking => Ok(CallResult::Blocked),
@@ -354,6 +388,7 @@ impl Sockets {
                 match engine.connect(now, remote, local_port) {
                     Ok(conn) => {
                         socket.handle = Handle::Conn(conn);
+                        socket.keep.apply(engine, conn);
                         if socket.nonblocking {
                             return Ok(CallResult::Returned {
                                 value: -1,
@@ -464,6 +499,14 @@ impl Sockets {
                 Some((false, _)) => socket.linger_zero = false,
                 _ => return skip("SO_LINGER with a timeout is not supported".into()),
             },
+            option if KEEP_OPTIONS.contains(&option) => {
+                socket
+                    .keep
+                    .set(option, value.and_then(Expr::as_int).unwrap_or(0));
+                if let Handle::Conn(conn) = socket.handle {
+                    socket.keep.apply(engine, conn);
+                }
+            }
             other => return skip(format!("setsockopt {other} is not supported")),
         }
         returned(0)
@@ -500,6 +543,9 @@ impl Sockets {
                         ))
                     }
                 }
+            }
+            option if KEEP_OPTIONS.contains(&option) => {
+                Expr::Int(socket.keep.get(option).unwrap_or(0))
             }
             other => return skip(format!("getsockopt {other} is not supported")),
         };

@@ -141,6 +141,7 @@ impl Stack {
         let syn = TcpSegment {
             header: syn,
             payload: &[],
+            ecn: crate::wire::Ecn::NotEct,
         };
         let mut tcb = Tcb::accept_syn(now, local, remote, iss, &syn, &self.config, &self.shared);
         tcb.syn_ack_sent_as_cookie();

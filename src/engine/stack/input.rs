@@ -12,7 +12,7 @@ use crate::engine::tcp::rst_for;
 use crate::engine::trace::SegmentSummary;
 use crate::time::Instant;
 use crate::wire::{
-    EchoRequest, Ipv4Fragment, Ipv4Repr, TcpSegment, WireError, PROTO_ICMP, PROTO_TCP,
+    EchoRequest, Ecn, Ipv4Fragment, Ipv4Repr, TcpSegment, WireError, PROTO_ICMP, PROTO_TCP,
 };
 
 impl Stack {
@@ -54,7 +54,7 @@ impl Stack {
             );
         }
         match ip.protocol {
-            PROTO_TCP => self.on_tcp(now, ip.src.into(), ip.dst.into(), payload),
+            PROTO_TCP => self.on_tcp(now, (ip.src.into(), ip.dst.into()), ip.ecn, payload),
             PROTO_ICMP => self.on_icmp(ip, payload),
             other => self.drop_packet(
                 DropReason::NotForUs,
@@ -91,6 +91,7 @@ impl Stack {
                     dst: fragment.dst,
                     protocol: fragment.protocol,
                     ttl: fragment.ttl,
+                    ecn: crate::wire::Ecn::NotEct,
                     payload_len: payload.len(),
                 };
                 self.on_datagram(now, &ip, &payload);
@@ -160,10 +161,18 @@ impl Stack {
     }
 
     /// A TCP segment from `src` to `dst` (either family: the checksum's
-    /// pseudo-header follows it, RFC 9293 §3.1, RFC 8200 §8.1).
-    pub(super) fn on_tcp(&mut self, now: Instant, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
+    /// pseudo-header follows it, RFC 9293 §3.1, RFC 8200 §8.1), with the
+    /// ECN field of its IP header.
+    pub(super) fn on_tcp(
+        &mut self,
+        now: Instant,
+        (src, dst): (IpAddr, IpAddr),
+        ecn: Ecn,
+        bytes: &[u8],
+    ) {
         let seg = match TcpSegment::parse(src, dst, bytes) {
-            Ok(seg) => seg,
+            // RFC 3168 §6.1.3: the IP layer passes the ECN field up.
+            Ok(seg) => TcpSegment { ecn, ..seg },
             Err(reason) => {
                 return self.drop_packet(DropReason::Malformed, format_args!("TCP: {reason}"))
             }
@@ -235,9 +244,9 @@ impl Stack {
             return false;
         };
         debug!("{local} <- {remote}: new SYN in TIME-WAIT, reopening");
-        entry.tcb.end_time_wait();
-        self.touch(id);
+        let old = self.set_time_wait_aside(id);
         self.on_listen_segment(now, listener_id, local, remote, seg, Some(iss));
+        self.keep_time_wait_aside(FourTuple { local, remote }, old);
         true
     }
 }

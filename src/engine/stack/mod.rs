@@ -29,6 +29,7 @@ mod ip_stats;
 mod listen;
 mod ports;
 mod readiness;
+mod reopen;
 mod time_wait;
 mod transmit;
 mod view;
@@ -181,6 +182,9 @@ pub struct Stack {
     ip_stats: IpStats,
     /// Datagrams being put together from fragments.
     fragments: Reassembly,
+    /// TIME-WAIT connections a new SYN reopened, kept until the new
+    /// incarnation is synchronized (`reopen.rs`, MAY-2 condition 2).
+    reopened: HashMap<FourTuple, Tcb>,
 }
 
 impl Stack {
@@ -216,6 +220,7 @@ impl Stack {
             cause: None,
             ip_stats: IpStats::default(),
             fragments: Reassembly::new(config.reassembly),
+            reopened: HashMap::new(),
             config,
         }
     }
@@ -326,6 +331,7 @@ impl Stack {
     /// Files connection `id` where it belongs after anything happened to it.
     fn touch(&mut self, id: u32) {
         self.bound_time_wait(id);
+        self.settle_reopened(id);
         let Some(entry) = self.conns.get_mut(&id) else {
             return;
         };
@@ -410,6 +416,10 @@ impl Stack {
             return;
         };
         unmap_tuple(&mut self.by_tuple, &entry.tcb, id);
+        let tuple = FourTuple {
+            local: entry.tcb.local,
+            remote: entry.tcb.remote,
+        };
         entry.scheduled = None;
         // For measurements (scripts/bench.sh --loss): how loss was recovered
         // from so far, summed over this stack's connections.
@@ -419,10 +429,10 @@ impl Stack {
             entry.tcb.remote,
             self.recovery
         );
-        if entry.has_handle {
-            return;
+        if !entry.has_handle {
+            self.remove(id);
         }
-        self.remove(id);
+        self.restore_time_wait(tuple);
     }
 
     /// Deletes a connection and every reference to it.

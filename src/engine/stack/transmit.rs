@@ -3,6 +3,7 @@
 use std::cmp::Reverse;
 
 use super::{ControlPacket, Stack};
+use crate::engine::tcp::tcb::DSCP_MASK;
 use crate::time::Instant;
 use std::net::IpAddr;
 
@@ -35,7 +36,10 @@ impl Stack {
                 Self::schedule(&mut self.timers, id, entry);
                 continue;
             };
-            let fields = entry.tcb.ip_fields();
+            let mut fields = entry.tcb.ip_fields();
+            // The ECN field is the segment's (RFC 3168 §6.1.2), the DSCP
+            // the connection's; IPv6's Traffic Class takes the same byte.
+            fields.tos = fields.tos & DSCP_MASK | out.ecn.bits();
             let len =
                 emit_ip_tcp_in_place_with(src, dst, &out.header, out.payload_len, buf, fields);
             self.stats.packets_out += 1;

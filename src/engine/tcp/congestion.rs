@@ -239,6 +239,22 @@ impl Congestion {
         self.bytes_acked = 0;
     }
 
+    /// An ECN-Echo (RFC 3168 §6.1.2): "the congestion window is halved and
+    /// the slow-start threshold is reduced" as for a loss (by the
+    /// algorithm's own factor: CUBIC's beta), without fast recovery or
+    /// retransmission; the caller limits it to once a window. Not undone
+    /// by D-SACKs: a mark is no spurious loss. BBR ignores it, as Linux's
+    /// BBR v1 does (its window follows the path model): returns false.
+    pub fn on_ecn_echo(&mut self, flight: usize, snd_max: SeqNum) -> bool {
+        if matches!(self.algorithm, Algorithm::Bbr(_)) {
+            return false;
+        }
+        self.reduce(flight, snd_max, false);
+        self.undo = None;
+        self.cwnd = self.ssthresh;
+        true
+    }
+
     /// Enters fast recovery with `snd_max` as the recovery point. The
     /// algorithm sets ssthresh (`reduce`); NewReno inflates by the three
     /// segments that left the network (RFC 5681 (4.3)); with SACK, cwnd =

@@ -99,7 +99,7 @@ impl Tcb {
                         seq: h.seq + 1,
                         ..*h
                     },
-                    payload: seg.payload,
+                    ..*seg
                 };
                 let text_held = self.process_text(now, &after_syn);
                 self.process_fin(now, &after_syn, text_held);
@@ -144,6 +144,7 @@ impl Tcb {
         self.check_rst(now, seg)?;
         self.check_syn(now, seg)?;
         self.check_ack(now, seg)?;
+        self.on_ecn_marks(seg);
         // Sixth, the URG bit (`urgent.rs`); MUST-66: even at a zero window.
         self.note_urgent(&seg.header);
         self.check_orphan_data(seg)?;
@@ -383,6 +384,7 @@ impl Tcb {
         let delivered = (self.snd_una.since(una_before) + self.scoreboard.sacked_bytes())
             .saturating_sub(sacked_before);
         self.prr_on_ack(delivered);
+        self.on_ecn_echo(&seg.header);
         self.track_recovery_time(now);
         self.update_send_window(seg, ack);
         self.ack_state_transitions(now, seg)

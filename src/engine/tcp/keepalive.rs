@@ -151,6 +151,7 @@ impl Tcb {
         Outgoing {
             header: self.acking_header(self.snd_nxt - 1, TcpFlags::default(), options),
             payload_len: usize::from(garbage),
+            ecn: crate::wire::Ecn::NotEct,
         }
     }
 }

@@ -14,9 +14,11 @@
 //! - `reply.rs`: RSTs in reply to segments (§3.10.7.1).
 //! - `ip_fields.rs`: DiffServ, DF and TTL of what the connection sends.
 //! - `urgent.rs`: urgent data, inline with its mark (§3.8.5).
+//! - `ecn.rs`: Explicit Congestion Notification (RFC 3168 §6.1).
 //! - `keepalive.rs`: keep-alive probes (§3.8.4, RFC 1122 §4.2.3.6).
 //! - `icmp.rs`: ICMP errors (§3.9.2.2, RFC 5461, RFC 5927) and path MTU
 //!   discovery (RFC 1191).
+//! - `r1.rs`: the R1 notice of §3.8.3 (SHLD-9).
 //! - `loss.rs`: loss detection with SACK, RACK-TLP (RFC 8985): which
 //!   segments are lost (by time), tail loss probes, the RTO's marks.
 //! - `recovery.rs`: SACK-based loss recovery (RFC 6675): pipe and what to
@@ -44,6 +46,7 @@ pub mod autotune;
 pub mod bbr;
 pub mod congestion;
 pub mod cubic;
+pub mod ecn;
 pub mod footprint;
 pub mod icmp;
 pub mod input;
@@ -52,6 +55,7 @@ pub mod keepalive;
 pub mod loss;
 pub mod output;
 pub mod prr;
+pub mod r1;
 pub mod rack;
 pub mod rate;
 pub mod readiness;
@@ -71,6 +75,7 @@ pub mod timestamps;
 pub mod urgent;
 pub mod view;
 
+pub use ecn::EcnStats;
 pub use output::Outgoing;
 pub use recovery_stats::RecoveryStats;
 pub use reply::rst_for;

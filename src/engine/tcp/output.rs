@@ -13,7 +13,7 @@ use super::tcb::{Tcb, MAX_WINDOW_FIELD};
 use super::timers::TimerKind;
 use crate::time::Instant;
 use crate::wire::options::MAX_SACK_BLOCKS_WITH_TIMESTAMPS;
-use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpOptions, IPV4_HEADER_LEN, TCP_HEADER_LEN};
+use crate::wire::{Ecn, SeqNum, TcpFlags, TcpHeader, TcpOptions, IPV4_HEADER_LEN, TCP_HEADER_LEN};
 
 /// A segment ready to be written: its header, and `payload_len` bytes of
 /// payload already in the buffer passed to [`Tcb::poll_segment`], right
@@ -22,6 +22,10 @@ use crate::wire::{SeqNum, TcpFlags, TcpHeader, TcpOptions, IPV4_HEADER_LEN, TCP_
 pub struct Outgoing {
     pub header: TcpHeader,
     pub payload_len: usize,
+    /// The ECN field for the IP header (RFC 3168 §6.1.2: ECT(0) on new
+    /// data of an ECN-capable connection, `ecn.rs`), for IPv4's TOS byte
+    /// or IPv6's Traffic Class.
+    pub ecn: Ecn,
 }
 
 impl Tcb {
@@ -53,6 +57,7 @@ impl Tcb {
     /// SYN (active open) or SYN-ACK (§3.10.7.2), with our MSS (§3.7.1).
     fn emit_syn(&mut self, now: Instant, with_ack: bool) -> Outgoing {
         let retransmission = self.snd_max != self.iss;
+        let (ece, cwr) = self.syn_ecn_flags(with_ack);
         let header = TcpHeader {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
@@ -60,6 +65,8 @@ impl Tcb {
             ack: with_ack.then_some(self.rcv_nxt),
             flags: TcpFlags {
                 syn: true,
+                ece,
+                cwr,
                 ..TcpFlags::default()
             },
             window: self.syn_window(),
@@ -76,6 +83,7 @@ impl Tcb {
         Outgoing {
             header,
             payload_len: 0,
+            ecn: Ecn::NotEct,
         }
     }
 
@@ -276,7 +284,10 @@ impl Tcb {
         }
         let seq = self.snd_nxt;
         let retransmission = seq < self.snd_max;
-        let out = self.emit_segment(seq, len, fin, segment);
+        let mut out = self.emit_segment(seq, len, fin, segment);
+        if !retransmission {
+            self.mark_new_data(&mut out);
+        }
         let seq_len = len + usize::from(fin);
         self.snd_nxt = seq + seq_len;
         self.snd_max = self.snd_max.max(self.snd_nxt);
@@ -363,6 +374,7 @@ impl Tcb {
         Outgoing {
             header: self.acking_header(seq, flags, options),
             payload_len: copied,
+            ecn: Ecn::NotEct,
         }
     }
 
@@ -382,6 +394,7 @@ impl Tcb {
             ack: Some(self.rcv_nxt),
             flags: TcpFlags {
                 urg: urgent.is_some(),
+                ece: self.ecn_echo(),
                 ..flags
             },
             window: self.advertise_window(),

@@ -38,5 +38,7 @@ impl Tcb {
         })
         // MUST-32: urgent data waits to be read (`urgent.rs`).
         .with_if(Readiness::URGENT, self.urgent_remaining() > 0)
+        // SHLD-9: R1 retransmissions without an answer (`r1.rs`).
+        .with_if(Readiness::STALLED, self.stalled())
     }
 }

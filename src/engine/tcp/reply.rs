@@ -36,7 +36,11 @@ mod tests {
     use super::*;
 
     fn segment(header: TcpHeader, payload: &[u8]) -> TcpSegment<'_> {
-        TcpSegment { header, payload }
+        TcpSegment {
+            header,
+            payload,
+            ecn: crate::wire::Ecn::NotEct,
+        }
     }
 
     #[test]

@@ -42,6 +42,7 @@ use log::debug;
 
 use super::autotune::ReceiveAutotune;
 use super::congestion::Congestion;
+use super::ecn::EcnState;
 use super::keepalive::KeepAliveState;
 use super::rack::Rack;
 use super::reassembly::Reassembly;
@@ -54,7 +55,7 @@ use super::state::State;
 use super::timers::{TimerKind, Timers};
 use super::timestamps::TimestampClock;
 use crate::engine::api::ApiError;
-use crate::engine::config::{CongestionControl, StackConfig};
+use crate::engine::config::{CongestionControl, EcnMode, StackConfig};
 use crate::engine::isn;
 use crate::engine::memory::MemoryCharge;
 use crate::engine::shared::{ChallengeAckLimit, StackShared};
@@ -130,6 +131,9 @@ pub struct TcbConfig {
     pub sack: bool,
     pub timestamps: bool,
     pub congestion_control: CongestionControl,
+    pub ecn: EcnMode,
+    pub ecn_syn_retries: u32,
+    pub r1_retransmissions: u32,
     pub recv_buffer_max: usize,
     pub send_buffer_max: usize,
     pub idle_buffer_release: Option<Duration>,
@@ -153,6 +157,9 @@ impl TcbConfig {
             sack: config.sack,
             timestamps: config.timestamps,
             congestion_control: config.congestion_control,
+            ecn: config.ecn,
+            ecn_syn_retries: config.ecn_syn_retries,
+            r1_retransmissions: config.r1_retransmissions,
             recv_buffer_max: config.recv_buffer_limit(),
             send_buffer_max: config.send_buffer_limit(),
             idle_buffer_release: config.idle_buffer_release,
@@ -278,6 +285,8 @@ pub struct Tcb {
     pub(super) last_heard: Instant,
     /// First retransmission timeout since SND.UNA last moved (give-up).
     pub(super) stalled_since: Option<Instant>,
+    /// Retransmission timeouts in a row without an ACK (R1, `r1.rs`).
+    pub(super) r1_timeouts: u32,
 
     /// The retransmission timer expired awaiting the ACK of our SYN or
     /// SYN-ACK (RFC 6298 (5.7)).
@@ -304,6 +313,8 @@ pub struct Tcb {
     pub(super) snd_up: Option<SeqNum>,
     /// Keep-alive setting and probes (`keepalive.rs`).
     pub(super) keepalive: KeepAliveState,
+    /// ECN negotiation, echo and response (`ecn.rs`).
+    pub(super) ecn: EcnState,
     pub(super) nodelay: bool,
     /// Segments sent again; the stack adds them to its statistics.
     pub(super) retransmissions: u64,
@@ -401,6 +412,7 @@ impl Tcb {
             opened_at: now,
             last_heard: now,
             stalled_since: None,
+            r1_timeouts: 0,
             handshake_timed_out: false,
             error: None,
             soft_error: None,
@@ -412,6 +424,7 @@ impl Tcb {
                 ..IpSendFields::default()
             },
             keepalive: KeepAliveState::new(config.keepalive, now),
+            ecn: EcnState::default(),
             rcv_up: None,
             urgent_advanced: false,
             snd_up: None,
@@ -517,6 +530,7 @@ impl Tcb {
             self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
             self.rcv_shift = self.offered_shift;
         }
+        self.negotiate_ecn(syn);
     }
 
     /// The peer's window in bytes: scaled, except on a SYN (RFC 7323 §2.2).

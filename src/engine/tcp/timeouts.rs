@@ -72,6 +72,7 @@ impl Tcb {
         // Nothing acknowledged since the last timeout: it fires again.
         let repeated = self.stalled_since.is_some();
         self.stalled_since.get_or_insert(now);
+        self.note_timeout_for_r1(repeated);
         self.recovery_stats.timeouts += 1;
         self.recovery_stats.timeouts_in_recovery += u64::from(self.in_loss_recovery());
         self.recovery_stats.timeouts_after_probe += u64::from(self.rack.tlp_end_seq.is_some());

@@ -25,6 +25,7 @@ impl Tcb {
             // ISS and IRS themselves are no data: one is subtracted.
             bytes_acked: self.snd_una.since(self.iss).saturating_sub(1) as u64,
             bytes_received: self.rcv_nxt.since(self.irs).saturating_sub(1) as u64,
+            ecn: self.ecn_stats(),
             timers: running_timers(&self.timers, now),
         };
         ConnView {

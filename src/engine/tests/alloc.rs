@@ -59,6 +59,7 @@ fn ping(seq_no: u16) -> Vec<u8> {
         dst: LOCAL_IP,
         protocol: PROTO_ICMP,
         ttl: 64,
+        ecn: crate::wire::Ecn::NotEct,
         payload_len: 64,
     }
     .emit(&mut packet);

@@ -645,3 +645,75 @@ fn close_after_half_close_in_fin_wait_2_starts_the_orphan_timeout() {
     recv_nothing(&mut stack, ms(60_500));
     assert_eq!(stack.poll_timeout(), None);
 }
+
+/// TIME-WAIT with the handle closed; at 1000 ms a new SYN (its ISN is
+/// returned) reopens it, and our SYN-ACK goes out.
+fn time_wait_reopened_by_a_syn() -> (crate::engine::Stack, u32, TcpHeader) {
+    let (mut stack, old) = in_time_wait();
+    stack.close(old);
+    let new_isn = REMOTE_ISS + 100_000;
+    let syn = TcpHeader {
+        seq: SeqNum(new_isn),
+        ..peer_syn()
+    };
+    send(&mut stack, ms(1000), syn, b"");
+    let (syn_ack, _) = recv(&mut stack, ms(1000));
+    (stack, new_isn, syn_ack)
+}
+
+/// The state of the one connection on the 4-tuple, as `ss` shows it.
+fn tuple_state(stack: &crate::engine::Stack) -> Vec<&'static str> {
+    stack
+        .view(ms(0))
+        .connections
+        .iter()
+        .map(|c| c.state)
+        .collect()
+}
+
+/// MAY-2 condition 2 (RFC 1122 §4.2.2.13): a SYN reopens TIME-WAIT, but
+/// the peer answers our SYN-ACK with a RST: the SYN was an old duplicate.
+/// The connection returns to TIME-WAIT, and old segments meet it there.
+#[test]
+fn may_2_a_reopening_syn_that_turns_out_old_restores_time_wait() {
+    let (mut stack, new_isn, syn_ack) = time_wait_reopened_by_a_syn();
+    assert!(syn_ack.flags.syn);
+    assert_eq!(tuple_state(&stack), ["SYN-RECEIVED"]);
+    let rst = TcpHeader {
+        seq: SeqNum(new_isn + 1),
+        ack: None,
+        flags: flags("R"),
+        ..from_peer()
+    };
+    send(&mut stack, ms(1010), rst, b"");
+    assert_eq!(tuple_state(&stack), ["TIME-WAIT"]);
+    // An old duplicate SYN meets TIME-WAIT: the ACK of the FIN again.
+    let old_syn = TcpHeader {
+        seq: SeqNum(REMOTE_ISS + 1),
+        ..peer_syn()
+    };
+    send(&mut stack, ms(1020), old_syn, b"");
+    expect(&mut stack, ms(1020), our_ack_of_fin_after_ours(), b"");
+    // And TIME-WAIT still ends 2 MSL after it began (at 30 ms).
+    recv_nothing(&mut stack, ms(60_029));
+    assert_eq!(tuple_state(&stack), ["TIME-WAIT"]);
+    recv_nothing(&mut stack, ms(60_030));
+    assert!(tuple_state(&stack).is_empty());
+}
+
+/// The reopening SYN was new: once the new incarnation is established,
+/// the old TIME-WAIT is gone for good.
+#[test]
+fn may_2_an_established_reincarnation_forgets_the_old_time_wait() {
+    let (mut stack, new_isn, syn_ack) = time_wait_reopened_by_a_syn();
+    let ack = TcpHeader {
+        seq: SeqNum(new_isn + 1),
+        ack: Some(syn_ack.seq + 1),
+        ..from_peer()
+    };
+    send(&mut stack, ms(1010), ack, b"");
+    let conn = stack.accept(crate::engine::ListenerId(1)).unwrap();
+    stack.abort(conn);
+    recv(&mut stack, ms(1010));
+    assert!(tuple_state(&stack).is_empty(), "{:?}", tuple_state(&stack));
+}

@@ -104,6 +104,8 @@ pub fn flags(f: &str) -> TcpFlags {
         rst: f.contains('R'),
         psh: f.contains('P'),
         urg: f.contains('U'),
+        ece: f.contains('E'),
+        cwr: f.contains('W'),
     }
 }
 

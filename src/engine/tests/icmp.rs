@@ -39,6 +39,7 @@ pub(super) fn icmp_about(stack: &mut Stack, at: Instant, error: IcmpError, origi
         dst: LOCAL_IP,
         protocol: PROTO_ICMP,
         ttl: 64,
+        ecn: crate::wire::Ecn::NotEct,
         payload_len: len,
     }
     .emit(&mut packet);

@@ -150,6 +150,7 @@ fn icmp_echo_is_answered() {
         dst: LOCAL_IP,
         protocol: PROTO_ICMP,
         ttl: 64,
+        ecn: crate::wire::Ecn::NotEct,
         payload_len: 12,
     };
     ip.emit(&mut packet);

@@ -10,6 +10,7 @@ mod close;
 mod congestion;
 mod data;
 mod diffserv;
+mod ecn;
 mod fragments;
 mod handshake;
 mod icmp;

@@ -267,3 +267,63 @@ fn rto_stays_measured_when_the_handshake_was_not_retransmitted_rfc6298_2() {
     send_and_expect(&mut stack, conn, ms(20), 0, b"x");
     expect(&mut stack, ms(220), data_at(0), b"x");
 }
+
+/// §3.8.3: after R1 retransmissions of the same segment without an
+/// answer, the application is told (SHLD-9): `STALLED` readiness, with an
+/// event; R1 is 3 by default (SHLD-10: "at least 3 retransmissions"). The
+/// connection goes on, and an ACK clears the flag.
+#[test]
+fn shld_9_shld_10_r1_unanswered_retransmissions_tell_the_application() {
+    use crate::engine::{Readiness, ReadinessEvent, Stack, Watched};
+    assert_eq!(StackConfig::new(LOCAL_IP).r1_retransmissions, 3);
+    let (mut stack, conn) = established();
+    let stalled = |stack: &Stack| {
+        let readiness = stack.readiness(Watched::Conn(conn)).unwrap();
+        readiness.contains(Readiness::STALLED)
+    };
+    send_and_expect(&mut stack, conn, ms(20), 0, b"hello");
+    let mut events: Vec<ReadinessEvent> = Vec::new();
+    let mut at = ms(20);
+    for _ in 0..3 {
+        assert!(!stalled(&stack));
+        stack.take_readiness(&mut events);
+        at = stack.poll_timeout().unwrap();
+        let (again, _) = recv(&mut stack, at);
+        assert_eq!(again.seq, SeqNum(LOCAL_ISS + 1));
+    }
+    assert!(stalled(&stack), "R1 reached");
+    events.clear();
+    stack.take_readiness(&mut events);
+    assert!(events
+        .iter()
+        .any(|e| e.readiness.contains(Readiness::STALLED)));
+    assert_eq!(state(&stack, conn), "ESTABLISHED");
+    let ack = TcpHeader {
+        ack: Some(SeqNum(LOCAL_ISS + 6)),
+        ..from_peer()
+    };
+    send(&mut stack, at, ack, b"");
+    assert!(!stalled(&stack));
+}
+
+/// §3.8.3: "The value of R2 SHOULD correspond to at least 100 seconds"
+/// (SHLD-11): by default data unacknowledged since the first timeout is
+/// resent for 100 s before the connection gives up.
+#[test]
+fn shld_11_r2_is_at_least_100_seconds_by_default() {
+    let (mut stack, conn) = established();
+    send_and_expect(&mut stack, conn, ms(20), 0, b"void");
+    let first_timeout = stack.poll_timeout().unwrap();
+    let mut at = first_timeout;
+    while state(&stack, conn) != "CLOSED" {
+        at = stack.poll_timeout().expect("a timer until it gives up");
+        stack.handle_timeout(at);
+        let mut buf = [0u8; 1500];
+        while stack.poll_transmit(at, &mut buf).is_some() {}
+    }
+    assert_eq!(
+        at.saturating_duration_since(first_timeout),
+        Duration::from_secs(100)
+    );
+    assert_eq!(stack.connect_status(conn), Err(ApiError::TimedOut));
+}
