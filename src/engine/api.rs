@@ -355,6 +355,11 @@ pub struct DefenceStats {
     /// Connections that closed without TIME-WAIT because the TIME-WAIT
     /// bound was reached.
     pub time_wait_overflows: u64,
+    /// Out-of-order bytes forgotten to stay within a connection's or the
+    /// stack's bound (Linux's OfoPruned counts the same events).
+    pub ooo_pruned_bytes: u64,
+    /// Out-of-order segments refused: no room even after pruning.
+    pub ooo_segments_refused: u64,
 }
 
 impl DefenceStats {
@@ -368,13 +373,16 @@ impl fmt::Display for DefenceStats {
         write!(
             f,
             "syn cookies {} sent, {} accepted, {} rejected; {} listen drops; \
-             {} challenge ACKs limited; {} TIME-WAIT overflows",
+             {} challenge ACKs limited; {} TIME-WAIT overflows; \
+             {} out-of-order bytes pruned, {} segments refused",
             self.syn_cookies_sent,
             self.syn_cookies_accepted,
             self.syn_cookies_rejected,
             self.listen_drops,
             self.challenge_acks_limited,
-            self.time_wait_overflows
+            self.time_wait_overflows,
+            self.ooo_pruned_bytes,
+            self.ooo_segments_refused
         )
     }
 }

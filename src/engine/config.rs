@@ -143,6 +143,15 @@ pub struct StackConfig {
     /// windows hold thousands of segments, so at a few percent loss a
     /// window has dozens of holes: 256, allocated only as holes appear.
     pub max_ooo_ranges: usize,
+    /// Most out-of-order bytes one connection holds (Linux bounds them by
+    /// the receive buffer): past it the highest-sequence ones are pruned
+    /// to make room for lower ones, or the segment is refused.
+    pub max_ooo_bytes: usize,
+    /// Most out-of-order bytes all connections hold together: past it
+    /// the connection holding the most is pruned, highest sequence first
+    /// (Linux's `tcp_prune_ofo_queue` under memory pressure; see
+    /// `engine/out_of_order.rs`).
+    pub max_ooo_bytes_total: usize,
     /// Challenge ACKs (RFC 5961) a connection may send per second.
     pub challenge_acks_per_sec: u32,
     /// Challenge ACKs all connections together may send per second (RFC
@@ -218,6 +227,8 @@ impl StackConfig {
             max_connections: 65_536,
             idle_buffer_release: Some(Duration::from_secs(1)),
             max_ooo_ranges: 256,
+            max_ooo_bytes: 6 * 1024 * 1024,
+            max_ooo_bytes_total: 256 * 1024 * 1024,
             challenge_acks_per_sec: 10,
             challenge_acks_per_sec_total: 1000,
             syn_backlog: 256,

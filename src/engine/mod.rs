@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod isn;
 pub mod memory;
+pub mod out_of_order;
 pub mod shared;
 pub mod stack;
 pub mod syn_cookie;

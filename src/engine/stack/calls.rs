@@ -261,6 +261,8 @@ impl Engine for Stack {
             ..self.stats
         };
         stats.defence.challenge_acks_limited = self.shared.challenge_acks.limited();
+        stats.defence.ooo_pruned_bytes = self.shared.out_of_order.pruned_bytes();
+        stats.defence.ooo_segments_refused = self.shared.out_of_order.segments_refused();
         stats
     }
 

@@ -24,6 +24,7 @@ mod icmp_errors;
 mod input;
 mod ip_stats;
 mod listen;
+mod ooo_pressure;
 mod readiness;
 mod time_wait;
 mod transmit;
@@ -39,6 +40,7 @@ use super::api::{DropCounts, DropReason, EngineStats, Readiness, Watched};
 use super::config::StackConfig;
 use super::isn;
 use super::memory::{MemoryBudget, MemoryStats};
+use super::out_of_order::OutOfOrderTotal;
 use super::shared::{ChallengeAckLimit, StackShared};
 use super::tcp::ring::MIN_STORAGE;
 use super::tcp::tcb::CONNECTION_COST;
@@ -199,6 +201,7 @@ impl Stack {
                     config.challenge_acks_per_sec_total,
                     config.isn_secret,
                 ),
+                out_of_order: OutOfOrderTotal::new(config.max_ooo_bytes_total),
             },
             refused_for_memory: 0,
             time_wait: 0,

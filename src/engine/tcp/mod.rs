@@ -50,6 +50,7 @@ pub mod input;
 pub mod ip_fields;
 pub mod keepalive;
 pub mod loss;
+pub mod ooo_limit;
 pub mod output;
 pub mod prr;
 pub mod rack;

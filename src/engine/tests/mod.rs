@@ -19,6 +19,7 @@ mod limits;
 mod listen_queues;
 mod mss;
 mod offload;
+mod out_of_order;
 mod pair;
 mod rack;
 mod readiness;
