@@ -360,6 +360,10 @@ pub struct DefenceStats {
     pub ooo_pruned_bytes: u64,
     /// Out-of-order segments refused: no room even after pruning.
     pub ooo_segments_refused: u64,
+    /// Connections given up while their peer's window stayed zero: orphans
+    /// past `orphan_zero_window_timeout`, or any past the stack's bound
+    /// on send buffers so held.
+    pub zero_window_aborts: u64,
 }
 
 impl DefenceStats {
@@ -374,7 +378,8 @@ impl fmt::Display for DefenceStats {
             f,
             "syn cookies {} sent, {} accepted, {} rejected; {} listen drops; \
              {} challenge ACKs limited; {} TIME-WAIT overflows; \
-             {} out-of-order bytes pruned, {} segments refused",
+             {} out-of-order bytes pruned, {} segments refused; \
+             {} zero-window connections given up",
             self.syn_cookies_sent,
             self.syn_cookies_accepted,
             self.syn_cookies_rejected,
@@ -382,7 +387,8 @@ impl fmt::Display for DefenceStats {
             self.challenge_acks_limited,
             self.time_wait_overflows,
             self.ooo_pruned_bytes,
-            self.ooo_segments_refused
+            self.ooo_segments_refused,
+            self.zero_window_aborts
         )
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod config;
+pub mod held_total;
 pub mod isn;
 pub mod memory;
 pub mod out_of_order;
@@ -15,6 +16,7 @@ pub mod tcp;
 mod tests;
 pub mod trace;
 pub mod view;
+pub mod zero_window;
 
 pub use api::{
     ApiError, ConnId, ConnInfo, DefenceStats, DropCounts, DropReason, Engine, EngineStats,

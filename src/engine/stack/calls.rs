@@ -9,6 +9,7 @@ use crate::engine::api::{
 use crate::engine::config::KeepAlive;
 use crate::engine::tcp::{State, Tcb};
 use crate::engine::trace::TraceEvent;
+use crate::engine::{out_of_order, zero_window};
 use crate::time::Instant;
 
 impl Stack {
@@ -261,8 +262,10 @@ impl Engine for Stack {
             ..self.stats
         };
         stats.defence.challenge_acks_limited = self.shared.challenge_acks.limited();
-        stats.defence.ooo_pruned_bytes = self.shared.out_of_order.pruned_bytes();
-        stats.defence.ooo_segments_refused = self.shared.out_of_order.segments_refused();
+        let out_of_order = &self.shared.out_of_order;
+        stats.defence.ooo_pruned_bytes = out_of_order.events(out_of_order::PRUNED_BYTES);
+        stats.defence.ooo_segments_refused = out_of_order.events(out_of_order::SEGMENTS_REFUSED);
+        stats.defence.zero_window_aborts = self.shared.zero_window.events(zero_window::ABORTS);
         stats
     }
 

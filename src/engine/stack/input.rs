@@ -37,9 +37,6 @@ impl Stack {
             }
         };
         self.on_datagram(now, &ip, payload);
-        if self.shared.out_of_order.is_over_limit() {
-            self.relieve_out_of_order_pressure();
-        }
     }
 
     /// A whole datagram, as it came or put together from fragments.

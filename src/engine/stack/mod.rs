@@ -29,6 +29,7 @@ mod readiness;
 mod time_wait;
 mod transmit;
 mod view;
+mod zero_window;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -46,6 +47,7 @@ use super::tcp::ring::MIN_STORAGE;
 use super::tcp::tcb::CONNECTION_COST;
 use super::tcp::{RecoveryStats, State, Tcb};
 use super::trace::{SegmentSummary, TraceEvent, TraceQueue};
+use super::zero_window::ZeroWindowTotal;
 use crate::time::Instant;
 use crate::wire::{SeqNum, TcpHeader};
 use fragments::Reassembly;
@@ -202,6 +204,7 @@ impl Stack {
                     config.isn_secret,
                 ),
                 out_of_order: OutOfOrderTotal::new(config.max_ooo_bytes_total),
+                zero_window: ZeroWindowTotal::new(config.max_zero_window_bytes),
             },
             refused_for_memory: 0,
             time_wait: 0,
@@ -268,8 +271,17 @@ impl Stack {
     }
 
     /// Time only moves forward, whatever order the calls come in.
+    /// Every call into the engine starts here: the clock, and the
+    /// stack-wide bounds that the last call may have passed (out-of-order
+    /// data, send buffers held against zero windows).
     fn tick(&mut self, now: Instant) {
         self.clock = self.clock.max(now);
+        if self.shared.out_of_order.is_over_limit() {
+            self.relieve_out_of_order_pressure();
+        }
+        if self.shared.zero_window.is_over_limit() {
+            self.relieve_zero_window_pressure();
+        }
     }
 
     pub fn config(&self) -> &StackConfig {

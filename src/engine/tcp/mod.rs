@@ -71,6 +71,7 @@ pub mod timers;
 pub mod timestamps;
 pub mod urgent;
 pub mod view;
+pub mod zero_window;
 
 pub use output::Outgoing;
 pub use recovery_stats::RecoveryStats;

@@ -7,6 +7,7 @@
 //! again). In-order data is never refused for it.
 
 use super::tcb::Tcb;
+use crate::engine::out_of_order::{PRUNED_BYTES, SEGMENTS_REFUSED};
 
 impl Tcb {
     /// Out-of-order bytes held now.
@@ -26,7 +27,7 @@ impl Tcb {
             self.prune_out_of_order(start, over);
         }
         if self.reassembly.held() + len > limit {
-            self.ooo_charge.total().note_refused();
+            self.ooo_charge.total().count(SEGMENTS_REFUSED, 1);
             return false;
         }
         true
@@ -40,7 +41,7 @@ impl Tcb {
         if pruned > 0 {
             self.recv_buf.forget_past(self.reassembly.end());
             self.recv_buf.shrink_storage();
-            self.ooo_charge.total().note_pruned(pruned);
+            self.ooo_charge.total().count(PRUNED_BYTES, pruned as u64);
             self.sync_out_of_order_charge();
         }
         pruned

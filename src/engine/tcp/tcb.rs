@@ -59,6 +59,7 @@ use crate::engine::isn;
 use crate::engine::memory::MemoryCharge;
 use crate::engine::out_of_order::OutOfOrderCharge;
 use crate::engine::shared::{ChallengeAckLimit, StackShared};
+use crate::engine::zero_window::ZeroWindowCharge;
 use crate::time::Instant;
 use crate::wire::options::MAX_WINDOW_SHIFT;
 use crate::wire::{IpSendFields, SackBlock, SeqNum, TcpFlags, TcpHeader, TcpSegment};
@@ -123,6 +124,7 @@ pub struct TcbConfig {
     pub idle_buffer_release: Option<Duration>,
     pub trace: bool,
     pub max_ooo_bytes: usize,
+    pub orphan_zero_window_timeout: Duration,
 }
 
 impl TcbConfig {
@@ -147,6 +149,7 @@ impl TcbConfig {
             idle_buffer_release: config.idle_buffer_release,
             trace: config.trace,
             max_ooo_bytes: config.max_ooo_bytes,
+            orphan_zero_window_timeout: config.orphan_zero_window_timeout,
         }
     }
 }
@@ -305,6 +308,10 @@ pub struct Tcb {
     pub(super) segments_dropped: u64,
     /// Its out-of-order bytes, counted in the stack-wide total.
     pub(super) ooo_charge: OutOfOrderCharge,
+    /// Since when the peer's window has been zero with our data waiting,
+    /// and the send storage that holds (`zero_window.rs`).
+    pub(super) zero_window_since: Option<Instant>,
+    pub(super) zero_window_charge: ZeroWindowCharge,
     /// This TCB's own size, charged to the stack's memory budget for as
     /// long as it lives (given back on drop).
     _footprint: MemoryCharge,
@@ -402,6 +409,8 @@ impl Tcb {
             recovery_since: None,
             segments_dropped: 0,
             ooo_charge: OutOfOrderCharge::new(&shared.out_of_order),
+            zero_window_since: None,
+            zero_window_charge: ZeroWindowCharge::new(&shared.zero_window),
             _footprint: MemoryCharge::new(budget, CONNECTION_COST),
         }
     }

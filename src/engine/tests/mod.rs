@@ -34,3 +34,4 @@ mod transitions;
 mod urgent;
 mod view;
 mod window;
+mod zero_window;
