@@ -71,6 +71,15 @@ main() {
     echo "== cargo test --release --all-features --no-fail-fast"
     cargo test --release --all-features --no-fail-fast || fail "tests failed"
 
+    # A short coverage-guided fuzzing run when asked (FUZZ_SECONDS per
+    # target): building libFuzzer and the instrumented stack costs minutes
+    # of CPU, so by default CI only replays the seeds and regressions
+    # (tests/fuzz_corpus.rs, part of cargo test above).
+    if [ -n "${FUZZ_SECONDS:-}" ]; then
+        echo "== scripts/fuzz.sh all $FUZZ_SECONDS"
+        scripts/fuzz.sh all "$FUZZ_SECONDS" || fail "the fuzzer found a crash or a hang"
+    fi
+
     # The FreeBSD TCP test suite, when ../shared/conformance is there (it
     # is not part of the project; the script says so when it skips).
     echo "== scripts/conformance.sh"

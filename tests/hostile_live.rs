@@ -154,8 +154,13 @@ fn start_flood(args: &[&str]) -> ChildGuard {
 
 /// The server's resident memory, from /proc, in KiB.
 fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// A memory figure of /proc/PID/status (VmRSS:, VmHWM: ...), in KiB.
+fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"));
+    let line = status.lines().find(|l| l.starts_with(field));
     let kib = line.and_then(|l| l.split_whitespace().nth(1));
     kib.and_then(|n| n.parse().ok()).unwrap_or(0)
 }
@@ -233,6 +238,56 @@ fn flood_on_a_live_clients_tuple(flag: &'static str) -> String {
 }
 
 mod tuntcp {
+    use super::*;
+
+    #[test]
+    fn an_in_window_segment_storm_leaves_a_real_client_served() {
+        under_attack("segment storm", || {
+            scapy_storm(&["storm", "--conns", "8", "--count", "5000"])
+        });
+    }
+
+    #[test]
+    fn an_out_of_order_flood_leaves_a_real_client_served() {
+        under_attack("out-of-order flood", || {
+            scapy_storm(&["ooo", "--conns", "32", "--count", "5000"])
+        });
+    }
+
+    #[test]
+    fn tiny_mss_peers_leave_a_real_client_served() {
+        under_attack("tiny MSS (1..64) x64", || {
+            scapy_storm(&["tinymss", "--conns", "64", "--hold", "5"])
+        });
+    }
+
+    #[test]
+    fn zero_window_peers_leave_a_real_client_served() {
+        under_attack("zero window x64", || {
+            scapy_storm(&["zerowindow", "--conns", "64", "--hold", "5"])
+        });
+    }
+
+    #[test]
+    fn fin_and_time_wait_churn_leaves_a_real_client_served() {
+        under_attack("FIN churn 2,000 conns", short_connection_churn);
+    }
+
+    #[test]
+    fn malformed_packet_classes_of_known_cves_leave_a_real_client_served() {
+        under_attack("malformed (CVE classes) x20", || {
+            let mut scapy = Command::new("/usr/bin/python3");
+            scapy.args([SCRIPT, "--sport", "40000", "--rounds", "20"]);
+            let (status, output) = run_with_input("scapy", scapy, b"", Duration::from_secs(120));
+            assert!(
+                status.success(),
+                "scapy failed: {} {output}",
+                describe(status)
+            );
+            output.trim().to_string()
+        });
+    }
+
     #[test]
     fn an_ack_flood_on_a_live_clients_tuple_is_not_reflected_and_the_client_echoes() {
         let stop_line = super::flood_on_a_live_clients_tuple("-A");
@@ -269,6 +324,85 @@ mod tuntcp {
         eprintln!("without SYN cookies: connect + echo {times:?}\n{stop_line}");
         assert!(times.iter().all(Option::is_none), "{times:?}\n{stop_line}");
     }
+}
+
+/// The bound the stack's memory is configured to stay under
+/// (`StackConfig::memory_budget`'s default, 1 GiB), in KiB.
+const MEMORY_BOUND_KIB: u64 = 1024 * 1024;
+const STORMS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/craft/storms.py");
+
+/// Runs `attack` while a real kernel client echoes a line every 50 ms;
+/// prints one row of the flood table (the client's echo times, the
+/// stack's RSS before, at its peak (VmHWM) and after) and asserts the
+/// client was served throughout and memory stayed under the bound.
+fn under_attack(case: &'static str, attack: impl FnOnce() -> String + Send + 'static) {
+    run_in_new_netns(move || {
+        let (mut server, _) = start_echo("tuntcp", &[]);
+        let pid = server.pid();
+        let mut client = connect_to_stack(ECHO_PORT, SHORT);
+        expect_echo(&mut client, b"before the attack\n");
+        let before = status_kib(pid, "VmRSS:");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop_echo = stop.clone();
+        let echoing = std::thread::spawn(move || {
+            let mut times = Vec::new();
+            while !stop_echo.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = std::time::Instant::now();
+                expect_echo(&mut client, b"still served?\n");
+                times.push(started.elapsed());
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            (client, times)
+        });
+        let what = attack();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (mut client, mut times) = echoing.join().expect("the real client was not served");
+        expect_echo(&mut client, b"after the attack\n");
+        let (peak, after) = (status_kib(pid, "VmHWM:"), status_kib(pid, "VmRSS:"));
+        server.terminate(SHORT).unwrap();
+        times.sort();
+        let (median, max) = (times[times.len() / 2], times[times.len() - 1]);
+        eprintln!(
+            "FLOOD | {case} | {} echoes, median {median:.1?}, max {max:.1?} | RSS {before} / {peak} / {after} KiB (bound {MEMORY_BOUND_KIB} KiB) | {what}",
+            times.len()
+        );
+        assert!(times.len() >= 3, "{case}: too few echoes to tell");
+        assert!(peak < MEMORY_BOUND_KIB, "{case}: RSS peak {peak} KiB");
+    });
+}
+
+/// scripts/craft/storms.py with `args`, bounded; its summary line.
+fn scapy_storm(args: &[&str]) -> String {
+    let mut scapy = Command::new("/usr/bin/python3");
+    scapy.arg(STORMS).args(args);
+    let (status, output) = run_with_input("scapy", scapy, b"", Duration::from_secs(120));
+    assert!(
+        status.success(),
+        "storms.py failed: {} {output}",
+        describe(status)
+    );
+    assert!(output.contains("done"), "{output}");
+    output.trim().to_string()
+}
+
+/// 2,000 short connections from the kernel, four at a time: connect, one
+/// byte echoed, close (FIN both ways; the kernel client, closing first,
+/// keeps TIME-WAIT, and the stack goes through LAST-ACK).
+fn short_connection_churn() -> String {
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(|| {
+                for _ in 0..500 {
+                    let mut stream = connect_to_stack(ECHO_PORT, SHORT);
+                    expect_echo(&mut stream, b"x");
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("a short connection failed");
+    }
+    "2000 connections opened, echoed and closed".to_string()
 }
 
 live_tests! {

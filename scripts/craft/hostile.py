@@ -13,6 +13,7 @@ answer it harmlessly) and keep echoing that client.
 """
 import argparse
 import random
+import socket
 
 from scapy.all import (  # noqa: E402
     IP, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
@@ -82,6 +83,48 @@ def hostile_packets(sport, dport, rng, ipv6=False):
     yield "SYN+FIN", ip() / tcp(flags="SF")
     yield "header length 15 past the end", ip() / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags="A", dataofs=15)
     yield "window 0 wrong seq", ip() / tcp(flags="A", window=0)
+    # The classes of known TCP/IP stack CVEs (Ripple20, AMNESIA:33,
+    # NAME:WRECK, teardrop, land, ...):
+    yield "zero-length option", ip() / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags="A", dataofs=6) / Raw(bytes([8, 0, 1, 1]))
+    yield "option longer than the header", ip() / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags="A", dataofs=6) / Raw(bytes([8, 40, 0, 0]))
+    yield "MSS 0 SYN, new port", ip() / TCP(sport=sport ^ 0x2222, dport=dport, seq=seq, flags="S", options=[("MSS", 0)])
+    yield "urgent pointer past the data", ip() / tcp(flags="PAU", urgptr=0xFFFF) / Raw(b"u")
+    yield "urgent flag, pointer 0, no data", ip() / tcp(flags="AU", urgptr=0)
+    yield "IP header length 4 words", raw_ip(ihl=4)
+    yield "IP header length 0", raw_ip(ihl=0)
+    yield "IP total length below the header", raw_ip(total=12)
+    yield "IP total length 0", raw_ip(total=0)
+    yield "land: from the stack to itself", IP(src=DST, dst=DST) / TCP(sport=dport, dport=dport, flags="S")
+    for i, frag in enumerate(overlapping_fragments(sport, dport, seq, ack)):
+        yield "overlapping fragment %d" % i, frag
+
+
+def raw_ip(ihl=5, total=None):
+    """A TCP packet whose IPv4 header length or total length lies, built
+    by hand as bytes (scapy and raw IP sockets would fix them; main()
+    writes them to tun0 through a packet socket), checksum right."""
+    body = bytes(TCP(sport=1234, dport=7, flags="S"))
+    total = 20 + len(body) if total is None else total
+    header = bytearray(bytes(IP(src=SRC, dst=DST, proto=6, len=total)))[:20]
+    header[0] = 0x40 | ihl
+    header[10:12] = b"\0\0"
+    checksum = 0
+    for i in range(0, 20, 2):
+        checksum += (header[i] << 8) | header[i + 1]
+    while checksum >> 16:
+        checksum = (checksum & 0xFFFF) + (checksum >> 16)
+    header[10:12] = (~checksum & 0xFFFF).to_bytes(2, "big")
+    return bytes(header) + body
+
+
+def overlapping_fragments(sport, dport, seq, ack):
+    """Teardrop-style: a second fragment that starts inside the first and
+    one that ends before the first ends."""
+    payload = bytes(TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags="PA") / Raw(b"o" * 64))
+    yield IP(src=SRC, dst=DST, proto=6, id=0x4242, flags="MF", frag=0) / Raw(payload[:48])
+    yield IP(src=SRC, dst=DST, proto=6, id=0x4242, frag=3) / Raw(payload[24:])
+    yield IP(src=SRC, dst=DST, proto=6, id=0x4343, flags="MF", frag=0) / Raw(payload[:64])
+    yield IP(src=SRC, dst=DST, proto=6, id=0x4343, frag=1) / Raw(payload[8:16])
 
 
 def main():
@@ -91,13 +134,18 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ipv6", action="store_true", help="from 2001:db8::1 to 2001:db8::2")
+    parser.add_argument("--iface", default="tun0")
     args = parser.parse_args()
     conf.verb = 0
     rng = random.Random(args.seed)
+    raw = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
     sent = 0
     for _ in range(args.rounds):
         for name, packet in hostile_packets(args.sport, args.dport, rng, args.ipv6):
-            send(packet)
+            if isinstance(packet, bytes):
+                raw.sendto(packet, (args.iface, 0x86DD if args.ipv6 and packet[0] >> 4 == 6 else 0x0800))
+            else:
+                send(packet)
             sent += 1
     print("sent %d hostile packets" % sent, flush=True)
 

@@ -359,6 +359,15 @@ pub struct DefenceStats {
     /// Connections that closed without TIME-WAIT because the TIME-WAIT
     /// bound was reached.
     pub time_wait_overflows: u64,
+    /// Out-of-order bytes forgotten to stay within a connection's or the
+    /// stack's bound (Linux's OfoPruned counts the same events).
+    pub ooo_pruned_bytes: u64,
+    /// Out-of-order segments refused: no room even after pruning.
+    pub ooo_segments_refused: u64,
+    /// Connections given up while their peer's window stayed zero: orphans
+    /// past `orphan_zero_window_timeout`, or any past the stack's bound
+    /// on send buffers so held.
+    pub zero_window_aborts: u64,
 }
 
 impl DefenceStats {
@@ -372,13 +381,18 @@ impl fmt::Display for DefenceStats {
         write!(
             f,
             "syn cookies {} sent, {} accepted, {} rejected; {} listen drops; \
-             {} challenge ACKs limited; {} TIME-WAIT overflows",
+             {} challenge ACKs limited; {} TIME-WAIT overflows; \
+             {} out-of-order bytes pruned, {} segments refused; \
+             {} zero-window connections given up",
             self.syn_cookies_sent,
             self.syn_cookies_accepted,
             self.syn_cookies_rejected,
             self.listen_drops,
             self.challenge_acks_limited,
-            self.time_wait_overflows
+            self.time_wait_overflows,
+            self.ooo_pruned_bytes,
+            self.ooo_segments_refused,
+            self.zero_window_aborts
         )
     }
 }

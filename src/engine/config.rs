@@ -178,6 +178,26 @@ pub struct StackConfig {
     /// windows hold thousands of segments, so at a few percent loss a
     /// window has dozens of holes: 256, allocated only as holes appear.
     pub max_ooo_ranges: usize,
+    /// Most out-of-order bytes one connection holds (Linux bounds them by
+    /// the receive buffer): past it the highest-sequence ones are pruned
+    /// to make room for lower ones, or the segment is refused.
+    pub max_ooo_bytes: usize,
+    /// Most out-of-order bytes all connections hold together: past it
+    /// the connection holding the most is pruned, highest sequence first
+    /// (Linux's `tcp_prune_ofo_queue` under memory pressure; see
+    /// `engine/out_of_order.rs`).
+    pub max_ooo_bytes_total: usize,
+    /// Most send-buffer storage all connections together may hold while
+    /// their peers' windows are zero: past it the stack gives such
+    /// connections up, orphans first, then the longest blocked (RFC 9293
+    /// §3.8.6.1 leaves this to "resource management"; see
+    /// `engine/zero_window.rs`).
+    pub max_zero_window_bytes: usize,
+    /// How long a connection the application has closed (an orphan) may
+    /// wait on a zero window with data still to send, however well the
+    /// peer answers the probes; then it is given up. Like Linux's
+    /// `tcp_orphan_retries`, which bounds the probes of orphans only.
+    pub orphan_zero_window_timeout: Duration,
     /// Challenge ACKs (RFC 5961) a connection may send per second.
     pub challenge_acks_per_sec: u32,
     /// Challenge ACKs all connections together may send per second (RFC
@@ -257,6 +277,10 @@ impl StackConfig {
             max_connections: 65_536,
             idle_buffer_release: Some(Duration::from_secs(1)),
             max_ooo_ranges: 256,
+            max_ooo_bytes: 6 * 1024 * 1024,
+            max_ooo_bytes_total: 256 * 1024 * 1024,
+            max_zero_window_bytes: 128 * 1024 * 1024,
+            orphan_zero_window_timeout: Duration::from_secs(60),
             challenge_acks_per_sec: 10,
             challenge_acks_per_sec_total: 1000,
             syn_backlog: 256,

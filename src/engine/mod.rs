@@ -4,8 +4,10 @@
 
 pub mod api;
 pub mod config;
+pub mod held_total;
 pub mod isn;
 pub mod memory;
+pub mod out_of_order;
 pub mod shared;
 pub mod stack;
 pub mod syn_cookie;
@@ -14,6 +16,7 @@ pub mod tcp;
 mod tests;
 pub mod trace;
 pub mod view;
+pub mod zero_window;
 
 pub use api::{
     ApiError, ConnId, ConnInfo, DefenceStats, DropCounts, DropReason, Engine, EngineStats,

@@ -21,6 +21,8 @@ use std::sync::Arc;
 
 use super::isn::{siphash24, IsnSecret};
 use super::memory::MemoryBudget;
+use super::out_of_order::OutOfOrderTotal;
+use super::zero_window::ZeroWindowTotal;
 use crate::time::Instant;
 
 /// What a stack's connections share. Cloning is cheap (two `Arc`s).
@@ -28,6 +30,8 @@ use crate::time::Instant;
 pub struct StackShared {
     pub budget: MemoryBudget,
     pub challenge_acks: ChallengeAckLimit,
+    pub out_of_order: OutOfOrderTotal,
+    pub zero_window: ZeroWindowTotal,
 }
 
 /// The stack-wide challenge-ACK allowance (RFC 5961 §7).

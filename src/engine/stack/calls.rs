@@ -10,6 +10,7 @@ use crate::engine::api::{
 use crate::engine::config::KeepAlive;
 use crate::engine::tcp::{State, Tcb};
 use crate::engine::trace::TraceEvent;
+use crate::engine::{out_of_order, zero_window};
 use crate::time::Instant;
 
 impl Stack {
@@ -289,6 +290,10 @@ impl Engine for Stack {
             ..self.stats
         };
         stats.defence.challenge_acks_limited = self.shared.challenge_acks.limited();
+        let out_of_order = &self.shared.out_of_order;
+        stats.defence.ooo_pruned_bytes = out_of_order.events(out_of_order::PRUNED_BYTES);
+        stats.defence.ooo_segments_refused = out_of_order.events(out_of_order::SEGMENTS_REFUSED);
+        stats.defence.zero_window_aborts = self.shared.zero_window.events(zero_window::ABORTS);
         stats
     }
 

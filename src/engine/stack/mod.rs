@@ -27,12 +27,14 @@ mod input;
 mod input_v6;
 mod ip_stats;
 mod listen;
+mod ooo_pressure;
 mod ports;
 mod readiness;
 mod reopen;
 mod time_wait;
 mod transmit;
 mod view;
+mod zero_window;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -44,11 +46,13 @@ use super::api::{DropCounts, DropReason, EngineStats, Readiness, Watched};
 use super::config::StackConfig;
 use super::isn;
 use super::memory::{MemoryBudget, MemoryStats};
+use super::out_of_order::OutOfOrderTotal;
 use super::shared::{ChallengeAckLimit, StackShared};
 use super::tcp::ring::MIN_STORAGE;
 use super::tcp::tcb::CONNECTION_COST;
 use super::tcp::{RecoveryStats, State, Tcb};
 use super::trace::{SegmentSummary, TraceEvent, TraceQueue};
+use super::zero_window::ZeroWindowTotal;
 use crate::time::Instant;
 use crate::wire::{SeqNum, TcpHeader};
 use fragments::Reassembly;
@@ -212,6 +216,8 @@ impl Stack {
                     config.challenge_acks_per_sec_total,
                     config.isn_secret,
                 ),
+                out_of_order: OutOfOrderTotal::new(config.max_ooo_bytes_total),
+                zero_window: ZeroWindowTotal::new(config.max_zero_window_bytes),
             },
             refused_for_memory: 0,
             time_wait: 0,
@@ -279,8 +285,17 @@ impl Stack {
     }
 
     /// Time only moves forward, whatever order the calls come in.
+    /// Every call into the engine starts here: the clock, and the
+    /// stack-wide bounds that the last call may have passed (out-of-order
+    /// data, send buffers held against zero windows).
     fn tick(&mut self, now: Instant) {
         self.clock = self.clock.max(now);
+        if self.shared.out_of_order.is_over_limit() {
+            self.relieve_out_of_order_pressure();
+        }
+        if self.shared.zero_window.is_over_limit() {
+            self.relieve_zero_window_pressure();
+        }
     }
 
     pub fn config(&self) -> &StackConfig {

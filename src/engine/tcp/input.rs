@@ -572,6 +572,15 @@ impl Tcb {
         }
         let data = &seg.payload[skip..];
         let data = &data[..data.len().min(window - start)];
+        if !self.make_out_of_order_room(start, data.len()) {
+            debug!(
+                "{} <- {}: out-of-order data at its bound, segment dropped",
+                self.local, self.remote
+            );
+            self.segments_dropped += 1;
+            self.ack_now = true;
+            return false;
+        }
         // Storage grows as data arrives; past the memory budget only what
         // fits is kept, and the sender sends the rest again.
         let data = &data[..self.recv_buf.make_room(start, data.len())];
@@ -602,6 +611,7 @@ impl Tcb {
         }
         self.recv_buf.write_unallocated(start, data);
         let in_order = self.reassembly.pop_front();
+        self.sync_out_of_order_charge();
         self.recv_buf.commit(in_order);
         self.rcv_nxt += in_order;
         self.autotune_receive(now);

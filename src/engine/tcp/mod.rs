@@ -53,6 +53,7 @@ pub mod input;
 pub mod ip_fields;
 pub mod keepalive;
 pub mod loss;
+pub mod ooo_limit;
 pub mod output;
 pub mod prr;
 pub mod r1;
@@ -74,6 +75,7 @@ pub mod timers;
 pub mod timestamps;
 pub mod urgent;
 pub mod view;
+pub mod zero_window;
 
 pub use ecn::EcnStats;
 pub use output::Outgoing;

@@ -20,6 +20,8 @@ pub struct Reassembly {
     limit: usize,
     /// Counts insertions: the stamp of the next one.
     next_stamp: u64,
+    /// Bytes in all ranges together.
+    held: usize,
 }
 
 struct Received {
@@ -40,6 +42,7 @@ impl Reassembly {
             ranges: Vec::new(),
             limit: limit.max(1),
             next_stamp: 0,
+            held: 0,
         }
     }
 
@@ -53,6 +56,11 @@ impl Reassembly {
         if self.ranges.is_empty() {
             self.ranges = Vec::new();
         }
+    }
+
+    /// Bytes held past RCV.NXT (each counted once).
+    pub fn held(&self) -> usize {
+        self.held
     }
 
     /// True when nothing is waiting past a hole.
@@ -83,7 +91,9 @@ impl Reassembly {
         for r in self.ranges.drain(first..first + last) {
             merged.start = merged.start.min(r.range.start);
             merged.end = merged.end.max(r.range.end);
+            self.held -= r.range.len();
         }
+        self.held += merged.len();
         let stamp = self.next_stamp;
         self.next_stamp += 1;
         self.ranges.insert(
@@ -112,6 +122,7 @@ impl Reassembly {
             Some(r) if r.range.start == 0 => {
                 let n = r.range.end;
                 self.ranges.remove(0);
+                self.held -= n;
                 for r in &mut self.ranges {
                     r.range.start -= n;
                     r.range.end -= n;
@@ -120,6 +131,40 @@ impl Reassembly {
             }
             _ => 0,
         }
+    }
+
+    /// Forgets up to `want` bytes at offsets from `floor` up, the highest
+    /// first (Linux's `tcp_prune_ofo_queue`: the data furthest from
+    /// RCV.NXT is the least useful, the last the application would read);
+    /// returns how many were forgotten. Ranges are cut, so what SACK
+    /// reports afterwards is exactly what is still held.
+    pub fn prune_from_top(&mut self, floor: usize, want: usize) -> usize {
+        let mut pruned = 0;
+        while pruned < want {
+            let Some(top) = self.ranges.last_mut() else {
+                break;
+            };
+            let cut_to = top
+                .range
+                .start
+                .max(floor)
+                .max(top.range.end - (want - pruned).min(top.range.len()));
+            if cut_to >= top.range.end {
+                break;
+            }
+            pruned += top.range.end - cut_to;
+            top.range.end = cut_to;
+            if top.range.is_empty() {
+                self.ranges.pop();
+            }
+        }
+        self.held -= pruned;
+        pruned
+    }
+
+    /// One past the highest offset held (0 when nothing is).
+    pub fn end(&self) -> usize {
+        self.ranges.last().map_or(0, |r| r.range.end)
     }
 
     /// SACK blocks for what is held past `rcv_nxt` (RFC 2018 §4): the
@@ -229,6 +274,26 @@ mod tests {
         r.insert(11..15).unwrap();
         r.insert(0..10).unwrap();
         assert_eq!(r.pop_front(), 15);
+    }
+
+    #[test]
+    fn pruning_forgets_the_highest_bytes_first_and_stops_at_the_floor() {
+        let mut r = Reassembly::new(8);
+        r.insert(10..20).unwrap();
+        r.insert(30..40).unwrap();
+        r.insert(50..60).unwrap();
+        assert_eq!(r.held(), 30);
+        assert_eq!(r.prune_from_top(0, 15), 15);
+        assert_eq!((r.held(), r.end()), (15, 35));
+        // Nothing below the floor goes, however much is wanted.
+        assert_eq!(r.prune_from_top(33, 100), 2);
+        assert_eq!((r.held(), r.end()), (13, 33));
+        let blocks = r.sack_blocks(SeqNum(1000));
+        let rights: Vec<u32> = blocks.as_slice().iter().map(|b| b.right.0).collect();
+        assert_eq!(rights, vec![1033, 1020], "SACK tells only what is held");
+        r.insert(0..10).unwrap();
+        assert_eq!(r.pop_front(), 20);
+        assert_eq!(r.held(), 3);
     }
 
     #[test]

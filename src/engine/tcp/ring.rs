@@ -191,6 +191,34 @@ impl RingBuffer {
         self.written_past = 0;
     }
 
+    /// Forgets the out-of-order bytes from `offset` past the data on
+    /// (pruned: they will not be delivered).
+    pub fn forget_past(&mut self, offset: usize) {
+        self.written_past = self.written_past.min(offset);
+    }
+
+    /// Gives back storage no longer needed for the data and the
+    /// out-of-order bytes kept (after pruning): reallocates to the
+    /// smallest power of two that holds them, if that is at most half of
+    /// what is allocated. Returns the bytes given back.
+    pub fn shrink_storage(&mut self) -> usize {
+        let old = self.storage.len();
+        let kept = self.len + self.written_past;
+        let size = kept.next_power_of_two().max(MIN_STORAGE);
+        if kept == 0 {
+            return if self.release_if_empty() { old } else { 0 };
+        }
+        if size > old / 2 {
+            return 0;
+        }
+        let mut storage = vec![0u8; size];
+        self.copy_out(self.read_at, &mut storage[..kept]);
+        self.storage = storage;
+        self.read_at = 0;
+        self.budget.release(old - size);
+        old - size
+    }
+
     fn copy_out(&self, start: usize, out: &mut [u8]) {
         let cap = self.storage.len();
         if cap == 0 {
@@ -266,6 +294,26 @@ mod tests {
         let mut all = [0u8; 8];
         assert_eq!(ring.dequeue(&mut all), 5);
         assert_eq!(&all[..5], b"abcde");
+    }
+
+    #[test]
+    fn shrinking_keeps_data_and_kept_out_of_order_bytes_and_gives_storage_back() {
+        let budget = MemoryBudget::new(1 << 20);
+        let mut ring = RingBuffer::with_budget(1 << 16, budget.clone());
+        ring.enqueue(b"abc");
+        assert_eq!(ring.write_unallocated(40_000, b"far"), 3);
+        assert_eq!(ring.write_unallocated(10, b"near"), 4);
+        assert_eq!(ring.allocated(), 1 << 16);
+        ring.forget_past(14);
+        assert_eq!(ring.shrink_storage(), (1 << 16) - MIN_STORAGE);
+        assert_eq!(budget.used(), MIN_STORAGE);
+        assert_eq!(ring.write_unallocated(0, b"0123456789"), 10);
+        ring.commit(14);
+        let mut all = [0u8; 32];
+        assert_eq!(ring.dequeue(&mut all), 17);
+        assert_eq!(&all[..17], b"abc0123456789near");
+        assert_eq!(ring.shrink_storage(), MIN_STORAGE, "empty: all given back");
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]

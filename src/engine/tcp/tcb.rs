@@ -58,7 +58,9 @@ use crate::engine::api::ApiError;
 use crate::engine::config::{CongestionControl, EcnMode, StackConfig};
 use crate::engine::isn;
 use crate::engine::memory::MemoryCharge;
+use crate::engine::out_of_order::OutOfOrderCharge;
 use crate::engine::shared::{ChallengeAckLimit, StackShared};
+use crate::engine::zero_window::ZeroWindowCharge;
 use crate::time::Instant;
 use crate::wire::options::MAX_WINDOW_SHIFT;
 use crate::wire::{IpSendFields, SackBlock, SeqNum, TcpFlags, TcpHeader, TcpSegment};
@@ -138,6 +140,8 @@ pub struct TcbConfig {
     pub send_buffer_max: usize,
     pub idle_buffer_release: Option<Duration>,
     pub trace: bool,
+    pub max_ooo_bytes: usize,
+    pub orphan_zero_window_timeout: Duration,
 }
 
 impl TcbConfig {
@@ -164,6 +168,8 @@ impl TcbConfig {
             send_buffer_max: config.send_buffer_limit(),
             idle_buffer_release: config.idle_buffer_release,
             trace: config.trace,
+            max_ooo_bytes: config.max_ooo_bytes,
+            orphan_zero_window_timeout: config.orphan_zero_window_timeout,
         }
     }
 }
@@ -327,6 +333,12 @@ pub struct Tcb {
     pub(super) recovery_since: Option<Instant>,
     /// Segments dropped by the checks of §3.10.7 (for the statistics too).
     pub(super) segments_dropped: u64,
+    /// Its out-of-order bytes, counted in the stack-wide total.
+    pub(super) ooo_charge: OutOfOrderCharge,
+    /// Since when the peer's window has been zero with our data waiting,
+    /// and the send storage that holds (`zero_window.rs`).
+    pub(super) zero_window_since: Option<Instant>,
+    pub(super) zero_window_charge: ZeroWindowCharge,
     /// This TCB's own size, charged to the stack's memory budget for as
     /// long as it lives (given back on drop).
     _footprint: MemoryCharge,
@@ -434,6 +446,9 @@ impl Tcb {
             transitions: Vec::new(),
             recovery_since: None,
             segments_dropped: 0,
+            ooo_charge: OutOfOrderCharge::new(&shared.out_of_order),
+            zero_window_since: None,
+            zero_window_charge: ZeroWindowCharge::new(&shared.zero_window),
             _footprint: MemoryCharge::new(budget, CONNECTION_COST),
         }
     }
@@ -501,6 +516,7 @@ impl Tcb {
         if queued > 0 && self.reassembly.insert(0..queued).is_err() {
             self.segments_dropped += 1;
         }
+        self.sync_out_of_order_charge();
     }
 
     /// "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ" (§3.10.7.2 and
@@ -798,6 +814,7 @@ impl Tcb {
         }
         // Text that came on the SYN (see `queue_syn_text`) is in order now.
         let queued = self.reassembly.pop_front();
+        self.sync_out_of_order_charge();
         if queued > 0 {
             self.recv_buf.commit(queued);
             self.rcv_nxt += queued;

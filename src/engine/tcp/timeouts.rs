@@ -114,6 +114,9 @@ impl Tcb {
     /// the peer holds the data, it only has no room for more. Linux does
     /// the same ("our retransmits become zero probes", tcp_retransmit_timer).
     fn probe_shrunk_window(&mut self, now: Instant) {
+        if self.orphan_blocked_too_long(now) {
+            return;
+        }
         debug!(
             "{} -> {}: peer window zero with {} bytes outstanding: probing",
             self.local,
@@ -219,6 +222,9 @@ impl Tcb {
     /// The peer "must not" be left unprobed, and we keep the connection up
     /// as long as the peer answers the probes.
     fn on_persist_timeout(&mut self, now: Instant) {
+        if self.orphan_blocked_too_long(now) {
+            return;
+        }
         if now - self.last_heard >= self.cfg.give_up_after {
             debug!(
                 "{} -> {}: zero-window probes unanswered, giving up",
@@ -235,6 +241,7 @@ impl Tcb {
     /// in flight on a zero window, or on one too small for sender SWS
     /// avoidance to fill (§3.8.6.2.1); stops it otherwise.
     pub(super) fn update_persist_timer(&mut self, now: Instant) {
+        self.track_zero_window(now);
         let unsent = self
             .send_buf
             .len()

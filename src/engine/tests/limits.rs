@@ -9,7 +9,10 @@ use crate::wire::{SeqNum, TcpHeader};
 /// `clients` connections from ports REMOTE_PORT.., driven to ESTABLISHED
 /// at 0 ms (each client's ISS is REMOTE_ISS, ours the fixed LOCAL_ISS),
 /// and accepted; the test config changed by `tweak`.
-fn established_clients(clients: u16, tweak: impl FnOnce(&mut StackConfig)) -> (Stack, Vec<ConnId>) {
+pub(super) fn established_clients(
+    clients: u16,
+    tweak: impl FnOnce(&mut StackConfig),
+) -> (Stack, Vec<ConnId>) {
     let mut config = config();
     tweak(&mut config);
     let mut stack = Stack::new(config);
@@ -34,7 +37,7 @@ fn established_clients(clients: u16, tweak: impl FnOnce(&mut StackConfig)) -> (S
 }
 
 /// Packets the stack sends at `at`, all of them.
-fn drain(stack: &mut Stack, at: Instant) -> usize {
+pub(super) fn drain(stack: &mut Stack, at: Instant) -> usize {
     let mut buf = [0u8; 1500];
     std::iter::from_fn(|| stack.poll_transmit(at, &mut buf)).count()
 }
