@@ -356,9 +356,9 @@ impl Tcb {
         let stack_cfg = TcbConfig::from_stack(config);
         let cfg = TcbConfig {
             our_mss: config.mss_for(remote.ip()),
-            // The offloading device cuts TCP over IPv4 only (GSO_TCPV4):
-            // IPv6 segments stay one MSS until it cuts IPv6 too.
-            offload_segment: stack_cfg.offload_segment.filter(|_| remote.is_ipv4()),
+            // The offloading device cuts TCP over either family
+            // (GSO_TCPV4, GSO_TCPV6: device/vnet.rs).
+            offload_segment: stack_cfg.offload_segment,
             ..stack_cfg
         };
         let ip_tcp_headers = ip_tcp_headers(remote);
