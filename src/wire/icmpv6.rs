@@ -18,6 +18,7 @@
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 
 use super::checksum::upper_layer_checksum_v6;
+use super::ecn::Ecn;
 use super::icmp::EchoRequest;
 use super::icmp_error::{IcmpError, IcmpErrorMessage, QuotedTcp};
 use super::ipv4::{IpSendFields, PROTO_TCP};
@@ -184,6 +185,7 @@ fn emit_message(
         dst: ip.1,
         protocol: PROTO_ICMPV6,
         hop_limit: fields.ttl,
+        ecn: Ecn::NotEct,
         payload_len: len,
     };
     repr.emit_with(buf, fields);

@@ -30,6 +30,7 @@ use std::net::Ipv6Addr;
 use etherparse::err::ipv6::{HeaderError, HeaderSliceError};
 use etherparse::{IpNumber, Ipv6FlowLabel, Ipv6Header, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice};
 
+use super::ecn::Ecn;
 use super::ipv4::IpSendFields;
 use super::WireError;
 
@@ -60,6 +61,9 @@ pub struct Ipv6Repr {
     /// The upper-layer protocol, after the extension headers.
     pub protocol: u8,
     pub hop_limit: u8,
+    /// The ECN codepoint (RFC 3168 §5, the low bits of the Traffic Class)
+    /// of a parsed header; when emitting, [`IpSendFields::tos`] holds it.
+    pub ecn: Ecn,
     /// Length of the upper-layer data (after the extension headers).
     pub payload_len: usize,
 }
@@ -100,6 +104,7 @@ impl Ipv6Repr {
             dst: header.destination_addr(),
             protocol,
             hop_limit: header.hop_limit(),
+            ecn: Ecn::from_bits(header.traffic_class()),
             payload_len: payload_len - offset,
         };
         Ok((repr, &scope[offset..]))
@@ -222,6 +227,7 @@ mod tests {
             dst: B,
             protocol: exts.first().map_or(6, |(kind, _)| *kind),
             hop_limit: 64,
+            ecn: Ecn::NotEct,
             payload_len: body.len(),
         };
         repr.emit_with(&mut buf, IpSendFields::default());
@@ -266,6 +272,7 @@ mod tests {
             dst: B,
             protocol: 6,
             hop_limit: 0,
+            ecn: Ecn::NotEct,
             payload_len: 0,
         }
         .emit_with(&mut buf, fields);

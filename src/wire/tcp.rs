@@ -302,6 +302,7 @@ pub fn emit_ip_tcp_in_place_with(
                 dst,
                 protocol: PROTO_TCP,
                 hop_limit: fields.ttl,
+                ecn: Ecn::NotEct,
                 payload_len: tcp_len,
             };
             ip.emit_with(buf, fields);

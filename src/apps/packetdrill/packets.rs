@@ -85,6 +85,7 @@ pub fn build_inbound(src: IpAddr, dst: IpAddr, segment: &Inbound) -> Option<Vec<
                 dst,
                 protocol: PROTO_TCP,
                 hop_limit: 64,
+                ecn: segment.ecn,
                 payload_len: tcp_len,
             };
             // The Traffic Class carries the ECN field (RFC 3168 §5).
@@ -143,9 +144,7 @@ pub struct Sent {
 pub fn parse_outbound(at: i64, packet: &[u8]) -> Option<Sent> {
     let (protocol, ecn, bytes) = if packet.first()? >> 4 == 6 {
         let (ip, bytes) = Ipv6Repr::parse(packet).ok()?;
-        // The Traffic Class (RFC 8200 §3) holds the ECN field.
-        let traffic_class = (packet[0] << 4) | (packet[1] >> 4);
-        (ip.protocol, Ecn::from_bits(traffic_class), bytes)
+        (ip.protocol, ip.ecn, bytes)
     } else {
         let (ip, bytes) = Ipv4Repr::parse(packet).ok()?;
         (ip.protocol, ip.ecn, bytes)

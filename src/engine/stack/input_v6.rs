@@ -15,7 +15,7 @@ use log::trace;
 use super::Stack;
 use crate::engine::api::DropReason;
 use crate::time::Instant;
-use crate::wire::{Ecn, Icmpv6Message, Ipv6Repr, WireError, PROTO_ICMPV6, PROTO_TCP};
+use crate::wire::{Icmpv6Message, Ipv6Repr, WireError, PROTO_ICMPV6, PROTO_TCP};
 
 impl Stack {
     /// An IPv6 packet: checked (`wire/ipv6.rs`), then to TCP or ICMPv6.
@@ -43,10 +43,7 @@ impl Stack {
             );
         }
         match ip.protocol {
-            PROTO_TCP => {
-                let ecn = Ecn::from_bits(traffic_class(packet));
-                self.on_tcp(now, (ip.src.into(), ip.dst.into()), ecn, payload)
-            }
+            PROTO_TCP => self.on_tcp(now, (ip.src.into(), ip.dst.into()), ip.ecn, payload),
             PROTO_ICMPV6 => self.on_icmpv6(ip.src, ip.dst, payload),
             other => self.drop_packet(
                 DropReason::NotForUs,
@@ -102,10 +99,4 @@ impl Stack {
         }
         self.stats.count_drops(DropReason::NotForUs, 1);
     }
-}
-
-/// The Traffic Class (RFC 8200 §3, bits 4..12 of the fixed header) of a
-/// packet `Ipv6Repr::parse` has accepted, for its ECN field (RFC 3168 §5).
-fn traffic_class(packet: &[u8]) -> u8 {
-    (packet[0] << 4) | (packet[1] >> 4)
 }

@@ -208,6 +208,7 @@ fn neighbour_discovery_and_mld_are_dropped_quietly_and_counted() {
             dst,
             protocol: PROTO_ICMPV6,
             hop_limit: 255,
+            ecn: crate::wire::Ecn::NotEct,
             payload_len: 8,
         }
         .emit_with(&mut packet, Default::default());
