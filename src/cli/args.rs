@@ -221,6 +221,15 @@ pub struct NetArgs {
     #[arg(long, value_name = "BYTES",
           value_parser = clap::value_parser!(u16).range(576..=65_535))]
     pub mtu: Option<u16>,
+    /// How many packets the kernel holds for the stack to read (the TUN
+    /// device's txqueuelen, as `ip link set tun0 txqueuelen N`); past it,
+    /// the kernel drops them (the stop line counts those). The kernel's
+    /// default for a new device, 500, is a few milliseconds of a SYN
+    /// flood; a real client's SYN dropped there waits 1 s to be sent
+    /// again. Not set with --no-configure.
+    #[arg(long, value_name = "PACKETS", default_value_t = tuntcp::device::tun_queue::DEFAULT_TXQUEUELEN,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub txqueuelen: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

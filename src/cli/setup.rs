@@ -10,6 +10,7 @@ use tuntcp::device::netconfig_v6::{configure_host_side_v6, IPV6_MIN_MTU};
 use tuntcp::device::pcap::PcapTap;
 use tuntcp::device::tun::TunDevice;
 use tuntcp::device::tun_offload::OffloadTunDevice;
+use tuntcp::device::tun_queue::set_tx_queue_len;
 use tuntcp::device::Device;
 use tuntcp::driver::trace;
 use tuntcp::engine::{CongestionControl, Engine, StackConfig};
@@ -201,6 +202,10 @@ fn configure_and_wrap<D: Device + 'static>(
     net: &NetArgs,
     addrs: &Addresses,
 ) -> Result<Box<dyn Device>, SetupError> {
+    if !net.no_configure {
+        set_tx_queue_len(&net.iface, net.txqueuelen).map_err(|err| err.to_string())?;
+        super::signals::watch_queue_drops(&net.iface);
+    }
     // Empty with --no-configure. IPv4 first: it brings the link up.
     for host in addrs.host() {
         match host.addr {

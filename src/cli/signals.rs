@@ -2,7 +2,9 @@
 //! pcap file flushed, the TUN device closed) before the process exits.
 
 use std::io;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use tuntcp::device::tun_queue::QueueDropWatch;
 
 use tuntcp::socket::Stack;
 
@@ -37,10 +39,37 @@ pub fn print_stop_line_once(what: &str, stack: &Stack) -> MutexGuard<'static, bo
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     if !*printed {
-        eprintln!("{what} stopped: {}", stack.stats());
+        eprintln!("{what} stopped: {}{}", stack.stats(), queue_drops());
         *printed = true;
     }
     printed
+}
+
+/// The TUN device whose queue drops the stop line reports.
+static QUEUE_WATCH: OnceLock<QueueDropWatch> = OnceLock::new();
+
+/// From now on, the stop line also counts the packets the kernel drops
+/// at `ifname`'s queue (`device/tun_queue.rs`): the stack never sees
+/// them, so its own counters cannot tell.
+pub fn watch_queue_drops(ifname: &str) {
+    if let Some(watch) = QueueDropWatch::start(ifname) {
+        let _ = QUEUE_WATCH.set(watch);
+    }
+}
+
+/// "; N dropped by the kernel at tun0's queue (...)", or nothing when
+/// there were none or nobody watched.
+fn queue_drops() -> String {
+    let Some(watch) = QUEUE_WATCH.get() else {
+        return String::new();
+    };
+    match watch.dropped() {
+        0 => String::new(),
+        dropped => format!(
+            "; {dropped} dropped by the kernel at {}'s queue before the stack could read them (--txqueuelen)",
+            watch.ifname()
+        ),
+    }
 }
 
 /// Starts the thread that waits for SIGINT/SIGTERM, stops `stack`, prints
@@ -55,6 +84,9 @@ pub fn stop_on_signal(set: libc::sigset_t, stack: Stack, what: &'static str) -> 
             if rc == 0 {
                 log::info!("signal {signal}: shutting down");
             }
+            // Closing the stack removes its TUN device with its counters:
+            // read them first.
+            queue_drops();
             if let Err(err) = stack.shutdown() {
                 log::warn!("stopping the stack: {err}");
             }

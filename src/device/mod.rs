@@ -24,6 +24,7 @@ pub mod segmentation;
 pub mod socketpair;
 pub mod tun;
 pub mod tun_offload;
+pub mod tun_queue;
 pub mod vnet;
 
 pub use error::DeviceError;

@@ -132,7 +132,7 @@ impl ControlSocket {
         })
     }
 
-    fn ioctl(&self, request: libc::c_ulong, req: &mut libc::ifreq) -> io::Result<()> {
+    pub(super) fn ioctl(&self, request: libc::c_ulong, req: &mut libc::ifreq) -> io::Result<()> {
         // SAFETY: every request we issue reads or writes one `struct ifreq`,
         // and `req` is a valid, exclusively borrowed one. The `as _` is for
         // libcs that declare the request as c_int.
@@ -167,7 +167,7 @@ impl ControlSocket {
 }
 
 /// A zeroed `struct ifreq` naming `ifname`.
-fn ifreq_for(ifname: &str) -> Result<libc::ifreq, DeviceError> {
+pub(super) fn ifreq_for(ifname: &str) -> Result<libc::ifreq, DeviceError> {
     validate_ifname(ifname)?;
     // SAFETY: ifreq is plain old data (arrays, integers, a union of them);
     // all-zero is a valid value.
