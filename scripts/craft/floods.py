@@ -22,15 +22,19 @@ Cases (each bounded by --seconds):
   rst      RST flood with random sequence numbers on that tuple
   churn    2,000 short connections (connect, 1 byte echoed, close), four
            at a time; TIME-WAIT and FIN handling under churn
+  storm, ooo, tinymss, zerowindow
+           storms.py's segment storms into established connections,
+           out-of-order floods, tiny-MSS and zero-window peers (IPv4),
+           from 192.0.2.3, as tests/hostile_live.rs runs them
 
-In ack, rst and churn a live client echoes a line every 50 ms throughout.
+In every case but the SYN floods a live client echoes a line every 50 ms throughout.
 Each row gives how the real clients fared, the flood's rate, the packets
 the server sent per packet it got (a reflector sends many), and memory:
 our process's RSS before / peak / after, or the Linux kernel's TCP memory
 (/proc/net/sockstat) before / during / after.
 
   python3 floods.py run --bin DIR [--servers tuntcp,smoltcp,linux]
-                        [--families 4,6] [--cases syn,syn100,ack,rst,churn]
+                        [--families 4,6] [--cases syn,syn100,ack,rst,churn,storm,...]
                         [--seconds 6] [--clients 10]
 """
 import argparse
@@ -45,6 +49,15 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYNFLOOD = os.path.join(HERE, "synflood.py")
+STORMS = os.path.join(HERE, "storms.py")
+STORM_CLIENT = "192.0.2.3"
+# storms.py's modes and arguments, as tests/hostile_live.rs runs them.
+STORM_CASES = {
+    "storm": ["storm", "--conns", "8", "--count", "5000"],
+    "ooo": ["ooo", "--conns", "32", "--count", "5000"],
+    "tinymss": ["tinymss", "--conns", "64", "--hold", "5"],
+    "zerowindow": ["zerowindow", "--conns", "64", "--hold", "5"],
+}
 PYTHON = "/usr/bin/python3"
 STACK = {4: "192.0.2.2", 6: "2001:db8::2"}
 HOST = {4: "192.0.2.1", 6: "2001:db8::1"}
@@ -170,7 +183,7 @@ class Server:
         ns = Namespace(kind)
         self.namespaces.append(ns)
         self.client_ns = self.server_ns = ns
-        self.iface = "tun0"
+        self.iface = self.client_iface = "tun0"
         self.process = ns.spawn(os.path.join(bin_dir, "tuntcp"), "echo", "--stack", kind,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
@@ -182,6 +195,7 @@ class Server:
         srv, cli = Namespace("linux-srv"), Namespace("linux-cli")
         self.namespaces += [srv, cli]
         self.server_ns, self.client_ns, self.iface = srv, cli, "veth-s"
+        self.client_iface = "veth-c"
         sh("ip", "link", "add", "veth-c", "netns", cli.name, "type", "veth",
            "peer", "name", "veth-s", "netns", srv.name)
         for ns, dev, family_addrs in ((cli, "veth-c", HOST), (srv, "veth-s", STACK)):
@@ -197,6 +211,10 @@ class Server:
         mac = cli.run("cat", "/sys/class/net/veth-c/address").stdout.strip()
         batch = "".join(f"neigh replace {ipaddress.ip_address(SPOOF[family]) + n} lladdr {mac} "
                         f"dev veth-s nud permanent\n" for family in (4, 6) for n in range(SOURCES))
+        # storms.py's clients (192.0.2.3) live in the client namespace
+        # without being its address: it drops what the server sends them
+        # after storms.py's packet socket has read it, as on tun0.
+        batch += f"neigh replace {STORM_CLIENT} lladdr {mac} dev veth-s nud permanent\n"
         subprocess.run(["ip", "-n", srv.name, "-batch", "-"], input=batch, text=True, check=True)
         self.process = srv.spawn(os.path.join(bin_dir, "tuntcp-bench"), "serve", f"[::]:{PORT}",
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -251,7 +269,9 @@ class Server:
 def flood(server, case, family, seconds, sport=None):
     """Starts the case's flood in the client namespace; a Popen."""
     target = STACK[family]
-    if case == "syn100":
+    if case in STORM_CASES:
+        cmd = [PYTHON, STORMS, *STORM_CASES[case], "--iface", server.client_iface]
+    elif case == "syn100":
         cmd = [PYTHON, SYNFLOOD, "--to", target, "--sources", str(SOURCES), "--count", "5000"]
     elif case == "syn" and family == 6:
         cmd = [PYTHON, SYNFLOOD, "--to", target, "--seconds", str(seconds)]
@@ -326,8 +346,8 @@ def run(args):
     print("|---|---|---|---|---|---|---|")
     for case in args.cases.split(","):
         for family in map(int, args.families.split(",")):
-            if case in ("ack", "rst") and family == 6:
-                continue  # hping3 speaks IPv4 only
+            if case in ("ack", "rst", *STORM_CASES) and family == 6:
+                continue  # hping3 and storms.py speak IPv4 only
             for kind in args.servers.split(","):
                 server = Server(kind, args.bin)
                 try:
@@ -343,7 +363,7 @@ def main():
     runner.add_argument("--bin", required=True, help="the directory of tuntcp and tuntcp-bench")
     runner.add_argument("--servers", default="tuntcp,smoltcp,linux")
     runner.add_argument("--families", default="4,6")
-    runner.add_argument("--cases", default="syn,syn100,ack,rst,churn")
+    runner.add_argument("--cases", default="syn,syn100,ack,rst,churn," + ",".join(STORM_CASES))
     runner.add_argument("--seconds", type=float, default=6.0)
     runner.add_argument("--clients", type=int, default=10)
     probe = sub.add_parser("probe")
