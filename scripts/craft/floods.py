@@ -22,6 +22,8 @@ Cases (each bounded by --seconds):
   rst      RST flood with random sequence numbers on that tuple
   churn    2,000 short connections (connect, 1 byte echoed, close), four
            at a time; TIME-WAIT and FIN handling under churn
+  cve      hostile.py's malformed-packet classes of known TCP/IP CVEs
+           (20 rounds) on a live client's tuple, IPv4 and IPv6
   storm, ooo, tinymss, zerowindow
            storms.py's segment storms into established connections,
            out-of-order floods, tiny-MSS and zero-window peers (IPv4),
@@ -50,6 +52,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYNFLOOD = os.path.join(HERE, "synflood.py")
 STORMS = os.path.join(HERE, "storms.py")
+HOSTILE = os.path.join(HERE, "hostile.py")
 STORM_CLIENT = "192.0.2.3"
 # storms.py's modes and arguments, as tests/hostile_live.rs runs them.
 STORM_CASES = {
@@ -184,6 +187,7 @@ class Server:
         self.namespaces.append(ns)
         self.client_ns = self.server_ns = ns
         self.iface = self.client_iface = "tun0"
+        self.server_mac = None
         self.process = ns.spawn(os.path.join(bin_dir, "tuntcp"), "echo", "--stack", kind,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
@@ -205,6 +209,7 @@ class Server:
             ns.run("ip", "link", "set", dev, "up")
             ns.run("ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off")
         srv.run("sysctl", "-qw", "net.ipv4.tcp_syncookies=1")
+        self.server_mac = srv.run("cat", "/sys/class/net/veth-s/address").stdout.strip()
         # SYN-ACKs to the spoofed sources go to the client namespace, which
         # drops them (not its address), as the kernel drops ours on tun0:
         # no ARP or neighbour discovery for addresses nobody has.
@@ -271,6 +276,10 @@ def flood(server, case, family, seconds, sport=None):
     target = STACK[family]
     if case in STORM_CASES:
         cmd = [PYTHON, STORMS, *STORM_CASES[case], "--iface", server.client_iface]
+    elif case == "cve":
+        cmd = [PYTHON, HOSTILE, "--sport", str(sport), "--rounds", "20", "--iface", server.client_iface]
+        cmd += ["--ipv6"] if family == 6 else []
+        cmd += ["--mac", server.server_mac] if server.server_mac else []
     elif case == "syn100":
         cmd = [PYTHON, SYNFLOOD, "--to", target, "--sources", str(SOURCES), "--count", "5000"]
     elif case == "syn" and family == 6:
@@ -289,7 +298,7 @@ def flood_rate(output, seconds):
     for line in output.splitlines():
         if "packets transmitted" in line:
             return int(line.split()[0]) / seconds
-        if line.startswith("sent "):
+        if line.startswith("sent ") and " SYNs in " in line:
             return float(line.split("(")[1].split("/")[0])
     return 0.0
 
@@ -363,7 +372,7 @@ def main():
     runner.add_argument("--bin", required=True, help="the directory of tuntcp and tuntcp-bench")
     runner.add_argument("--servers", default="tuntcp,smoltcp,linux")
     runner.add_argument("--families", default="4,6")
-    runner.add_argument("--cases", default="syn,syn100,ack,rst,churn," + ",".join(STORM_CASES))
+    runner.add_argument("--cases", default="syn,syn100,ack,rst,churn,cve," + ",".join(STORM_CASES))
     runner.add_argument("--seconds", type=float, default=6.0)
     runner.add_argument("--clients", type=int, default=10)
     probe = sub.add_parser("probe")

@@ -135,6 +135,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ipv6", action="store_true", help="from 2001:db8::1 to 2001:db8::2")
     parser.add_argument("--iface", default="tun0")
+    parser.add_argument("--mac", default=None,
+                        help="the server's MAC address when --iface is an Ethernet (veth) link")
     args = parser.parse_args()
     conf.verb = 0
     rng = random.Random(args.seed)
@@ -143,7 +145,12 @@ def main():
     for _ in range(args.rounds):
         for name, packet in hostile_packets(args.sport, args.dport, rng, args.ipv6):
             if isinstance(packet, bytes):
-                raw.sendto(packet, (args.iface, 0x86DD if args.ipv6 and packet[0] >> 4 == 6 else 0x0800))
+                ethertype = 0x86DD if args.ipv6 and packet[0] >> 4 == 6 else 0x0800
+                if args.mac:
+                    # An Ethernet link needs the next hop's address.
+                    raw.sendto(packet, (args.iface, ethertype, 0, 0, bytes.fromhex(args.mac.replace(":", ""))))
+                else:
+                    raw.sendto(packet, (args.iface, ethertype))
             else:
                 send(packet)
             sent += 1
