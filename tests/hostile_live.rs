@@ -167,30 +167,29 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 
 /// A SYN flood at full speed from a spoofed source, every source port,
 /// bounded by `FLOOD_BOUND_SECS`: hping3 for IPv4 (the flood of the
-/// issue this answers), scripts/craft/synflood.py for IPv6, which hping3
-/// does not speak.
+/// issue this answers), `tuntcp-bench synflood` for IPv6, which hping3
+/// does not speak (it sends the same way: one sendto a SYN).
 fn start_syn_flood(family: Family) -> ChildGuard {
     match family {
         Family::V4 => start_flood(&["-S", "-p", "7", "-a", "192.0.2.9"]),
         Family::V6 => {
-            let mut flood = Command::new("/usr/bin/python3");
+            let mut flood = Command::new(env!("CARGO_BIN_EXE_tuntcp-bench"));
             flood.args([
-                SYNFLOOD,
+                "synflood",
                 "--to",
                 STACK_ADDR_V6,
                 "--seconds",
                 FLOOD_BOUND_SECS,
             ]);
-            let flood = ChildGuard::spawn("synflood.py", flood);
-            flood
+            let flood = ChildGuard::spawn("tuntcp-bench synflood", flood);
+            let started = flood
                 .next_line(SHORT)
-                .unwrap_or_else(|why| panic!("synflood.py did not start: {why}"));
+                .unwrap_or_else(|why| panic!("the flood did not start: {why}"));
+            assert!(started.starts_with("flooding"), "{started}");
             flood
         }
     }
 }
-
-const SYNFLOOD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/craft/synflood.py");
 
 /// `clients` real clients of `family`, one after the other, while a SYN
 /// flood of that family hits the echo port of `tuntcp echo EXTRA_ARGS`:

@@ -15,7 +15,8 @@ afterwards, with the project's addresses:
 Cases (each bounded by --seconds):
 
   syn      SYN flood at the machine's full rate from a spoofed source,
-           every source port (IPv4: hping3 --flood; IPv6: synflood.py);
+           every source port (IPv4: hping3 --flood; IPv6: `tuntcp-bench synflood`,
+           which sends as hping3 does);
            real clients connect, echo a line and close, one after another
   syn100   5,000 spoofed SYNs from 100 sources at once, then the clients
   ack      ACK flood with random numbers on a live client's own 4-tuple
@@ -50,7 +51,6 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SYNFLOOD = os.path.join(HERE, "synflood.py")
 STORMS = os.path.join(HERE, "storms.py")
 HOSTILE = os.path.join(HERE, "hostile.py")
 STORM_CLIENT = "192.0.2.3"
@@ -177,6 +177,7 @@ class Server:
     def __init__(self, kind, bin_dir):
         self.kind = kind
         self.namespaces = []
+        self.synflood = [os.path.join(bin_dir, "tuntcp-bench"), "synflood"]
         if kind == "linux":
             self.start_linux(bin_dir)
         else:
@@ -281,9 +282,9 @@ def flood(server, case, family, seconds, sport=None):
         cmd += ["--ipv6"] if family == 6 else []
         cmd += ["--mac", server.server_mac] if server.server_mac else []
     elif case == "syn100":
-        cmd = [PYTHON, SYNFLOOD, "--to", target, "--sources", str(SOURCES), "--count", "5000"]
+        cmd = [*server.synflood, "--to", target, "--sources", str(SOURCES), "--count", "5000"]
     elif case == "syn" and family == 6:
-        cmd = [PYTHON, SYNFLOOD, "--to", target, "--seconds", str(seconds)]
+        cmd = [*server.synflood, "--to", target, "--seconds", str(seconds)]
     else:
         flags = {"syn": ["-S", "-a", SPOOF[4]],
                  "ack": ["-A", "-k", "-s", str(sport), "-a", HOST[4]],
@@ -294,7 +295,7 @@ def flood(server, case, family, seconds, sport=None):
 
 def flood_rate(output, seconds):
     """Packets a second: hping3 says how many it sent (over `seconds`,
-    timed here: it may be stopped early), synflood.py its rate."""
+    timed here: it may be stopped early), tuntcp-bench synflood its rate."""
     for line in output.splitlines():
         if "packets transmitted" in line:
             return int(line.split()[0]) / seconds

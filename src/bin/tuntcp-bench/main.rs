@@ -10,6 +10,8 @@
 //!   byte echoed is checked.
 //! - `tuntcp-bench report FILE` prints the figures of every server in the
 //!   file side by side, with ratios to smoltcp and to the kernel.
+//! - `tuntcp-bench synflood --to ADDR` floods ADDR with spoofed SYNs,
+//!   IPv4 or IPv6 (`synflood.rs`), for the hostile tests and floods.sh.
 //!
 //! `scripts/bench.sh` starts each server in its own network namespace,
 //! runs the client there, and prints the report.
@@ -17,6 +19,7 @@
 mod load;
 mod process;
 mod report;
+mod synflood;
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -50,6 +53,9 @@ enum Command {
     /// echoes (`run --idle` starts several: one process holds only so many
     /// descriptors).
     Hold { addr: SocketAddr, count: usize },
+    /// A SYN flood from spoofed sources, IPv4 or IPv6, at one core's
+    /// full rate (hping3 --flood speaks IPv4 only); for test namespaces.
+    Synflood(synflood::SynFloodArgs),
     /// Print the figures in FILE side by side, with ratios.
     Report {
         file: PathBuf,
@@ -103,6 +109,7 @@ fn main() {
         Command::Run(args) => run(&args),
         Command::Hold { addr, count } => hold(addr, count),
         Command::Report { file, loss } => print_report(&file, loss),
+        Command::Synflood(args) => synflood::run(&args),
     };
     if let Err(err) = result {
         eprintln!("tuntcp-bench: {err}");
