@@ -197,40 +197,38 @@ impl RawSocket {
     }
 
     fn send(&self, packet: &[u8]) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
-        // SAFETY (both arms): the address is a valid sockaddr of its
-        // family and size, and `packet` a valid buffer.
-        let rc = match self.to {
+        match self.to {
             IpAddr::V4(v4) => {
+                // SAFETY: all-zero is a valid sockaddr_in.
                 let mut addr: libc::sockaddr_in = unsafe { mem::zeroed() };
                 addr.sin_family = libc::AF_INET as libc::sa_family_t;
                 addr.sin_addr.s_addr = u32::from(v4).to_be();
-                unsafe {
-                    libc::sendto(
-                        self.fd.as_raw_fd(),
-                        packet.as_ptr().cast(),
-                        packet.len(),
-                        0,
-                        (&addr as *const libc::sockaddr_in).cast(),
-                        mem::size_of_val(&addr) as libc::socklen_t,
-                    )
-                }
+                self.send_to(packet, &addr)
             }
             IpAddr::V6(v6) => {
+                // SAFETY: all-zero is a valid sockaddr_in6.
                 let mut addr: libc::sockaddr_in6 = unsafe { mem::zeroed() };
                 addr.sin6_family = libc::AF_INET6 as libc::sa_family_t;
                 addr.sin6_addr.s6_addr = v6.octets();
-                unsafe {
-                    libc::sendto(
-                        self.fd.as_raw_fd(),
-                        packet.as_ptr().cast(),
-                        packet.len(),
-                        0,
-                        (&addr as *const libc::sockaddr_in6).cast(),
-                        mem::size_of_val(&addr) as libc::socklen_t,
-                    )
-                }
+                self.send_to(packet, &addr)
             }
+        }
+    }
+
+    /// sendto(2) with `addr`, a sockaddr_in or sockaddr_in6.
+    fn send_to<A>(&self, packet: &[u8], addr: &A) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: `addr` is a whole sockaddr of its size, and `packet` a
+        // valid buffer of its length.
+        let rc = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                packet.as_ptr().cast(),
+                packet.len(),
+                0,
+                (addr as *const A).cast(),
+                mem::size_of::<A>() as libc::socklen_t,
+            )
         };
         if rc < 0 {
             Err(io::Error::last_os_error())
