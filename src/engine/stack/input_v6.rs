@@ -94,10 +94,10 @@ impl Stack {
 
     /// RFC 8200 §4.2: an option we do not know, whose type's two
     /// highest-order bits say to discard the packet, and maybe to send a
-    /// Parameter Problem, Code 2, pointing at it. Only to our unicast
-    /// address: a TUN host joins no multicast group it would process
-    /// options for, so the "10" case to a multicast destination (the one
-    /// error RFC 4443 §2.4 (e.3) allows about multicast) never arises.
+    /// Parameter Problem, Code 2, pointing at it. To our address, or for
+    /// "10" to the all-nodes group too: every node is in it (RFC 4291
+    /// §2.8), and this is the one error RFC 4443 §2.4 (e.3) allows about
+    /// a multicast packet. A TUN host joins no other group.
     fn on_unknown_option(
         &mut self,
         now: Instant,
@@ -106,7 +106,10 @@ impl Stack {
         packet: &[u8],
     ) {
         let ip = datagram.ip;
-        if !self.is_for_us_from_a_peer(&ip) {
+        let to_all_nodes = is_all_nodes(ip.dst)
+            && self.config.local_addr_v6.is_some()
+            && super::input::is_peer_address(ip.src.into());
+        if !to_all_nodes && !self.is_for_us_from_a_peer(&ip) {
             return;
         }
         let report = match option.action {
@@ -175,4 +178,11 @@ impl Stack {
         }
         self.stats.count_drops(DropReason::NotForUs, 1);
     }
+}
+
+/// The all-nodes multicast groups, interface- and link-local (RFC 4291
+/// §2.7.1: ff01::1, ff02::1).
+fn is_all_nodes(addr: Ipv6Addr) -> bool {
+    let segments = addr.segments();
+    matches!(segments[0], 0xff01 | 0xff02) && segments[1..] == [0, 0, 0, 0, 0, 0, 1]
 }

@@ -237,6 +237,27 @@ fn an_unknown_option_does_what_its_type_says_rfc8200_s4_2() {
 }
 
 #[test]
+fn to_all_nodes_only_an_option_of_type_10_is_reported_rfc4443_s2_4_e_3() {
+    let all_nodes: Ipv6Addr = "ff02::1".parse().unwrap();
+    let mut stack = Stack::new(config());
+    for kind in [0xde, 0x5e] {
+        let mut body = options_before(UDP, kind);
+        body.extend_from_slice(&udp(b"x"));
+        stack.handle_packet(
+            ms(0),
+            &ipv6(REMOTE_IP6, all_nodes, DESTINATION_OPTIONS, &body),
+        );
+    }
+    recv_nothing(&mut stack, ms(0));
+    let mut body = options_before(UDP, 0x9e);
+    body.extend_from_slice(&udp(b"x"));
+    let packet = ipv6(REMOTE_IP6, all_nodes, DESTINATION_OPTIONS, &body);
+    stack.handle_packet(ms(0), &packet);
+    let error = the_error(&mut stack, ms(0));
+    assert_eq!(parameter_problem(&error, REMOTE_IP6, 2, 45), packet);
+}
+
+#[test]
 fn no_ipv6_error_about_errors_multicast_or_martians_rfc4443_s2_4_e() {
     let mut stack = Stack::new(config());
     // (e.1) An ICMPv6 error (Destination Unreachable) behind an option
