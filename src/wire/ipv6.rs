@@ -18,6 +18,12 @@
 //! - a chain longer than [`MAX_EXTENSION_HEADERS`], or a Hop-by-Hop header
 //!   anywhere but first (§4.3: "MUST immediately follow the IPv6 header").
 //!
+//! An option we do not recognize is skipped or not as its type's two
+//! highest-order bits say (§4.2); [`Ipv6Repr::parse_datagram`] reports the
+//! first one not to skip, with where it is, and where the Next Header
+//! field naming the upper layer is: the pointers of RFC 4443 §3.4's
+//! Parameter Problem, which the stack sends.
+//!
 //! ```text
 //!  |Version| Traffic Class |           Flow Label                  |
 //!  |         Payload Length        |  Next Header  |   Hop Limit   |
