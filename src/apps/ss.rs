@@ -201,6 +201,8 @@ mod tests {
             },
             ip: Some(IpStats {
                 source_routed_dropped: 1,
+                icmp_errors_sent: 2,
+                icmp_errors_rate_limited: 3,
                 ..IpStats::default()
             }),
         };
@@ -221,8 +223,9 @@ mod tests {
             "\t wscale:7,0 mss:1460 cwnd:14600 ssthresh:- rtt:0.312ms/0.156ms rto:200.000ms snd_wnd:64256 rcv_wnd:65535 bytes_acked:100 bytes_received:112 retrans:3 timeouts:1 recoveries:2 timers:(retransmit,150.000ms)"
         );
         assert!(
-            lines[5].starts_with("ip: ICMP errors 0 applied")
-                && lines[5].ends_with("1 source-routed dropped"),
+            lines[5].starts_with(
+                "ip: ICMP errors 0 applied, 0 ignored, 0 path MTU reductions, 2 sent, 3 rate-limited;"
+            ) && lines[5].ends_with("1 source-routed dropped"),
             "{}",
             lines[5]
         );

@@ -226,6 +226,16 @@ pub struct StackConfig {
     /// that under a SYN flood every SYN of a turn gets its cookie (a real
     /// client's among them) instead of one in four.
     pub max_control_queue: usize,
+    /// ICMP and ICMPv6 errors the stack may send per second, on average
+    /// (RFC 4443 §2.4 (f): "an IPv6 node MUST limit the rate of ICMPv6
+    /// error messages it originates"; RFC 1812 §4.3.2.8 for IPv4). A
+    /// token bucket on the engine's clock, as Linux's
+    /// `net.ipv4.icmp_msgs_per_sec` (1000); errors past it are counted
+    /// in `IpStats::icmp_errors_rate_limited` and not sent.
+    pub icmp_errors_per_sec: u32,
+    /// The bucket's depth: errors sent back to back after a quiet time
+    /// (Linux's `icmp_msgs_burst`, 50).
+    pub icmp_errors_burst: u32,
     /// Secret key of the ISN generator (RFC 6528): random by default;
     /// tests pin it ([`StackConfig::with_fixed_secret`]).
     pub isn_secret: IsnSecret,
@@ -287,6 +297,8 @@ impl StackConfig {
             syn_cookies: true,
             max_time_wait: 16_384,
             max_control_queue: 256,
+            icmp_errors_per_sec: 1000,
+            icmp_errors_burst: 50,
             isn_secret: IsnSecret::random(),
             fixed_isn: None,
             trace: false,

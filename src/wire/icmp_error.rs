@@ -8,19 +8,24 @@
 //! header are there (RFC 792 promises "64 bits of Original Data
 //! Datagram").
 //!
+//! The other way, [`emit_ipv4_error`] writes the errors the stack sends
+//! (protocol unreachable, RFC 1122 §3.2.2.1), quoting up to 576 bytes in
+//! all (RFC 1812 §4.3.2.3); ICMPv6's are in `icmpv6.rs`.
+//!
 //! ```text
 //!  | type | code | checksum | unused / next-hop MTU (RFC 1191) |
 //!  | quoted IPv4 header (with its options)                     |
 //!  | src port | dst port | sequence number | ...               |
 //! ```
 
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use etherparse::icmpv4::{DestUnreachableHeader, TimeExceededCode};
 use etherparse::{Icmpv4Slice, Icmpv4Type, Ipv4HeaderSlice};
 
 use super::checksum;
-use super::ipv4::PROTO_TCP;
+use super::ecn::Ecn;
+use super::ipv4::{Ipv4Repr, IPV4_HEADER_LEN, PROTO_ICMP, PROTO_TCP};
 use super::seq::SeqNum;
 use super::WireError;
 
@@ -71,7 +76,12 @@ impl IcmpError {
         )
     }
 
-    /// The ICMP (type, code, bytes 5 to 8) that carry this error.
+    /// The ICMPv4 (type, code, bytes 5 to 8) that carry this error.
+    pub fn head(self) -> ErrorHead {
+        let (kind, code, word) = self.type_code_rest();
+        ErrorHead { kind, code, word }
+    }
+
     fn type_code_rest(self) -> (u8, u8, [u8; 4]) {
         match self {
             IcmpError::NetUnreachable => (TYPE_DEST_UNREACHABLE, 0, [0; 4]),
@@ -162,22 +172,75 @@ impl IcmpErrorMessage {
     }
 }
 
+/// The first word of an ICMP or ICMPv6 error (RFC 792, RFC 4443 §2.1):
+/// type, code, and the four bytes after the checksum (unused, an MTU,
+/// or a pointer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorHead {
+    pub kind: u8,
+    pub code: u8,
+    pub word: [u8; 4],
+}
+
+/// RFC 1812 §4.3.2.3 (and RFC 1122 §3.2.2's 576-byte datagram every host
+/// takes): an ICMP error with its IPv4 header is at most 576 bytes.
+pub const IPV4_ERROR_MAX: usize = 576;
+/// Most of the offending datagram an IPv4 error quotes.
+pub const IPV4_QUOTE_MAX: usize = IPV4_ERROR_MAX - IPV4_HEADER_LEN - ICMP_HEADER_LEN;
+
+/// Writes the ICMP message `head` + `quote` (no IP header) into `buf`,
+/// with its checksum; returns its length.
+fn write_message(head: ErrorHead, quote: &[u8], buf: &mut [u8]) -> usize {
+    let len = ICMP_HEADER_LEN + quote.len();
+    buf[..4].copy_from_slice(&[head.kind, head.code, 0, 0]);
+    buf[4..8].copy_from_slice(&head.word);
+    buf[ICMP_HEADER_LEN..len].copy_from_slice(quote);
+    let sum = checksum::checksum(&buf[..len]);
+    buf[2..4].copy_from_slice(&sum.to_be_bytes());
+    len
+}
+
 /// Builds the ICMP message (without IPv4 header) for `error`, quoting the
 /// start of `original` (an IPv4 packet) as a router does: its header and
 /// 8 more bytes. For tests and tools. Returns the length.
 pub fn emit_icmp_error(error: IcmpError, original: &[u8], buf: &mut [u8]) -> usize {
     let header_len = usize::from(original[0] & 0x0f) * 4;
     let quoted = &original[..(header_len + QUOTED_TCP_LEN).min(original.len())];
-    let len = ICMP_HEADER_LEN + quoted.len();
-    let (kind, code, rest) = error.type_code_rest();
-    buf[0] = kind;
-    buf[1] = code;
-    buf[2..4].copy_from_slice(&[0, 0]);
-    buf[4..8].copy_from_slice(&rest);
-    buf[ICMP_HEADER_LEN..len].copy_from_slice(quoted);
-    let sum = checksum::checksum(&buf[..len]);
-    buf[2..4].copy_from_slice(&sum.to_be_bytes());
-    len
+    write_message(error.head(), quoted, buf)
+}
+
+/// The whole IPv4 packet from `src` to `dst` carrying the error `head`
+/// about `original` (the offending datagram, header first), quoting as
+/// much of it as fits in [`IPV4_ERROR_MAX`] bytes (RFC 1812 §4.3.2.3;
+/// RFC 792 asks for at least the header and 64 bits). Its length, or
+/// `None` if `buf` is too small.
+pub fn emit_ipv4_error(
+    head: ErrorHead,
+    (src, dst): (Ipv4Addr, Ipv4Addr),
+    original: &[u8],
+    ttl: u8,
+    buf: &mut [u8],
+) -> Option<usize> {
+    // Link padding past the datagram's Total Length is none of it.
+    let datagram_len = original.get(2..4).map_or(original.len(), |len| {
+        usize::from(u16::from_be_bytes([len[0], len[1]]))
+    });
+    let quote = &original[..original.len().min(datagram_len).min(IPV4_QUOTE_MAX)];
+    let total = IPV4_HEADER_LEN + ICMP_HEADER_LEN + quote.len();
+    if buf.len() < total {
+        return None;
+    }
+    let len = write_message(head, quote, &mut buf[IPV4_HEADER_LEN..]);
+    let ip = Ipv4Repr {
+        src,
+        dst,
+        protocol: PROTO_ICMP,
+        ttl,
+        ecn: Ecn::NotEct,
+        payload_len: len,
+    };
+    ip.emit(buf);
+    Some(total)
 }
 
 #[cfg(test)]

@@ -6,6 +6,9 @@
 //!   Unreachable, Packet Too Big (RFC 8201 path MTU discovery), Time
 //!   Exceeded, Parameter Problem, in the same [`IcmpError`] classes as
 //!   IPv4's so one connection handles both (RFC 9293 §3.9.2.2).
+//! - Errors we send (Parameter Problem, §3.4, for an unrecognized Next
+//!   Header or option, RFC 8200 §4): [`emit_error_message`], quoting up
+//!   to the minimum MTU (§2.4 (c)).
 //! - Neighbour Discovery (RFC 4861), MLD (RFC 2710, RFC 3810) and other
 //!   informational messages: the kernel sends router solicitations and
 //!   MLD reports as soon as tun0 is up. A TUN device has no link layer,
@@ -20,8 +23,8 @@ use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 use super::checksum::upper_layer_checksum_v6;
 use super::ecn::Ecn;
 use super::icmp::EchoRequest;
-use super::icmp_error::{IcmpError, IcmpErrorMessage, QuotedTcp};
-use super::ipv4::{IpSendFields, PROTO_TCP};
+use super::icmp_error::{ErrorHead, IcmpError, IcmpErrorMessage, QuotedTcp};
+use super::ipv4::{IpSendFields, DEFAULT_TTL as DEFAULT_HOP_LIMIT, PROTO_TCP};
 use super::ipv6::{Ipv6Repr, IPV6_HEADER_LEN, PROTO_ICMPV6};
 use super::seq::SeqNum;
 use super::WireError;
@@ -227,6 +230,52 @@ pub fn emit_echo_request(
     emit_message((src, dst), head, echo.data, IpSendFields::default(), buf)
 }
 
+/// RFC 4443 §3.4 Parameter Problem code 1: "unrecognized Next Header
+/// type encountered".
+pub const UNRECOGNIZED_NEXT_HEADER: u8 = 1;
+/// RFC 4443 §3.4 Parameter Problem code 2: "unrecognized IPv6 option
+/// encountered".
+pub const UNRECOGNIZED_OPTION: u8 = 2;
+
+/// RFC 4443 §3.4: a Parameter Problem of `code` whose pointer is the
+/// offset in the offending packet "where the error was detected".
+pub fn parameter_problem(code: u8, pointer: u32) -> ErrorHead {
+    ErrorHead {
+        kind: TYPE_PARAMETER_PROBLEM,
+        code,
+        word: pointer.to_be_bytes(),
+    }
+}
+
+/// RFC 4443 §2.4 (e.1): whether `bytes` (an ICMPv6 message) may be an
+/// error message, about which no error is sent. Error types are 0-127
+/// (§2.1); a message too short to say is taken as one, as Linux does.
+pub fn may_be_error_message(bytes: &[u8]) -> bool {
+    bytes.first().is_none_or(|&kind| kind < 128)
+}
+
+/// A whole IPv6 packet from `src` to `dst` carrying the ICMPv6 error
+/// `head` about `original` (the offending packet, header first), quoting
+/// as much of it as fits in 1280 bytes in all (§2.4 (c): "as much of
+/// invoking packet as possible without the ICMPv6 packet exceeding the
+/// minimum IPv6 MTU"). Its length, or `None` if `buf` is too small.
+pub fn emit_error_message(
+    head: ErrorHead,
+    ip: (Ipv6Addr, Ipv6Addr),
+    original: &[u8],
+    hop_limit: u8,
+    buf: &mut [u8],
+) -> Option<usize> {
+    let room = IPV6_MIN_MTU - IPV6_HEADER_LEN - ICMPV6_HEADER_LEN;
+    let quote = &original[..original.len().min(room)];
+    let fields = IpSendFields {
+        ttl: hop_limit,
+        ..IpSendFields::default()
+    };
+    let word = (head.kind, head.code, head.word);
+    emit_message(ip, word, quote, fields, buf)
+}
+
 /// A whole IPv6 packet from `src` to `dst` carrying the ICMPv6 error
 /// `error` that quotes `original` (an IPv6 packet, up to 1280 bytes in
 /// all, §2.4 (c)), as a router would send it. For tests and tools.
@@ -237,18 +286,18 @@ pub fn emit_error(
     original: &[u8],
     buf: &mut [u8],
 ) -> Option<usize> {
-    let room = IPV6_MIN_MTU - IPV6_HEADER_LEN - ICMPV6_HEADER_LEN;
-    let quote = &original[..original.len().min(room)];
-    let head = match error {
+    let (kind, code, word) = match error {
         IcmpError::NetUnreachable => (TYPE_DEST_UNREACHABLE, 0, [0; 4]),
         IcmpError::HostUnreachable => (TYPE_DEST_UNREACHABLE, 3, [0; 4]),
         IcmpError::PortUnreachable => (TYPE_DEST_UNREACHABLE, 4, [0; 4]),
         IcmpError::PacketTooBig { mtu } => (TYPE_PACKET_TOO_BIG, 0, mtu.to_be_bytes()),
         IcmpError::TimeExceeded => (TYPE_TIME_EXCEEDED, 0, [0; 4]),
+        // The Next Header field of a fixed header with no extensions.
         IcmpError::ProtocolUnreachable => (TYPE_PARAMETER_PROBLEM, 1, [0, 0, 0, 6]),
         _ => (TYPE_PARAMETER_PROBLEM, 0, [0; 4]),
     };
-    emit_message((src, dst), head, quote, IpSendFields::default(), buf)
+    let head = ErrorHead { kind, code, word };
+    emit_error_message(head, (src, dst), original, DEFAULT_HOP_LIMIT, buf)
 }
 
 #[cfg(test)]

@@ -18,6 +18,12 @@
 //! - a chain longer than [`MAX_EXTENSION_HEADERS`], or a Hop-by-Hop header
 //!   anywhere but first (§4.3: "MUST immediately follow the IPv6 header").
 //!
+//! An option we do not recognize is skipped or not as its type's two
+//! highest-order bits say (§4.2); [`Ipv6Repr::parse_datagram`] reports the
+//! first one not to skip, with where it is, and where the Next Header
+//! field naming the upper layer is: the pointers of RFC 4443 §3.4's
+//! Parameter Problem, which the stack sends.
+//!
 //! ```text
 //!  |Version| Traffic Class |           Flow Label                  |
 //!  |         Payload Length        |  Next Header  |   Hop Limit   |
@@ -38,6 +44,9 @@ pub const IPV6_HEADER_LEN: usize = Ipv6Header::LEN;
 /// ICMPv6's next-header value (RFC 4443 §1).
 pub const PROTO_ICMPV6: u8 = 58;
 
+/// RFC 8200 §4.7: "No Next Header": nothing follows.
+pub const NO_NEXT_HEADER: u8 = 59;
+
 /// Extension headers (RFC 8200 §4.1, IANA "IPv6 Extension Header Types").
 const HOP_BY_HOP: u8 = 0;
 const ROUTING: u8 = 43;
@@ -47,6 +56,7 @@ const DESTINATION_OPTIONS: u8 = 60;
 /// RFC 2675 §2: the Jumbo Payload option's type.
 const OPTION_JUMBO: u8 = 0xc2;
 const OPTION_PAD1: u8 = 0;
+const OPTION_PADN: u8 = 1;
 
 /// Most extension headers we walk before the upper-layer header. RFC 8200
 /// §4.1 recommends at most one of each (Destination Options twice): six
@@ -70,10 +80,23 @@ pub struct Ipv6Repr {
 
 impl Ipv6Repr {
     /// Checks an IPv6 packet and returns its header and upper-layer
-    /// payload. The payload length must match what arrived exactly: fewer
-    /// bytes are [`WireError::Truncated`], more are
-    /// [`WireError::BadPayloadLength`] (a TUN device carries no padding).
+    /// payload: [`Ipv6Repr::parse_datagram`], with a packet an option
+    /// says to discard refused ([`WireError::Ipv6UnknownOption`]).
     pub fn parse(packet: &[u8]) -> Result<(Ipv6Repr, &[u8]), WireError> {
+        let datagram = Ipv6Repr::parse_datagram(packet)?;
+        if datagram.unknown_option.is_some() {
+            return Err(WireError::Ipv6UnknownOption);
+        }
+        Ok((datagram.ip, datagram.payload))
+    }
+
+    /// Checks an IPv6 packet and returns its header, its upper-layer
+    /// payload, where the Next Header field naming that payload is, and
+    /// the first option whose type says to discard the packet. The
+    /// payload length must match what arrived exactly: fewer bytes are
+    /// [`WireError::Truncated`], more are [`WireError::BadPayloadLength`]
+    /// (a TUN device carries no padding).
+    pub fn parse_datagram(packet: &[u8]) -> Result<Ipv6Datagram<'_>, WireError> {
         let header = Ipv6HeaderSlice::from_slice(packet).map_err(|err| match err {
             HeaderSliceError::Len(_) => WireError::Truncated,
             HeaderSliceError::Content(HeaderError::UnexpectedVersion { .. }) => WireError::NotIpv6,
@@ -94,20 +117,25 @@ impl Ipv6Repr {
         } else {
             &rest[..payload_len]
         };
-        let (protocol, offset) = walk_extensions(header.next_header().0, scope)?;
+        let chain = walk_extensions(header.next_header().0, scope)?;
         if jumbo_candidate {
             // A zero length without the option: nothing can follow it.
             return Err(WireError::BadPayloadLength);
         }
-        let repr = Ipv6Repr {
+        let ip = Ipv6Repr {
             src: header.source_addr(),
             dst: header.destination_addr(),
-            protocol,
+            protocol: chain.protocol,
             hop_limit: header.hop_limit(),
             ecn: Ecn::from_bits(header.traffic_class()),
-            payload_len: payload_len - offset,
+            payload_len: payload_len - chain.offset,
         };
-        Ok((repr, &scope[offset..]))
+        Ok(Ipv6Datagram {
+            ip,
+            payload: &scope[chain.offset..],
+            next_header_at: chain.next_header_at,
+            unknown_option: chain.unknown_option,
+        })
     }
 
     /// Writes the 40-byte fixed header into `buf[..40]`: no extension
@@ -129,11 +157,76 @@ impl Ipv6Repr {
     }
 }
 
+/// A checked IPv6 packet, as [`Ipv6Repr::parse_datagram`] finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv6Datagram<'a> {
+    pub ip: Ipv6Repr,
+    /// The upper-layer header and data.
+    pub payload: &'a [u8],
+    /// Offset in the packet of the Next Header field that names
+    /// `ip.protocol`: RFC 4443 §3.4's pointer if we do not know it.
+    pub next_header_at: u32,
+    /// RFC 8200 §4.2: the first option we do not know whose type says
+    /// the packet must be discarded. The rest of the chain is still
+    /// walked, so the stack can tell an ICMPv6 error (about which no
+    /// error is sent, RFC 4443 §2.4 (e.1)).
+    pub unknown_option: Option<UnknownOption>,
+}
+
+/// An option of a Hop-by-Hop or Destination Options header we do not
+/// recognize, whose type's two highest-order bits are not 00 (skip).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownOption {
+    /// Offset of the option's type byte in the packet (RFC 4443 §3.4).
+    pub pointer: u32,
+    pub action: UnknownOptionAction,
+}
+
+/// RFC 8200 §4.2: what an unrecognized option's type asks of a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownOptionAction {
+    /// 01: discard the packet.
+    Discard,
+    /// 10: discard it and send a Parameter Problem, Code 2, "regardless
+    /// of whether or not the packet's Destination Address was a
+    /// multicast address".
+    Report,
+    /// 11: the same, "only if the packet's Destination Address was not a
+    /// multicast address".
+    ReportUnlessMulticast,
+}
+
+impl UnknownOptionAction {
+    fn of(kind: u8) -> Option<UnknownOptionAction> {
+        match kind >> 6 {
+            0b00 => None,
+            0b01 => Some(UnknownOptionAction::Discard),
+            0b10 => Some(UnknownOptionAction::Report),
+            _ => Some(UnknownOptionAction::ReportUnlessMulticast),
+        }
+    }
+}
+
+/// Where the extension chain led: the upper-layer protocol, where its
+/// header starts (after the fixed header) and where the Next Header field
+/// naming it is (from the packet's start).
+struct Chain {
+    protocol: u8,
+    offset: usize,
+    next_header_at: u32,
+    unknown_option: Option<UnknownOption>,
+}
+
+/// Offset of the fixed header's Next Header field (RFC 8200 §3).
+const FIXED_NEXT_HEADER_AT: usize = 6;
+
 /// Follows the chain from `next` through `bytes` (what follows the fixed
-/// header) to the upper-layer protocol; returns it and where its header
-/// starts.
-fn walk_extensions(mut next: u8, bytes: &[u8]) -> Result<(u8, usize), WireError> {
+/// header) to the upper-layer protocol. Every extension header starts
+/// with its Next Header byte (RFC 8200 §4.1, RFC 4302 §2).
+fn walk_extensions(mut next: u8, bytes: &[u8]) -> Result<Chain, WireError> {
     let mut offset = 0;
+    let mut next_header_at = FIXED_NEXT_HEADER_AT;
+    let mut unknown_option = None;
     for index in 0..=MAX_EXTENSION_HEADERS {
         let rest = &bytes[offset..];
         let len = match next {
@@ -144,7 +237,13 @@ fn walk_extensions(mut next: u8, bytes: &[u8]) -> Result<(u8, usize), WireError>
                 }
                 let ext =
                     Ipv6RawExtHeaderSlice::from_slice(rest).map_err(|_| WireError::Truncated)?;
-                check_extension(next, ext.payload())?;
+                if let Some((at, action)) = check_extension(next, ext.payload())? {
+                    let pointer = IPV6_HEADER_LEN + offset + 2 + at;
+                    unknown_option.get_or_insert(UnknownOption {
+                        pointer: pointer as u32,
+                        action,
+                    });
+                }
                 next = ext.next_header().0;
                 ext.slice().len()
             }
@@ -161,8 +260,16 @@ fn walk_extensions(mut next: u8, bytes: &[u8]) -> Result<(u8, usize), WireError>
                 }
                 len
             }
-            upper => return Ok((upper, offset)),
+            protocol => {
+                return Ok(Chain {
+                    protocol,
+                    offset,
+                    next_header_at: next_header_at as u32,
+                    unknown_option,
+                })
+            }
         };
+        next_header_at = IPV6_HEADER_LEN + offset;
         offset += len;
     }
     Err(WireError::ExtensionChain)
@@ -170,38 +277,48 @@ fn walk_extensions(mut next: u8, bytes: &[u8]) -> Result<(u8, usize), WireError>
 
 /// What an extension header's contents may refuse: the Jumbo Payload
 /// option (RFC 2675) in Hop-by-Hop options, a Routing header that would
-/// have us forward (RFC 8200 §4.4: segments left not 0).
-fn check_extension(kind: u8, body: &[u8]) -> Result<(), WireError> {
+/// have us forward (RFC 8200 §4.4: segments left not 0). For options
+/// headers, the first unknown option that is not to be skipped: its
+/// offset in `body` and what its type asks.
+fn check_extension(
+    kind: u8,
+    body: &[u8],
+) -> Result<Option<(usize, UnknownOptionAction)>, WireError> {
     match kind {
         // Routing: type, segments left, ... (body starts after the two
         // bytes etherparse already read).
         ROUTING if body.get(1).is_some_and(|&left| left != 0) => Err(WireError::SourceRoute),
-        HOP_BY_HOP if has_jumbo_option(body) => Err(WireError::Jumbogram),
-        _ => Ok(()),
+        HOP_BY_HOP | DESTINATION_OPTIONS => scan_options(kind, body),
+        _ => Ok(None),
     }
 }
 
 /// RFC 8200 §4.2: options are type-length-value, except Pad1 (one zero
-/// byte). A bad length ends the scan: nothing more to understand.
-fn has_jumbo_option(mut options: &[u8]) -> bool {
-    while let Some(&kind) = options.first() {
-        if kind == OPTION_JUMBO {
-            return true;
-        }
-        if kind == OPTION_PAD1 {
-            options = &options[1..];
+/// byte), processed "strictly in the order they appear". We know Pad1,
+/// PadN and (to refuse it) the Jumbo Payload; any other type's two
+/// highest-order bits say what to do. A bad length ends the scan:
+/// nothing more to understand.
+fn scan_options(kind: u8, body: &[u8]) -> Result<Option<(usize, UnknownOptionAction)>, WireError> {
+    let mut at = 0;
+    while let Some(&option) = body.get(at) {
+        if option == OPTION_PAD1 {
+            at += 1;
             continue;
         }
-        let Some(&len) = options.get(1) else {
-            return false;
-        };
-        let skip = 2 + usize::from(len);
-        if skip > options.len() {
-            return false;
+        if option == OPTION_JUMBO && kind == HOP_BY_HOP {
+            return Err(WireError::Jumbogram);
         }
-        options = &options[skip..];
+        if option != OPTION_PADN {
+            if let Some(action) = UnknownOptionAction::of(option) {
+                return Ok(Some((at, action)));
+            }
+        }
+        let Some(&len) = body.get(at + 1) else {
+            return Ok(None);
+        };
+        at += 2 + usize::from(len);
     }
-    false
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -336,6 +453,37 @@ mod tests {
         let mut bytes = packet(&[(HOP_BY_HOP, jumbo)], b"x");
         bytes[4..6].copy_from_slice(&[0, 0]);
         assert_eq!(Ipv6Repr::parse(&bytes), Err(WireError::Jumbogram));
+    }
+
+    #[test]
+    fn unknown_options_and_next_headers_are_located_rfc8200_s4_2() {
+        // Pad1, then an option of each action: 00 is skipped, the others
+        // are reported at their type byte (40 + 2 + 1).
+        for (kind, action) in [
+            (0x1e, None),
+            (0x5e, Some(UnknownOptionAction::Discard)),
+            (0x9e, Some(UnknownOptionAction::Report)),
+            (0xde, Some(UnknownOptionAction::ReportUnlessMulticast)),
+        ] {
+            let exts = [
+                (HOP_BY_HOP, options_header(&[0, kind, 2, 0, 0])),
+                (DESTINATION_OPTIONS, options_header(&[])),
+            ];
+            let bytes = packet(&exts, b"x");
+            let datagram = Ipv6Repr::parse_datagram(&bytes).unwrap();
+            let expected = action.map(|action| UnknownOption {
+                pointer: 43,
+                action,
+            });
+            assert_eq!(datagram.unknown_option, expected, "{kind:#x}");
+            // The chain is walked on: the upper layer and the field that
+            // names it (the Destination Options header's, at 48).
+            assert_eq!((datagram.ip.protocol, datagram.next_header_at), (6, 48));
+            assert_eq!(Ipv6Repr::parse(&bytes).is_ok(), action.is_none());
+        }
+        let bytes = packet(&[], b"x");
+        let datagram = Ipv6Repr::parse_datagram(&bytes).unwrap();
+        assert_eq!(datagram.next_header_at, 6);
     }
 
     #[test]

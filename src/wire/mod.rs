@@ -27,10 +27,12 @@ pub mod tcp;
 
 pub use ecn::Ecn;
 pub use icmp::EchoRequest;
-pub use icmp_error::{IcmpError, IcmpErrorMessage, QuotedTcp};
+pub use icmp_error::{ErrorHead, IcmpError, IcmpErrorMessage, QuotedTcp};
 pub use icmpv6::{Icmpv6Message, NeighbourDiscovery};
 pub use ipv4::{IpSendFields, Ipv4Fragment, Ipv4Repr, IPV4_HEADER_LEN, PROTO_ICMP, PROTO_TCP};
-pub use ipv6::{Ipv6Repr, IPV6_HEADER_LEN, PROTO_ICMPV6};
+pub use ipv6::{
+    Ipv6Datagram, Ipv6Repr, UnknownOption, UnknownOptionAction, IPV6_HEADER_LEN, PROTO_ICMPV6,
+};
 pub use options::{SackBlock, SackBlocks, TcpOptions, Timestamps};
 pub use seq::SeqNum;
 pub use tcp::{TcpFlags, TcpHeader, TcpSegment, TCP_HEADER_LEN};
@@ -55,6 +57,9 @@ pub enum WireError {
     Ipv6Fragment,
     /// An IPv6 Jumbo Payload option (RFC 2675): more than a TUN MTU.
     Jumbogram,
+    /// An IPv6 option we do not recognize whose type says to discard the
+    /// packet (RFC 8200 §4.2).
+    Ipv6UnknownOption,
     /// An IPv6 extension-header chain longer than we walk, or out of the
     /// order RFC 8200 §4.1 requires (Hop-by-Hop not first).
     ExtensionChain,
@@ -85,6 +90,7 @@ impl fmt::Display for WireError {
             WireError::BadPayloadLength => "IPv6 payload length disagrees with the packet",
             WireError::Ipv6Fragment => "IPv6 fragment (no IPv6 reassembly)",
             WireError::Jumbogram => "IPv6 jumbogram",
+            WireError::Ipv6UnknownOption => "IPv6 option not recognized, to discard",
             WireError::ExtensionChain => "IPv6 extension header chain refused",
             WireError::BadHeaderLength => "bad header length",
             WireError::BadChecksum => "bad checksum",

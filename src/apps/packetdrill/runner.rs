@@ -5,14 +5,15 @@
 
 use std::collections::VecDeque;
 
-use super::icmp::build_icmp;
+use super::icmp::{build_icmp, build_icmpv6};
 use super::loose::Strictness;
 use super::matcher::{check_packet, render_sent, Isns};
 use super::packets::{build_inbound, parse_outbound, Inbound, Sent};
 use super::report::Outcome;
 use super::script::{Direction, Event, EventKind, PacketSpec, Script, SyscallSpec, TcpOptionSpec};
 use super::settings::{
-    build_engine, peer_ip, settings_of, stack_ip, Settings, StackChoice, PEER_IP, STACK_IP,
+    build_engine, peer_ip, settings_of, stack_ip, Settings, StackChoice, PEER_IP, PEER_IP6,
+    STACK_IP, STACK_IP6,
 };
 use super::support::unsupported;
 use super::syscalls::{same_errno, BufferSizes, CallError, CallResult, Sockets, SCRIPT_PORT};
@@ -143,15 +144,15 @@ impl Run {
                 Ok(())
             }
             EventKind::Packet(spec) => self.expect(event.line, spec, due),
-            // ICMPv6 errors (RFC 4443) are not built by the runner yet.
-            EventKind::Icmp(_) if self.settings.ipv6 => Err(Stop::Skip(format!(
-                "line {}: ICMPv6 lines are not played yet",
-                event.line
-            ))),
             EventKind::Icmp(spec) => {
                 self.wait_until(due.nominal)?;
                 let seq = self.isns.stack_or_zero().wrapping_add(spec.start);
-                let packet = build_icmp(PEER_IP, STACK_IP, spec, seq, self.ports);
+                // ICMP in IPv4 scripts, ICMPv6 (RFC 4443) in IPv6 ones.
+                let packet = match self.settings.ipv6 {
+                    false => build_icmp(PEER_IP, STACK_IP, spec, seq, self.ports),
+                    true => build_icmpv6(PEER_IP6, STACK_IP6, spec, seq, self.ports),
+                }
+                .map_err(|why| Stop::Skip(format!("line {}: {why}", event.line)))?;
                 let now = Instant::from_micros(self.now as u64);
                 self.engine.handle_packet(now, &packet);
                 self.previous = self.now;

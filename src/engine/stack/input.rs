@@ -36,11 +36,12 @@ impl Stack {
                 return self.drop_packet(DropReason::Malformed, format_args!("IPv4: {reason}"))
             }
         };
-        self.on_datagram(now, &ip, payload);
+        self.on_datagram(now, &ip, payload, Some(packet));
     }
 
-    /// A whole datagram, as it came or put together from fragments.
-    fn on_datagram(&mut self, now: Instant, ip: &Ipv4Repr, payload: &[u8]) {
+    /// A whole datagram, as it came (`whole`, header and all) or put
+    /// together from fragments (`None`).
+    fn on_datagram(&mut self, now: Instant, ip: &Ipv4Repr, payload: &[u8], whole: Option<&[u8]>) {
         if ip.dst != self.config.local_addr {
             return self.drop_packet(
                 DropReason::NotForUs,
@@ -56,10 +57,20 @@ impl Stack {
         match ip.protocol {
             PROTO_TCP => self.on_tcp(now, (ip.src.into(), ip.dst.into()), ip.ecn, payload),
             PROTO_ICMP => self.on_icmp(ip, payload),
-            other => self.drop_packet(
-                DropReason::NotForUs,
-                format_args!("IPv4: protocol {other} not handled"),
-            ),
+            other => {
+                // RFC 1122 §3.2.2.1: "A host SHOULD generate Destination
+                // Unreachable messages with code: 2 (Protocol Unreachable),
+                // when the designated transport protocol is not
+                // supported". The source is a single host's (checked
+                // above), the destination ours (no broadcast or multicast)
+                // and the datagram whole, and ICMP is handled: none of
+                // §3.2.2's exclusions apply.
+                self.protocol_unreachable(now, ip, whole, payload);
+                self.drop_packet(
+                    DropReason::NotForUs,
+                    format_args!("IPv4: protocol {other} not handled"),
+                )
+            }
         }
     }
 
@@ -94,7 +105,7 @@ impl Stack {
                     ecn: crate::wire::Ecn::NotEct,
                     payload_len: payload.len(),
                 };
-                self.on_datagram(now, &ip, &payload);
+                self.on_datagram(now, &ip, &payload, None);
             }
             FragmentOutcome::Duplicate => self.drop_packet(
                 DropReason::Fragment,

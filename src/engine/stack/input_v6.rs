@@ -15,41 +15,120 @@ use log::trace;
 use super::Stack;
 use crate::engine::api::DropReason;
 use crate::time::Instant;
-use crate::wire::{Icmpv6Message, Ipv6Repr, WireError, PROTO_ICMPV6, PROTO_TCP};
+use crate::wire::ipv6::NO_NEXT_HEADER;
+use crate::wire::{
+    icmpv6, Icmpv6Message, Ipv6Datagram, Ipv6Repr, UnknownOption, UnknownOptionAction, WireError,
+    PROTO_ICMPV6, PROTO_TCP,
+};
 
 impl Stack {
     /// An IPv6 packet: checked (`wire/ipv6.rs`), then to TCP or ICMPv6.
     pub(super) fn on_ipv6_packet(&mut self, now: Instant, packet: &[u8]) {
-        let (ip, payload) = match Ipv6Repr::parse(packet) {
+        let datagram = match Ipv6Repr::parse_datagram(packet) {
             Ok(parsed) => parsed,
             Err(reason) => return self.refuse_ipv6(reason),
         };
-        let ours = self.config.local_addr_v6 == Some(ip.dst);
-        if !ours {
+        let ip = datagram.ip;
+        if let Some(option) = datagram.unknown_option {
+            return self.on_unknown_option(now, &datagram, option, packet);
+        }
+        if !self.is_for_us_from_a_peer(&ip) {
+            return;
+        }
+        match ip.protocol {
+            PROTO_TCP => self.on_tcp(
+                now,
+                (ip.src.into(), ip.dst.into()),
+                ip.ecn,
+                datagram.payload,
+            ),
+            PROTO_ICMPV6 => self.on_icmpv6(ip.src, ip.dst, datagram.payload),
+            // RFC 8200 §4.7: "there is nothing following that header"; no
+            // error is due.
+            NO_NEXT_HEADER => {
+                self.drop_packet(DropReason::NotForUs, format_args!("IPv6: no next header"))
+            }
+            other => {
+                // RFC 8200 §4: a Next Header "not recognized ... SHOULD
+                // send an ICMP Parameter Problem message to the source of
+                // the packet, with an ICMP Code value of 1".
+                let head = icmpv6::parameter_problem(
+                    icmpv6::UNRECOGNIZED_NEXT_HEADER,
+                    datagram.next_header_at,
+                );
+                self.queue_icmp_error(now, ip.src.into(), head, packet);
+                self.drop_packet(
+                    DropReason::NotForUs,
+                    format_args!("IPv6: next header {other} not handled"),
+                )
+            }
+        }
+    }
+
+    /// Whether a parsed packet is to our address from one a peer can
+    /// have (RFC 4443 §2.4 (e.3)-(e.4) then hold for any error we send
+    /// about it); drops it otherwise.
+    fn is_for_us_from_a_peer(&mut self, ip: &Ipv6Repr) -> bool {
+        if self.config.local_addr_v6 != Some(ip.dst) {
             if ip.dst.is_multicast() || self.config.local_addr_v6.is_none() {
                 // The kernel's ND and MLD go to multicast groups; without
                 // an IPv6 address nothing of IPv6 is ours.
-                return self.drop_quietly(ip.protocol, format_args!("IPv6: to {}", ip.dst));
+                self.drop_quietly(ip.protocol, format_args!("IPv6: to {}", ip.dst));
+            } else {
+                self.drop_packet(
+                    DropReason::NotForUs,
+                    format_args!("IPv6: for {} not us", ip.dst),
+                );
             }
-            return self.drop_packet(
-                DropReason::NotForUs,
-                format_args!("IPv6: for {} not us", ip.dst),
-            );
+            return false;
         }
         if !super::input::is_peer_address(ip.src.into()) {
-            return self.drop_packet(
+            self.drop_packet(
                 DropReason::NotForUs,
                 format_args!("IPv6: bad source {}", ip.src),
             );
+            return false;
         }
-        match ip.protocol {
-            PROTO_TCP => self.on_tcp(now, (ip.src.into(), ip.dst.into()), ip.ecn, payload),
-            PROTO_ICMPV6 => self.on_icmpv6(ip.src, ip.dst, payload),
-            other => self.drop_packet(
-                DropReason::NotForUs,
-                format_args!("IPv6: next header {other} not handled"),
-            ),
+        true
+    }
+
+    /// RFC 8200 §4.2: an option we do not know, whose type's two
+    /// highest-order bits say to discard the packet, and maybe to send a
+    /// Parameter Problem, Code 2, pointing at it. To our address, or for
+    /// "10" to the all-nodes group too: every node is in it (RFC 4291
+    /// §2.8), and this is the one error RFC 4443 §2.4 (e.3) allows about
+    /// a multicast packet. A TUN host joins no other group.
+    fn on_unknown_option(
+        &mut self,
+        now: Instant,
+        datagram: &Ipv6Datagram,
+        option: UnknownOption,
+        packet: &[u8],
+    ) {
+        let ip = datagram.ip;
+        let to_all_nodes = is_all_nodes(ip.dst)
+            && self.config.local_addr_v6.is_some()
+            && super::input::is_peer_address(ip.src.into());
+        if !to_all_nodes && !self.is_for_us_from_a_peer(&ip) {
+            return;
         }
+        let report = match option.action {
+            UnknownOptionAction::Discard => false,
+            UnknownOptionAction::Report => true,
+            UnknownOptionAction::ReportUnlessMulticast => !ip.dst.is_multicast(),
+        };
+        // RFC 4443 §2.4 (e.1): never about an ICMPv6 error message.
+        let about_an_error =
+            ip.protocol == PROTO_ICMPV6 && icmpv6::may_be_error_message(datagram.payload);
+        if report && !about_an_error {
+            let head = icmpv6::parameter_problem(icmpv6::UNRECOGNIZED_OPTION, option.pointer);
+            self.queue_icmp_error(now, ip.src.into(), head, packet);
+        }
+        self.ip_stats.ipv6_extensions_refused += 1;
+        self.drop_packet(
+            DropReason::NotForUs,
+            format_args!("IPv6: unknown option at {}", option.pointer),
+        );
     }
 
     /// A packet `Ipv6Repr::parse` refused, counted by why.
@@ -61,7 +140,7 @@ impl Stack {
                 self.ip_stats.ipv6_fragments_dropped += 1;
                 DropReason::Fragment
             }
-            WireError::Jumbogram | WireError::ExtensionChain => {
+            WireError::Jumbogram | WireError::ExtensionChain | WireError::Ipv6UnknownOption => {
                 self.ip_stats.ipv6_extensions_refused += 1;
                 DropReason::NotForUs
             }
@@ -99,4 +178,11 @@ impl Stack {
         }
         self.stats.count_drops(DropReason::NotForUs, 1);
     }
+}
+
+/// The all-nodes multicast groups, interface- and link-local (RFC 4291
+/// §2.7.1: ff01::1, ff02::1).
+fn is_all_nodes(addr: Ipv6Addr) -> bool {
+    let segments = addr.segments();
+    matches!(segments[0], 0xff01 | 0xff02) && segments[1..] == [0, 0, 0, 0, 0, 0, 1]
 }

@@ -13,6 +13,7 @@
 //! - `readiness.rs`: which handles changed, for the socket layer's waiters.
 //! - `fragments.rs`: IPv4 reassembly, bounded in memory and time.
 //! - `icmp_errors.rs`: ICMP errors to the connection they are about.
+//! - `icmp_generate.rs`: ICMP errors we send, rate-limited.
 //! - `ip_stats.rs`: counters of ICMP, reassembly and refused datagrams.
 //!
 //! Bookkeeping is the point of this file: after anything touches a
@@ -23,6 +24,7 @@ mod calls;
 mod cookies;
 pub mod fragments;
 mod icmp_errors;
+mod icmp_generate;
 mod input;
 mod input_v6;
 mod ip_stats;
@@ -54,8 +56,9 @@ use super::tcp::{RecoveryStats, State, Tcb};
 use super::trace::{SegmentSummary, TraceEvent, TraceQueue};
 use super::zero_window::ZeroWindowTotal;
 use crate::time::Instant;
-use crate::wire::{SeqNum, TcpHeader};
+use crate::wire::{ErrorHead, SeqNum, TcpHeader};
 use fragments::Reassembly;
+use icmp_generate::IcmpErrorBucket;
 pub use ip_stats::IpStats;
 use time_wait::TimeWaitSlot;
 
@@ -121,7 +124,7 @@ struct Listener {
 
 /// A packet that belongs to no connection's output: RSTs for segments we
 /// cannot place, SYN-ACKs carrying a SYN cookie (`listen.rs`: no TCB has
-/// them), and ICMP echo replies.
+/// them), ICMP echo replies and the ICMP errors we send.
 // The echo data lives inline on purpose: the queue is allocated once at
 // its bounded size, and a boxed variant would allocate per ping.
 #[allow(clippy::large_enum_variant)]
@@ -142,10 +145,21 @@ enum ControlPacket {
         data: [u8; MAX_ECHO_DATA],
         len: u16,
     },
+    /// An ICMP (IPv4) or ICMPv6 error we send (`icmp_generate.rs`), with
+    /// the start of the datagram it is about.
+    IcmpError {
+        to: IpAddr,
+        head: ErrorHead,
+        quote: [u8; MAX_ERROR_QUOTE],
+        len: u16,
+    },
 }
 
 /// Longest ping payload we echo: what fits in one 1500-byte reply.
 const MAX_ECHO_DATA: usize = 1500 - 20 - 8;
+/// Most an error quotes: what fits in IPv6's minimum MTU (RFC 4443 §2.4
+/// (c)); IPv4's errors quote less (576 bytes in all, RFC 1812 §4.3.2.3).
+const MAX_ERROR_QUOTE: usize = 1280 - 40 - 8;
 
 /// Our RFC 9293 TCP engine, over IPv4 and IPv6. See [`crate::engine::Engine`] for the
 /// calling order.
@@ -186,6 +200,8 @@ pub struct Stack {
     ip_stats: IpStats,
     /// Datagrams being put together from fragments.
     fragments: Reassembly,
+    /// The rate limit of the ICMP errors we send (`icmp_generate.rs`).
+    icmp_error_bucket: IcmpErrorBucket,
     /// TIME-WAIT connections a new SYN reopened, kept until the new
     /// incarnation is synchronized (`reopen.rs`, MAY-2 condition 2).
     reopened: HashMap<FourTuple, Tcb>,
@@ -226,6 +242,10 @@ impl Stack {
             cause: None,
             ip_stats: IpStats::default(),
             fragments: Reassembly::new(config.reassembly),
+            icmp_error_bucket: IcmpErrorBucket::new(
+                config.icmp_errors_per_sec,
+                config.icmp_errors_burst,
+            ),
             reopened: HashMap::new(),
             config,
         }
@@ -470,7 +490,7 @@ impl Stack {
     /// Queues a packet outside any connection; a full queue drops it.
     fn queue_control(&mut self, packet: ControlPacket) {
         if self.control.len() >= self.config.max_control_queue {
-            debug!("control queue full, dropping a RST or echo reply");
+            debug!("control queue full, dropping a RST, echo reply or ICMP error");
             self.stats.count_drops(DropReason::Other, 1);
             return;
         }

@@ -7,8 +7,8 @@ use crate::engine::tcp::tcb::DSCP_MASK;
 use crate::time::Instant;
 use std::net::IpAddr;
 
-use crate::wire::icmpv6;
 use crate::wire::tcp::{emit_ip_tcp_in_place_with, ip_header_len};
+use crate::wire::{icmp_error, icmpv6};
 use crate::wire::{EchoRequest, IpSendFields};
 
 impl Stack {
@@ -91,6 +91,27 @@ impl Stack {
                     }
                     (IpAddr::V6(_), None) => None,
                 }
+            }
+            ControlPacket::IcmpError {
+                to,
+                head,
+                quote,
+                len,
+            } => {
+                let quote = &quote[..usize::from(*len)];
+                let ttl = self.config.ttl;
+                let sent = match (*to, self.config.local_addr_v6) {
+                    (IpAddr::V4(to), _) => {
+                        let ends = (self.config.local_addr, to);
+                        icmp_error::emit_ipv4_error(*head, ends, quote, ttl, buf)
+                    }
+                    (IpAddr::V6(to), Some(us)) => {
+                        icmpv6::emit_error_message(*head, (us, to), quote, ttl, buf)
+                    }
+                    (IpAddr::V6(_), None) => None,
+                };
+                self.ip_stats.icmp_errors_sent += u64::from(sent.is_some());
+                sent
             }
         }
     }

@@ -9,7 +9,7 @@ use crate::wire::{SeqNum, TcpHeader};
 
 /// `packet` cut into fragments of `size` payload bytes (a multiple of 8)
 /// with identification `ident`, as a router on a narrow link would.
-fn fragments_of(packet: &[u8], size: usize, ident: u16) -> Vec<Vec<u8>> {
+pub(super) fn fragments_of(packet: &[u8], size: usize, ident: u16) -> Vec<Vec<u8>> {
     let header_len = usize::from(packet[0] & 0x0f) * 4;
     let payload = &packet[header_len..];
     let count = payload.len().div_ceil(size);

@@ -14,6 +14,7 @@ mod ecn;
 mod fragments;
 mod handshake;
 mod icmp;
+mod icmp_generate;
 pub(super) mod ip;
 mod ipv6;
 mod keepalive;
