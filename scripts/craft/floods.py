@@ -194,7 +194,8 @@ class Server:
         line = self.process.stdout.readline()
         if "serving echo" not in line:
             raise SystemExit(f"{kind} did not start: {line}{self.process.stderr.read()}")
-        self.pid = int(ns.run("pgrep", "-n", "-x", "tuntcp").stdout.split()[0])
+        # `ip netns exec` execs the command: the child is the server.
+        self.pid = self.process.pid
 
     def start_linux(self, bin_dir):
         srv, cli = Namespace("linux-srv"), Namespace("linux-cli")
@@ -238,10 +239,13 @@ class Server:
                     return int(fields[fields.index("mem") + 1]) * 4
             return 0
         field = "VmHWM:" if peak else "VmRSS:"
-        with open(f"/proc/{self.pid}/status") as status:
-            for line in status:
-                if line.startswith(field):
-                    return int(line.split()[1])
+        try:
+            with open(f"/proc/{self.pid}/status") as status:
+                for line in status:
+                    if line.startswith(field):
+                        return int(line.split()[1])
+        except FileNotFoundError:
+            pass  # it died: run() says so
         return 0
 
     def counters(self):
@@ -361,9 +365,14 @@ def run(args):
             for kind in args.servers.split(","):
                 server = Server(kind, args.bin)
                 try:
-                    print(run_case(server, case, family, args), flush=True)
+                    row = run_case(server, case, family, args)
                 finally:
-                    server.stop()
+                    died = server.process.poll() is not None
+                    stderr = server.stop()
+                if died:
+                    last = (stderr.strip().splitlines() or ["(nothing on stderr)"])[-1]
+                    row = f"| {case} | IPv{family} | {kind} | | the server DIED: {last} | | |"
+                print(row, flush=True)
 
 
 def main():
