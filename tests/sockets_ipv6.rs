@@ -4,7 +4,7 @@
 //! no TUN). As `tests/sockets.rs`, but for what IPv6 adds: addresses of
 //! either family through `ToSocketAddrs`, `peer_addr`/`local_addr` of the
 //! right family, and listeners on `0.0.0.0` or `[::]` taking both
-//! (dual-stack). The smoltcp reference speaks IPv4 only for now.
+//! (dual-stack).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

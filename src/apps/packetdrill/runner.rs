@@ -80,10 +80,6 @@ pub fn run_script(script: &Script, options: RunOptions) -> Outcome {
     if let Some(reason) = unsupported(script) {
         return Outcome::Skip { reason };
     }
-    if settings.ipv6 && options.stack == StackChoice::Smoltcp {
-        let reason = "IPv6: the smoltcp reference speaks IPv4 only for now".to_string();
-        return Outcome::Skip { reason };
-    }
     let mut run = Run {
         engine: build_engine(options.stack, &settings),
         sockets: Sockets::new().with_ipv6(settings.ipv6),

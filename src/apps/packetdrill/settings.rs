@@ -233,9 +233,9 @@ pub fn build_engine(choice: StackChoice, settings: &Settings) -> Box<dyn Engine>
             Box::new(Stack::new(config))
         }
         StackChoice::Smoltcp => {
-            // The reference speaks IPv4 only for now: the runner skips
-            // IPv6 scripts with it.
+            // Dual-stack as ours, so the `-ipv6` twins run on both.
             let mut config = SmolConfig::new(STACK_IP);
+            config.addr_v6 = Some(STACK_IP6);
             config.rx_buffer = settings.recv_buffer.unwrap_or(config.rx_buffer);
             config.tx_buffer = settings.send_buffer.unwrap_or(config.tx_buffer);
             config.handshake_timeout = settings
