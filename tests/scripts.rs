@@ -8,6 +8,8 @@
 //! adding the link. demo.sh itself makes (and removes) the network
 //! namespace it runs in. Needs root, like the live tests.
 //!
+//! `demo.sh --addr 2001:db8::2` tries IPv6 only, as the server serves.
+//!
 //! `scripts/bench.sh`: its arguments are checked before anything runs,
 //! and its smoke load (a few megabytes per server, seconds in all) gives
 //! every server a row over IPv4 and over IPv6.
@@ -125,6 +127,34 @@ fn demo_installs_netcat_on_a_machine_without_it_and_works() {
         apt_calls.contains("apt-get install") && apt_calls.contains("netcat-openbsd"),
         "{apt_calls}"
     );
+    assert!(output.contains("== it works"), "{output}");
+}
+
+#[test]
+fn demo_tries_only_the_families_the_server_serves() {
+    let mut command = Command::new(format!("{SCRIPTS}/demo.sh"));
+    command
+        .args(["--addr", "2001:db8::2"])
+        .env("TUNTCP_BIN", env!("CARGO_BIN_EXE_tuntcp"));
+    let mut demo = ChildGuard::spawn("scripts/demo.sh --addr 2001:db8::2", command);
+    drop(demo.stdin());
+    let output = demo
+        .remaining_stdout(STARTUP_TIMEOUT)
+        .unwrap_or_else(|why| panic!("{why}"));
+    let status = demo
+        .wait_timeout(SHORT)
+        .unwrap_or_else(|why| panic!("{why}"));
+    assert!(
+        status.success(),
+        "demo.sh ended with {}; stdout:\n{output}\nstderr:\n{}",
+        describe(status),
+        demo.final_stderr()
+    );
+    assert!(
+        output.contains("sending with nc -6 2001:db8::2 7"),
+        "{output}"
+    );
+    assert!(!output.contains("sending with nc 192.0.2.2"), "{output}");
     assert!(output.contains("== it works"), "{output}");
 }
 
