@@ -3,17 +3,24 @@
 # smoltcp and to the Linux kernel's own TCP.
 #
 # Every server runs alone in a network namespace made for it (removed
-# afterwards), with the project's addresses (kernel side 192.0.2.1, stack
-# 192.0.2.2); the client, tuntcp-bench, runs in the same namespace and
-# checks every byte it gets back.
+# afterwards), with the project's addresses (kernel side 192.0.2.1 and
+# 2001:db8::1, stack 192.0.2.2 and 2001:db8::2); the client, tuntcp-bench,
+# runs in the same namespace and checks every byte it gets back.
 #
 # Usage:
-#   sudo scripts/bench.sh [--quick] [--idle N]
+#   sudo scripts/bench.sh [--family 4|6|both] [--quick | --smoke] [--idle N]
 #       bulk echo on 1 and 64 connections at MTU 1500 and 65535 (each
 #       server mode of ours), 1-byte request/response per second with p50
 #       and p99 latency, connections per second, the server's CPU seconds
 #       per GB echoed and its resident memory per idle connection with N
 #       (default 10000) open.
+#       --family: over IPv4 (the kernel on 127.0.0.1, the stacks on
+#       192.0.2.2), IPv6 (::1, 2001:db8::2) or both (the default: each
+#       server over IPv4 then IPv6, a family column, ratios within a family
+#       and a last table of each server's IPv6 figures over its IPv4 ones).
+#       --quick: shorter loads, 1000 idle connections. --smoke: tiny loads
+#       (8 connections instead of 64, 20 idle) that only show every server
+#       answers; the figures mean nothing (tests/scripts.rs runs it).
 #   sudo scripts/bench.sh --loss [--rates "1 5 10 20"] [--mb 5] [--runs 5]
 #                            [--servers "linux tuntcp smoltcp"] [--linux-cc "cubic bbr"]
 #                            [--echo-args "..."] [--log FILE]
@@ -22,22 +29,26 @@
 #       and the server (not by our code): Linux to Linux over veth pairs
 #       (offloads off), our engine and smoltcp behind tun0, the median of
 #       --runs, and the RTOs per MB of the server and of the Linux client.
+#       IPv4 only (--family 6 is refused with it).
 #       --servers picks which servers run (tuntcp-bbr: ours with --cc bbr);
 #       --echo-args adds options to our
 #       echo servers (for example "--cc newreno" or "--trace /tmp/t.jsonl");
 #       --log keeps the log (stderr) of our last echo server in FILE.
 #       The Linux server runs once per congestion control of --linux-cc
 #       (rows linux-cubic, linux-bbr); ratios compare with the first.
+#
+#   TUNTCP_BIN_DIR=DIR takes tuntcp and tuntcp-bench from DIR instead of
+#   building them (cargo build --release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/find-cargo.sh
 . scripts/find-cargo.sh
 
-[ "$(id -u)" -eq 0 ] || { echo "scripts/bench.sh needs root (TUN devices, namespaces): run it with sudo" >&2; exit 1; }
-
 mode=speed
 idle=10000
-quick=0
+load=full
+family=both
+family_given=0
 rates="1 5 10 20"
 loss_mb=5
 runs=5
@@ -50,7 +61,10 @@ log_file=""
 linux_ccs="cubic bbr"
 while [ $# -gt 0 ]; do
     case "$1" in
-        --quick) quick=1 ;;
+        --quick) load=quick ;;
+        --smoke) load=smoke ;;
+        --family) family="${2:-}"; family_given=1; shift ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
         --idle) idle="$2"; shift ;;
         --loss) mode=loss ;;
         --rates) rates="$2"; shift ;;
@@ -65,8 +79,26 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-cargo build --release --quiet
-bin=target/release
+case "$family" in
+    4) families=(4) ;;
+    6) families=(6) ;;
+    both) families=(4 6) ;;
+    *) echo "scripts/bench.sh: --family takes 4, 6 or both, not '$family'" >&2; exit 2 ;;
+esac
+if [ "$mode" = loss ] && [ "$family_given" = 1 ] && [ "$family" != 4 ]; then
+    echo "scripts/bench.sh: --loss measures over IPv4 only (--family 4)" >&2
+    exit 2
+fi
+
+[ "$(id -u)" -eq 0 ] || { echo "scripts/bench.sh needs root (TUN devices, namespaces): run it with sudo" >&2; exit 1; }
+
+if [ -n "${TUNTCP_BIN_DIR:-}" ]; then
+    bin="$TUNTCP_BIN_DIR"
+else
+    cargo build --release --quiet
+    # cargo puts it under CARGO_TARGET_DIR when that is set.
+    bin="${CARGO_TARGET_DIR:-target}/release"
+fi
 results=$(mktemp)
 namespaces=()
 pids=()
@@ -135,31 +167,60 @@ measure() {
     stop_server
 }
 
-tuntcp_echo() { echo "$bin/tuntcp" echo --iface tun0 --host-addr 192.0.2.1/24 --addr 192.0.2.2 "$@"; }
+# The addresses of family $1 (4 or 6): the kernel's echo server on lo, and
+# our stacks' on tun0 with the kernel's side of it.
+kernel_addr() { if [ "$1" = 4 ]; then echo 127.0.0.1:7; else echo "[::1]:7"; fi; }
+stack_addr() { if [ "$1" = 4 ]; then echo 192.0.2.2:7; else echo "[2001:db8::2]:7"; fi; }
+stack_side() {
+    if [ "$1" = 4 ]; then
+        echo --host-addr 192.0.2.1/24 --addr 192.0.2.2
+    else
+        echo --host-addr 2001:db8::1/64 --addr 2001:db8::2
+    fi
+}
+
+# each_family NAME kernel|stack [ECHO-OPTIONS...]: measures the server
+# NAME over each family asked for, one after the other, so that its IPv4
+# and IPv6 rows are measured close in time. $client holds the client's
+# options.
+each_family() {
+    local name="$1" kind="$2" f addr
+    shift 2
+    for f in "${families[@]}"; do
+        if [ "$kind" = kernel ]; then
+            addr=$(kernel_addr "$f")
+            measure "$name" "$addr" "${client[@]}" -- "$bin/tuntcp-bench" serve "$addr"
+        else
+            # shellcheck disable=SC2046
+            measure "$name" "$(stack_addr "$f")" "${client[@]}" -- \
+                "$bin/tuntcp" echo --iface tun0 $(stack_side "$f") "$@"
+        fi
+    done
+}
 
 speed_benchmark() {
-    local client=(--idle "$idle")
-    [ "$quick" = 1 ] && client=(--bulk-mb 20 --seconds 1 --idle 1000)
+    case "$load" in
+        full) client=(--idle "$idle") ;;
+        quick) client=(--bulk-mb 20 --seconds 1 --idle 1000) ;;
+        smoke) client=(--bulk-mb 1 --flows 8 --seconds 0.2 --idle 20 --stall-seconds 10) ;;
+    esac
     local mtus=(1500) modes=(threaded)
     supports --mtu && mtus+=(65535)
     supports event && modes+=(event)
-    measure kernel@lo 127.0.0.1:7 "${client[@]}" -- "$bin/tuntcp-bench" serve 127.0.0.1:7
+    each_family kernel@lo kernel
     local mtu mode mtu_option
     for mtu in "${mtus[@]}"; do
         mtu_option=()
         [ "$mtu" != 1500 ] && mtu_option=(--mtu "$mtu")
         # smoltcp's MTU is fixed at 1500: the rows at 65535 compare with it.
         if [ "$mtu" = 1500 ]; then
-            # shellcheck disable=SC2046
-            measure "smoltcp@$mtu" 192.0.2.2:7 "${client[@]}" -- $(tuntcp_echo --stack smoltcp)
+            each_family "smoltcp@$mtu" stack --stack smoltcp
         fi
         for mode in "${modes[@]}"; do
-            # shellcheck disable=SC2046
-            measure "tuntcp-$mode@$mtu" 192.0.2.2:7 "${client[@]}" -- $(tuntcp_echo --mode "$mode" "${mtu_option[@]}")
+            each_family "tuntcp-$mode@$mtu" stack --mode "$mode" "${mtu_option[@]}"
         done
     done
-    # shellcheck disable=SC2046
-    measure "tuntcp-no-offload@1500" 192.0.2.2:7 "${client[@]}" -- $(tuntcp_echo --no-offload)
+    each_family "tuntcp-no-offload@1500" stack --no-offload
     "$bin/tuntcp-bench" report "$results"
 }
 
@@ -225,7 +286,7 @@ run_lossy_client() {
 
 # record_rtos NAME KEY COUNT: COUNT timeouts over the whole run, per MB.
 record_rtos() {
-    printf '%s\t%s\t%s\n' "$1" "$2" "$(awk "BEGIN { print $3 / ($loss_mb * $runs) }")" >>"$results"
+    printf 'IPv4\t%s\t%s\t%s\n' "$1" "$2" "$(awk "BEGIN { print $3 / ($loss_mb * $runs) }")" >>"$results"
 }
 
 # linux_under_loss CC RATE: the Linux server with congestion control CC

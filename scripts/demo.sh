@@ -8,7 +8,8 @@
 # On a fresh Debian/Ubuntu machine with only Rust it installs what it uses
 # (iproute2, netcat-openbsd) with apt-get, as scripts/test.sh does.
 #
-# Usage: sudo scripts/demo.sh [--stack tuntcp|smoltcp]
+# Usage: sudo scripts/demo.sh [--stack tuntcp|smoltcp] [other tuntcp echo options]
+#        (e.g. --addr 2001:db8::2: IPv6 only; each family served is tried)
 #        TUNTCP_BIN=path/to/tuntcp uses that binary instead of building one
 set -euo pipefail
 
@@ -84,10 +85,19 @@ echo_with_nc() {
         exit 1
     fi
 }
-echo_with_nc 192.0.2.2 7
-# Over IPv6 too, when the stack serves it (the default; not with --addr
-# naming IPv4 only).
-if grep -q "nc -6 2001:db8::2 7" "$SERVER_OUT"; then
-    echo_with_nc -6 2001:db8::2 7
-fi
+# Every command the server suggests ("try: nc 192.0.2.2 7 or nc -6
+# 2001:db8::2 7"), so that the families, addresses and port it serves
+# (--addr, --port) are the ones tried: IPv4 and IPv6 by default.
+suggested="$(head -n 1 "$SERVER_OUT")"
+case "$suggested" in
+    *"try: nc "*) suggested="${suggested##*try: }" ;;
+    *) echo "== the server suggested no nc command to try" >&2; exit 1 ;;
+esac
+while [ -n "$suggested" ]; do
+    command="${suggested%% or *}"
+    # shellcheck disable=SC2086 # "nc -6 ADDR PORT": its words are the arguments
+    echo_with_nc ${command#nc }
+    [ "$command" = "$suggested" ] && break
+    suggested="${suggested#* or }"
+done
 echo "== it works"

@@ -13,6 +13,13 @@
 //! Link types IPV4 (228) and IPV6 (229) are read the same way. Which way a
 //! packet went is decided by the stack's addresses alone: the capture file
 //! itself does not say.
+//!
+//! Packets to a multicast group that the stack did not send are left out:
+//! the kernel's own link chatter on tun0, above all the IPv6 router
+//! solicitations (RFC 4861 §6.3.7, to ff02::2) and MLD reports (RFC 3810,
+//! to ff02::16) it sends once the interface is up, which every `--pcap`
+//! of an IPv6 session holds and no TCP stack answers (ours drops them,
+//! `IpStats::icmpv6_ignored`).
 
 use std::fmt;
 use std::fs::File;
@@ -44,6 +51,10 @@ pub struct CapturedPacket {
     pub direction: Direction,
     /// The whole IP packet, as it crossed the device.
     pub bytes: Vec<u8>,
+    /// Its record number in the file, from 0 (tshark's frame number minus
+    /// one); above its place in [`Capture::packets`] once link chatter was
+    /// left out before it.
+    pub frame: usize,
 }
 
 /// A whole capture, in file order (which is the order the packets crossed
@@ -125,15 +136,23 @@ impl Capture {
         }
         let mut packets = Vec::new();
         let mut first: Option<Duration> = None;
+        let mut frame = 0;
         while let Some(record) = reader.next_packet() {
             let record = record.map_err(pcap_error)?;
-            let index = packets.len();
-            let start = *first.get_or_insert(record.timestamp);
+            let index = frame;
+            frame += 1;
             let bytes = record.data.into_owned();
+            if is_link_chatter(&bytes, stack_addrs) {
+                continue;
+            }
+            // Time zero is the first packet kept, so that a session's
+            // times do not start with the kernel's router solicitation.
+            let start = *first.get_or_insert(record.timestamp);
             packets.push(CapturedPacket {
                 at: Instant::ZERO + record.timestamp.saturating_sub(start),
                 direction: direction_of(index, &bytes, stack_addrs)?,
                 bytes,
+                frame: index,
             });
         }
         Ok(Capture {
@@ -161,6 +180,13 @@ fn direction_of(index: usize, bytes: &[u8], stack: &[IpAddr]) -> Result<Directio
     } else {
         Err(ReplayError::Foreign { index, src, dst })
     }
+}
+
+/// A packet to a multicast group (IPv4 224.0.0.0/4, IPv6 ff00::/8) that
+/// the stack did not send: none of a TCP session's (RFC 9293 §3.9.1: TCP
+/// is unicast).
+fn is_link_chatter(bytes: &[u8], stack: &[IpAddr]) -> bool {
+    ip_addresses(bytes).is_some_and(|(src, dst)| dst.is_multicast() && !stack.contains(&src))
 }
 
 /// Source and destination from the fixed header (RFC 791 §3.1, RFC 8200
@@ -244,12 +270,14 @@ mod tests {
                 CapturedPacket {
                     at: Instant::ZERO,
                     direction: Direction::ToStack,
-                    bytes: to_stack
+                    bytes: to_stack,
+                    frame: 0,
                 },
                 CapturedPacket {
                     at: Instant::from_micros(250),
                     direction: Direction::FromStack,
-                    bytes: from_stack
+                    bytes: from_stack,
+                    frame: 1,
                 },
             ]
         );
@@ -297,6 +325,58 @@ mod tests {
         assert!(
             err.to_string().contains("2001:db8::1 -> 2001:db8::2"),
             "{err}"
+        );
+    }
+
+    /// An IPv6 packet from `src` to `dst` (the last two bytes of each are
+    /// given; the rest is 2001:db8:: or, with `link` set, fe80:: and ff02::).
+    fn ipv6_packet(src: u16, dst: u16, link: bool) -> Vec<u8> {
+        let mut packet = vec![0u8; 40];
+        packet[0] = 0x60;
+        let (from, to) = if link {
+            ([0xfe, 0x80], [0xff, 0x02])
+        } else {
+            ([0x20, 0x01], [0x20, 0x01])
+        };
+        packet[8..10].copy_from_slice(&from);
+        packet[24..26].copy_from_slice(&to);
+        if !link {
+            packet[10..12].copy_from_slice(&[0x0d, 0xb8]);
+            packet[26..28].copy_from_slice(&[0x0d, 0xb8]);
+        }
+        packet[22..24].copy_from_slice(&src.to_be_bytes());
+        packet[38..40].copy_from_slice(&dst.to_be_bytes());
+        packet
+    }
+
+    #[test]
+    fn the_kernels_router_solicitations_and_mld_reports_are_left_out() {
+        let solicitation = ipv6_packet(0x9ea5, 2, true); // to ff02::2
+        let mld_report = ipv6_packet(0x9ea5, 0x16, true); // to ff02::16
+        let syn = ipv6_packet(1, 2, false);
+        let records = [
+            (1_000_000, solicitation),
+            (1_100_000, syn.clone()),
+            (5_000_000, mld_report),
+            (5_000_100, ipv6_packet(3, 4, false)),
+        ];
+        let err =
+            Capture::from_reader(&pcap_bytes(DataLink::RAW, &records)[..], STACK).unwrap_err();
+        // The foreign packet keeps its number in the file.
+        assert!(
+            matches!(err, ReplayError::Foreign { index: 3, .. }),
+            "{err}"
+        );
+        let capture =
+            Capture::from_reader(&pcap_bytes(DataLink::RAW, &records[..3])[..], STACK).unwrap();
+        assert_eq!(
+            capture.packets,
+            [CapturedPacket {
+                at: Instant::ZERO,
+                direction: Direction::ToStack,
+                bytes: syn,
+                frame: 1,
+            }]
         );
     }
 

@@ -18,9 +18,9 @@ pub struct Placed {
     pub seg: Segment,
 }
 
-/// Why a capture cannot be replayed, as a sentence. Packet indexes count
-/// from 0, as in [`crate::device::replay`]: packet #N is Wireshark's
-/// frame N+1.
+/// Why a capture cannot be replayed, as a sentence. Packet indexes are
+/// [`crate::device::replay::CapturedPacket::frame`]s, counting from 0, as in
+/// [`crate::device::replay`]: packet #N is Wireshark's frame N+1.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionError {
     /// The capture holds no packet at all.
@@ -89,7 +89,8 @@ pub struct Recorded {
 impl Recorded {
     pub fn from_capture(capture: &Capture) -> Result<Recorded, SessionError> {
         let first = capture.packets.first().ok_or(SessionError::Empty)?;
-        let first = Segment::parse(&first.bytes).ok_or(SessionError::NotTcp { index: 0 })?;
+        let first =
+            Segment::parse(&first.bytes).ok_or(SessionError::NotTcp { index: first.frame })?;
         let active_open = capture.stack_addrs.contains(&first.src.ip());
         let (stack_end, peer_end) = if active_open {
             (first.src, first.dst)
@@ -104,13 +105,14 @@ impl Recorded {
             active_open,
         };
         for (index, packet) in capture.packets.iter().enumerate() {
-            let seg = Segment::parse(&packet.bytes).ok_or(SessionError::NotTcp { index })?;
+            let frame = packet.frame;
+            let seg = Segment::parse(&packet.bytes).ok_or(SessionError::NotTcp { index: frame })?;
             let (side, from, to) = match packet.direction {
                 Direction::FromStack => (&mut recorded.stack, stack_end, peer_end),
                 Direction::ToStack => (&mut recorded.peer, peer_end, stack_end),
             };
             if (seg.src, seg.dst) != (from, to) {
-                return Err(SessionError::OtherConnection { index });
+                return Err(SessionError::OtherConnection { index: frame });
             }
             side.push(Placed {
                 position: index,
@@ -188,10 +190,12 @@ mod tests {
             stack_addrs: vec![Ipv4Addr::new(192, 0, 2, 2).into()],
             packets: packets
                 .into_iter()
-                .map(|bytes| CapturedPacket {
+                .enumerate()
+                .map(|(frame, bytes)| CapturedPacket {
                     at: Instant::ZERO,
                     direction: Direction::ToStack,
                     bytes,
+                    frame,
                 })
                 .collect(),
         }

@@ -7,9 +7,11 @@
 //!   on 64 connections, 1-byte request/response with p50/p99 latency,
 //!   connections per second, and with `--pid` the server's CPU seconds
 //!   per GB echoed and its resident memory per idle connection. Every
-//!   byte echoed is checked.
+//!   byte echoed is checked. ADDR may be IPv4 or IPv6; the figures are
+//!   recorded with its family.
 //! - `tuntcp-bench report FILE` prints the figures of every server in the
-//!   file side by side, with ratios to smoltcp and to the kernel.
+//!   file side by side, with ratios to smoltcp and to the kernel over the
+//!   same family, and each server's IPv6 figures against its IPv4 ones.
 //! - `tuntcp-bench synflood --to ADDR` floods ADDR with spoofed SYNs,
 //!   IPv4 or IPv6 (`synflood.rs`), for the hostile tests and floods.sh.
 //!
@@ -67,7 +69,8 @@ enum Command {
 
 #[derive(Args)]
 struct RunArgs {
-    /// The echo server, e.g. 192.0.2.2:7
+    /// The echo server, e.g. 192.0.2.2:7 or [2001:db8::2]:7; its family
+    /// (IPv4, IPv6) is recorded with the figures.
     addr: SocketAddr,
     /// Its name in the report; `@MTU` at the end pairs it with the smoltcp
     /// row of the same MTU for ratios.
@@ -76,7 +79,8 @@ struct RunArgs {
     /// The server's process id: CPU and memory are read from /proc.
     #[arg(long)]
     pid: Option<u32>,
-    /// Where the figures are appended (`server<TAB>metric<TAB>value`).
+    /// Where the figures are appended
+    /// (`family<TAB>server<TAB>metric<TAB>value`).
     #[arg(long)]
     out: PathBuf,
     /// Megabytes echoed on one connection.
@@ -149,8 +153,11 @@ impl Recorder<'_> {
             .create(true)
             .append(true)
             .open(&self.args.out)?;
-        writeln!(file, "{}\t{metric}\t{value}", self.args.name)?;
-        eprintln!("  {:<20} {metric:<18} {value:.2}", self.args.name);
+        // The family comes from the address measured, so a row cannot
+        // be labelled with a family it was not measured over.
+        let family = report::family_name(&self.args.addr);
+        writeln!(file, "{family}\t{}\t{metric}\t{value}", self.args.name)?;
+        eprintln!("  {:<20} {family} {metric:<18} {value:.2}", self.args.name);
         Ok(())
     }
 }

@@ -1,17 +1,37 @@
-//! Results, one `server<TAB>metric<TAB>value` line each, appended to a
-//! file by every measured server in turn; `report` reads them back and
-//! prints the tables with ratios, so servers measured one after another
-//! (each in its own namespace) still end up side by side.
+//! Results, one `family<TAB>server<TAB>metric<TAB>value` line each,
+//! appended to a file by every measured server in turn; `report` reads
+//! them back and prints the tables with ratios, so servers measured one
+//! after another (each in its own namespace) still end up side by side.
+//! A row is a server over one IP family (`IPv4`, `IPv6`): its ratios
+//! compare with smoltcp and the kernel over the same family, and a last
+//! table sets each server's IPv6 figures against its IPv4 ones.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io;
 
-/// Every figure of every server, in the order servers were first seen.
+/// The IP family a row was measured over, as `run` names it from the
+/// address it was given.
+pub fn family_name(addr: &std::net::SocketAddr) -> &'static str {
+    if addr.is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
+    }
+}
+
+/// One row of the tables: a server measured over one family.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Row {
+    family: String,
+    server: String,
+}
+
+/// Every figure of every row, in the order rows were first seen.
 #[derive(Default)]
 pub struct Results {
-    order: Vec<String>,
-    figures: BTreeMap<(String, String), f64>,
+    order: Vec<Row>,
+    figures: BTreeMap<(Row, String), f64>,
 }
 
 impl Results {
@@ -22,47 +42,54 @@ impl Results {
                 continue;
             }
             let bad = || io::Error::other(format!("results line {}: '{line}'", number + 1));
-            let mut fields = line.split('\t');
-            let (Some(server), Some(metric), Some(value)) =
-                (fields.next(), fields.next(), fields.next())
-            else {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [family, server, metric, value] = fields[..] else {
                 return Err(bad());
             };
             let value: f64 = value.parse().map_err(|_| bad())?;
-            results.insert(server, metric, value);
+            results.insert(family, server, metric, value);
         }
         Ok(results)
     }
 
-    pub fn insert(&mut self, server: &str, metric: &str, value: f64) {
-        if !self.order.iter().any(|s| s == server) {
-            self.order.push(server.to_string());
+    pub fn insert(&mut self, family: &str, server: &str, metric: &str, value: f64) {
+        let row = Row {
+            family: family.to_string(),
+            server: server.to_string(),
+        };
+        if !self.order.contains(&row) {
+            self.order.push(row.clone());
         }
-        self.figures
-            .insert((server.to_string(), metric.to_string()), value);
+        self.figures.insert((row, metric.to_string()), value);
     }
 
-    fn get(&self, server: &str, metric: &str) -> Option<f64> {
+    fn get(&self, row: &Row, metric: &str) -> Option<f64> {
         self.figures
-            .get(&(server.to_string(), metric.to_string()))
+            .get(&(row.clone(), metric.to_string()))
             .copied()
     }
 
-    /// The row to compare `server` with among those whose name starts
-    /// with one of `prefixes`: the one of the same MTU or loss rate (names
-    /// end in `@MTU` or `@LOSS`), else the first.
-    fn baseline_for(&self, server: &str, prefixes: &[&str]) -> Option<&str> {
+    /// The row to compare `row` with among those of its family whose
+    /// server name starts with one of `prefixes`: the one of the same MTU
+    /// or loss rate (names end in `@MTU` or `@LOSS`), else the first.
+    fn baseline_for(&self, row: &Row, prefixes: &[&str]) -> Option<&Row> {
         let suffix = |name: &str| name.rsplit_once('@').map(|(_, s)| s.to_string());
-        let wanted = suffix(server);
+        let wanted = suffix(&row.server);
         let candidates = || {
-            self.order
-                .iter()
-                .filter(|s| prefixes.iter().any(|p| s.starts_with(p)))
+            self.order.iter().filter(|r| {
+                r.family == row.family && prefixes.iter().any(|p| r.server.starts_with(p))
+            })
         };
         candidates()
-            .find(|s| suffix(s) == wanted)
+            .find(|r| suffix(&r.server) == wanted)
             .or_else(|| candidates().next())
-            .map(String::as_str)
+    }
+
+    /// The same server over the other family's `family`, if measured.
+    fn twin(&self, row: &Row, family: &str) -> Option<&Row> {
+        self.order
+            .iter()
+            .find(|r| r.family == family && r.server == row.server)
     }
 }
 
@@ -170,7 +197,7 @@ fn ratio(value: Option<f64>, base: Option<f64>) -> String {
 
 fn table(results: &Results, columns: &[Column]) -> String {
     let mut out = String::new();
-    let _ = write!(out, "{:<24}", "server");
+    let _ = write!(out, "{:<24} {:<6}", "server", "family");
     for c in columns {
         let _ = write!(out, " {:>14}", c.title);
         if c.ratios {
@@ -178,21 +205,18 @@ fn table(results: &Results, columns: &[Column]) -> String {
         }
     }
     out.push('\n');
-    for server in &results.order {
-        if columns
-            .iter()
-            .all(|c| results.get(server, c.metric).is_none())
-        {
+    for row in &results.order {
+        if columns.iter().all(|c| results.get(row, c.metric).is_none()) {
             continue;
         }
-        let smol = results.baseline_for(server, &["smoltcp"]);
-        let kernel = results.baseline_for(server, &["kernel", "linux"]);
-        let _ = write!(out, "{server:<24}");
+        let smol = results.baseline_for(row, &["smoltcp"]);
+        let kernel = results.baseline_for(row, &["kernel", "linux"]);
+        let _ = write!(out, "{:<24} {:<6}", row.server, row.family);
         for c in columns {
-            let value = results.get(server, c.metric);
+            let value = results.get(row, c.metric);
             let _ = write!(out, " {:>14}", cell(value, c.decimals));
             if c.ratios {
-                let of = |base: Option<&str>| base.and_then(|b| results.get(b, c.metric));
+                let of = |base: Option<&Row>| base.and_then(|b| results.get(b, c.metric));
                 let _ = write!(
                     out,
                     " {:>7} {:>7}",
@@ -206,11 +230,42 @@ fn table(results: &Results, columns: &[Column]) -> String {
     out
 }
 
-/// The tables a run prints: throughput with ratios, then costs.
+/// Each server's IPv6 figures over its IPv4 ones (above 1: IPv6 did
+/// better), for the servers measured over both families.
+fn family_table(results: &Results, columns: &[Column]) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "{:<24}", "IPv6 / IPv4");
+    for c in columns {
+        let _ = write!(out, " {:>14}", c.title);
+    }
+    out.push('\n');
+    for v6 in results.order.iter().filter(|r| r.family == "IPv6") {
+        let Some(v4) = results.twin(v6, "IPv4") else {
+            continue;
+        };
+        let _ = write!(out, "{:<24}", v6.server);
+        for c in columns {
+            let (value, base) = (results.get(v6, c.metric), results.get(v4, c.metric));
+            let _ = write!(out, " {:>14}", ratio(value, base));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The tables a run prints: throughput with ratios, then costs, then
+/// (when both families were measured) IPv6 against IPv4.
 pub fn render(results: &Results) -> String {
     let mut out = table(results, &THROUGHPUT);
     out.push('\n');
     out.push_str(&table(results, &COSTS));
+    let both = ["IPv4", "IPv6"]
+        .iter()
+        .all(|f| results.order.iter().any(|r| r.family == *f));
+    if both {
+        out.push('\n');
+        out.push_str(&family_table(results, &THROUGHPUT));
+    }
     out
 }
 
@@ -226,20 +281,53 @@ mod tests {
 
     #[test]
     fn ratios_compare_with_smoltcp_at_the_same_mtu_and_the_kernel() {
-        let text = "kernel@lo\tbulk1\t1000\n\
-                    smoltcp@1500\tbulk1\t100\n\
-                    smoltcp@65535\tbulk1\t400\n\
-                    tuntcp@65535\tbulk1\t800\n";
+        let text = "IPv4\tkernel@lo\tbulk1\t1000\n\
+                    IPv4\tsmoltcp@1500\tbulk1\t100\n\
+                    IPv4\tsmoltcp@65535\tbulk1\t400\n\
+                    IPv4\ttuntcp@65535\tbulk1\t800\n";
         let results = Results::parse(text).unwrap();
         let out = render(&results);
         let row = out.lines().find(|l| l.starts_with("tuntcp@65535")).unwrap();
         let cells: Vec<&str> = row.split_whitespace().collect();
-        assert_eq!(&cells[1..4], &["800.0", "2.00", "0.80"]);
+        assert_eq!(&cells[1..5], &["IPv4", "800.0", "2.00", "0.80"]);
+        assert!(!out.contains("IPv6 / IPv4"), "one family, no family table");
+    }
+
+    #[test]
+    fn each_family_compares_with_its_own_baselines_and_ipv6_with_ipv4() {
+        let text = "IPv4\tkernel@lo\tbulk1\t1000\n\
+                    IPv6\tkernel@lo\tbulk1\t500\n\
+                    IPv4\tsmoltcp@1500\tbulk1\t100\n\
+                    IPv6\tsmoltcp@1500\tbulk1\t50\n\
+                    IPv4\ttuntcp@1500\tbulk1\t400\n\
+                    IPv6\ttuntcp@1500\tbulk1\t300\n";
+        let out = render(&Results::parse(text).unwrap());
+        let cells = |prefix: &str, family: &str| -> Vec<String> {
+            let line = out
+                .lines()
+                .find(|l| l.starts_with(prefix) && l.contains(family))
+                .unwrap_or_else(|| panic!("no {prefix} {family} row in\n{out}"));
+            line.split_whitespace().map(str::to_string).collect()
+        };
+        assert_eq!(
+            &cells("tuntcp@1500", "IPv4")[2..5],
+            &["400.0", "4.00", "0.40"]
+        );
+        assert_eq!(
+            &cells("tuntcp@1500", "IPv6")[2..5],
+            &["300.0", "6.00", "0.60"]
+        );
+        let family_table = out.split("IPv6 / IPv4").nth(1).expect("a family table");
+        let row = family_table
+            .lines()
+            .find(|l| l.starts_with("tuntcp@1500"))
+            .unwrap();
+        assert_eq!(row.split_whitespace().nth(1), Some("0.75"));
     }
 
     #[test]
     fn bad_lines_are_refused_with_their_number() {
-        let err = Results::parse("a\tb\t1\nbroken\n").err().unwrap();
+        let err = Results::parse("IPv4\ta\tb\t1\nbroken\n").err().unwrap();
         assert!(err.to_string().contains("line 2"));
     }
 }
