@@ -38,6 +38,47 @@ fn the_kernel_side_gets_both_families_usable_at_once() {
     });
 }
 
+/// The IPv6 address may be the source of a `connect` as soon as
+/// configuring returns: the kernel adds it tentative and clears that from
+/// a work queue (RFC 4862 §5.4 even without DAD), and a `connect` in
+/// between gets source ::1, which no peer may accept (RFC 4291 §2.5.3).
+/// Many fresh devices, as `tuntcp` configures them (IPv4 first, then
+/// IPv6), so the kernel's lag shows on a busy machine.
+#[test]
+fn the_ipv6_address_is_no_longer_tentative_when_configured() {
+    run_in_new_netns(|| {
+        for n in 0..40u16 {
+            let name = unique_ifname();
+            let _tun = ::tuntcp::device::TunDevice::open(&name).unwrap();
+            let v4 = format!("192.0.{}.1", n + 10).parse().unwrap();
+            ::tuntcp::device::netconfig::configure_host_side(&name, v4, 24).unwrap();
+            let v6 = format!("2001:db8:{n:x}::1").parse().unwrap();
+            ::tuntcp::device::netconfig_v6::configure_host_side_v6(&name, v6, 64).unwrap();
+            let flags = if_inet6_flags(&name, v6);
+            assert_eq!(
+                flags & IFA_F_TENTATIVE,
+                0,
+                "{v6} on {name}: flags {flags:#x}"
+            );
+        }
+    });
+}
+
+/// `IFA_F_TENTATIVE` (Linux include/uapi/linux/if_addr.h).
+const IFA_F_TENTATIVE: u8 = 0x40;
+
+/// The flags /proc/net/if_inet6 shows for `addr` on `ifname`.
+fn if_inet6_flags(ifname: &str, addr: std::net::Ipv6Addr) -> u8 {
+    let hex: String = addr.octets().iter().map(|b| format!("{b:02x}")).collect();
+    let table = std::fs::read_to_string("/proc/thread-self/net/if_inet6").unwrap();
+    let line = table
+        .lines()
+        .find(|line| line.starts_with(&hex) && line.ends_with(ifname))
+        .unwrap_or_else(|| panic!("{addr} is not on {ifname}:\n{table}"));
+    let flags = line.split_whitespace().nth(4).unwrap();
+    u8::from_str_radix(flags, 16).unwrap()
+}
+
 /// A user who names only IPv4 addresses gets IPv4 only, as before.
 #[test]
 fn ipv4_addresses_alone_give_ipv4_only() {

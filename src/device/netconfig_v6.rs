@@ -11,12 +11,21 @@
 //! sysctl says so for every kernel.) `disable_ipv6` is cleared too, since a
 //! host or namespace may have IPv6 off by default. Like the IPv4 ioctls,
 //! all of it acts on the calling thread's network namespace.
+//!
+//! Even without DAD the ioctl returns with the address still `tentative`:
+//! Linux clears that flag from its addrconf work queue a moment later (a
+//! second or more on a busy machine). A `connect` to the stack in between
+//! finds no usable source on tun0 and gets ::1, which the stack must
+//! refuse (RFC 4291 §2.5.3), and the socket keeps it through every SYN
+//! retransmission. So [`configure_host_side_v6`] returns only once
+//! `/proc/net/if_inet6` shows the address no longer tentative.
 
 use std::fs;
 use std::io;
 use std::mem;
 use std::net::Ipv6Addr;
 use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
 
 use super::error::DeviceError;
 use super::netconfig::{address_error, ControlSocket};
@@ -64,8 +73,54 @@ pub fn configure_host_side_v6(
         }
     }
     socket.bring_up(ifname)?;
+    wait_until_not_tentative(ifname, addr);
     log::debug!("configured {ifname}: {addr}/{prefix_len} (no DAD), up");
     Ok(())
+}
+
+/// `IFA_F_TENTATIVE` (Linux include/uapi/linux/if_addr.h).
+const IFA_F_TENTATIVE: u8 = 0x40;
+
+/// How long the kernel may take to make the address usable before we
+/// go on without it (with a warning: IPv4 and later IPv6 still work).
+const USABLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits until the kernel's addrconf work has cleared the address's
+/// tentative flag (see the module docs). No ioctl waits for it, and the
+/// flag clears within a millisecond unless the machine is busy, so a short
+/// poll of the namespace's address table is the simplest correct wait.
+fn wait_until_not_tentative(ifname: &str, addr: Ipv6Addr) {
+    let deadline = Instant::now() + USABLE_TIMEOUT;
+    loop {
+        // thread-self: the namespace this thread configures, which may not
+        // be the process's (/proc/net follows the process).
+        let table = fs::read_to_string("/proc/thread-self/net/if_inet6").unwrap_or_default();
+        match address_flags(&table, ifname, addr) {
+            Some(flags) if flags & IFA_F_TENTATIVE == 0 => return,
+            // Missing: nothing to wait for (e.g. an unreadable /proc).
+            None => return,
+            Some(_) if Instant::now() >= deadline => {
+                log::warn!("{addr} on {ifname} is still tentative after {USABLE_TIMEOUT:?}");
+                return;
+            }
+            Some(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+}
+
+/// The flags of `addr` on `ifname` in a `/proc/net/if_inet6` table: one
+/// line per address, "ADDR-IN-HEX IFINDEX PREFIX SCOPE FLAGS NAME".
+fn address_flags(table: &str, ifname: &str, addr: Ipv6Addr) -> Option<u8> {
+    let hex: String = addr.octets().iter().map(|b| format!("{b:02x}")).collect();
+    table.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields[..] {
+            [a, _, _, _, flags, name] if a == hex && name == ifname => {
+                u8::from_str_radix(flags, 16).ok()
+            }
+            _ => None,
+        }
+    })
 }
 
 /// Writes `/proc/sys/net/ipv6/conf/IFNAME/KEY`. That file is the sysctl
@@ -128,6 +183,21 @@ mod tests {
             sysctl_path("eth0.5", "disable_ipv6"),
             "/proc/sys/net/ipv6/conf/eth0/5/disable_ipv6"
         );
+    }
+
+    #[test]
+    fn the_flags_of_one_address_on_one_interface_are_read() {
+        let table = "\
+20010db8000000000000000000000001 05 40 00 c0     tun0
+20010db8000000000000000000000001 06 40 00 80     tun1
+fe80000000000000532655
+00000000000000000000000000000001 01 80 10 80       lo
+";
+        let addr: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        assert_eq!(address_flags(table, "tun0", addr), Some(0xc0));
+        assert_eq!(address_flags(table, "tun1", addr), Some(0x80));
+        assert_eq!(address_flags(table, "tun2", addr), None);
+        assert_eq!(address_flags(table, "lo", Ipv6Addr::LOCALHOST), Some(0x80));
     }
 
     #[test]
