@@ -2,16 +2,25 @@
 //! hold whatever came in: every packet it sends parses (checksums
 //! included), `poll_transmit` runs dry, and a timer that fires moves on.
 //! A broken promise is a panic, which libFuzzer reports as a crash.
+//!
+//! The stack has both an IPv4 and an IPv6 address and listens dual-stack
+//! (`0.0.0.0`); the scripted peer speaks the family the configuration
+//! byte picks.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
 use tuntcp::engine::{ConnId, Engine, ListenerId, Stack, StackConfig};
 use tuntcp::time::Instant;
-use tuntcp::wire::{Ipv4Repr, TcpSegment, PROTO_TCP};
+use tuntcp::wire::checksum::upper_layer_checksum_v6;
+use tuntcp::wire::{Ipv4Repr, Ipv6Repr, TcpSegment, PROTO_ICMPV6, PROTO_TCP};
 
 pub const STACK_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 pub const PEER_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+pub const STACK_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+pub const PEER_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+/// The configuration byte's bit that puts the scripted peer on IPv6.
+pub const IPV6_BIT: u8 = 0x40;
 /// The echo port the captures use.
 pub const ECHO_PORT: u16 = 7;
 pub const PEER_PORT: u16 = 40_000;
@@ -26,6 +35,9 @@ const MAX_STUCK_TIMERS: usize = 1_000;
 /// A stack, its clock, and what it sent that the target has not looked at.
 pub struct Driver {
     pub stack: Stack,
+    /// The scripted peer's family: IPv6 when the configuration byte's
+    /// [`IPV6_BIT`] is set.
+    pub ipv6: bool,
     pub now: Instant,
     pub listener: ListenerId,
     buf: Vec<u8>,
@@ -35,9 +47,12 @@ pub struct Driver {
 
 /// The stack's configuration, varied by the input's first byte so the
 /// fuzzer reaches the paths of each option: timestamps, SACK, delayed
-/// ACKs, small buffers (full windows, zero windows), syn cookies.
+/// ACKs, small buffers (full windows, zero windows), syn cookies, ISNs
+/// just below 2^32 or 2^31 (bit 6 is the peer's family: [`IPV6_BIT`]).
 pub fn config(variant: u8) -> StackConfig {
-    let mut config = StackConfig::new(STACK_IP).with_fixed_secret();
+    let mut config = StackConfig::new(STACK_IP)
+        .with_ipv6(STACK_IP6)
+        .with_fixed_secret();
     config.timestamps = variant & 1 == 0;
     config.sack = variant & 2 == 0;
     if variant & 4 != 0 {
@@ -57,18 +72,22 @@ pub fn config(variant: u8) -> StackConfig {
     if variant & 32 != 0 {
         config.mss = 536;
     }
-    config.fixed_isn = Some(0xffff_ff00u32.wrapping_add(u32::from(variant >> 6) << 30));
+    config.fixed_isn = Some(0xffff_ff00u32.wrapping_add(u32::from(variant >> 7) << 31));
     config
 }
 
 impl Driver {
-    pub fn new(config: StackConfig) -> Driver {
-        let mut stack = Stack::new(config);
+    /// A stack configured by `variant` ([`config`]) listening dual-stack
+    /// on the echo port.
+    pub fn new(variant: u8) -> Driver {
+        let mut stack = Stack::new(config(variant));
+        let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, ECHO_PORT);
         let listener = stack
-            .listen(SocketAddrV4::new(STACK_IP, ECHO_PORT).into(), 16)
+            .listen(any.into(), 16)
             .expect("listen on the echo port");
         Driver {
             stack,
+            ipv6: variant & IPV6_BIT != 0,
             now: Instant::from_secs(1),
             listener,
             buf: vec![0u8; 70_000],
@@ -124,6 +143,15 @@ impl Driver {
         self.drain();
     }
 
+    /// The scripted peer's address and the stack's, in the peer's family.
+    pub fn addresses(&self) -> (IpAddr, IpAddr) {
+        if self.ipv6 {
+            (PEER_IP6.into(), STACK_IP6.into())
+        } else {
+            (PEER_IP.into(), STACK_IP.into())
+        }
+    }
+
     /// The segments sent since last asked.
     pub fn take_sent(&mut self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.sent)
@@ -154,15 +182,64 @@ impl Driver {
     }
 }
 
-/// Panics unless `packet` is a well-formed IPv4 packet from the stack whose
-/// TCP segment (if it is one) parses with a right checksum.
-fn check_sent(packet: &[u8]) {
-    let (ip, body) = Ipv4Repr::parse(packet)
-        .unwrap_or_else(|err| panic!("the stack sent an IPv4 packet that does not parse: {err}"));
-    assert_eq!(ip.src, STACK_IP, "the stack sent from another address");
-    if ip.protocol == PROTO_TCP {
-        if let Err(err) = TcpSegment::parse(ip.src, ip.dst, body) {
-            panic!("the stack sent a TCP segment that does not parse: {err}");
+/// An IPv4 or IPv6 packet's addresses, upper-layer protocol and payload,
+/// if it parses.
+pub fn parse_ip(packet: &[u8]) -> Option<(IpAddr, IpAddr, u8, &[u8])> {
+    match packet.first()? >> 4 {
+        4 => {
+            let (ip, body) = Ipv4Repr::parse(packet).ok()?;
+            Some((ip.src.into(), ip.dst.into(), ip.protocol, body))
         }
+        6 => {
+            let (ip, body) = Ipv6Repr::parse(packet).ok()?;
+            Some((ip.src.into(), ip.dst.into(), ip.protocol, body))
+        }
+        _ => None,
+    }
+}
+
+/// Panics unless `packet` is a well-formed IPv4 or IPv6 packet from the
+/// stack's address of its family whose TCP segment (if it is one) parses
+/// with a right checksum, as does an ICMPv6 message's (RFC 4443 §2.3).
+fn check_sent(packet: &[u8]) {
+    let version = packet.first().map(|b| b >> 4);
+    let parsed = match version {
+        Some(6) => Ipv6Repr::parse(packet).map(|(ip, body)| {
+            (
+                IpAddr::from(ip.src),
+                IpAddr::from(ip.dst),
+                ip.protocol,
+                body,
+            )
+        }),
+        _ => Ipv4Repr::parse(packet).map(|(ip, body)| {
+            (
+                IpAddr::from(ip.src),
+                IpAddr::from(ip.dst),
+                ip.protocol,
+                body,
+            )
+        }),
+    };
+    let (src, dst, protocol, body) = parsed
+        .unwrap_or_else(|err| panic!("the stack sent an IP packet that does not parse: {err}"));
+    let ours: IpAddr = if version == Some(6) {
+        STACK_IP6.into()
+    } else {
+        STACK_IP.into()
+    };
+    assert_eq!(src, ours, "the stack sent from another address");
+    match (protocol, src, dst) {
+        (PROTO_TCP, _, _) => {
+            if let Err(err) = TcpSegment::parse(src, dst, body) {
+                panic!("the stack sent a TCP segment that does not parse: {err}");
+            }
+        }
+        (PROTO_ICMPV6, IpAddr::V6(src), IpAddr::V6(dst)) => assert_eq!(
+            upper_layer_checksum_v6(src, dst, PROTO_ICMPV6, body),
+            0,
+            "the stack sent an ICMPv6 message with a wrong checksum"
+        ),
+        _ => {}
     }
 }

@@ -1,14 +1,15 @@
 //! The scripted peer of the engine targets: it opens one connection to
 //! the stack's echo port and keeps the numbers a fuzzed segment is aimed
-//! with (its own SND.NXT, the highest the stack sent, the stack's TSval).
+//! with (its own SND.NXT, the highest the stack sent, the stack's TSval),
+//! over IPv4 or IPv6 as the driver's configuration says.
 
 use std::time::Duration;
 
 use tuntcp::engine::ConnId;
-use tuntcp::wire::{Ipv4Repr, TcpSegment};
+use tuntcp::wire::{TcpSegment, PROTO_TCP};
 
 use super::craft::RawSegment;
-use super::driver::{Driver, ECHO_PORT, PEER_IP, PEER_PORT, STACK_IP};
+use super::driver::{parse_ip, Driver, ECHO_PORT, PEER_PORT};
 
 pub const SYN: u8 = 0x02;
 pub const ACK: u8 = 0x10;
@@ -72,9 +73,10 @@ impl Peer {
         options: &[u8],
         payload: &[u8],
     ) {
+        let (peer_ip, stack_ip) = driver.addresses();
         let packet = RawSegment {
-            src: (PEER_IP, PEER_PORT),
-            dst: (STACK_IP, ECHO_PORT),
+            src: (peer_ip, PEER_PORT),
+            dst: (stack_ip, ECHO_PORT),
             seq,
             ack,
             flags,
@@ -97,14 +99,15 @@ impl Peer {
     /// Notes the highest sequence number and latest TSval the stack sent
     /// to this peer.
     pub fn absorb(&mut self, driver: &mut Driver) {
+        let (peer_ip, _) = driver.addresses();
         for packet in driver.take_sent() {
-            let Ok((ip, body)) = Ipv4Repr::parse(&packet) else {
+            let Some((src, dst, PROTO_TCP, body)) = parse_ip(&packet) else {
                 continue;
             };
-            let Ok(seg) = TcpSegment::parse(ip.src, ip.dst, body) else {
+            let Ok(seg) = TcpSegment::parse(src, dst, body) else {
                 continue;
             };
-            if ip.dst != PEER_IP || seg.header.dst_port != PEER_PORT {
+            if dst != peer_ip || seg.header.dst_port != PEER_PORT {
                 continue;
             }
             let end = seg.header.seq.0.wrapping_add(seg.seg_len() as u32);
