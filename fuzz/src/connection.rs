@@ -13,6 +13,10 @@ use super::chunks::{decode, AppAction, Chunk};
 use super::driver::Driver;
 use super::peer::Peer;
 
+/// What [`AppAction::WriteMany`] writes: more than a send buffer holds.
+/// Static, so an execution does not allocate and fill it each time.
+static MANY: [u8; 100_000] = [b'W'; 100_000];
+
 pub fn run(data: &[u8]) {
     let [variant, syn_variant, rest @ ..] = data else {
         return;
@@ -75,7 +79,7 @@ fn act(driver: &mut Driver, conn: ConnId, action: AppAction) {
             let _ = stack.send(conn, &[b'w'; 1_000]);
         }
         AppAction::WriteMany => {
-            let _ = stack.send(conn, &vec![b'W'; 100_000]);
+            let _ = stack.send(conn, &MANY);
         }
         AppAction::Shutdown => {
             let _ = stack.shutdown_write(conn);

@@ -41,8 +41,23 @@ pub struct Driver {
     pub now: Instant,
     pub listener: ListenerId,
     buf: Vec<u8>,
-    /// TCP segments the stack sent since the last [`Driver::take_sent`].
-    sent: Vec<Vec<u8>>,
+    /// The echo application's read buffer, kept: zeroing a fresh one for
+    /// every read was a tenth of an execution's time.
+    app_buf: Vec<u8>,
+    /// TCP segments the stack sent since the last [`Driver::drain_sent`],
+    /// as parsed once by the check (not parsed again by the peer).
+    sent: Vec<SentSegment>,
+}
+
+/// What the scripted peer needs from a TCP segment the stack sent.
+#[derive(Clone, Copy, Debug)]
+pub struct SentSegment {
+    pub dst: IpAddr,
+    pub dst_port: u16,
+    /// SEG.SEQ + SEG.LEN: one past the last sequence number it used.
+    pub end: u32,
+    /// Its Timestamps option's TSval, if it had one.
+    pub tsval: Option<u32>,
 }
 
 /// The stack's configuration, varied by the input's first byte so the
@@ -91,6 +106,7 @@ impl Driver {
             now: Instant::from_secs(1),
             listener,
             buf: vec![0u8; 70_000],
+            app_buf: vec![0u8; 4096],
             sent: Vec::new(),
         }
     }
@@ -107,10 +123,9 @@ impl Driver {
             let Some(len) = self.stack.poll_transmit(self.now, &mut self.buf) else {
                 return;
             };
-            let packet = &self.buf[..len];
-            check_sent(packet);
-            if self.sent.len() < 4_096 {
-                self.sent.push(packet.to_vec());
+            let segment = check_sent(&self.buf[..len]);
+            if let Some(segment) = segment.filter(|_| self.sent.len() < 4_096) {
+                self.sent.push(segment);
             }
         }
         panic!("poll_transmit still had packets after {MAX_BURST}");
@@ -153,8 +168,8 @@ impl Driver {
     }
 
     /// The segments sent since last asked.
-    pub fn take_sent(&mut self) -> Vec<Vec<u8>> {
-        std::mem::take(&mut self.sent)
+    pub fn drain_sent(&mut self) -> std::vec::Drain<'_, SentSegment> {
+        self.sent.drain(..)
     }
 
     /// Plays the echo application on every accepted connection: accept,
@@ -169,11 +184,10 @@ impl Driver {
 
     /// Reads what `conn` has and sends it back (the echo application).
     pub fn echo(&mut self, conn: ConnId) {
-        let mut data = [0u8; 4096];
         for _ in 0..64 {
-            match self.stack.recv(conn, &mut data) {
+            match self.stack.recv(conn, &mut self.app_buf) {
                 Ok(n) if n > 0 => {
-                    let _ = self.stack.send(conn, &data[..n]);
+                    let _ = self.stack.send(conn, &self.app_buf[..n]);
                 }
                 _ => break,
             }
@@ -182,26 +196,11 @@ impl Driver {
     }
 }
 
-/// An IPv4 or IPv6 packet's addresses, upper-layer protocol and payload,
-/// if it parses.
-pub fn parse_ip(packet: &[u8]) -> Option<(IpAddr, IpAddr, u8, &[u8])> {
-    match packet.first()? >> 4 {
-        4 => {
-            let (ip, body) = Ipv4Repr::parse(packet).ok()?;
-            Some((ip.src.into(), ip.dst.into(), ip.protocol, body))
-        }
-        6 => {
-            let (ip, body) = Ipv6Repr::parse(packet).ok()?;
-            Some((ip.src.into(), ip.dst.into(), ip.protocol, body))
-        }
-        _ => None,
-    }
-}
-
 /// Panics unless `packet` is a well-formed IPv4 or IPv6 packet from the
 /// stack's address of its family whose TCP segment (if it is one) parses
 /// with a right checksum, as does an ICMPv6 message's (RFC 4443 §2.3).
-fn check_sent(packet: &[u8]) {
+/// Returns what the peer needs of a TCP segment.
+fn check_sent(packet: &[u8]) -> Option<SentSegment> {
     let version = packet.first().map(|b| b >> 4);
     let parsed = match version {
         Some(6) => Ipv6Repr::parse(packet).map(|(ip, body)| {
@@ -231,9 +230,16 @@ fn check_sent(packet: &[u8]) {
     assert_eq!(src, ours, "the stack sent from another address");
     match (protocol, src, dst) {
         (PROTO_TCP, _, _) => {
-            if let Err(err) = TcpSegment::parse(src, dst, body) {
-                panic!("the stack sent a TCP segment that does not parse: {err}");
-            }
+            let segment = TcpSegment::parse(src, dst, body).unwrap_or_else(|err| {
+                panic!("the stack sent a TCP segment that does not parse: {err}")
+            });
+            let header = &segment.header;
+            return Some(SentSegment {
+                dst,
+                dst_port: header.dst_port,
+                end: header.seq.0.wrapping_add(segment.seg_len() as u32),
+                tsval: header.options.timestamps.map(|ts| ts.tsval),
+            });
         }
         (PROTO_ICMPV6, IpAddr::V6(src), IpAddr::V6(dst)) => assert_eq!(
             upper_layer_checksum_v6(src, dst, PROTO_ICMPV6, body),
@@ -242,4 +248,5 @@ fn check_sent(packet: &[u8]) {
         ),
         _ => {}
     }
+    None
 }

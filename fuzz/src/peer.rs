@@ -6,10 +6,9 @@
 use std::time::Duration;
 
 use tuntcp::engine::ConnId;
-use tuntcp::wire::{TcpSegment, PROTO_TCP};
 
 use super::craft::RawSegment;
-use super::driver::{parse_ip, Driver, ECHO_PORT, PEER_PORT};
+use super::driver::{Driver, ECHO_PORT, PEER_PORT};
 
 pub const SYN: u8 = 0x02;
 pub const ACK: u8 = 0x10;
@@ -100,22 +99,15 @@ impl Peer {
     /// to this peer.
     pub fn absorb(&mut self, driver: &mut Driver) {
         let (peer_ip, _) = driver.addresses();
-        for packet in driver.take_sent() {
-            let Some((src, dst, PROTO_TCP, body)) = parse_ip(&packet) else {
-                continue;
-            };
-            let Ok(seg) = TcpSegment::parse(src, dst, body) else {
-                continue;
-            };
-            if dst != peer_ip || seg.header.dst_port != PEER_PORT {
+        for seg in driver.drain_sent() {
+            if seg.dst != peer_ip || seg.dst_port != PEER_PORT {
                 continue;
             }
-            let end = seg.header.seq.0.wrapping_add(seg.seg_len() as u32);
-            if self.stack_high == 0 || (end.wrapping_sub(self.stack_high) as i32) > 0 {
-                self.stack_high = end;
+            if self.stack_high == 0 || (seg.end.wrapping_sub(self.stack_high) as i32) > 0 {
+                self.stack_high = seg.end;
             }
-            if let Some(ts) = seg.header.options.timestamps {
-                self.ts_recent = ts.tsval;
+            if let Some(tsval) = seg.tsval {
+                self.ts_recent = tsval;
             }
         }
     }
