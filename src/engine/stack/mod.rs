@@ -23,6 +23,7 @@ mod calls;
 mod cookies;
 pub mod fragments;
 mod icmp_errors;
+mod id_map;
 mod input;
 mod input_v6;
 mod ip_stats;
@@ -56,6 +57,7 @@ use super::zero_window::ZeroWindowTotal;
 use crate::time::Instant;
 use crate::wire::{SeqNum, TcpHeader};
 use fragments::Reassembly;
+use id_map::IdMap;
 pub use ip_stats::IpStats;
 use time_wait::TimeWaitSlot;
 
@@ -151,9 +153,9 @@ const MAX_ECHO_DATA: usize = 1500 - 20 - 8;
 /// calling order.
 pub struct Stack {
     config: StackConfig,
-    conns: HashMap<u32, Entry>,
+    conns: IdMap<Entry>,
     by_tuple: HashMap<FourTuple, u32>,
-    listeners: HashMap<u32, Listener>,
+    listeners: IdMap<Listener>,
     listener_by_port: HashMap<(u16, ports::Bound), u32>,
     next_conn_id: u32,
     next_listener_id: u32,
@@ -194,9 +196,9 @@ pub struct Stack {
 impl Stack {
     pub fn new(config: StackConfig) -> Stack {
         Stack {
-            conns: HashMap::new(),
+            conns: IdMap::default(),
             by_tuple: HashMap::new(),
-            listeners: HashMap::new(),
+            listeners: IdMap::default(),
             listener_by_port: HashMap::new(),
             next_conn_id: 1,
             next_listener_id: 1,
