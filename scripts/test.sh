@@ -71,6 +71,12 @@ main() {
     echo "== cargo test --release --all-features --no-fail-fast"
     cargo test --release --all-features --no-fail-fast || fail "tests failed"
 
+    # The fuzz seeds and regressions again with overflow checks and debug
+    # assertions on, as the fuzzer runs them: an arithmetic overflow the
+    # fuzzer once found wraps silently in the release build above.
+    echo "== cargo test --all-features --test fuzz_corpus (debug: overflow checks)"
+    cargo test --all-features --test fuzz_corpus || fail "a fuzz seed or regression fails with overflow checks"
+
     # A short coverage-guided fuzzing run when asked (FUZZ_SECONDS per
     # target): building libFuzzer and the instrumented stack costs minutes
     # of CPU, so by default CI only replays the seeds and regressions

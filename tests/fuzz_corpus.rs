@@ -65,7 +65,7 @@ fn fuzz_regressions_replay_without_a_panic() {
     }
 }
 
-/// The IPv4 packets of a capture (link type RAW: one bare packet a record).
+/// The IPv4 or IPv6 packets of a capture (link type RAW: one bare packet a record).
 fn capture_packets(path: &Path) -> Vec<Vec<u8>> {
     let file = fs::File::open(path).unwrap();
     let mut reader = PcapReader::new(file).unwrap();
@@ -115,14 +115,15 @@ fn write_fuzz_seeds() {
 }
 
 /// The engine targets aim at a live connection: the scripted peer must
-/// really open one, with every SYN option variant and stack configuration.
+/// really open one, with every SYN option variant and stack configuration,
+/// over IPv4 and over IPv6 (variants 0x40 and 0xff).
 #[test]
 fn the_fuzz_peer_opens_a_connection_in_every_variant() {
-    use tuntcp_fuzz::driver::{config, Driver};
+    use tuntcp_fuzz::driver::Driver;
     use tuntcp_fuzz::peer::Peer;
-    for variant in [0u8, 0x3f, 0x40, 0xff] {
+    for variant in [0u8, 0x3f, 0x40, 0x80, 0xff] {
         for syn_variant in 0..8 {
-            let mut driver = Driver::new(config(variant));
+            let mut driver = Driver::new(variant);
             let peer = Peer::open(&mut driver, syn_variant);
             assert!(
                 peer.conn.is_some(),
@@ -133,5 +134,30 @@ fn the_fuzz_peer_opens_a_connection_in_every_variant() {
                 "variant {variant:#x}/{syn_variant}: no SYN-ACK seen"
             );
         }
+    }
+}
+
+/// The configuration byte's family bit puts the live connection on IPv6:
+/// data the peer sends over IPv6 reaches the accepted connection, and the
+/// IPv6 captures gave every target seeds.
+#[test]
+fn the_fuzz_peer_speaks_ipv6_when_the_config_bit_says_so() {
+    use tuntcp::engine::Engine;
+    use tuntcp_fuzz::driver::{Driver, IPV6_BIT};
+    use tuntcp_fuzz::peer::{Peer, ACK};
+    let mut driver = Driver::new(IPV6_BIT);
+    assert!(driver.addresses().0.is_ipv6());
+    let mut peer = Peer::open(&mut driver, 0);
+    let conn = peer.conn.expect("accepted over IPv6");
+    let (seq, ack) = (peer.snd_nxt, peer.stack_high);
+    peer.send(&mut driver, ACK | 0x08, seq, ack, 65_535, &[], b"over v6");
+    let mut buf = [0u8; 16];
+    assert_eq!(driver.stack.recv(conn, &mut buf), Ok(7));
+    for (name, _) in TARGETS {
+        let dir = fuzz_dir().join("seeds").join(name);
+        let has_v6 = fs::read_dir(dir)
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().contains("-ipv6-"));
+        assert!(has_v6, "no IPv6 seeds for {name}: run write_fuzz_seeds");
     }
 }

@@ -1,6 +1,6 @@
 //! Fuzz target: a sequence of segments into one established connection.
-//! The first byte picks the stack's configuration, the second the peer's
-//! SYN options; the rest is cut into segments ([`super::chunks`]), each
+//! The first byte picks the stack's configuration and the family (bit 6:
+//! IPv6, [`super::driver::IPV6_BIT`]), the second the peer's SYN options; the rest is cut into segments ([`super::chunks`]), each
 //! aimed relative to the connection's live numbers, checksums right,
 //! with the clock moved and the application acting between them. At the
 //! end the clock runs on for ten minutes so every timer has its say.
@@ -10,14 +10,18 @@ use std::time::Duration;
 use tuntcp::engine::{ConnId, Engine};
 
 use super::chunks::{decode, AppAction, Chunk};
-use super::driver::{config, Driver};
+use super::driver::Driver;
 use super::peer::Peer;
+
+/// What [`AppAction::WriteMany`] writes: more than a send buffer holds.
+/// Static, so an execution does not allocate and fill it each time.
+static MANY: [u8; 100_000] = [b'W'; 100_000];
 
 pub fn run(data: &[u8]) {
     let [variant, syn_variant, rest @ ..] = data else {
         return;
     };
-    let mut driver = Driver::new(config(*variant));
+    let mut driver = Driver::new(*variant);
     let mut peer = Peer::open(&mut driver, *syn_variant);
     for chunk in decode(rest) {
         send_chunk(&mut driver, &mut peer, &chunk);
@@ -75,7 +79,7 @@ fn act(driver: &mut Driver, conn: ConnId, action: AppAction) {
             let _ = stack.send(conn, &[b'w'; 1_000]);
         }
         AppAction::WriteMany => {
-            let _ = stack.send(conn, &vec![b'W'; 100_000]);
+            let _ = stack.send(conn, &MANY);
         }
         AppAction::Shutdown => {
             let _ = stack.shutdown_write(conn);

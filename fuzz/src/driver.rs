@@ -2,16 +2,25 @@
 //! hold whatever came in: every packet it sends parses (checksums
 //! included), `poll_transmit` runs dry, and a timer that fires moves on.
 //! A broken promise is a panic, which libFuzzer reports as a crash.
+//!
+//! The stack has both an IPv4 and an IPv6 address and listens dual-stack
+//! (`0.0.0.0`); the scripted peer speaks the family the configuration
+//! byte picks.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
 use tuntcp::engine::{ConnId, Engine, ListenerId, Stack, StackConfig};
 use tuntcp::time::Instant;
-use tuntcp::wire::{Ipv4Repr, TcpSegment, PROTO_TCP};
+use tuntcp::wire::checksum::upper_layer_checksum_v6;
+use tuntcp::wire::{Ipv4Repr, Ipv6Repr, TcpSegment, PROTO_ICMPV6, PROTO_TCP};
 
 pub const STACK_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 pub const PEER_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+pub const STACK_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+pub const PEER_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+/// The configuration byte's bit that puts the scripted peer on IPv6.
+pub const IPV6_BIT: u8 = 0x40;
 /// The echo port the captures use.
 pub const ECHO_PORT: u16 = 7;
 pub const PEER_PORT: u16 = 40_000;
@@ -26,18 +35,39 @@ const MAX_STUCK_TIMERS: usize = 1_000;
 /// A stack, its clock, and what it sent that the target has not looked at.
 pub struct Driver {
     pub stack: Stack,
+    /// The scripted peer's family: IPv6 when the configuration byte's
+    /// [`IPV6_BIT`] is set.
+    pub ipv6: bool,
     pub now: Instant,
     pub listener: ListenerId,
     buf: Vec<u8>,
-    /// TCP segments the stack sent since the last [`Driver::take_sent`].
-    sent: Vec<Vec<u8>>,
+    /// The echo application's read buffer, kept: zeroing a fresh one for
+    /// every read was a tenth of an execution's time.
+    app_buf: Vec<u8>,
+    /// TCP segments the stack sent since the last [`Driver::drain_sent`],
+    /// as parsed once by the check (not parsed again by the peer).
+    sent: Vec<SentSegment>,
+}
+
+/// What the scripted peer needs from a TCP segment the stack sent.
+#[derive(Clone, Copy, Debug)]
+pub struct SentSegment {
+    pub dst: IpAddr,
+    pub dst_port: u16,
+    /// SEG.SEQ + SEG.LEN: one past the last sequence number it used.
+    pub end: u32,
+    /// Its Timestamps option's TSval, if it had one.
+    pub tsval: Option<u32>,
 }
 
 /// The stack's configuration, varied by the input's first byte so the
 /// fuzzer reaches the paths of each option: timestamps, SACK, delayed
-/// ACKs, small buffers (full windows, zero windows), syn cookies.
+/// ACKs, small buffers (full windows, zero windows), syn cookies, ISNs
+/// just below 2^32 or 2^31 (bit 6 is the peer's family: [`IPV6_BIT`]).
 pub fn config(variant: u8) -> StackConfig {
-    let mut config = StackConfig::new(STACK_IP).with_fixed_secret();
+    let mut config = StackConfig::new(STACK_IP)
+        .with_ipv6(STACK_IP6)
+        .with_fixed_secret();
     config.timestamps = variant & 1 == 0;
     config.sack = variant & 2 == 0;
     if variant & 4 != 0 {
@@ -57,21 +87,26 @@ pub fn config(variant: u8) -> StackConfig {
     if variant & 32 != 0 {
         config.mss = 536;
     }
-    config.fixed_isn = Some(0xffff_ff00u32.wrapping_add(u32::from(variant >> 6) << 30));
+    config.fixed_isn = Some(0xffff_ff00u32.wrapping_add(u32::from(variant >> 7) << 31));
     config
 }
 
 impl Driver {
-    pub fn new(config: StackConfig) -> Driver {
-        let mut stack = Stack::new(config);
+    /// A stack configured by `variant` ([`config`]) listening dual-stack
+    /// on the echo port.
+    pub fn new(variant: u8) -> Driver {
+        let mut stack = Stack::new(config(variant));
+        let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, ECHO_PORT);
         let listener = stack
-            .listen(SocketAddrV4::new(STACK_IP, ECHO_PORT).into(), 16)
+            .listen(any.into(), 16)
             .expect("listen on the echo port");
         Driver {
             stack,
+            ipv6: variant & IPV6_BIT != 0,
             now: Instant::from_secs(1),
             listener,
             buf: vec![0u8; 70_000],
+            app_buf: vec![0u8; 4096],
             sent: Vec::new(),
         }
     }
@@ -88,10 +123,9 @@ impl Driver {
             let Some(len) = self.stack.poll_transmit(self.now, &mut self.buf) else {
                 return;
             };
-            let packet = &self.buf[..len];
-            check_sent(packet);
-            if self.sent.len() < 4_096 {
-                self.sent.push(packet.to_vec());
+            let segment = check_sent(&self.buf[..len]);
+            if let Some(segment) = segment.filter(|_| self.sent.len() < 4_096) {
+                self.sent.push(segment);
             }
         }
         panic!("poll_transmit still had packets after {MAX_BURST}");
@@ -124,9 +158,18 @@ impl Driver {
         self.drain();
     }
 
+    /// The scripted peer's address and the stack's, in the peer's family.
+    pub fn addresses(&self) -> (IpAddr, IpAddr) {
+        if self.ipv6 {
+            (PEER_IP6.into(), STACK_IP6.into())
+        } else {
+            (PEER_IP.into(), STACK_IP.into())
+        }
+    }
+
     /// The segments sent since last asked.
-    pub fn take_sent(&mut self) -> Vec<Vec<u8>> {
-        std::mem::take(&mut self.sent)
+    pub fn drain_sent(&mut self) -> std::vec::Drain<'_, SentSegment> {
+        self.sent.drain(..)
     }
 
     /// Plays the echo application on every accepted connection: accept,
@@ -141,11 +184,10 @@ impl Driver {
 
     /// Reads what `conn` has and sends it back (the echo application).
     pub fn echo(&mut self, conn: ConnId) {
-        let mut data = [0u8; 4096];
         for _ in 0..64 {
-            match self.stack.recv(conn, &mut data) {
+            match self.stack.recv(conn, &mut self.app_buf) {
                 Ok(n) if n > 0 => {
-                    let _ = self.stack.send(conn, &data[..n]);
+                    let _ = self.stack.send(conn, &self.app_buf[..n]);
                 }
                 _ => break,
             }
@@ -154,15 +196,57 @@ impl Driver {
     }
 }
 
-/// Panics unless `packet` is a well-formed IPv4 packet from the stack whose
-/// TCP segment (if it is one) parses with a right checksum.
-fn check_sent(packet: &[u8]) {
-    let (ip, body) = Ipv4Repr::parse(packet)
-        .unwrap_or_else(|err| panic!("the stack sent an IPv4 packet that does not parse: {err}"));
-    assert_eq!(ip.src, STACK_IP, "the stack sent from another address");
-    if ip.protocol == PROTO_TCP {
-        if let Err(err) = TcpSegment::parse(ip.src, ip.dst, body) {
-            panic!("the stack sent a TCP segment that does not parse: {err}");
+/// Panics unless `packet` is a well-formed IPv4 or IPv6 packet from the
+/// stack's address of its family whose TCP segment (if it is one) parses
+/// with a right checksum, as does an ICMPv6 message's (RFC 4443 §2.3).
+/// Returns what the peer needs of a TCP segment.
+fn check_sent(packet: &[u8]) -> Option<SentSegment> {
+    let version = packet.first().map(|b| b >> 4);
+    let parsed = match version {
+        Some(6) => Ipv6Repr::parse(packet).map(|(ip, body)| {
+            (
+                IpAddr::from(ip.src),
+                IpAddr::from(ip.dst),
+                ip.protocol,
+                body,
+            )
+        }),
+        _ => Ipv4Repr::parse(packet).map(|(ip, body)| {
+            (
+                IpAddr::from(ip.src),
+                IpAddr::from(ip.dst),
+                ip.protocol,
+                body,
+            )
+        }),
+    };
+    let (src, dst, protocol, body) = parsed
+        .unwrap_or_else(|err| panic!("the stack sent an IP packet that does not parse: {err}"));
+    let ours: IpAddr = if version == Some(6) {
+        STACK_IP6.into()
+    } else {
+        STACK_IP.into()
+    };
+    assert_eq!(src, ours, "the stack sent from another address");
+    match (protocol, src, dst) {
+        (PROTO_TCP, _, _) => {
+            let segment = TcpSegment::parse(src, dst, body).unwrap_or_else(|err| {
+                panic!("the stack sent a TCP segment that does not parse: {err}")
+            });
+            let header = &segment.header;
+            return Some(SentSegment {
+                dst,
+                dst_port: header.dst_port,
+                end: header.seq.0.wrapping_add(segment.seg_len() as u32),
+                tsval: header.options.timestamps.map(|ts| ts.tsval),
+            });
         }
+        (PROTO_ICMPV6, IpAddr::V6(src), IpAddr::V6(dst)) => assert_eq!(
+            upper_layer_checksum_v6(src, dst, PROTO_ICMPV6, body),
+            0,
+            "the stack sent an ICMPv6 message with a wrong checksum"
+        ),
+        _ => {}
     }
+    None
 }

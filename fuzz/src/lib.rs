@@ -1,9 +1,11 @@
 //! Coverage-guided fuzz targets for tuntcp, three of them:
 //!
 //! - [`wire`]: any bytes into the wire parsers (IPv4 header, fragments,
-//!   TCP header and options, ICMP echo and errors).
-//! - [`packet`]: any bytes as one packet into a stack that has a listener
-//!   and one established connection, on virtual time.
+//!   IPv6 header and extension headers, TCP header and options, ICMP and
+//!   ICMPv6 echo and errors).
+//! - [`packet`]: any bytes as one packet into a stack that has a
+//!   dual-stack listener and one established connection (IPv4 or IPv6, as
+//!   the input's first byte says), on virtual time.
 //! - [`connection`]: the bytes cut into TCP segments (checksums made right
 //!   so they get past parsing) for one established connection, with the
 //!   clock moved and the application reading, writing and closing between

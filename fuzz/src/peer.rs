@@ -1,14 +1,14 @@
 //! The scripted peer of the engine targets: it opens one connection to
 //! the stack's echo port and keeps the numbers a fuzzed segment is aimed
-//! with (its own SND.NXT, the highest the stack sent, the stack's TSval).
+//! with (its own SND.NXT, the highest the stack sent, the stack's TSval),
+//! over IPv4 or IPv6 as the driver's configuration says.
 
 use std::time::Duration;
 
 use tuntcp::engine::ConnId;
-use tuntcp::wire::{Ipv4Repr, TcpSegment};
 
 use super::craft::RawSegment;
-use super::driver::{Driver, ECHO_PORT, PEER_IP, PEER_PORT, STACK_IP};
+use super::driver::{Driver, ECHO_PORT, PEER_PORT};
 
 pub const SYN: u8 = 0x02;
 pub const ACK: u8 = 0x10;
@@ -72,9 +72,10 @@ impl Peer {
         options: &[u8],
         payload: &[u8],
     ) {
+        let (peer_ip, stack_ip) = driver.addresses();
         let packet = RawSegment {
-            src: (PEER_IP, PEER_PORT),
-            dst: (STACK_IP, ECHO_PORT),
+            src: (peer_ip, PEER_PORT),
+            dst: (stack_ip, ECHO_PORT),
             seq,
             ack,
             flags,
@@ -97,22 +98,16 @@ impl Peer {
     /// Notes the highest sequence number and latest TSval the stack sent
     /// to this peer.
     pub fn absorb(&mut self, driver: &mut Driver) {
-        for packet in driver.take_sent() {
-            let Ok((ip, body)) = Ipv4Repr::parse(&packet) else {
-                continue;
-            };
-            let Ok(seg) = TcpSegment::parse(ip.src, ip.dst, body) else {
-                continue;
-            };
-            if ip.dst != PEER_IP || seg.header.dst_port != PEER_PORT {
+        let (peer_ip, _) = driver.addresses();
+        for seg in driver.drain_sent() {
+            if seg.dst != peer_ip || seg.dst_port != PEER_PORT {
                 continue;
             }
-            let end = seg.header.seq.0.wrapping_add(seg.seg_len() as u32);
-            if self.stack_high == 0 || (end.wrapping_sub(self.stack_high) as i32) > 0 {
-                self.stack_high = end;
+            if self.stack_high == 0 || (seg.end.wrapping_sub(self.stack_high) as i32) > 0 {
+                self.stack_high = seg.end;
             }
-            if let Some(ts) = seg.header.options.timestamps {
-                self.ts_recent = ts.tsval;
+            if let Some(tsval) = seg.tsval {
+                self.ts_recent = tsval;
             }
         }
     }

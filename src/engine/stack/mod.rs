@@ -25,6 +25,7 @@ mod cookies;
 pub mod fragments;
 mod icmp_errors;
 mod icmp_generate;
+mod id_map;
 mod input;
 mod input_v6;
 mod ip_stats;
@@ -59,6 +60,7 @@ use crate::time::Instant;
 use crate::wire::{ErrorHead, SeqNum, TcpHeader};
 use fragments::Reassembly;
 use icmp_generate::IcmpErrorBucket;
+use id_map::IdMap;
 pub use ip_stats::IpStats;
 use time_wait::TimeWaitSlot;
 
@@ -165,9 +167,9 @@ const MAX_ERROR_QUOTE: usize = 1280 - 40 - 8;
 /// calling order.
 pub struct Stack {
     config: StackConfig,
-    conns: HashMap<u32, Entry>,
+    conns: IdMap<Entry>,
     by_tuple: HashMap<FourTuple, u32>,
-    listeners: HashMap<u32, Listener>,
+    listeners: IdMap<Listener>,
     listener_by_port: HashMap<(u16, ports::Bound), u32>,
     next_conn_id: u32,
     next_listener_id: u32,
@@ -210,9 +212,9 @@ pub struct Stack {
 impl Stack {
     pub fn new(config: StackConfig) -> Stack {
         Stack {
-            conns: HashMap::new(),
+            conns: IdMap::default(),
             by_tuple: HashMap::new(),
-            listeners: HashMap::new(),
+            listeners: IdMap::default(),
             listener_by_port: HashMap::new(),
             next_conn_id: 1,
             next_listener_id: 1,

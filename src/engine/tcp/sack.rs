@@ -47,11 +47,20 @@ impl Scoreboard {
     /// was SACKed for the first time (RFC 6675 §2's duplicate ACK test).
     pub fn update(&mut self, blocks: &[SackBlock], snd_una: SeqNum, snd_max: SeqNum) -> bool {
         let before = self.sacked_bytes();
+        let window = snd_max.since(snd_una);
         for block in blocks {
-            let left = block.left.max(snd_una);
-            let right = block.right.min(snd_max);
-            if block.left < block.right && left < right {
-                self.insert(left, right);
+            if block.left >= block.right {
+                continue;
+            }
+            // Wrapping comparisons only order numbers less than 2^31
+            // apart (RFC 9293 §3.4), so `max`/`min` against SND.UNA and
+            // SND.MAX would keep a block on the far side of the circle
+            // that is "after" one and "before" the other. Place it by its
+            // offsets from SND.UNA instead and clip those to the window.
+            let offset = |seq: SeqNum| i64::from(seq.diff(snd_una)).clamp(0, window as i64);
+            let (left, right) = (offset(block.left), offset(block.right));
+            if left < right {
+                self.insert(snd_una + left as usize, snd_una + right as usize);
             }
         }
         self.sacked_bytes() > before
@@ -163,6 +172,24 @@ mod tests {
         assert!(!sb.update(&[block(300, 200)], SeqNum(100), SeqNum(1000)));
         assert!(sb.update(&[block(900, 5000)], SeqNum(100), SeqNum(1000)));
         assert_eq!(sb.highest_sacked(), Some(SeqNum(1000)));
+    }
+
+    /// Found by the connection fuzz target: SND.UNA..SND.MAX is a few
+    /// bytes at 2^32 - 255, and a block across the far side of the
+    /// sequence circle is "after" SND.UNA and "before" SND.MAX in wrapping
+    /// order, yet holds none of the window. Kept, it made `unsacked_in`
+    /// subtract past zero.
+    #[test]
+    fn a_block_on_the_far_side_of_the_sequence_circle_is_ignored() {
+        let mut sb = Scoreboard::default();
+        let (una, max) = (SeqNum(0xffff_ff01), SeqNum(0xffff_ff40));
+        let far = block(1_828_741_375, 3_219_309_057);
+        assert!(!sb.update(&[far], una, max));
+        assert!(sb.is_empty());
+        assert_eq!(sb.unsacked_in(una, SeqNum(0xffff_ff02)), 1);
+        // A block that does overlap the window is still clipped to it.
+        assert!(sb.update(&[block(0xffff_ff30, 0x10)], una, max));
+        assert_eq!(sb.sacked_bytes(), 0x10);
     }
 
     #[test]
