@@ -18,7 +18,7 @@ mod common;
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
 use common::netns::{describe, unique_temp_path, ChildGuard, SHORT, STARTUP_TIMEOUT};
@@ -106,23 +106,11 @@ fn demo_installs_netcat_on_a_machine_without_it_and_works() {
     command
         .env("PATH", &dir)
         .env("TUNTCP_BIN", env!("CARGO_BIN_EXE_tuntcp"));
-    let mut demo = ChildGuard::spawn("scripts/demo.sh", command);
-    drop(demo.stdin());
-    let output = demo
-        .remaining_stdout(STARTUP_TIMEOUT)
-        .unwrap_or_else(|why| panic!("{why}"));
-    let status = demo
-        .wait_timeout(SHORT)
-        .unwrap_or_else(|why| panic!("{why}"));
+    let demo = run_demo("scripts/demo.sh", command);
     let apt_calls = std::fs::read_to_string(&apt_log).unwrap_or_default();
     std::fs::remove_dir_all(dir).ok();
     std::fs::remove_file(apt_log).ok();
-    assert!(
-        status.success(),
-        "demo.sh ended with {}; stdout:\n{output}\nstderr:\n{}",
-        describe(status),
-        demo.final_stderr()
-    );
+    let output = demo.unwrap_or_else(|why| panic!("{why}"));
     assert!(
         apt_calls.contains("apt-get install") && apt_calls.contains("netcat-openbsd"),
         "{apt_calls}"
@@ -136,20 +124,8 @@ fn demo_tries_only_the_families_the_server_serves() {
     command
         .args(["--addr", "2001:db8::2"])
         .env("TUNTCP_BIN", env!("CARGO_BIN_EXE_tuntcp"));
-    let mut demo = ChildGuard::spawn("scripts/demo.sh --addr 2001:db8::2", command);
-    drop(demo.stdin());
-    let output = demo
-        .remaining_stdout(STARTUP_TIMEOUT)
+    let output = run_demo("scripts/demo.sh --addr 2001:db8::2", command)
         .unwrap_or_else(|why| panic!("{why}"));
-    let status = demo
-        .wait_timeout(SHORT)
-        .unwrap_or_else(|why| panic!("{why}"));
-    assert!(
-        status.success(),
-        "demo.sh ended with {}; stdout:\n{output}\nstderr:\n{}",
-        describe(status),
-        demo.final_stderr()
-    );
     assert!(
         output.contains("sending with nc -6 2001:db8::2 7"),
         "{output}"
@@ -160,21 +136,12 @@ fn demo_tries_only_the_families_the_server_serves() {
 
 /// `scripts/bench.sh ARGS` with this build's binaries (no cargo build of
 /// its own); its stdout, or why it failed.
-fn bench(args: &[&str]) -> (std::process::ExitStatus, String, String) {
+fn bench(args: &[&str]) -> (ExitStatus, String, String) {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_tuntcp")).parent().unwrap();
     let mut command = Command::new(format!("{SCRIPTS}/bench.sh"));
     command.args(args).env("TUNTCP_BIN_DIR", bin_dir);
-    let mut bench = ChildGuard::spawn("scripts/bench.sh", command);
-    drop(bench.stdin());
     // The smoke load takes seconds; a minute is a hang.
-    let limit = Duration::from_secs(90);
-    let stdout = bench
-        .remaining_stdout(limit)
-        .unwrap_or_else(|why| panic!("{why}"));
-    let status = bench
-        .wait_timeout(SHORT)
-        .unwrap_or_else(|why| panic!("{why}"));
-    (status, stdout, bench.final_stderr())
+    run_to_end("scripts/bench.sh", command, Duration::from_secs(90))
 }
 
 #[test]
@@ -222,4 +189,31 @@ fn bench_smoke_measures_every_server_over_both_families() {
         .nth(1)
         .unwrap_or_else(|| panic!("no IPv6 / IPv4 table in\n{stdout}"));
     assert!(versus.contains("tuntcp-event@1500"), "{versus}");
+}
+
+/// Runs demo.sh (`command`) with its stdin closed until it ends: its
+/// stdout, or why it failed (its exit status, stdout and stderr).
+fn run_demo(name: &str, command: Command) -> Result<String, String> {
+    let (status, output, stderr) = run_to_end(name, command, STARTUP_TIMEOUT);
+    if !status.success() {
+        return Err(format!(
+            "{name} ended with {}; stdout:\n{output}\nstderr:\n{stderr}",
+            describe(status)
+        ));
+    }
+    Ok(output)
+}
+
+/// Runs `command` with its stdin closed: its exit status, stdout (read
+/// for at most `limit`) and stderr.
+fn run_to_end(name: &str, command: Command, limit: Duration) -> (ExitStatus, String, String) {
+    let mut child = ChildGuard::spawn(name, command);
+    drop(child.stdin());
+    let stdout = child
+        .remaining_stdout(limit)
+        .unwrap_or_else(|why| panic!("{why}"));
+    let status = child
+        .wait_timeout(SHORT)
+        .unwrap_or_else(|why| panic!("{why}"));
+    (status, stdout, child.final_stderr())
 }

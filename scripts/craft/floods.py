@@ -329,7 +329,8 @@ def run_case(server, case, family, args):
         clients = server.probe("fresh", family, args.clients)
         times, _ = clients.communicate(timeout=120)
         during = max(during, server.memory())
-        attack.terminate() if case == "syn" and attack.poll() is None else None
+        if case == "syn" and attack.poll() is None:
+            attack.terminate()  # the clients are done: stop the flood
         output, _ = attack.communicate(timeout=60)
         flooded = time.monotonic() - started
         what = summarise(times)

@@ -86,7 +86,9 @@ pub fn stop_on_signal(set: libc::sigset_t, stack: Stack, what: &'static str) -> 
             }
             // Closing the stack removes its TUN device with its counters:
             // read them first.
-            queue_drops();
+            if let Some(watch) = QUEUE_WATCH.get() {
+                watch.refresh();
+            }
             if let Err(err) = stack.shutdown() {
                 log::warn!("stopping the stack: {err}");
             }

@@ -130,12 +130,18 @@ impl QueueDropWatch {
         &self.ifname
     }
 
-    /// Packets dropped since `start`, as of now, or as of the last time
-    /// the interface could be read.
-    pub fn dropped(&self) -> u32 {
+    /// Reads the interface's count now, while it exists; `dropped` falls
+    /// back on the last count read once it is gone.
+    pub fn refresh(&self) {
         if let Some(now) = tx_dropped(&self.ifname) {
             self.last_seen.store(now, Ordering::Relaxed);
         }
+    }
+
+    /// Packets dropped since `start`, as of now, or as of the last time
+    /// the interface could be read.
+    pub fn dropped(&self) -> u32 {
+        self.refresh();
         let last_seen = self.last_seen.load(Ordering::Relaxed);
         last_seen.wrapping_sub(self.at_start)
     }
